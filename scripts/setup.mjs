@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Idempotent set-up used by `npm run demo`, `npm test` and `npm run bench`:
+// installs npm packages when package-lock.json changed, compiles TypeScript, and installs the
+// Debian packages the lab needs (redis-server) through apt-get when running as root.
+// Uses only Node built-ins, because it runs before node_modules exists.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const log = (msg) => process.stderr.write(`setup: ${msg}\n`);
+
+function have(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd, args, opts = {}) {
+  log(`${cmd} ${args.join(' ')}`);
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...opts });
+}
+
+// Debian packages.
+const debs = [['redis-server', 'redis-server']];
+const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
+if (missing.length > 0) {
+  if (process.getuid?.() === 0 && have('apt-get')) {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['update', '-qq'], { env });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  } else {
+    log(`missing ${missing.join(', ')}; install with: sudo apt-get install ${missing.join(' ')}`);
+    process.exit(1);
+  }
+}
+// The Debian package starts a system redis on 6379; the lab runs its own instances on other ports.
+
+// npm packages: reinstall only when the lock file changed since the last install.
+const lock = join(root, 'package-lock.json');
+const stamp = join(root, 'node_modules', '.warden-setup-stamp');
+const want = createHash('sha256').update(readFileSync(existsSync(lock) ? lock : join(root, 'package.json'))).digest('hex');
+const have_ = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
+if (want !== have_ || !existsSync(join(root, 'node_modules', '.bin', 'tsc'))) {
+  run('npm', existsSync(lock) ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+  mkdirSync(join(root, 'node_modules'), { recursive: true });
+  writeFileSync(stamp, want);
+}
+// Compile (incremental; a no-op when nothing changed).
+run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json']);

@@ -1,0 +1,305 @@
+// The vocabulary of DESIGN.md as types. Everything here is plain data: it is persisted, printed as
+// JSON, and passed between the pure decision functions and the effectful runtime.
+
+export type Mode = 'observe' | 'recommend' | 'execute';
+
+/** Time in milliseconds since the epoch. Printed as ISO-8601 with milliseconds. */
+export type Millis = number;
+
+// ---------------------------------------------------------------- resolved configuration
+
+export type ProbeSpec =
+  | { type: 'tcp'; address: string }
+  | { type: 'http'; url: string; expectStatus: number; bodyMatch?: string }
+  | { type: 'exec'; argv: string[]; cwd: string };
+
+export interface CheckSpec {
+  /** Stable id, unique within the service: the check's `name` or `<type>#<index>`. */
+  id: string;
+  probe: ProbeSpec;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failures before the check counts as unhealthy. */
+  failures: number;
+  /** Consecutive successes before an unhealthy check counts as healthy again. */
+  successes: number;
+}
+
+export interface RunbookSpec {
+  name: string;
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  /** Causes this runbook is the recommended repair for. */
+  for: Cause[];
+}
+
+export interface ServiceSpec {
+  name: string;
+  host: string;
+  kind: 'process';
+  start: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stopSignal: NodeJS.Signals;
+  stopGraceMs: number;
+  dependsOn: string[];
+  checks: CheckSpec[];
+  runbooks: RunbookSpec[];
+  /** Log file bound: rotate when the file passes this size; keep `logKeep` rotated files. */
+  logMaxBytes: number;
+  logKeep: number;
+}
+
+export interface HostSpec {
+  name: string;
+  transport: 'local';
+}
+
+export type ActionType = 'start' | 'restart' | 'stop' | 'run-runbook';
+export const ACTION_TYPES: readonly ActionType[] = ['start', 'restart', 'stop', 'run-runbook'];
+
+export interface PolicyRule {
+  match: { service: string; host: string };
+  allow: ActionType[];
+  approval: 'none' | 'required';
+}
+
+export interface RateLimit {
+  action: ActionType | '*';
+  per: 'service';
+  max: number;
+  windowMs: number;
+}
+
+export interface ResolvedConfig {
+  /** Absolute path of the file this came from. */
+  file: string;
+  agent: {
+    name: string;
+    mode: Mode;
+    /** Absolute. */
+    dataDir: string;
+    intervalMs: number;
+    /** How long a repaired service must stay healthy before its ticket resolves. */
+    verifyStableMs: number;
+    /** How long verification may take before the ticket escalates. */
+    verifyDeadlineMs: number;
+    /** Exits within this window that make a crash loop (with `crashLoopExits`). */
+    crashLoopWindowMs: number;
+    crashLoopExits: number;
+    /** A resolved ticket whose problem comes back within this window is reopened, not new. */
+    reopenWindowMs: number;
+    /** Occurrences within reopenWindowMs after which a ticket is marked flapping. */
+    flapThreshold: number;
+  };
+  hosts: HostSpec[];
+  services: ServiceSpec[];
+  policy: { rules: PolicyRule[]; limits: RateLimit[] };
+}
+
+// ---------------------------------------------------------------- world (actual state)
+
+export interface ProbeResult {
+  ok: boolean;
+  /** One line for people: "connect ECONNREFUSED 127.0.0.1:6390", "HTTP 200 in 3 ms". */
+  message: string;
+  latencyMs: number;
+  /** True when the probe gave up because of its timeout (the mark of a hung service). */
+  timedOut: boolean;
+}
+
+export interface CheckState {
+  id: string;
+  type: ProbeSpec['type'];
+  /** null until the first result. */
+  healthy: boolean | null;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  last: (ProbeResult & { at: Millis }) | null;
+  /** When `healthy` last changed. */
+  since: Millis | null;
+}
+
+export interface ExitRecord {
+  at: Millis;
+  code: number | null;
+  signal: string | null;
+  /** How long the process ran; null when it was adopted and its start time is unknown. */
+  uptimeMs: number | null;
+}
+
+export interface ProcessState {
+  running: boolean;
+  pid: number | null;
+  startedAt: Millis | null;
+  /** Linux process state letter from /proc/PID/stat (R, S, D, T, Z, ...), when running. */
+  procState: string | null;
+  /** Set when the last start attempt failed before the process ran (ENOENT, EACCES, ...). */
+  spawnError: string | null;
+  /** Most recent first, bounded. */
+  exits: ExitRecord[];
+}
+
+export interface ServiceObservation {
+  name: string;
+  host: string;
+  process: ProcessState;
+  checks: CheckState[];
+}
+
+export interface World {
+  at: Millis;
+  services: Record<string, ServiceObservation>;
+}
+
+// ---------------------------------------------------------------- findings and reports
+
+export type Health = 'healthy' | 'unhealthy' | 'missing' | 'unknown';
+
+export type FindingKind =
+  | 'missing_service'
+  | 'unhealthy_service'
+  | 'failed_deployment'
+  | 'offline_node'
+  | 'unresolved_incident'
+  | 'invariant_violated';
+
+export type Cause =
+  | 'process_exited'
+  | 'crash_loop'
+  | 'process_hung'
+  | 'dependency_down'
+  | 'config_drift'
+  | 'resource_exhausted'
+  | 'node_offline'
+  | 'network_partition'
+  | 'leader_lost'
+  | 'quorum_lost'
+  | 'performance_degraded'
+  | 'data_inconsistency'
+  | 'unknown';
+
+export const CAUSES: readonly Cause[] = [
+  'process_exited', 'crash_loop', 'process_hung', 'dependency_down', 'config_drift',
+  'resource_exhausted', 'node_offline', 'network_partition', 'leader_lost', 'quorum_lost',
+  'performance_degraded', 'data_inconsistency', 'unknown',
+];
+
+export interface Finding {
+  kind: FindingKind;
+  service: string;
+  host: string;
+  /** One sentence: what differs from the inventory. */
+  reason: string;
+  /** Set on a dependent's symptom: the broken dependency it is attributed to. */
+  dependencyDown?: string;
+}
+
+export type Summary = 'nominal' | 'degraded' | 'unstable' | 'reconciling';
+
+export type ReconcileEvent = 'reconcile_required' | 'reconcile_recommended' | 'reconcile_blocked';
+
+export interface Recommendation {
+  event: ReconcileEvent;
+  action: ActionType | null;
+  target: string;
+  reason: string;
+}
+
+export interface ReconcileReport {
+  summary: Summary;
+  findings: Finding[];
+  recommendations: Recommendation[];
+}
+
+// ---------------------------------------------------------------- tickets, diagnosis, actions
+
+export type TicketStatus =
+  | 'open'
+  | 'diagnosing'
+  | 'awaiting_approval'
+  | 'remediating'
+  | 'verifying'
+  | 'resolved'
+  | 'escalated'
+  | 'held';
+
+export interface Evidence {
+  /** Where the fact came from: "process", "check:http#0", "log", "exits", "dependsOn". */
+  source: string;
+  fact: string;
+}
+
+export interface Alternative {
+  cause: Cause;
+  rejected: string;
+}
+
+export interface Diagnosis {
+  rootCause: { service: string; host: string; cause: Cause };
+  confidence: number;
+  evidence: Evidence[];
+  alternatives: Alternative[];
+  /** Catalog actions the diagnoser recommends, in order. Empty means: a person must act. */
+  recommended: { type: ActionType; target: string; params: Record<string, string> }[];
+  diagnoser: string;
+}
+
+export interface Ticket {
+  id: string;
+  fingerprint: string;
+  status: TicketStatus;
+  service: string;
+  host: string;
+  findings: Finding[];
+  cause: Cause | null;
+  rootCause: { service: string; host: string; cause: Cause } | null;
+  confidence: number | null;
+  occurrences: number;
+  flapping: boolean;
+  openedAt: Millis;
+  diagnosedAt: Millis | null;
+  resolvedAt: Millis | null;
+  updatedAt: Millis;
+  actionIds: string[];
+  diagnosis: Diagnosis | null;
+  /** When the current verification started and must end. */
+  verification: { startedAt: Millis; deadline: Millis; healthySince: Millis | null } | null;
+  /** Why the ticket is escalated or held; why automation stopped. */
+  reason: string | null;
+}
+
+export type ActionState =
+  | 'proposed'
+  | 'validated'
+  | 'awaiting_approval'
+  | 'executing'
+  | 'completed'
+  | 'failed'
+  | 'cancelled';
+
+export interface Action {
+  id: string;
+  ticketId: string;
+  type: ActionType;
+  /** Service name. */
+  target: string;
+  params: Record<string, string>;
+  state: ActionState;
+  attempts: number;
+  maxAttempts: number;
+  idempotencyKey: string;
+  requestedBy: string;
+  approvedBy: string | null;
+  createdAt: Millis;
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
+  /** Earliest time the next attempt may start (retry backoff). */
+  notBefore: Millis | null;
+  error: string | null;
+}
+
+export const TERMINAL_ACTION_STATES: readonly ActionState[] = ['completed', 'failed', 'cancelled'];
+export const CLOSED_TICKET_STATES: readonly TicketStatus[] = ['resolved'];
