@@ -1,3 +1,57 @@
-export async function runCli(_argv: string[]): Promise<number> {
-  return 0;
+// The command line: one commander program, thin commands over core, one error mapper.
+import { Command, CommanderError } from 'commander';
+import { ConfigError } from '../config/load.js';
+import { registerActions } from './actions.js';
+import { CliError, type GlobalOpts } from './common.js';
+import { registerDemo } from './demo.js';
+import { registerLifecycle } from './lifecycle.js';
+import { registerStatus } from './status.js';
+import { registerTickets } from './tickets.js';
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = new Command('warden')
+    .description('Warden: an out-of-band operations agent. It compares what should run (warden.yaml) with what does,\nfinds what broke and why, repairs it under policy, verifies the repair, and audits every decision.')
+    .option('-c, --config <path>', 'config file', process.env.WARDEN_CONFIG ?? 'warden.yaml')
+    .showHelpAfterError('(run "warden --help" or "warden <command> --help" for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .addHelpText('after', `
+Getting started:
+  warden init                 write a commented warden.yaml
+  warden validate             check it (errors as file:line:col)
+  warden reconcile --once     see what Warden would do, changing nothing
+  warden run                  start the daemon
+  warden status               health, open tickets, mode
+  npm run demo                the whole loop on a lab of real processes`);
+  const globals = (): GlobalOpts => program.opts<GlobalOpts>();
+  registerLifecycle(program, globals);
+  registerStatus(program, globals);
+  registerTickets(program, globals);
+  registerActions(program, globals);
+  registerDemo(program, globals);
+  for (const c of program.commands) {
+    c.exitOverride();
+    for (const sub of c.commands) sub.exitOverride();
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version arrive here too, with exit code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CliError) {
+      if (e.message) process.stderr.write(`warden: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as Error & { code?: string };
+    process.stderr.write(`warden: ${err.code ? `${err.code}: ` : ''}${err.message}\n`);
+    if (process.env.WARDEN_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
 }

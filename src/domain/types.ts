@@ -269,6 +269,8 @@ export interface Ticket {
   verification: { startedAt: Millis; deadline: Millis; healthySince: Millis | null } | null;
   /** Why the ticket is escalated or held; why automation stopped. */
   reason: string | null;
+  /** Repairs whose verification failed on this ticket (a backstop against endless repair). */
+  failedRepairs: number;
 }
 
 export type ActionState =
@@ -282,7 +284,8 @@ export type ActionState =
 
 export interface Action {
   id: string;
-  ticketId: string;
+  /** null for a deployment action (first start of a service that never ran): not an incident. */
+  ticketId: string | null;
   type: ActionType;
   /** Service name. */
   target: string;

@@ -1,0 +1,14 @@
+// Lab worker: runs until a "poison" file appears next to it, then fails at every start (a crash loop
+// a restart cannot fix: the input is bad). With STARTS_FILE set it appends one line per start, so
+// tests can count exactly how many times it was started. SLOW_STOP=1 makes it ignore SIGTERM.
+import { appendFileSync, existsSync } from 'node:fs';
+
+if (process.env.STARTS_FILE) appendFileSync(process.env.STARTS_FILE, `${Date.now()} ${process.pid}\n`);
+if (process.env.POISON_FILE && existsSync(process.env.POISON_FILE)) {
+  console.error(`worker: fatal: cannot parse ${process.env.POISON_FILE}: unexpected token`);
+  setTimeout(() => process.exit(1), 100);
+} else {
+  console.log(`worker started (pid ${process.pid})`);
+  setInterval(() => {}, 1000);
+  if (process.env.SLOW_STOP) process.on('SIGTERM', () => console.log('worker: ignoring SIGTERM'));
+}

@@ -1,0 +1,125 @@
+// What every command shares: loading the config, opening the store, printing tables or --json,
+// and the one error type commands throw to exit with a message.
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { loadConfig } from '../config/load.js';
+import type { Action, ResolvedConfig, Ticket } from '../domain/types.js';
+import { iso } from '../lib/clock.js';
+import { dbPath, Store } from '../store/store.js';
+
+/** Thrown by commands to stop with a message and an exit code; the CLI entry maps it. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export interface GlobalOpts {
+  config: string;
+}
+
+export function config(opts: GlobalOpts): ResolvedConfig {
+  return loadConfig(opts.config);
+}
+
+/** Opens the store for a command. Read-only commands never create a data directory. */
+export function openStore(cfg: ResolvedConfig, mode: 'read' | 'write'): Store {
+  if (!existsSync(dbPath(cfg.agent.dataDir))) {
+    if (mode === 'read') throw new CliError(`no Warden data in ${cfg.agent.dataDir} yet: start the daemon with "warden run" (or look without it: "warden reconcile --once")`);
+  }
+  return Store.open(cfg.agent.dataDir, { readonly: mode === 'read' });
+}
+
+export function withStore<T>(cfg: ResolvedConfig, mode: 'read' | 'write', fn: (s: Store) => T): T {
+  const s = openStore(cfg, mode);
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+/** Who a person is in the audit log and on approvals. */
+export function personIdentity(as?: string): string {
+  if (as) return as;
+  try {
+    return `person:${userInfo().username}`;
+  } catch {
+    return 'person:unknown';
+  }
+}
+
+export function printJson(v: unknown): void {
+  process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+}
+
+/** A plain aligned table; empty lists print a hint instead of an empty header. */
+export function printTable(rows: Record<string, string>[], empty: string): void {
+  if (rows.length === 0) {
+    process.stdout.write(`${empty}\n`);
+    return;
+  }
+  const cols = Object.keys(rows[0]!);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(width[i]!))).join('  ').trimEnd();
+  process.stdout.write(`${line(cols.map((c) => c.toUpperCase()))}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => r[c] ?? ''))}\n`);
+}
+
+export function ago(ms: number | null | undefined, now = Date.now()): string {
+  if (ms == null) return '-';
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
+  return `${Math.floor(s / 86400)}d ago`;
+}
+
+// ------------------------------------------------------------------ JSON forms (public interface)
+
+export function ticketJson(t: Ticket): Record<string, unknown> {
+  return {
+    id: t.id,
+    fingerprint: t.fingerprint,
+    status: t.status,
+    service: t.service,
+    host: t.host,
+    findings: t.findings,
+    cause: t.cause,
+    rootCause: t.rootCause,
+    confidence: t.confidence,
+    occurrences: t.occurrences,
+    flapping: t.flapping,
+    openedAt: iso(t.openedAt),
+    diagnosedAt: iso(t.diagnosedAt),
+    resolvedAt: iso(t.resolvedAt),
+    updatedAt: iso(t.updatedAt),
+    actionIds: t.actionIds,
+    reason: t.reason,
+    diagnosis: t.diagnosis,
+    verification: t.verification && {
+      startedAt: iso(t.verification.startedAt),
+      deadline: iso(t.verification.deadline),
+      healthySince: iso(t.verification.healthySince),
+    },
+  };
+}
+
+export function actionJson(a: Action): Record<string, unknown> {
+  return {
+    id: a.id,
+    ticketId: a.ticketId,
+    type: a.type,
+    target: a.target,
+    params: a.params,
+    state: a.state,
+    attempts: a.attempts,
+    idempotencyKey: a.idempotencyKey,
+    requestedBy: a.requestedBy,
+    approvedBy: a.approvedBy,
+    createdAt: iso(a.createdAt),
+    startedAt: iso(a.startedAt),
+    finishedAt: iso(a.finishedAt),
+    error: a.error,
+  };
+}

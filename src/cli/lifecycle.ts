@@ -1,0 +1,116 @@
+// warden init | validate | schema | reconcile --once | run
+import type { Command } from 'commander';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { jsonSchema } from '../config/jsonschema.js';
+import { loadConfig } from '../config/load.js';
+import { exampleConfig } from '../config/template.js';
+import { decide } from '../domain/decide.js';
+import type { ReconcileReport, World } from '../domain/types.js';
+import { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import { Daemon } from '../loop/daemon.js';
+import { instanceIdOf } from '../loop/shared.js';
+import { runProbe } from '../probes/index.js';
+import { dbPath, Store } from '../store/store.js';
+import { CliError, config, printJson, type GlobalOpts } from './common.js';
+import { readOnly } from './status.js';
+
+export function registerLifecycle(program: Command, globals: () => GlobalOpts): void {
+  program.command('init')
+    .description('write a commented example warden.yaml to --config (default ./warden.yaml)')
+    .option('--force', 'overwrite an existing file')
+    .action((o: { force?: boolean }) => {
+      const file = resolve(globals().config);
+      if (existsSync(file) && !o.force) throw new CliError(`${file} already exists; use --force to overwrite it`);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, exampleConfig());
+      process.stdout.write(`wrote ${file}\nnext: edit it, then "warden validate" and "warden reconcile --once"\n`);
+    });
+
+  program.command('validate')
+    .description('check the config file; errors are reported as file:line:col and change nothing')
+    .action(() => {
+      const cfg = config(globals());
+      const checks = cfg.services.reduce((n, s) => n + s.checks.length, 0);
+      process.stdout.write(`${cfg.file}: ok — agent ${cfg.agent.name} (${cfg.agent.mode}), ${cfg.hosts.length} host(s), ${cfg.services.length} service(s), ${checks} check(s), ${cfg.policy.rules.length} policy rule(s)\n`);
+    });
+
+  program.command('schema')
+    .description('print the JSON Schema of warden.yaml (for editors)')
+    .action(() => printJson(jsonSchema()));
+
+  program.command('reconcile')
+    .description('one recommendation-only pass: observe once, print findings and what Warden would do; changes nothing')
+    .option('--once', 'run a single pass (the only form for now)')
+    .option('--json', 'print JSON')
+    .action(async (o: { once?: boolean; json?: boolean }) => {
+      if (!o.once) throw new CliError('reconcile needs --once (the continuous loop is "warden run")', 2);
+      const report = await reconcileOnce(globals().config);
+      if (o.json) return printJson(report);
+      const w = (l: string): boolean => process.stdout.write(`${l}\n`);
+      w(`summary: ${report.summary}`);
+      w(`findings: ${report.findings.length === 0 ? 'none' : ''}`);
+      for (const f of report.findings) w(`  - ${f.service}: ${f.kind}${f.dependencyDown ? ` (dependency ${f.dependencyDown} down)` : ''} — ${f.reason}`);
+      w(`recommendations: ${report.recommendations.length === 0 ? 'none' : ''}`);
+      for (const r of report.recommendations) w(`  - ${r.event}: ${r.action ?? 'no action'} ${r.target} — ${r.reason}`);
+    });
+
+  program.command('run')
+    .description('the daemon: observe, detect, diagnose, repair under policy, verify, audit (SIGTERM/SIGINT drain and stop)')
+    .action(async () => {
+      const cfg = config(globals());
+      const daemon = new Daemon(cfg);
+      await daemon.start();
+      await new Promise<void>((done) => {
+        const stop = (sig: string): void => {
+          process.stdout.write(`${new Date().toISOString()} received ${sig}: draining\n`);
+          daemon.stop().then(done, (e: unknown) => { process.stderr.write(`stop failed: ${String(e)}\n`); done(); });
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}
+
+/**
+ * Observe once without the daemon and decide as it would, persisting nothing. Each check is probed
+ * once and its single result taken as the verdict.
+ */
+export async function reconcileOnce(configPath: string): Promise<ReconcileReport> {
+  const cfg = loadConfig(configPath);
+  const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
+  const registry = store ? readOnly(store) : { getProcess: () => null, recentExits: () => [], putProcess: () => undefined, deleteProcess: () => undefined, addExit: () => undefined };
+  const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: { now: Date.now }, onExit: () => undefined });
+  try {
+    sup.adopt(cfg.services);
+    const now = Date.now();
+    const world: World = { at: now, services: {} };
+    await Promise.all(cfg.services.map(async (s) => {
+      const proc = sup.state(s.name);
+      const checks = await Promise.all(s.checks.map(async (c) => {
+        const r = proc.running ? await runProbe(c.probe, c.timeoutMs) : null;
+        return {
+          id: c.id, type: c.probe.type, healthy: r ? r.ok : null,
+          consecutiveFailures: r && !r.ok ? 1 : 0, consecutiveSuccesses: r?.ok ? 1 : 0,
+          last: r ? { ...r, at: now } : null, since: null,
+        };
+      }));
+      world.services[s.name] = { name: s.name, host: s.host, process: proc, checks };
+    }));
+    let n = 0;
+    const out = decide({
+      config: cfg, world, now,
+      tickets: store?.listTickets({ openOnly: true }) ?? [],
+      actions: store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? [],
+      frozen: store?.getFlag('frozen') != null,
+      countStarted: (t, ty, since) => store?.countStartedActions(t, ty, since) ?? 0,
+      latestByFingerprint: (fp) => store?.latestTicketByFingerprint(fp) ?? null,
+      newId: (k) => `${k}?${++n}`,
+      logTail: (svc) => sup.logTail(svc, 50),
+    });
+    return out.report;
+  } finally {
+    sup.dispose();
+    store?.close();
+  }
+}

@@ -1,0 +1,114 @@
+// warden tickets list|show|resolve|hold
+import type { Command } from 'commander';
+import type { TicketStatus } from '../domain/types.js';
+import { markManualReset } from '../loop/shared.js';
+import {
+  actionJson, ago, CliError, config, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
+} from './common.js';
+
+const STATUSES: TicketStatus[] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held'];
+
+export function registerTickets(program: Command, globals: () => GlobalOpts): void {
+  const tickets = program.command('tickets').description('list, inspect, resolve and hold tickets (one per problem)');
+
+  tickets.command('list')
+    .description('list tickets, open ones by default')
+    .option('--all', 'include resolved tickets')
+    .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
+    .option('--limit <n>', 'at most n tickets', '50')
+    .option('--json', 'print JSON')
+    .action((o: { all?: boolean; status?: string; limit: string; json?: boolean }) => {
+      if (o.status && !STATUSES.includes(o.status as TicketStatus)) throw new CliError(`unknown status "${o.status}"; expected one of ${STATUSES.join(', ')}`, 2);
+      const cfg = config(globals());
+      const list = withStore(cfg, 'read', (s) => s.listTickets({
+        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: Number(o.limit),
+      }));
+      if (o.json) return printJson(list.map(ticketJson));
+      printTable(list.map((t) => ({
+        id: t.id, status: t.status, service: t.service, cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
+        opened: ago(t.openedAt), reason: t.reason ?? '',
+      })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)');
+    });
+
+  tickets.command('show <id>')
+    .description('show one ticket: findings, diagnosis with evidence and rejected alternatives, actions')
+    .option('--json', 'print JSON')
+    .action((id: string, o: { json?: boolean }) => {
+      const cfg = config(globals());
+      withStore(cfg, 'read', (s) => {
+        const t = s.getTicket(id);
+        if (!t) throw new CliError(`no ticket ${id}; see "warden tickets list --all"`);
+        const actions = t.actionIds.map((a) => s.getAction(a)).filter((a) => a !== null);
+        if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson) });
+        const out: string[] = [];
+        out.push(`ticket ${t.id}  ${t.status}${t.reason ? ` — ${t.reason}` : ''}`);
+        out.push(`  service      ${t.host}/${t.service}   fingerprint ${t.fingerprint}`);
+        out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
+        out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);
+        out.push('  findings');
+        for (const f of t.findings) out.push(`    - ${f.service}: ${f.kind}${f.dependencyDown ? ` (dependency_down: ${f.dependencyDown})` : ''} — ${f.reason}`);
+        if (t.diagnosis) {
+          out.push(`  evidence (${t.diagnosis.diagnoser})`);
+          for (const e of t.diagnosis.evidence) out.push(`    - [${e.source}] ${e.fact}`);
+          out.push('  alternatives rejected');
+          for (const a of t.diagnosis.alternatives) out.push(`    - ${a.cause}: ${a.rejected}`);
+          out.push(`  recommended  ${t.diagnosis.recommended.map((r) => `${r.type} ${r.target}`).join(', ') || 'none (a person must act)'}`);
+        }
+        out.push('  actions');
+        if (actions.length === 0) out.push('    none');
+        for (const a of actions) out.push(`    - ${a.id} ${a.type} ${a.target} ${a.state} (attempts ${a.attempts})${a.error ? ` — ${a.error}` : ''}`);
+        process.stdout.write(`${out.join('\n')}\n`);
+      });
+    });
+
+  tickets.command('resolve <id>')
+    .description('mark a ticket resolved by hand (restarts the rate-limit count for its service)')
+    .option('--reason <text>', 'why', 'resolved by hand')
+    .option('--as <identity>', 'who is acting (default: your user name)')
+    .action((id: string, o: { reason: string; as?: string }) => {
+      const cfg = config(globals());
+      const who = personIdentity(o.as);
+      withStore(cfg, 'write', (s) => s.transaction(() => {
+        const t = s.getTicket(id);
+        if (!t) throw new CliError(`no ticket ${id}`);
+        if (t.status === 'resolved') throw new CliError(`ticket ${id} is already resolved`);
+        const now = Date.now();
+        for (const aid of t.actionIds) {
+          const a = s.getAction(aid);
+          if (a && (a.state === 'proposed' || a.state === 'validated' || a.state === 'awaiting_approval')) {
+            s.putAction({ ...a, state: 'cancelled', error: `ticket resolved by ${who}`, finishedAt: now });
+            s.audit({ at: now, actor: who, kind: 'action.cancelled', subject: a.id, data: { reason: 'ticket resolved by hand' } });
+          }
+        }
+        s.putTicket({ ...t, status: 'resolved', resolvedAt: now, updatedAt: now, verification: null, reason: `${o.reason} (${who})` });
+        markManualReset(s, t.service, now);
+        s.audit({ at: now, actor: who, kind: 'ticket.status', subject: id, data: { from: t.status, to: 'resolved', reason: o.reason } });
+      }));
+      process.stdout.write(`ticket ${id} resolved\n`);
+    });
+
+  tickets.command('hold <id>')
+    .description('stop all automation on a ticket until it is resolved by hand')
+    .option('--reason <text>', 'why', 'held by hand')
+    .option('--as <identity>', 'who is acting (default: your user name)')
+    .action((id: string, o: { reason: string; as?: string }) => {
+      const cfg = config(globals());
+      const who = personIdentity(o.as);
+      withStore(cfg, 'write', (s) => s.transaction(() => {
+        const t = s.getTicket(id);
+        if (!t) throw new CliError(`no ticket ${id}`);
+        if (t.status === 'resolved') throw new CliError(`ticket ${id} is resolved; nothing to hold`);
+        const now = Date.now();
+        for (const aid of t.actionIds) {
+          const a = s.getAction(aid);
+          if (a && (a.state === 'proposed' || a.state === 'validated' || a.state === 'awaiting_approval')) {
+            s.putAction({ ...a, state: 'cancelled', error: `ticket held by ${who}`, finishedAt: now });
+            s.audit({ at: now, actor: who, kind: 'action.cancelled', subject: a.id, data: { reason: 'ticket held' } });
+          }
+        }
+        s.putTicket({ ...t, status: 'held', updatedAt: now, verification: null, reason: `${o.reason} (${who})` });
+        s.audit({ at: now, actor: who, kind: 'ticket.status', subject: id, data: { from: t.status, to: 'held', reason: o.reason } });
+      }));
+      process.stdout.write(`ticket ${id} held: Warden will not act on it until it is resolved\n`);
+    });
+}

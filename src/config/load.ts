@@ -1,0 +1,115 @@
+// Reading warden.yaml: YAML syntax, then the schema and the cross-value rules, every problem
+// collected and located before anything is compiled. A config either loads whole or not at all —
+// never half-read into "everything is missing" (DESIGN.md, rule 3).
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
+import type { ResolvedConfig } from '../domain/types.js';
+import { compile } from './compile.js';
+import { ConfigError, fromZodIssue, Locator, zodErrorMap, type ConfigIssue, type PathIssue } from './issues.js';
+import { configSchema } from './schema.js';
+import { semanticIssues } from './semantic.js';
+
+export { ConfigError, formatIssue, type ConfigIssue } from './issues.js';
+
+/** Reads and compiles the config at `path`; throws ConfigError listing every problem. */
+export function loadConfig(path: string): ResolvedConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const hint = e.code === 'ENOENT' ? ': no such file (warden init writes a commented example)' : e.code === 'EISDIR' ? ': it is a directory' : '';
+    throw new ConfigError([{ file: path, line: 0, col: 0, message: `cannot read: ${e.code ?? e.message}${hint}` }], { cause: err });
+  }
+  return parseConfig(text, path);
+}
+
+/**
+ * Validates and compiles config text. `file` names it in messages as given (keep it as the user
+ * typed it) and, made absolute, is the base for relative paths in the file.
+ */
+export function parseConfig(text: string, file: string): ResolvedConfig {
+  const lines = new LineCounter();
+  // merge: `<<: *defaults` is how people share settings between services in YAML.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
+  const locator = new Locator(doc, lines);
+
+  // A document with syntax errors is only partly parsed; schema errors on it would mislead.
+  const syntax = yamlIssues(doc, lines, file);
+  if (syntax.length > 0) throw new ConfigError(syntax);
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    throw new ConfigError([{ file, line: 1, col: 1, message: 'the file is empty; expected a warden config starting with "version: 1" (warden init writes a commented example)' }]);
+  }
+
+  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const found: PathIssue[] = [];
+  const parsed = configSchema.safeParse(raw, { reportInput: true, error: zodErrorMap });
+  if (!parsed.success) for (const issue of parsed.error.issues) found.push(...fromZodIssue(issue, configSchema, raw));
+  found.push(...semanticIssues(raw, (path) => locator.position(path).line));
+
+  const issues = dedupe(found.map((p) => locator.issue(file, p)));
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
+  return compile(parsed.data, resolve(file));
+}
+
+/** Syntax errors and warnings (an unknown tag is a guess we will not make), one per position. */
+function yamlIssues(doc: Document, lines: LineCounter, file: string): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const { line, col } = lines.linePos(syntaxOffset(doc, e));
+    out.push({ file, line, col, message: `YAML: ${syntaxMessage(doc, e, lines)}` });
+  }
+  return dedupe(out, true);
+}
+
+/** An unclosed quote is reported at the end of the file; the opening quote is what needs fixing. */
+function unclosedString(doc: Document, e: YAMLError): [number, number] | null {
+  if (e.code !== 'MISSING_CHAR' || !/quote/.test(e.message)) return null;
+  let best: [number, number] | null = null;
+  visit(doc, {
+    Scalar(_, node) {
+      const r = node.range;
+      if (r && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && r[1] <= e.pos[0] + 1 && (best === null || r[0] > best[0])) {
+        best = [r[0], r[1]];
+      }
+    },
+  });
+  return best;
+}
+
+function syntaxOffset(doc: Document, e: YAMLError): number {
+  return unclosedString(doc, e)?.[0] ?? e.pos[0];
+}
+
+function syntaxMessage(doc: Document, e: YAMLError, lines: LineCounter): string {
+  switch (e.code) {
+    case 'MISSING_CHAR': {
+      const str = unclosedString(doc, e);
+      return str === null ? e.message : `${e.message}: the string that starts here runs on to line ${lines.linePos(e.pos[0]).line}`;
+    }
+    case 'MULTIPLE_DOCS':
+      return 'a config file holds one YAML document; another one starts here';
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      return `${e.message} (is this line indented too far, or is a ": " missing a line break?)`;
+    case 'TAB_AS_INDENT':
+      return `${e.message}; indent with spaces`;
+    default:
+      return e.message;
+  }
+}
+
+/** Sorted by position; one message per position (or per position and text), first wins. */
+function dedupe(issues: ConfigIssue[], byPositionOnly = false): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues
+    .map((i, n) => ({ i, n }))
+    .sort((a, b) => a.i.line - b.i.line || a.i.col - b.i.col || a.n - b.n)
+    .map(({ i }) => i)
+    .filter((i) => {
+      const key = byPositionOnly ? `${i.line}:${i.col}` : `${i.line}:${i.col}:${i.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+}

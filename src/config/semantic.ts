@@ -1,0 +1,153 @@
+// Rules that span more than one value: unique names, references between services and hosts,
+// dependency cycles, one probe per check. They run on the raw data even when the schema found
+// problems elsewhere, so one run reports everything; each rule skips values the schema rejects.
+import { formatDuration, parseDuration } from '../lib/duration.js';
+import { atPath, didYouMean, type PathIssue, type PathSeg } from './issues.js';
+import { PROBE_TYPES } from './schema.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+function durationOr(v: unknown, fallback: string): number | null {
+  try {
+    return parseDuration(v === undefined ? fallback : (v as string));
+  } catch {
+    return null;
+  }
+}
+
+/** `lineOf(path)` names where the first of two duplicates is, so the message says which to rename. */
+export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number): PathIssue[] {
+  if (!isObj(raw)) return [];
+  const issues: PathIssue[] = [];
+  const add = (path: PathSeg[], message: string, at?: 'key' | 'value'): void => {
+    issues.push({ path, message: atPath(path, message), ...(at ? { at } : {}) });
+  };
+
+  /** Reports repeated names among `items` (each named by `nameOf`), pointing at the repeat. */
+  const unique = (base: PathSeg[], items: unknown[], what: (name: string) => string, nameOf: (item: Obj, i: number) => { name: string; path: PathSeg[] } | null): Map<string, number> => {
+    const first = new Map<string, number>();
+    items.forEach((item, i) => {
+      if (!isObj(item)) return;
+      const n = nameOf(item, i);
+      if (n === null) return;
+      const prev = first.get(n.name);
+      if (prev === undefined) first.set(n.name, i);
+      else add(n.path, `duplicate ${what(n.name)}; the first is at line ${lineOf([...base, prev])}`);
+    });
+    return first;
+  };
+  const byName = (base: PathSeg[]) => (item: Obj, i: number) => {
+    const name = str(item.name);
+    return name === null ? null : { name, path: [...base, i, 'name'] };
+  };
+
+  // Hosts: absent means the single default host `local`.
+  const hostsGiven = raw.hosts !== undefined;
+  const hostNames = hostsGiven ? unique(['hosts'], list(raw.hosts), (n) => `host name "${n}"`, byName(['hosts'])) : new Map([['local', 0]]);
+
+  const services = list(raw.services);
+  const serviceNames = unique(['services'], services, (n) => `service name "${n}"`, byName(['services']));
+  const known = [...serviceNames.keys()];
+
+  services.forEach((svc, i) => {
+    if (!isObj(svc)) return;
+    const base: PathSeg[] = ['services', i];
+    const name = str(svc.name);
+
+    const host = svc.host === undefined ? 'local' : str(svc.host);
+    if (host !== null && Array.isArray(raw.hosts ?? []) && !hostNames.has(host)) {
+      const defined = hostNames.size > 0 ? `; hosts are: ${[...hostNames.keys()].join(', ')}` : '; no hosts are defined';
+      if (svc.host === undefined) add(base, `host defaults to "local", but no host is named "local"${defined}`);
+      else add([...base, 'host'], `unknown host "${host}"${defined}`);
+    }
+
+    list(svc.dependsOn).forEach((dep, j) => {
+      if (typeof dep !== 'string') return;
+      if (dep === name) add([...base, 'dependsOn', j], `service "${dep}" cannot depend on itself`);
+      else if (!serviceNames.has(dep)) {
+        const guess = didYouMean(dep, known);
+        add([...base, 'dependsOn', j], `unknown service "${dep}"${guess ? ` (did you mean "${guess}"?)` : ''}; services are: ${known.join(', ')}`);
+      }
+    });
+
+    const checks = list(svc.checks);
+    checks.forEach((check, j) => {
+      if (!isObj(check)) return;
+      const cbase = [...base, 'checks', j];
+      const probes = PROBE_TYPES.filter((t) => check[t] !== undefined);
+      const second = probes[1];
+      if (probes.length === 0) add(cbase, 'a check needs exactly one of http, tcp or exec; found none');
+      else if (second !== undefined) add([...cbase, second], `a check needs exactly one of http, tcp or exec; found ${probes.join(' and ')}`, 'key');
+      const interval = durationOr(check.interval, '1s');
+      const timeout = durationOr(check.timeout, '500ms');
+      if (interval !== null && timeout !== null && timeout > interval) {
+        const which = check.timeout === undefined ? `the default timeout (${formatDuration(timeout)})` : `timeout ${formatDuration(timeout)}`;
+        add([...cbase, check.timeout === undefined ? 'interval' : 'timeout'], `${which} is longer than interval ${formatDuration(interval)}; a probe must finish before the next one starts`);
+      }
+    });
+    unique([...base, 'checks'], checks, (n) => `check id "${n}" in service "${name ?? i}"`, (c, j) => {
+      const type = PROBE_TYPES.find((t) => c[t] !== undefined);
+      if (typeof c.name === 'string') return { name: c.name, path: [...base, 'checks', j, 'name'] };
+      return type === undefined ? null : { name: checkId(undefined, type, j), path: [...base, 'checks', j] };
+    });
+
+    unique([...base, 'runbooks'], list(svc.runbooks), (n) => `runbook name "${n}" in service "${name ?? i}"`, byName([...base, 'runbooks']));
+  });
+
+  for (const cycle of dependencyCycles(services, serviceNames)) add(cycle.path, `dependency cycle: ${cycle.names.join(' -> ')}`);
+  return issues;
+}
+
+/** A check's id: its name, or its probe type and position, which stay put while the file does. */
+export function checkId(name: string | undefined, type: string, index: number): string {
+  return name ?? `${type}#${index}`;
+}
+
+/**
+ * The loops a depth-first search meets (at least one in every knot of services that depend on each
+ * other), each once, starting from its service defined first and pointing at that service's
+ * dependsOn entry that leads around the loop.
+ */
+function dependencyCycles(services: unknown[], index: Map<string, number>): { names: string[]; path: PathSeg[] }[] {
+  const deps = (i: number): string[] => {
+    const svc = services[i];
+    return isObj(svc) ? list(svc.dependsOn).filter((d): d is string => typeof d === 'string' && index.has(d)) : [];
+  };
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const seen = new Set<string>();
+  const cycles: { names: string[]; path: PathSeg[] }[] = [];
+
+  const visit = (name: string): void => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const dep of deps(index.get(name) ?? -1)) {
+      if (dep === name) continue; // reported as "cannot depend on itself"
+      if (state.get(dep) === 'visiting') {
+        const loop = stack.slice(stack.indexOf(dep));
+        // Rotate so the loop starts at the service defined first: one report per loop, stable order.
+        const start = loop.reduce((a, b) => ((index.get(a) ?? 0) <= (index.get(b) ?? 0) ? a : b));
+        const k = loop.indexOf(start);
+        const names = [...loop.slice(k), ...loop.slice(0, k)];
+        const key = names.join('\0');
+        if (!seen.has(key)) {
+          seen.add(key);
+          const from = index.get(start) ?? 0;
+          const to = names[1] ?? start;
+          const svc = services[from];
+          const j = isObj(svc) ? list(svc.dependsOn).indexOf(to) : 0;
+          cycles.push({ names: [...names, start], path: ['services', from, 'dependsOn', j] });
+        }
+      } else if (state.get(dep) === undefined) {
+        visit(dep);
+      }
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of index.keys()) if (state.get(name) === undefined) visit(name);
+  return cycles;
+}

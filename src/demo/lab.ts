@@ -1,0 +1,113 @@
+// The lab: a small world of real processes — a web service that depends on a cache (a real
+// redis-server) and a worker — written as a warden.yaml into a fresh directory. Shared by the
+// demo, the end-to-end tests and the benchmarks, so all three exercise the same thing.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Mode } from '../domain/types.js';
+
+/** The checkout's root (dist/src/demo → three levels up). */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const LAB = join(ROOT, 'lab');
+
+export interface LabOptions {
+  mode?: Mode;
+  approval?: 'none' | 'required';
+  /** Max restarts per service in 10 minutes. */
+  restartLimit?: number;
+  /** Extra YAML appended under `services:` (already indented by two spaces). */
+  extraServices?: string;
+  /** Omit the worker service. */
+  noWorker?: boolean;
+  workerEnv?: Record<string, string>;
+  checkInterval?: string;
+  stopGrace?: string;
+}
+
+export interface Lab {
+  dir: string;
+  configPath: string;
+  ports: { web: number; cache: number };
+  poisonFile: string;
+  startsFile: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export function requireRedis(): void {
+  if (spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status !== 0) {
+    throw new Error('redis-server is not installed: run "npm run demo" or "npm test" (they install it), or apt-get install redis-server');
+  }
+}
+
+export async function makeLab(opts: LabOptions = {}): Promise<Lab> {
+  requireRedis();
+  const dir = mkdtempSync(join(tmpdir(), 'warden-lab-'));
+  const web = await freePort();
+  const cache = await freePort();
+  const poisonFile = join(dir, 'worker.poison');
+  const startsFile = join(dir, 'worker.starts');
+  const every = opts.checkInterval ?? '250ms';
+  const workerEnv = { POISON_FILE: poisonFile, STARTS_FILE: startsFile, ...opts.workerEnv };
+  const yaml = `# Generated lab for Warden's demo and tests.
+version: 1
+agent:
+  name: lab-warden
+  mode: ${opts.mode ?? 'execute'}
+  dataDir: ${join(dir, 'data')}
+  interval: 1s
+  verify: { stable: 500ms, deadline: 15s }
+  crashLoop: { exits: 3, window: 60s }
+services:
+  - name: cache
+    kind: process
+    start: [redis-server, --port, "${cache}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
+    stopGrace: ${opts.stopGrace ?? '2s'}
+    checks:
+      - tcp: { address: "127.0.0.1:${cache}" }
+        interval: ${every}
+        timeout: 200ms
+        failures: 2
+  - name: web
+    kind: process
+    start: [node, ${join(LAB, 'web.mjs')}]
+    env: { PORT: "${web}", REDIS_PORT: "${cache}" }
+    dependsOn: [cache]
+    stopGrace: ${opts.stopGrace ?? '2s'}
+    checks:
+      - name: healthz
+        http: { url: "http://127.0.0.1:${web}/healthz", expectStatus: 200 }
+        interval: ${every}
+        timeout: 200ms
+        failures: 2
+${opts.noWorker ? '' : `  - name: worker
+    kind: process
+    start: [node, ${join(LAB, 'worker.mjs')}]
+    env: ${JSON.stringify(workerEnv)}
+    stopGrace: ${opts.stopGrace ?? '2s'}
+`}${opts.extraServices ?? ''}
+policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start, restart]
+      approval: ${opts.approval ?? 'none'}
+  limits:
+    - { action: restart, per: service, max: ${opts.restartLimit ?? 3}, window: 10m }
+`;
+  const configPath = join(dir, 'warden.yaml');
+  writeFileSync(configPath, yaml);
+  return { dir, configPath, ports: { web, cache }, poisonFile, startsFile };
+}

@@ -1,0 +1,135 @@
+// Rule-based diagnosis: deterministic and offline. Every candidate cause is considered; the chosen
+// one carries its evidence and every other one says why it was rejected. Log text is untrusted
+// input: it is only matched against fixed patterns, never executed or echoed into actions.
+import type { Problem } from '../domain/detect.js';
+import type {
+  ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
+} from '../domain/types.js';
+
+export interface DiagnoseInput {
+  config: ResolvedConfig;
+  world: World;
+  problem: Problem;
+  now: number;
+  /** The last lines of the root service's log (read by the runtime; may be empty). */
+  logTail: readonly string[];
+}
+
+type Resource = { what: 'disk' | 'file descriptors' | 'memory'; line: string; restartHelps: boolean };
+
+const RESOURCE_PATTERNS: { re: RegExp; what: Resource['what']; restartHelps: boolean }[] = [
+  { re: /ENOSPC|no space left on device/i, what: 'disk', restartHelps: false },
+  { re: /EMFILE|ENFILE|too many open files/i, what: 'file descriptors', restartHelps: true },
+  { re: /ENOMEM|out of memory|heap out of memory|cannot allocate memory|OOM[- ]?kill/i, what: 'memory', restartHelps: true },
+];
+
+export function findResourceExhaustion(lines: readonly string[]): Resource | null {
+  // Newest lines matter most: scan from the end.
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    for (const p of RESOURCE_PATTERNS) {
+      if (p.re.test(line)) return { what: p.what, line: line.slice(0, 200), restartHelps: p.restartHelps };
+    }
+  }
+  return null;
+}
+
+export function diagnose(input: DiagnoseInput): Diagnosis {
+  const { config, world, problem, now } = input;
+  const spec = config.services.find((s) => s.name === problem.service)!;
+  const obs = world.services[problem.service];
+  const proc = obs?.process;
+  const evidence: Evidence[] = [];
+  const rejected = new Map<Cause, string>();
+
+  const windowStart = now - config.agent.crashLoopWindowMs;
+  const recentExits = (proc?.exits ?? []).filter((e) => e.at >= windowStart);
+  const last = proc?.exits[0];
+  const resource = findResourceExhaustion(input.logTail);
+  const failing = (obs?.checks ?? []).filter((c) => c.healthy === false);
+  const timedOut = failing.filter((c) => c.last?.timedOut);
+
+  // Facts first.
+  if (proc?.running) evidence.push({ source: 'process', fact: `pid ${proc.pid} running, state ${proc.procState ?? '?'}${proc.procState === 'T' ? ' (stopped)' : ''}` });
+  else if (proc?.spawnError) evidence.push({ source: 'process', fact: `start failed: ${proc.spawnError}` });
+  else if (last) evidence.push({ source: 'process', fact: `exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}` });
+  else evidence.push({ source: 'process', fact: 'not running' });
+  evidence.push({ source: 'exits', fact: `${recentExits.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s` });
+  for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}` });
+  if (resource) evidence.push({ source: 'log', fact: `${resource.what} exhausted: "${resource.line}"` });
+  for (const f of problem.findings) {
+    if (f.service !== problem.service) evidence.push({ source: 'dependsOn', fact: `${f.service} is ${f.kind === 'missing_service' ? 'down' : 'unhealthy'} and depends on ${f.dependencyDown}` });
+  }
+
+  let cause: Cause;
+  let confidence: number;
+  const brokenDeps = spec.dependsOn.filter((d) => problem.findings.some((f) => f.service === d));
+  rejected.set('dependency_down', brokenDeps.length === 0
+    ? (spec.dependsOn.length === 0 ? `${spec.name} has no dependencies` : `its dependencies (${spec.dependsOn.join(', ')}) are healthy`)
+    : `dependencies ${brokenDeps.join(', ')} are down but ${spec.name} is the first broken service`);
+
+  if (proc && !proc.running && proc.spawnError) {
+    cause = 'config_drift';
+    confidence = 0.9;
+    rejected.set('process_exited', 'the process never ran: the start command itself failed');
+  } else if (resource) {
+    cause = 'resource_exhausted';
+    confidence = 0.9;
+    rejected.set(proc?.running ? 'process_hung' : 'process_exited', `the log shows ${resource.what} exhaustion, which explains the failure`);
+    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${resource.what} exhaustion`);
+  } else if (proc && !proc.running) {
+    if (recentExits.length >= config.agent.crashLoopExits) {
+      cause = 'crash_loop';
+      confidence = 0.9;
+      rejected.set('process_exited', `${recentExits.length} exits within the window is a loop, not a single exit`);
+    } else {
+      cause = 'process_exited';
+      confidence = 0.95;
+      rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
+    }
+    rejected.set('process_hung', 'the process is not running');
+  } else if (proc?.running && proc.procState === 'T') {
+    cause = 'process_hung';
+    confidence = 0.95;
+    rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
+  } else if (proc?.running && failing.length > 0) {
+    cause = 'process_hung';
+    confidence = timedOut.length > 0 ? 0.85 : 0.6;
+    rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
+    if (timedOut.length === 0) rejected.set('unknown', 'alive but refusing or failing checks; treated as not answering');
+  } else {
+    cause = 'unknown';
+    confidence = 0.3;
+  }
+  if (cause !== 'resource_exhausted') rejected.set('resource_exhausted', 'no ENOSPC, EMFILE or out-of-memory in the exit status or log tail');
+  if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
+  rejected.delete(cause);
+
+  const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
+  return {
+    rootCause: { service: problem.service, host: problem.host, cause },
+    confidence,
+    evidence,
+    alternatives,
+    recommended: recommend(spec, cause, resource),
+    diagnoser: 'rules',
+  };
+}
+
+function recommend(spec: ServiceSpec, cause: Cause, resource: Resource | null): Diagnosis['recommended'] {
+  // A runbook declared for this cause is the operator's chosen repair and comes first.
+  const runbook = spec.runbooks.find((r) => r.for.includes(cause));
+  if (runbook) return [{ type: 'run-runbook', target: spec.name, params: { runbook: runbook.name } }];
+  const restart = (): Diagnosis['recommended'] => [{ type: 'restart' as ActionType, target: spec.name, params: {} }];
+  switch (cause) {
+    case 'process_exited':
+    case 'crash_loop':
+    case 'process_hung':
+      return restart();
+    case 'resource_exhausted':
+      // Restarting frees descriptors and memory; it cannot free a disk.
+      return resource?.restartHelps ? restart() : [];
+    default:
+      return [];
+  }
+}

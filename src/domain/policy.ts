@@ -1,0 +1,59 @@
+// The policy gate: may this agent run this catalog action on this target now? Pure: the rate-limit
+// counts come in as a function over the persisted action history.
+import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
+
+export function globMatch(pattern: string, value: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(value);
+}
+
+export type CountStarted = (target: string, type: ActionType | '*', since: number) => number;
+
+export type GateResult =
+  | { ok: true; approval: 'none' | 'required'; rule: PolicyRule }
+  | { ok: false; blockedBy: 'mode' | 'policy' | 'limit' | 'frozen'; reason: string; limit?: RateLimit };
+
+export interface GateInput {
+  config: ResolvedConfig;
+  type: ActionType;
+  target: string;
+  host: string;
+  frozen: boolean;
+  now: number;
+  countStarted: CountStarted;
+  /** Override the configured mode (reconcile --once evaluates as if executing). */
+  mode?: Mode;
+}
+
+export function findRule(rules: readonly PolicyRule[], type: ActionType, target: string, host: string): PolicyRule | null {
+  return rules.find((r) => globMatch(r.match.service, target) && globMatch(r.match.host, host) && r.allow.includes(type)) ?? null;
+}
+
+export function gate(input: GateInput): GateResult {
+  const { config, type, target, host } = input;
+  const mode = input.mode ?? config.agent.mode;
+  if (mode === 'observe') return { ok: false, blockedBy: 'mode', reason: 'observe mode: Warden only watches' };
+  const rule = findRule(config.policy.rules, type, target, host);
+  if (!rule) return { ok: false, blockedBy: 'policy', reason: `policy allows no ${type} on ${target}` };
+  for (const limit of config.policy.limits) {
+    if (limit.action !== '*' && limit.action !== type) continue;
+    const used = input.countStarted(target, limit.action, input.now - limit.windowMs);
+    if (used >= limit.max) {
+      return {
+        ok: false,
+        blockedBy: 'limit',
+        limit,
+        reason: `limit reached: ${limit.action === '*' ? 'actions' : limit.action} at most ${limit.max} per ${formatWindow(limit.windowMs)} on ${target} (${used} used)`,
+      };
+    }
+  }
+  if (input.frozen) return { ok: false, blockedBy: 'frozen', reason: 'frozen: the kill switch is on' };
+  return { ok: true, approval: rule.approval, rule };
+}
+
+function formatWindow(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

@@ -1,0 +1,93 @@
+// Finding and signalling Warden's processes in /proc: which running process is a service's (after
+// Warden restarted and its registry may be behind), and what is left of a process group.
+import { realpathSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { listPids, readCmdline, readEnviron, readFd, readProcStat } from '../../lib/proc.js';
+
+/** Set in every child's environment as `<instanceId>/<service>`: finds a child the registry lost
+ *  (together with the child's stdout, which is the service's log file: see scanMarked). */
+export const MARKER_ENV = 'WARDEN_INSTANCE';
+
+/** Whether a running process is this argv. Processes may rewrite their title (redis-server shows
+ *  "redis-server 127.0.0.1:6390"), so a rewritten title whose program name matches also counts. */
+export function cmdlineMatches(cmdline: string[], argv: string[]): boolean {
+  // The program may have been resolved differently (node vs /usr/bin/node): compare the rest.
+  if (cmdline.length === argv.length && cmdline.slice(1).every((a, i) => a === argv[i + 1])) return true;
+  const title = cmdline[0]?.split(' ')[0];
+  const program = argv[0];
+  const rest = cmdline.slice(1);
+  return title !== undefined && program !== undefined && rest.every((a) => a === '') &&
+    basename(title).replace(/:$/, '') === basename(program);
+}
+
+/**
+ * Processes that carry a service's mark, by service: the WARDEN_INSTANCE variable in their
+ * environment, or stdout open on the service's log file under dataDir. Both are needed: a process
+ * that rewrites its title (redis-server's setproctitle) overwrites its environment block with it.
+ */
+export function scanMarked(instanceId: string, dataDir: string): Map<string, number[]> {
+  const prefix = `${instanceId}/`;
+  // /proc shows canonical paths, so compare against the resolved directory.
+  const logDir = realDir(join(dataDir, 'logs')) + '/';
+  const byService = new Map<string, number[]>();
+  const add = (service: string, pid: number): void => {
+    byService.set(service, [...(byService.get(service) ?? []), pid]);
+  };
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    const marker = readEnviron(pid)?.[MARKER_ENV];
+    if (marker?.startsWith(prefix) === true) {
+      add(marker.slice(prefix.length), pid);
+      continue;
+    }
+    const stdout = readFd(pid, 1);
+    if (stdout?.startsWith(logDir) === true && stdout.endsWith('.log')) {
+      add(basename(stdout).slice(0, -'.log'.length), pid);
+    }
+  }
+  return byService;
+}
+
+/** Of the processes carrying a service's mark, the one Warden spawned: it leads its own group
+ *  (its children inherit the mark but not the leadership) and runs the service's argv. */
+export function pickMarked(pids: number[], argv: string[]): { pid: number; startTime: number } | null {
+  let best: { pid: number; startTime: number } | null = null;
+  for (const pid of pids) {
+    const stat = readProcStat(pid);
+    if (stat === null || stat.pgrp !== pid || stat.state === 'Z' || stat.state === 'X') continue;
+    const cmdline = readCmdline(pid);
+    if (cmdline === null || !cmdlineMatches(cmdline, argv)) continue;
+    if (best === null || stat.startTime < best.startTime) best = { pid, startTime: stat.startTime };
+  }
+  return best;
+}
+
+export function signalGroup(pid: number, group: boolean, signal: NodeJS.Signals): void {
+  try {
+    process.kill(group ? -pid : pid, signal);
+  } catch {
+    // ESRCH: already gone.
+  }
+}
+
+/** Whether any live (non-zombie) process is left in the group. Zombies are skipped: orphans are
+ *  reaped by pid 1, which can be slow (≈1.5 s on this machine), and a zombie holds nothing. */
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return false;
+  }
+  return listPids().some((pid) => {
+    const stat = readProcStat(pid);
+    return stat !== null && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X';
+  });
+}
+
+function realDir(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}

@@ -1,0 +1,341 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ExitRecord, ServiceSpec } from '../../domain/types.js';
+import { systemClock } from '../../lib/clock.js';
+import { isAlive, readEnviron, readProcStat } from '../../lib/proc.js';
+import { MemoryProcessRegistry } from './memory-registry.js';
+import { cmdlineMatches, MARKER_ENV, ProcessSupervisor, type ProcessRegistry } from './supervisor.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const node = process.execPath;
+const TICK = "setInterval(()=>console.log('tick'),50)";
+
+async function waitFor<T>(fn: () => T | null | undefined | false, ms = 3000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== null && v !== undefined && v !== false) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function spec(name: string, start: string[], over: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name, host: 'local', kind: 'process', start, cwd: tmpdir(), env: {}, stopSignal: 'SIGTERM',
+    stopGraceMs: 2000, dependsOn: [], checks: [], runbooks: [], logMaxBytes: 1_000_000, logKeep: 2, ...over,
+  };
+}
+
+interface Harness {
+  dir: string;
+  registry: ProcessRegistry;
+  exits: { service: string; exit: ExitRecord; at: number }[];
+  make(opts?: { registry?: ProcessRegistry; instanceId?: string; pollMs?: number; dataDir?: string }): ProcessSupervisor;
+  track(pid: number): void;
+}
+
+/** A data dir, a registry, recorded exits, and cleanup of every process and supervisor. */
+function harness(t: TestContext): Harness {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-sup-'));
+  const pids = new Set<number>();
+  const sups: ProcessSupervisor[] = [];
+  const h: Harness = {
+    dir,
+    registry: new MemoryProcessRegistry(),
+    exits: [],
+    make: (opts = {}) => {
+      const s = new ProcessSupervisor({
+        dataDir: opts.dataDir ?? dir, instanceId: opts.instanceId ?? 'test', registry: opts.registry ?? h.registry, clock: systemClock,
+        pollMs: opts.pollMs ?? 20,
+        onExit: (service, exit) => h.exits.push({ service, exit, at: performance.now() }),
+      });
+      sups.push(s);
+      return s;
+    },
+    track: (pid) => pids.add(pid),
+  };
+  t.after(() => {
+    for (const s of sups) s.dispose();
+    for (const pid of pids) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return h;
+}
+
+test('cmdlineMatches compares args after the program, and accepts a rewritten title', () => {
+  assert.equal(cmdlineMatches(['/usr/bin/node', 'api.js'], ['node', 'api.js']), true);
+  assert.equal(cmdlineMatches(['node', 'other.js'], ['node', 'api.js']), false);
+  assert.equal(cmdlineMatches(['redis-server', '--save', ''], ['redis-server', '--save', '']), true);
+  assert.equal(cmdlineMatches(['redis-server *:6390', '', ''], ['/usr/bin/redis-server', '--port', '6390']), true);
+  assert.equal(cmdlineMatches(['nginx *:80'], ['redis-server', '--port', '6390']), false);
+});
+
+test('start: a real process, its pid, marker, log output; kill -9 is seen at once', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('ticker', [node, '-e', TICK], { env: { GREETING: 'hi' } });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const rec = h.registry.getProcess('ticker');
+  assert.equal(rec?.pid, pid);
+  assert.equal(rec?.procStart, readProcStat(pid)?.startTime);
+  const env = readEnviron(pid);
+  assert.equal(env?.[MARKER_ENV], 'test/ticker');
+  assert.equal(env?.GREETING, 'hi');
+  assert.equal(readProcStat(pid)?.pgrp, pid, 'own process group');
+
+  const st = sup.state('ticker');
+  assert.equal(st.running, true);
+  assert.equal(st.pid, pid);
+  assert.match(st.procState ?? '', /^[RS]$/);
+  assert.deepEqual(await sup.start(svc), { pid }, 'no duplicate start');
+
+  await waitFor(() => sup.logTail('ticker', 5).includes('tick'), 3000, 'tick in the log');
+  assert.match(sup.logTail('ticker', 100)[0] ?? '', /^\[warden .*\] starting: /);
+  assert.equal(sup.logFile('ticker'), join(h.dir, 'logs', 'ticker.log'));
+
+  const killedAt = performance.now();
+  process.kill(pid, 'SIGKILL');
+  const seen = await waitFor(() => h.exits.find((e) => e.service === 'ticker'), 2000, 'onExit');
+  const latency = seen.at - killedAt;
+  t.diagnostic(`exit detection latency (own child, kill -9 → onExit): ${latency.toFixed(2)} ms`);
+  assert.ok(latency < 50, `${latency} ms`);
+  assert.equal(seen.exit.signal, 'SIGKILL');
+  assert.equal(seen.exit.code, null);
+  assert.ok((seen.exit.uptimeMs ?? -1) >= 0);
+  assert.equal(h.registry.getProcess('ticker'), null);
+  const after = sup.state('ticker');
+  assert.equal(after.running, false);
+  assert.equal(after.pid, null);
+  assert.equal(after.exits[0]?.signal, 'SIGKILL');
+});
+
+test('exit code is reported; concurrent starts make one process', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('short', [node, '-e', 'setTimeout(()=>process.exit(3),100)']);
+  const [a, b] = await Promise.all([sup.start(svc), sup.start(svc)]);
+  h.track(a.pid);
+  assert.equal(a.pid, b.pid);
+  const seen = await waitFor(() => h.exits.find((e) => e.service === 'short'), 3000, 'exit');
+  assert.equal(seen.exit.code, 3);
+  assert.equal(seen.exit.signal, null);
+  assert.ok((seen.exit.uptimeMs ?? 0) >= 90);
+  assert.equal(h.exits.length, 1);
+});
+
+test('stop: SIGTERM to the group, and children of the service go too', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const dir = h.dir;
+  const svc = spec('shell', ['sh', '-c', `sleep 30 & echo $! > ${dir}/child; wait`]);
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const child = await waitFor(() => existsSync(`${dir}/child`) && Number(readFileSync(`${dir}/child`, 'utf8')), 2000, 'child pid');
+  h.track(child);
+  const start = performance.now();
+  await sup.stop(svc);
+  assert.ok(performance.now() - start < 1000);
+  assert.equal(sup.state('shell').running, false);
+  assert.equal(h.exits[0]?.exit.signal, 'SIGTERM');
+  await waitFor(() => { const s = readProcStat(child); return s === null || s.state === 'Z'; }, 2000, 'grandchild gone');
+  await sup.stop(svc); // not running: no-op
+});
+
+test('stop: a process that ignores SIGTERM is killed after the grace period', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('stubborn', [node, '-e', `process.on('SIGTERM',()=>console.log('ignoring'));${TICK}`], { stopGraceMs: 300 });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  await waitFor(() => sup.logTail('stubborn').includes('tick'), 3000, 'handler installed');
+  const start = performance.now();
+  await sup.stop(svc);
+  const took = performance.now() - start;
+  assert.ok(took >= 290 && took < 1500, `stop took ${took} ms`);
+  assert.equal(h.exits[0]?.exit.signal, 'SIGKILL');
+  assert.ok(sup.logTail('stubborn').includes('ignoring'));
+});
+
+test('stop: a SIGSTOPped process is continued so it acts on SIGTERM', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('frozen', [node, '-e', TICK], { stopGraceMs: 5000 });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  process.kill(pid, 'SIGSTOP');
+  await waitFor(() => sup.state('frozen').procState === 'T', 2000, 'state T');
+  assert.equal(sup.state('frozen').running, true);
+  const start = performance.now();
+  await sup.stop(svc);
+  assert.ok(performance.now() - start < 2000, 'did not need the 5 s grace');
+  assert.equal(h.exits[0]?.exit.signal, 'SIGTERM');
+});
+
+test('restart: a new process, the old exit recorded', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('api', [node, '-e', TICK]);
+  const first = await sup.start(svc);
+  h.track(first.pid);
+  const second = await sup.restart(svc);
+  h.track(second.pid);
+  assert.notEqual(second.pid, first.pid);
+  assert.equal(isAlive(first.pid, -1), false);
+  assert.equal(sup.state('api').pid, second.pid);
+  assert.equal(sup.state('api').exits.length, 1);
+  assert.equal(h.registry.getProcess('api')?.pid, second.pid);
+});
+
+test('dispose leaves the child running; a new supervisor adopts it and sees its exit by polling', async (t) => {
+  const h = harness(t);
+  const first = h.make();
+  const svc = spec('api', [node, '-e', TICK]);
+  const { pid } = await first.start(svc);
+  h.track(pid);
+  first.dispose();
+  await sleep(100);
+  assert.equal(readProcStat(pid)?.state !== 'Z', true, 'still running after dispose');
+
+  const second = h.make({ pollMs: 20 });
+  assert.deepEqual(second.adopt([svc, spec('never-started', ['true'])]), { adopted: ['api'], gone: [] });
+  const st = second.state('api');
+  assert.equal(st.pid, pid);
+  assert.equal(st.running, true);
+  assert.ok(st.startedAt !== null);
+  assert.deepEqual(await second.start(svc), { pid }, 'adopted: no new spawn');
+
+  const killedAt = performance.now();
+  process.kill(pid, 'SIGKILL');
+  const seen = await waitFor(() => h.exits.find((e) => e.service === 'api'), 2000, 'polled exit');
+  t.diagnostic(`exit detection latency (adopted, pollMs 20): ${(seen.at - killedAt).toFixed(2)} ms`);
+  assert.deepEqual([seen.exit.code, seen.exit.signal], [null, null]);
+  assert.ok((seen.exit.uptimeMs ?? -1) >= 100);
+  assert.equal(h.registry.getProcess('api'), null);
+});
+
+test('adopt finds a process the registry never recorded, by its environment marker', async (t) => {
+  const h = harness(t);
+  const first = h.make();
+  const svc = spec('api', [node, '-e', TICK]);
+  const { pid } = await first.start(svc);
+  h.track(pid);
+  first.dispose();
+  h.registry.deleteProcess('api'); // as if Warden died between spawn and putProcess
+
+  // Another Warden: its own instance id and data dir.
+  const other = h.make({ instanceId: 'someone-else', dataDir: join(h.dir, 'other') });
+  assert.deepEqual(other.adopt([svc]), { adopted: [], gone: [] }, 'another instance\'s marker is not ours');
+  const changed = h.make();
+  assert.deepEqual(changed.adopt([spec('api', [node, '-e', 'other()'])]), { adopted: [], gone: [] }, 'argv must match');
+  changed.dispose();
+
+  const second = h.make();
+  assert.deepEqual(second.adopt([svc]), { adopted: ['api'], gone: [] });
+  assert.equal(second.state('api').pid, pid);
+  const rec = h.registry.getProcess('api');
+  assert.equal(rec?.pid, pid);
+  assert.equal(rec?.procStart, readProcStat(pid)?.startTime);
+  assert.ok(Math.abs((rec?.startedAt ?? 0) - Date.now()) < 5_000, 'start time from /proc');
+});
+
+test('adopt reports a recorded process that died while Warden was away as gone', async (t) => {
+  const h = harness(t);
+  const first = h.make();
+  const svc = spec('api', [node, '-e', TICK]);
+  const { pid } = await first.start(svc);
+  h.track(pid);
+  first.dispose();
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => { const s = readProcStat(pid); return s === null || s.state === 'Z'; }, 2000, 'dead');
+  const second = h.make();
+  assert.deepEqual(second.adopt([svc]), { adopted: [], gone: ['api'] });
+  assert.equal(h.registry.getProcess('api'), null);
+  assert.equal(second.state('api').running, false);
+});
+
+test('adopt a real redis-server, whose title rewrite wipes its environment, by its stdout log file', async (t) => {
+  const h = harness(t);
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const svc = spec('cache', ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '']);
+  const first = h.make();
+  const { pid } = await first.start(svc);
+  h.track(pid);
+  await waitFor(() => sup0Ready(first.logTail('cache', 50)), 5000, 'redis ready');
+  first.dispose();
+  h.registry.deleteProcess('cache');
+  const second = h.make();
+  assert.deepEqual(second.adopt([svc]), { adopted: ['cache'], gone: [] });
+  await second.stop(svc);
+  assert.equal(h.exits[0]?.service, 'cache');
+});
+
+function sup0Ready(lines: string[]): boolean {
+  return lines.some((l) => l.includes('Ready to accept connections'));
+}
+
+test('start of a missing or non-executable program fails with SPAWN_FAILED', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  await assert.rejects(sup.start(spec('ghost', ['/nonexistent/bin/ghost'])), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'SPAWN_FAILED');
+    assert.match(err.message, /ENOENT/);
+    return true;
+  });
+  assert.match(sup.state('ghost').spawnError ?? '', /ENOENT/);
+  assert.equal(sup.state('ghost').running, false);
+  assert.match(sup.logTail('ghost').join('\n'), /start failed: .*ENOENT/);
+
+  const script = join(h.dir, 'not-executable.sh');
+  writeFileSync(script, '#!/bin/sh\necho hi\n');
+  chmodSync(script, 0o644);
+  await assert.rejects(sup.start(spec('noexec', [script])), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'SPAWN_FAILED');
+    assert.match(err.message, /EACCES/);
+    return true;
+  });
+  await assert.rejects(sup.start(spec('nocwd', [node, '-e', ''], { cwd: join(h.dir, 'missing') })), /is not a directory/);
+
+  // A successful start clears the error.
+  const ok = spec('ghost', [node, '-e', TICK]);
+  const { pid } = await sup.start(ok);
+  h.track(pid);
+  assert.equal(sup.state('ghost').spawnError, null);
+  assert.equal(h.registry.getProcess('noexec'), null);
+});
+
+test('log rotation bounds the file while the child keeps writing at the new end', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('chatty', [node, '-e', "let i=0;setInterval(()=>console.log('line '+(i++)+' '+'x'.repeat(200)),1)"], {
+    logMaxBytes: 20_000, logKeep: 2,
+  });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const log = sup.logFile('chatty');
+  for (let i = 0; i < 20; i++) {
+    await sleep(25);
+    sup.rotateLogs([svc]);
+  }
+  await sleep(10);
+  const size = statSync(log).size;
+  assert.ok(size < 100_000, `live log is ${size} bytes`);
+  assert.ok(existsSync(`${log}.1`) && existsSync(`${log}.2`));
+  assert.equal(existsSync(`${log}.3`), false);
+  // O_APPEND: no hole of NULs where the old content was.
+  assert.equal(readFileSync(log).subarray(0, 64).includes(0), false);
+  const tail = sup.logTail('chatty', 200);
+  assert.equal(tail.length, 200);
+  assert.ok(tail.every((l) => /^line \d+ x+$/.test(l) || l === ''), 'whole lines');
+});

@@ -1,0 +1,346 @@
+// The process supervisor for `kind: process`: Warden starts and stops these services itself (like
+// Monit), sees their exits the moment they happen, and finds them again after its own restart.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
+import type { Clock } from '../../lib/clock.js';
+import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
+import { groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
+import { rotateFile, tailLines } from './logs.js';
+
+export { cmdlineMatches, MARKER_ENV } from './find.js';
+
+export interface ProcessRecord { service: string; pid: number; procStart: number; startedAt: number; argv: string[] }
+
+/** Durable memory of what Warden started (the Store implements it), so a restarted Warden can
+ *  find its processes instead of starting duplicates. */
+export interface ProcessRegistry {
+  putProcess(p: ProcessRecord): void;
+  getProcess(service: string): ProcessRecord | null;
+  deleteProcess(service: string): void;
+  addExit(service: string, e: ExitRecord): void;
+  recentExits(service: string, limit?: number): ExitRecord[];
+}
+
+const EXITS_SHOWN = 20;
+/** After SIGKILL a process can still take a moment (uninterruptible sleep); give up after this. */
+const KILL_WAIT_MS = 5000;
+
+export class SpawnError extends Error {
+  readonly code = 'SPAWN_FAILED';
+  readonly retryable = false;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SpawnError';
+  }
+}
+
+export interface SupervisorOptions {
+  dataDir: string;
+  instanceId: string;
+  registry: ProcessRegistry;
+  clock: Clock;
+  onExit: (service: string, exit: ExitRecord) => void;
+  /** How often adopted processes (not our children: no exit event) are checked in /proc. */
+  pollMs?: number;
+  /** Where errors in callbacks and log rotation go; supervision keeps going either way. */
+  onError?: (err: unknown) => void;
+}
+
+interface Watch {
+  pid: number;
+  procStart: number;
+  startedAt: number | null;
+  argv: string[];
+  /** Our own child: its 'exit' event reports the exit. */
+  child: ChildProcess | null;
+  /** An adopted process: polled in /proc. */
+  poll: NodeJS.Timeout | null;
+  /** Resolves once the exit has been recorded. */
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class ProcessSupervisor {
+  private readonly watched = new Map<string, Watch>();
+  private readonly spawnErrors = new Map<string, string>();
+  /** Per-service tail of the start/stop chain: operations on one service never interleave. */
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly pollMs: number;
+  private readonly onError: (err: unknown) => void;
+  private disposed = false;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.pollMs = opts.pollMs ?? 100;
+    this.onError = opts.onError ?? ((err) => console.error('process supervisor:', err));
+  }
+
+  logFile(service: string): string {
+    return join(this.opts.dataDir, 'logs', `${service}.log`);
+  }
+
+  logTail(service: string, lines = 50): string[] {
+    // Look back through up to 5 rotated files; which logKeep applies is not known here.
+    return tailLines(this.logFile(service), lines, 5);
+  }
+
+  rotateLogs(specs: ServiceSpec[]): void {
+    for (const spec of specs) {
+      try {
+        rotateFile(this.logFile(spec.name), spec.logMaxBytes, spec.logKeep);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  state(service: string): ProcessState {
+    const w = this.watched.get(service);
+    // Read fresh: a process can be stopped (T) or dead a moment after the last event.
+    const stat = w === undefined ? null : readProcStat(w.pid);
+    const alive = w !== undefined && stat !== null && stat.startTime === w.procStart && stat.state !== 'Z' && stat.state !== 'X';
+    return {
+      running: alive,
+      pid: alive ? w.pid : null,
+      startedAt: alive ? w.startedAt : null,
+      procState: alive ? stat.state : null,
+      spawnError: this.spawnErrors.get(service) ?? null,
+      exits: this.opts.registry.recentExits(service, EXITS_SHOWN),
+    };
+  }
+
+  adopt(services: ServiceSpec[]): { adopted: string[]; gone: string[] } {
+    const adopted: string[] = [];
+    const gone: string[] = [];
+    let marked: Map<string, number[]> | null = null;
+    for (const spec of services) {
+      const name = spec.name;
+      const current = this.watched.get(name);
+      if (current !== undefined && isAlive(current.pid, current.procStart)) {
+        adopted.push(name);
+        continue;
+      }
+      const rec = this.opts.registry.getProcess(name);
+      // Same pid and same start time: the same process (a reused pid starts later).
+      if (rec !== null && isAlive(rec.pid, rec.procStart)) {
+        this.watchAdopted(name, rec);
+        adopted.push(name);
+        continue;
+      }
+      // Warden may have died between spawn and putProcess: look for the marker it gave the child.
+      marked ??= scanMarked(this.opts.instanceId, this.opts.dataDir);
+      const found = pickMarked(marked.get(name) ?? [], spec.start);
+      if (found !== null) {
+        const startedAt = processStartMs(found.startTime) ?? this.opts.clock.now();
+        const record = { service: name, pid: found.pid, procStart: found.startTime, startedAt, argv: spec.start };
+        this.opts.registry.putProcess(record);
+        this.watchAdopted(name, record);
+        adopted.push(name);
+      } else if (rec !== null) {
+        // It exited while Warden was away; when is unknown, so no exit is recorded.
+        this.opts.registry.deleteProcess(name);
+        gone.push(name);
+      }
+    }
+    return { adopted, gone };
+  }
+
+  start(spec: ServiceSpec): Promise<{ pid: number }> {
+    return this.serial(spec.name, () => this.startNow(spec));
+  }
+
+  stop(spec: ServiceSpec): Promise<void> {
+    return this.serial(spec.name, () => this.stopNow(spec));
+  }
+
+  restart(spec: ServiceSpec): Promise<{ pid: number }> {
+    return this.serial(spec.name, async () => {
+      await this.stopNow(spec);
+      return this.startNow(spec);
+    });
+  }
+
+  /** Stop watching. The services keep running: Warden stopping is not a reason for them to stop. */
+  dispose(): void {
+    this.disposed = true;
+    for (const w of this.watched.values()) {
+      if (w.poll !== null) clearInterval(w.poll);
+      if (w.child !== null) {
+        w.child.removeAllListeners('exit');
+        // Let this process exit while the child runs on.
+        w.child.unref();
+      }
+    }
+    this.watched.clear();
+  }
+
+  private serial<T>(service: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(service) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.then(() => undefined, () => undefined);
+    this.locks.set(service, tail);
+    // Forget the chain once it is idle, so the map does not hold every service forever.
+    tail.then(() => { if (this.locks.get(service) === tail) this.locks.delete(service); }, this.onError);
+    return next;
+  }
+
+  private async startNow(spec: ServiceSpec): Promise<{ pid: number }> {
+    if (this.disposed) throw new Error('process supervisor is disposed');
+    const name = spec.name;
+    const w = this.watched.get(name);
+    if (w !== undefined) {
+      if (isAlive(w.pid, w.procStart)) return { pid: w.pid };
+      // Dead but its exit not yet seen: record that exit before a new process takes the slot.
+      await this.waitGone(w, this.pollMs * 2 + 100);
+      this.recordExit(name, w, null, null);
+    }
+    const [file, ...args] = spec.start;
+    if (file === undefined) throw this.spawnFailed(name, 'start argv is empty');
+    if (!isDirectory(spec.cwd)) throw this.spawnFailed(name, `cwd ${spec.cwd} is not a directory`);
+
+    const log = this.logFile(name);
+    let fd: number;
+    try {
+      mkdirSync(join(this.opts.dataDir, 'logs'), { recursive: true });
+      appendFileSync(log, `[warden ${new Date(this.opts.clock.now()).toISOString()}] starting: ${spec.start.join(' ')}\n`);
+      // A file, not a pipe: the child keeps writing after Warden dies. 'a' = O_APPEND, which keeps
+      // copy-truncate rotation safe.
+      fd = openSync(log, 'a');
+    } catch (err) {
+      throw this.spawnFailed(name, `cannot open log ${log}: ${errText(err)}`, err);
+    }
+    let child: ChildProcess;
+    try {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+      Object.assign(env, spec.env, { [MARKER_ENV]: `${this.opts.instanceId}/${name}` });
+      // detached: its own session and process group, so it survives Warden and a stop can signal
+      // everything it started.
+      child = spawn(file, args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+    } catch (err) {
+      throw this.spawnFailed(name, errText(err), err);
+    } finally {
+      closeSync(fd);
+    }
+    const pid = child.pid;
+    if (pid === undefined) {
+      // ENOENT, EACCES, ...: libuv reports the failed exec as an 'error' event.
+      const err = await new Promise<Error>((resolve) => child.once('error', resolve));
+      throw this.spawnFailed(name, err.message, err);
+    }
+    // Recorded before anything else can run: the child cannot have been reaped yet (that happens
+    // on the event loop), so its /proc entry is there to read.
+    const procStart = readProcStat(pid)?.startTime ?? -1;
+    const startedAt = this.opts.clock.now();
+    this.opts.registry.putProcess({ service: name, pid, procStart, startedAt, argv: [...spec.start] });
+    this.spawnErrors.delete(name);
+    const watch = this.newWatch(pid, procStart, startedAt, spec.start, child);
+    this.watched.set(name, watch);
+    child.on('exit', (code, signal) => this.recordExit(name, watch, code, signal));
+    // Errors after a successful spawn (a failed kill) must not become an unhandled 'error' event.
+    child.on('error', this.onError);
+    return { pid };
+  }
+
+  private async stopNow(spec: ServiceSpec): Promise<void> {
+    const w = this.watched.get(spec.name);
+    if (w === undefined) return;
+    const stat = readProcStat(w.pid);
+    if (stat === null || stat.startTime !== w.procStart) {
+      await this.waitGone(w, this.pollMs * 2 + 100);
+      this.recordExit(spec.name, w, null, null);
+      return;
+    }
+    // Signal the whole group only when the service leads it; otherwise a group id could be ours.
+    const group = stat.pgrp === w.pid;
+    const graceEnd = performance.now() + spec.stopGraceMs;
+    signalGroup(w.pid, group, spec.stopSignal);
+    // A stopped (T) process only acts on the signal once continued.
+    signalGroup(w.pid, group, 'SIGCONT');
+    if (!(await this.waitGone(w, spec.stopGraceMs))) {
+      signalGroup(w.pid, group, 'SIGKILL');
+      if (!(await this.waitGone(w, KILL_WAIT_MS))) {
+        throw Object.assign(new Error(`${spec.name} (pid ${w.pid}) did not exit after SIGKILL`), { code: 'STOP_FAILED' });
+      }
+    }
+    if (!group) return;
+    // The leader is gone; whatever else it started gets the rest of the grace period, then SIGKILL.
+    while (performance.now() < graceEnd) {
+      if (!groupAlive(w.pid)) return;
+      await sleep(20);
+    }
+    signalGroup(w.pid, true, 'SIGKILL');
+  }
+
+  private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null): Watch {
+    let markExited = (): void => {};
+    const exited = new Promise<void>((resolve) => { markExited = resolve; });
+    return { pid, procStart, startedAt, argv: [...argv], child, poll: null, exited, markExited };
+  }
+
+  private watchAdopted(service: string, rec: ProcessRecord): void {
+    const w = this.newWatch(rec.pid, rec.procStart, rec.startedAt, rec.argv, null);
+    // Not our child, so no exit event: poll /proc.
+    w.poll = setInterval(() => {
+      if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
+    }, this.pollMs);
+    this.watched.set(service, w);
+  }
+
+  /** Record one exit exactly once: registry first, so onExit's reader already sees it. */
+  private recordExit(service: string, w: Watch, code: number | null, signal: string | null): void {
+    if (this.watched.get(service) !== w) return;
+    this.watched.delete(service);
+    if (w.poll !== null) clearInterval(w.poll);
+    const at = this.opts.clock.now();
+    const exit: ExitRecord = { at, code, signal, uptimeMs: w.startedAt === null ? null : Math.max(0, at - w.startedAt) };
+    try {
+      this.opts.registry.addExit(service, exit);
+      if (this.opts.registry.getProcess(service)?.pid === w.pid) this.opts.registry.deleteProcess(service);
+    } catch (err) {
+      this.onError(err);
+    }
+    w.markExited();
+    try {
+      this.opts.onExit(service, exit);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /** True once the watch's exit is recorded, false when `ms` passed first. */
+  private async waitGone(w: Watch, ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+    try {
+      return await Promise.race([w.exited.then(() => true as const), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private spawnFailed(service: string, message: string, cause?: unknown): SpawnError {
+    this.spawnErrors.set(service, message);
+    try {
+      appendFileSync(this.logFile(service), `[warden ${new Date(this.opts.clock.now()).toISOString()}] start failed: ${message}\n`);
+    } catch {
+      // The log directory itself may be the problem; the error is reported either way.
+    }
+    return new SpawnError(`cannot start ${service}: ${message}`, { cause });
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,227 @@
+// The reconciler: observe → decide → persist → act. Passes never overlap; events (a child's exit, a
+// check result) only wake the loop early; a timer guarantees a full pass every `interval`.
+import { decide, type AuditIntent, type DecideOutput } from '../domain/decide.js';
+import type { Action, Health, ResolvedConfig, Ticket, World } from '../domain/types.js';
+import { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { CheckScheduler } from '../probes/checks.js';
+import { Store } from '../store/store.js';
+import { Executor } from './executor.js';
+import { instanceIdOf, manualResetSince } from './shared.js';
+
+export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface DaemonOptions {
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+const VERIFY_TICK_MS = 25;
+const ROTATE_EVERY_MS = 10_000;
+
+export class Daemon {
+  state: DaemonState = 'starting';
+  readonly clock: Clock;
+  private readonly log: (line: string) => void;
+  private store!: Store;
+  private supervisor!: ProcessSupervisor;
+  private scheduler!: CheckScheduler;
+  private executor!: Executor;
+  private passTimer: NodeJS.Timeout | undefined;
+  private rotateTimer: NodeJS.Timeout | undefined;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private passing = false;
+  private wakePending = false;
+  private again = false;
+  private passId = 0;
+  private lastHealth = new Map<string, Health>();
+  private lastPassWrite = 0;
+  lastPassAt = 0;
+
+  constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    this.store = Store.open(cfg.agent.dataDir);
+    this.supervisor = new ProcessSupervisor({
+      dataDir: cfg.agent.dataDir,
+      instanceId: instanceIdOf(cfg),
+      registry: this.store,
+      clock: this.clock,
+      onExit: (service, exit) => {
+        this.log(`observe ${service}: process exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
+        this.wake();
+      },
+    });
+    const { adopted, gone } = this.supervisor.adopt(cfg.services);
+    this.executor = new Executor({
+      store: this.store, supervisor: this.supervisor, clock: this.clock, config: () => this.config,
+      actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
+    });
+    const resumed = this.executor.resume();
+    const open = this.store.listTickets({ openOnly: true });
+    this.audit([{ kind: 'agent.started', subject: null, data: { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, adopted, gone, resumedActions: resumed.map((a) => a.id), openTickets: open.length } }]);
+    this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed`);
+
+    this.scheduler = new CheckScheduler(this.clock, (service, st) => {
+      // Wake on what can change a decision: a check's verdict, or any result while verifying a repair.
+      const prev = this.lastCheckVerdict.get(`${service}/${st.id}`);
+      this.lastCheckVerdict.set(`${service}/${st.id}`, st.healthy);
+      if (prev !== st.healthy) this.wake();
+    });
+    this.scheduler.setServices(cfg.services);
+    this.scheduler.start();
+    this.passTimer = setInterval(() => this.wake(), cfg.agent.intervalMs);
+    this.rotateTimer = setInterval(() => this.supervisor.rotateLogs(this.config.services), ROTATE_EVERY_MS);
+    this.state = 'running';
+    this.runPass();
+  }
+
+  private readonly lastCheckVerdict = new Map<string, boolean | null>();
+
+  /** Ask for a pass as soon as possible; coalesces bursts of events into one pass. */
+  wake(): void {
+    if (this.state !== 'running') return;
+    if (this.passing) { this.again = true; return; }
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => { this.wakePending = false; this.runPass(); });
+  }
+
+  /** A pass at a known future time (verification stability, retry backoff). */
+  private wakeIn(ms: number): void {
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
+  }
+
+  private runPass(): void {
+    if (this.state !== 'running') return;
+    this.passing = true;
+    const id = ++this.passId;
+    try {
+      this.pass();
+    } catch (e) {
+      // Pass guard: one bad pass is reported and the next one starts from fresh observations.
+      this.log(`pass ${id} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    } finally {
+      this.passing = false;
+      if (this.again) { this.again = false; this.wake(); }
+    }
+  }
+
+  private world(): World {
+    const services: World['services'] = {};
+    for (const s of this.config.services) {
+      services[s.name] = { name: s.name, host: s.host, process: this.supervisor.state(s.name), checks: this.scheduler.states(s.name) };
+    }
+    return { at: this.clock.now(), services };
+  }
+
+  private pass(): void {
+    // Read, decide and write in one transaction: a CLI command (approve, resolve, freeze) that
+    // writes between our read and our write would otherwise be overwritten by a stale copy.
+    const out = this.store.transaction(() => this.decideAndPersist());
+    // Effects only after the decision is committed: an action must be durable before it runs.
+    for (const id of out.execute) this.executor.run(id);
+    this.afterActions(out.tickets);
+  }
+
+  private decideAndPersist(): DecideOutput {
+    const now = this.clock.now();
+    const store = this.store;
+    const tickets = store.listTickets({ openOnly: true });
+    const actions = new Map<string, Action>();
+    for (const a of store.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] })) actions.set(a.id, a);
+    for (const t of tickets) for (const id of t.actionIds) if (!actions.has(id)) { const a = store.getAction(id); if (a) actions.set(id, a); }
+    const frozen = store.getFlag('frozen') !== null;
+    const out = decide({
+      config: this.config, world: this.world(), now, tickets, actions: [...actions.values()], frozen,
+      countStarted: (target, type, since) => store.countStartedActions(target, type, Math.max(since, manualResetSince(store, target))),
+      latestByFingerprint: (fp) => store.latestTicketByFingerprint(fp),
+      newId: (k) => store.nextId(k),
+      logTail: (svc) => this.supervisor.logTail(svc, 50),
+    });
+    // Executing actions are owned by the executor; never let a stale copy overwrite them.
+    const inFlight = this.executor.inFlight;
+    const actionWrites = out.actions.filter((a) => !inFlight.has(a.id));
+    const healthChanges = Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
+    store.transaction(() => {
+      for (const t of out.tickets) store.putTicket(t);
+      for (const a of actionWrites) store.putAction(a);
+      for (const i of out.audit) store.audit({ at: now, actor: this.config.agent.name, kind: i.kind, subject: i.subject, data: i.data });
+      for (const [name, h] of healthChanges) {
+        const spec = this.config.services.find((s) => s.name === name)!;
+        store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
+      }
+      if (now - this.lastPassWrite >= 1000) {
+        store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: this.config.agent.mode }));
+        this.lastPassWrite = now;
+      }
+    });
+    for (const [name, h] of healthChanges) {
+      if (this.lastHealth.has(name) || h.health !== 'unknown') this.log(`health ${name}: ${h.health} — ${h.reason}`);
+      this.lastHealth.set(name, h.health);
+    }
+    for (const i of out.audit) this.log(describe(i));
+    this.lastPassAt = now;
+    return out;
+  }
+
+  /** Speeds up observation of a service being repaired, and schedules the next decision time. */
+  private afterActions(tickets: Ticket[]): void {
+    const open = this.store.listTickets({ statuses: ['verifying'] });
+    for (const t of open) this.scheduler.boost(t.service, 50, this.clock.now() + this.config.agent.verifyStableMs + 2000);
+    const retryAt = this.store.listActions({ states: ['validated'] }).map((a) => a.notBefore ?? 0).filter((n) => n > 0);
+    let next = Infinity;
+    if (open.length > 0 || tickets.some((t) => t.status === 'verifying')) next = VERIFY_TICK_MS;
+    for (const at of retryAt) next = Math.min(next, Math.max(0, at - this.clock.now()));
+    if (next !== Infinity) this.wakeIn(next);
+  }
+
+  private settled(a: Action): void {
+    if (a.state === 'completed' && (a.type === 'restart' || a.type === 'start')) {
+      // Results from before the repair must not count toward verification: forget them, probe now.
+      this.scheduler.reset(a.target);
+      this.scheduler.kick(a.target).catch((e: unknown) => this.log(`kick ${a.target}: ${String(e)}`));
+    }
+    this.wake();
+  }
+
+  private audit(intents: AuditIntent[]): void {
+    const now = this.clock.now();
+    this.store.transaction(() => {
+      for (const i of intents) this.store.audit({ at: now, actor: this.config.agent.name, kind: i.kind, subject: i.subject, data: i.data });
+    });
+  }
+
+  /** SIGTERM: stop deciding, let in-flight actions reach a durable state, leave services running. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    this.state = 'draining';
+    clearInterval(this.passTimer);
+    clearInterval(this.rotateTimer);
+    clearTimeout(this.wakeTimer);
+    this.scheduler?.stop();
+    const drained = await this.executor.drain(graceMs);
+    this.audit([{ kind: 'agent.stopped', subject: null, data: { pid: process.pid, drained } }]);
+    this.log(`stopping: ${drained ? 'in-flight actions settled' : 'grace period over; unfinished actions resume on next start'}; services keep running`);
+    this.supervisor.dispose();
+    this.store.close();
+    this.state = 'stopped';
+  }
+}
+
+function describe(i: AuditIntent): string {
+  const d = i.data;
+  switch (i.kind) {
+    case 'ticket.opened': return `ticket ${i.subject} opened for ${String(d.service)}: ${(d.findings as { kind: string; service: string; reason: string }[]).map((f) => `${f.service} ${f.kind} (${f.reason})`).join('; ')}`;
+    case 'ticket.reopened': return `ticket ${i.subject} reopened (occurrence ${String(d.occurrences)}${d.flapping ? ', flapping' : ''})`;
+    case 'ticket.diagnosed': return `ticket ${i.subject} diagnosed: root cause ${String(d.service)} ${String(d.cause)} (confidence ${String(d.confidence)})`;
+    case 'ticket.status': return `ticket ${i.subject} ${String(d.from)} → ${String(d.to)}${d.reason ? `: ${String(d.reason)}` : ''}`;
+    case 'action.proposed': return `action ${i.subject} proposed: ${String(d.type)} ${String(d.target)} [${String(d.state)}]`;
+    default: return `${i.kind} ${i.subject ?? ''} ${JSON.stringify(d)}`;
+  }
+}

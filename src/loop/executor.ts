@@ -1,0 +1,157 @@
+// Runs catalog actions exactly once: the action's state is durable before the effect starts and
+// after it ends; one action per target at a time; retries back off exponentially with jitter.
+import { actionKinds, type ActionContext } from '../actions/catalog.js';
+import type { Action, ResolvedConfig } from '../domain/types.js';
+import type { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import type { Clock } from '../lib/clock.js';
+import type { Store } from '../store/store.js';
+
+export interface ExecutorDeps {
+  store: Store;
+  supervisor: ProcessSupervisor;
+  clock: Clock;
+  config: () => ResolvedConfig;
+  actor: string;
+  /** Called when an action settled (or changed state) so the loop can take the next decision. */
+  onSettled: (action: Action) => void;
+  log: (line: string) => void;
+}
+
+const BACKOFF_BASE_MS = 200;
+const BACKOFF_CAP_MS = 10_000;
+
+/** Exponential backoff with full jitter (AWS style), capped. */
+export function backoffMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export class Executor {
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly busyTargets = new Set<string>();
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  get inFlight(): ReadonlySet<string> {
+    return new Set(this.running.keys());
+  }
+
+  /** Starts an action in the background if it is still runnable; returns at once. */
+  run(actionId: string): void {
+    if (this.running.has(actionId)) return;
+    const a = this.deps.store.getAction(actionId);
+    if (!a || a.state !== 'validated' || this.busyTargets.has(a.target)) return;
+    if (this.deps.store.getFlag('frozen') !== null) return;
+    this.launch(a, false);
+  }
+
+  /** After a restart of Warden: re-verify every action found `executing`; never blindly re-run. */
+  resume(): Action[] {
+    const found = this.deps.store.listActions({ states: ['executing'] });
+    for (const a of found) {
+      const ctx = this.context(a);
+      if (!ctx) {
+        this.finish(a, 'failed', 'service no longer in the inventory', 'action.failed');
+        continue;
+      }
+      const verdict = actionKinds[a.type].resume(ctx);
+      this.deps.store.audit({ at: this.deps.clock.now(), actor: this.deps.actor, kind: 'action.resumed', subject: a.id, data: { outcome: verdict.outcome, detail: verdict.detail } });
+      this.deps.log(`action ${a.id} ${a.type} ${a.target} was executing when Warden stopped: ${verdict.detail} → ${verdict.outcome}`);
+      if (verdict.outcome === 'completed') this.finish(a, 'completed', null, 'action.completed', verdict.detail);
+      else if (verdict.outcome === 'unknown') this.finish(a, 'failed', verdict.detail, 'action.failed');
+      else this.launch(a, true);
+    }
+    return found;
+  }
+
+  /** Waits up to `graceMs` for in-flight actions to reach a durable state. */
+  async drain(graceMs: number): Promise<boolean> {
+    const all = Promise.allSettled([...this.running.values()]).then(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), graceMs); });
+    const done = await Promise.race([all, timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  private context(a: Action): ActionContext | null {
+    const cfg = this.deps.config();
+    const spec = cfg.services.find((s) => s.name === a.target);
+    return spec ? { spec, action: a, supervisor: this.deps.supervisor, dataDir: cfg.agent.dataDir } : null;
+  }
+
+  private launch(a: Action, resumed: boolean): void {
+    this.busyTargets.add(a.target);
+    const p = this.attempt(a, resumed)
+      .catch((e: unknown) => this.deps.log(`action ${a.id}: internal error: ${String(e)}`))
+      .finally(() => {
+        this.running.delete(a.id);
+        this.busyTargets.delete(a.target);
+        const now = this.deps.store.getAction(a.id);
+        if (now) this.deps.onSettled(now);
+      });
+    this.running.set(a.id, p);
+  }
+
+  private async attempt(a: Action, resumed: boolean): Promise<void> {
+    const { store, clock, actor } = this.deps;
+    const ctx = this.context(a);
+    if (!ctx) { this.finish(a, 'failed', 'service no longer in the inventory', 'action.failed'); return; }
+    if (!resumed) {
+      // Durable before the effect: a crash from here on finds the action `executing` and re-verifies it.
+      a.state = 'executing';
+      a.attempts += 1;
+      a.startedAt = clock.now();
+      a.notBefore = null;
+      store.transaction(() => {
+        store.putAction(a);
+        store.audit({ at: a.startedAt!, actor, kind: 'action.executing', subject: a.id, data: { type: a.type, target: a.target, attempt: a.attempts, idempotencyKey: a.idempotencyKey } });
+      });
+      this.deps.log(`action ${a.id} ${a.type} ${a.target}: executing (attempt ${a.attempts}/${a.maxAttempts})`);
+    }
+    const kind = actionKinds[a.type];
+    try {
+      const detail = await withTimeout(kind.run(ctx), kind.timeoutMs(ctx), `${a.type} ${a.target}`);
+      this.finish(a, 'completed', null, 'action.completed', detail);
+    } catch (e) {
+      const err = e as Error & { retryable?: boolean };
+      const retryable = err.retryable !== false && a.attempts < a.maxAttempts;
+      if (retryable) {
+        a.state = 'validated';
+        a.notBefore = clock.now() + backoffMs(a.attempts);
+        a.error = err.message;
+        store.transaction(() => {
+          store.putAction(a);
+          store.audit({ at: clock.now(), actor, kind: 'action.retry', subject: a.id, data: { error: err.message, attempt: a.attempts, notBefore: a.notBefore } });
+        });
+        this.deps.log(`action ${a.id} ${a.type} ${a.target}: attempt ${a.attempts} failed (${err.message}); retrying after backoff`);
+      } else {
+        this.finish(a, 'failed', err.message, 'action.failed');
+      }
+    }
+  }
+
+  private finish(a: Action, state: 'completed' | 'failed', error: string | null, kind: string, detail?: string): void {
+    const { store, clock, actor } = this.deps;
+    a.state = state;
+    a.error = error;
+    a.finishedAt = clock.now();
+    store.transaction(() => {
+      store.putAction(a);
+      store.audit({ at: a.finishedAt!, actor, kind, subject: a.id, data: { type: a.type, target: a.target, detail: detail ?? null, error, tookMs: a.startedAt ? a.finishedAt! - a.startedAt : null } });
+    });
+    this.deps.log(`action ${a.id} ${a.type} ${a.target}: ${state}${detail ? ` (${detail})` : ''}${error ? ` — ${error}` : ''}`);
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,242 @@
+// The check scheduler: runs every service's checks on their own intervals, one probe in flight per
+// check, and turns results into consecutive counts and a debounced healthy/unhealthy verdict.
+import type { CheckSpec, CheckState, ProbeResult, ServiceSpec } from '../domain/types.js';
+import type { Clock } from '../lib/clock.js';
+import { runProbe } from './index.js';
+
+export type ProbeRunner = (spec: CheckSpec['probe'], timeoutMs: number) => Promise<ProbeResult>;
+
+export interface CheckSchedulerOptions {
+  /** Replaces the real probes (tests). */
+  runProbe?: ProbeRunner;
+  /** Where a throwing onChange is reported; the scheduler keeps going either way. */
+  onError?: (err: unknown) => void;
+}
+
+interface Entry {
+  service: string;
+  spec: CheckSpec;
+  /** The spec as JSON: a check whose spec did not change keeps its state across setServices. */
+  key: string;
+  state: CheckState;
+  timer: NodeJS.Timeout | null;
+  /** Settles (never rejects) when the running probe's result has been applied or discarded. */
+  inflight: Promise<void> | null;
+  /** Bumped by reset(): a probe started before it reports on a process that no longer exists. */
+  generation: number;
+  /** performance.now() when the last probe started: intervals are start-to-start. */
+  lastStart: number;
+}
+
+interface Boost {
+  intervalMs: number;
+  untilMs: number;
+}
+
+function freshState(spec: CheckSpec): CheckState {
+  return {
+    id: spec.id,
+    type: spec.probe.type,
+    healthy: null,
+    consecutiveFailures: 0,
+    consecutiveSuccesses: 0,
+    last: null,
+    since: null,
+  };
+}
+
+function copyState(s: CheckState): CheckState {
+  return { ...s, last: s.last === null ? null : { ...s.last } };
+}
+
+/** The debounce rule, pure: the next state of a check after one result observed at `at`. */
+export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResult, at: number): CheckState {
+  const next = copyState(prev);
+  next.last = { ...result, at };
+  let healthy = prev.healthy;
+  if (result.ok) {
+    next.consecutiveSuccesses = prev.consecutiveSuccesses + 1;
+    next.consecutiveFailures = 0;
+    // The first success ever counts at once: a fresh service should not wait to be called healthy.
+    if (healthy === null || (healthy === false && next.consecutiveSuccesses >= spec.successes)) healthy = true;
+  } else {
+    next.consecutiveFailures = prev.consecutiveFailures + 1;
+    next.consecutiveSuccesses = 0;
+    if (healthy !== false && next.consecutiveFailures >= spec.failures) healthy = false;
+  }
+  if (healthy !== prev.healthy) {
+    next.healthy = healthy;
+    next.since = at;
+  }
+  return next;
+}
+
+export class CheckScheduler {
+  private readonly services = new Map<string, Map<string, Entry>>();
+  private readonly boosts = new Map<string, Boost>();
+  private running = false;
+  /** Bumped by stop(): results of probes started before it are ignored. */
+  private epoch = 0;
+  private readonly probe: ProbeRunner;
+  private readonly onError: (err: unknown) => void;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onChange: (service: string, state: CheckState) => void,
+    opts: CheckSchedulerOptions = {},
+  ) {
+    this.probe = opts.runProbe ?? runProbe;
+    this.onError = opts.onError ?? ((err) => console.error('check scheduler: onChange failed:', err));
+  }
+
+  setServices(services: ServiceSpec[]): void {
+    const wanted = new Set(services.map((s) => s.name));
+    for (const [name, entries] of this.services) {
+      if (!wanted.has(name)) {
+        for (const e of entries.values()) this.clearTimer(e);
+        this.services.delete(name);
+        this.boosts.delete(name);
+      }
+    }
+    for (const svc of services) {
+      const old = this.services.get(svc.name) ?? new Map<string, Entry>();
+      const next = new Map<string, Entry>();
+      for (const spec of svc.checks) {
+        const key = JSON.stringify(spec);
+        const prev = old.get(spec.id);
+        if (prev !== undefined && prev.key === key) {
+          next.set(spec.id, prev);
+          old.delete(spec.id);
+          continue;
+        }
+        const entry: Entry = {
+          service: svc.name, spec, key, state: freshState(spec),
+          timer: null, inflight: null, generation: 0, lastStart: -Infinity,
+        };
+        next.set(spec.id, entry);
+      }
+      // Whatever is left in `old` was removed or replaced: its in-flight result is discarded
+      // because the entry is no longer current.
+      for (const e of old.values()) this.clearTimer(e);
+      this.services.set(svc.name, next);
+      if (this.running) {
+        for (const e of next.values()) if (e.timer === null && e.inflight === null) this.launch(e);
+      }
+    }
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const entries of this.services.values()) {
+      for (const e of entries.values()) if (e.inflight === null) this.launch(e);
+    }
+  }
+
+  stop(): void {
+    this.running = false;
+    this.epoch++;
+    for (const entries of this.services.values()) for (const e of entries.values()) this.clearTimer(e);
+  }
+
+  states(service: string): CheckState[] {
+    const entries = this.services.get(service);
+    return entries === undefined ? [] : [...entries.values()].map((e) => copyState(e.state));
+  }
+
+  /**
+   * Probe all of a service's checks now. A check whose probe is already running is not started
+   * twice; the returned promise waits for that probe instead, so on return every check has a
+   * result at least as fresh as the call.
+   */
+  async kick(service: string): Promise<void> {
+    const entries = this.services.get(service);
+    if (entries === undefined) return;
+    await Promise.all([...entries.values()].map((e) => this.run(e)));
+  }
+
+  /** Probe a service every `intervalMs` (if faster than a check's own) until clock time `untilMs`. */
+  boost(service: string, intervalMs: number, untilMs: number): void {
+    this.boosts.set(service, { intervalMs, untilMs });
+    if (!this.running) return;
+    // Pull waiting timers forward so the faster pace starts now, not after the slow wait.
+    for (const e of this.services.get(service)?.values() ?? []) {
+      if (e.inflight === null) this.schedule(e);
+    }
+  }
+
+  /** Forget a service's debounce history (after a restart, old results say nothing about it). */
+  reset(service: string): void {
+    const now = this.clock.now();
+    for (const e of this.services.get(service)?.values() ?? []) {
+      e.generation++;
+      const s = e.state;
+      if (s.healthy !== null) s.since = now;
+      s.healthy = null;
+      s.consecutiveFailures = 0;
+      s.consecutiveSuccesses = 0;
+    }
+  }
+
+  private current(e: Entry): boolean {
+    return this.services.get(e.service)?.get(e.spec.id) === e;
+  }
+
+  private intervalOf(e: Entry): number {
+    const boost = this.boosts.get(e.service);
+    if (boost === undefined) return e.spec.intervalMs;
+    if (this.clock.now() >= boost.untilMs) {
+      this.boosts.delete(e.service);
+      return e.spec.intervalMs;
+    }
+    return Math.min(e.spec.intervalMs, boost.intervalMs);
+  }
+
+  private clearTimer(e: Entry): void {
+    if (e.timer !== null) clearTimeout(e.timer);
+    e.timer = null;
+  }
+
+  /** Arm the timer for the next probe, an interval after the last one started. */
+  private schedule(e: Entry): void {
+    this.clearTimer(e);
+    const delay = Math.max(0, e.lastStart + this.intervalOf(e) - performance.now());
+    e.timer = setTimeout(() => {
+      e.timer = null;
+      this.launch(e);
+    }, delay);
+  }
+
+  /** Start a probe from a timer or start(): the promise is tracked in e.inflight and never rejects. */
+  private launch(e: Entry): void {
+    this.run(e).catch(this.onError);
+  }
+
+  private run(e: Entry): Promise<void> {
+    if (e.inflight !== null) return e.inflight;
+    this.clearTimer(e);
+    const generation = e.generation;
+    const epoch = this.epoch;
+    e.lastStart = performance.now();
+    const done = this.probe(e.spec.probe, e.spec.timeoutMs)
+      .catch((err: unknown): ProbeResult => ({
+        ok: false, message: `probe failed: ${String(err)}`, latencyMs: 0, timedOut: false,
+      }))
+      .then((result) => {
+        e.inflight = null;
+        if (this.current(e) && generation === e.generation && epoch === this.epoch) this.record(e, result);
+        if (this.running && this.current(e) && e.inflight === null) this.schedule(e);
+      });
+    e.inflight = done;
+    return done;
+  }
+
+  private record(e: Entry, result: ProbeResult): void {
+    e.state = applyResult(e.state, e.spec, result, this.clock.now());
+    try {
+      this.onChange(e.service, copyState(e.state));
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+}

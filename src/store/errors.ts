@@ -1,0 +1,33 @@
+// Store failures callers are expected to branch on carry a stable `code`; anything else
+// (disk full, SQLITE_BUSY after the timeout) surfaces as the underlying SqliteError.
+
+export type StoreErrorCode =
+  /** Read-only open of a data directory that has no database: nothing was created. */
+  | 'STORE_MISSING'
+  /** The database was migrated by a newer Warden than this one. */
+  | 'STORE_TOO_NEW'
+  /** Read-only open of a database that still needs migrations a read-only open cannot apply. */
+  | 'STORE_OUTDATED'
+  /** A second action with an idempotency key already used by another action. */
+  | 'DUPLICATE_ACTION'
+  /** An action whose ticketId names no stored ticket. */
+  | 'UNKNOWN_TICKET'
+  /** An argument the store refuses to persist (bad audit entry, unknown id kind). */
+  | 'INVALID_INPUT';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  readonly code: StoreErrorCode;
+  /** True when the same call may succeed later without anyone changing anything. */
+  readonly retryable: boolean;
+
+  constructor(code: StoreErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
+  return err instanceof StoreError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,172 @@
+// Versioned schema. Migrations are append-only: never edit a shipped one, add the next version.
+// All pending migrations apply in one IMMEDIATE transaction, so a crash or a concurrent opener
+// sees either the old schema or the new one, never half of it.
+import type Database from 'better-sqlite3';
+import { StoreError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE counters (
+        kind  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+
+      CREATE TABLE tickets (
+        id          TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        opened_at   INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        json        TEXT NOT NULL
+      );
+      CREATE INDEX tickets_fingerprint ON tickets (fingerprint, opened_at);
+      CREATE INDEX tickets_status ON tickets (status);
+      CREATE INDEX tickets_opened ON tickets (opened_at);
+      CREATE INDEX tickets_updated ON tickets (updated_at);
+
+      CREATE TABLE actions (
+        id              TEXT PRIMARY KEY,
+        ticket_id       TEXT REFERENCES tickets (id), -- null: a deployment, not an incident
+        type            TEXT NOT NULL,
+        target          TEXT NOT NULL,
+        state           TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        created_at      INTEGER NOT NULL,
+        started_at      INTEGER,
+        json            TEXT NOT NULL
+      );
+      CREATE INDEX actions_ticket ON actions (ticket_id);
+      CREATE INDEX actions_state ON actions (state);
+      CREATE INDEX actions_created ON actions (created_at);
+      CREATE INDEX actions_rate ON actions (target, type, started_at);
+
+      CREATE TABLE processes (
+        service    TEXT PRIMARY KEY,
+        pid        INTEGER NOT NULL,
+        proc_start INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        argv       TEXT NOT NULL
+      );
+
+      CREATE TABLE exits (
+        id        INTEGER PRIMARY KEY,
+        service   TEXT NOT NULL,
+        at        INTEGER NOT NULL,
+        code      INTEGER,
+        signal    TEXT,
+        uptime_ms INTEGER
+      );
+      CREATE INDEX exits_service ON exits (service, at, id);
+
+      CREATE TABLE service_states (
+        name   TEXT NOT NULL,
+        host   TEXT NOT NULL,
+        health TEXT NOT NULL,
+        since  INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        PRIMARY KEY (name, host)
+      );
+
+      CREATE TABLE flags (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+
+      CREATE TABLE audit (
+        seq       INTEGER PRIMARY KEY,
+        at        INTEGER NOT NULL,
+        actor     TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        subject   TEXT,
+        data      TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+      );
+      CREATE INDEX audit_subject ON audit (subject, seq);
+
+      -- The last appended record, written in the same transaction as each append: without it,
+      -- deleting the newest records would leave a chain that verifies.
+      CREATE TABLE audit_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash TEXT NOT NULL
+      );
+      INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${GENESIS_HASH}');
+
+      -- Append-only at the SQL level, so a bug in Warden itself cannot edit history. A determined
+      -- editor can drop these; verifyAudit is what catches that.
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only: UPDATE refused'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit log is append-only: DELETE refused'); END;
+      CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+        BEGIN SELECT RAISE(ABORT, 'audit head cannot be deleted'); END;
+      CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head WHEN NEW.seq <= OLD.seq
+        BEGIN SELECT RAISE(ABORT, 'audit head only moves forward'); END;
+    `,
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/** The schema version recorded in the database; 0 for a database never migrated. */
+export function schemaVersion(db: Database.Database): number {
+  const table = db
+    .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
+    .get();
+  if (table === undefined) return 0;
+  const row = db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return row.v ?? 0;
+}
+
+export function tooNewError(file: string, found: number, known: number): StoreError {
+  return new StoreError(
+    'STORE_TOO_NEW',
+    `${file}: schema version ${found} is newer than this Warden knows (${known}); ` +
+      `upgrade Warden or point it at another data directory`,
+  );
+}
+
+/**
+ * Applies the migrations the database has not seen yet. Returns the versions before and after.
+ * `migrations` is a parameter so tests can show a failing migration leaves nothing behind.
+ */
+export function migrate(
+  db: Database.Database,
+  file: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration #${i} has version ${m.version}, expected ${i + 1}`);
+  });
+  const known = migrations.length;
+  const run = db.transaction(() => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at INTEGER NOT NULL
+    )`);
+    // Read inside the write lock: two processes opening a fresh store at once must not both
+    // apply version 1.
+    const from = schemaVersion(db);
+    if (from > known) throw tooNewError(file, from, known);
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of migrations.slice(from)) {
+      db.exec(m.sql);
+      record.run(m.version, m.name, Date.now());
+    }
+    return { from, to: known };
+  });
+  return run.immediate();
+}

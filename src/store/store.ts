@@ -1,0 +1,408 @@
+// The durable store: one SQLite file per data directory, shared by the daemon and CLI commands.
+// WAL lets readers run beside the writer; synchronous=FULL fsyncs every commit, so a crash or power
+// loss at any instant loses no committed decision. Batch writes with transaction() to pay one fsync.
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Action, ActionState, ActionType, ExitRecord, Health, Ticket, TicketStatus } from '../domain/types.js';
+import { CLOSED_TICKET_STATES } from '../domain/types.js';
+import { AuditLog } from './audit.js';
+import type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification } from './audit.js';
+import { StoreError } from './errors.js';
+import { LATEST_VERSION, migrate, schemaVersion, tooNewError } from './migrations.js';
+
+export type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification, AuditProblem } from './audit.js';
+export { StoreError, isStoreError } from './errors.js';
+export type { StoreErrorCode } from './errors.js';
+
+export const DB_FILE = 'warden.db';
+/** The daemon and CLI commands write concurrently; a writer waits this long for the lock. */
+export const BUSY_TIMEOUT_MS = 5000;
+/** Exit history kept per service. */
+export const EXITS_KEPT = 50;
+
+export interface ProcessRecord {
+  service: string;
+  pid: number;
+  /** starttime field of /proc/PID/stat: tells our process from a later one that reused the pid. */
+  procStart: number;
+  startedAt: number;
+  argv: string[];
+}
+
+export interface ServiceStateRecord {
+  name: string;
+  host: string;
+  health: Health;
+  since: number;
+  detail: string;
+}
+
+export interface TicketFilter {
+  statuses?: TicketStatus[];
+  /** Only tickets whose status is not closed (not `resolved`). */
+  openOnly?: boolean;
+  limit?: number;
+}
+
+export interface ActionFilter {
+  /** null: actions without a ticket (deployments). */
+  ticketId?: string | null;
+  states?: ActionState[];
+  limit?: number;
+}
+
+export function dbPath(dataDir: string): string {
+  return path.join(path.resolve(dataDir), DB_FILE);
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+// SQLite reads a negative LIMIT as "no limit".
+const limitArg = (limit: number | undefined): number => (limit === undefined ? -1 : Math.max(0, Math.floor(limit)));
+// Natural order for ids of one prefix: T10 after T9.
+const ID_DESC = 'length(id) DESC, id DESC';
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** mkdir -p, then fsync the parent of every directory it created so they survive power loss. */
+function mkdirDurable(dir: string): void {
+  const first = fs.mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  const stop = path.resolve(first);
+  for (let d = dir; ; d = path.dirname(d)) {
+    fsyncDir(path.dirname(d));
+    if (d === stop || d === path.dirname(d)) break;
+  }
+}
+
+export class Store {
+  readonly path: string;
+  readonly readonly: boolean;
+  private readonly db: Database.Database;
+  private readonly stmts = new Map<string, Database.Statement>();
+  private readonly log: AuditLog;
+
+  private constructor(db: Database.Database, file: string, readonly: boolean) {
+    this.db = db;
+    this.path = file;
+    this.readonly = readonly;
+    this.log = new AuditLog((sql) => this.st(sql));
+  }
+
+  static open(dataDir: string, opts: { readonly?: boolean } = {}): Store {
+    const dir = path.resolve(dataDir);
+    const file = path.join(dir, DB_FILE);
+    const readonly = opts.readonly ?? false;
+    let db: Database.Database;
+    if (readonly) {
+      // Checked first so a read-only command never leaves an empty database (or directory) behind.
+      if (!fs.existsSync(file)) {
+        throw new StoreError('STORE_MISSING', `no Warden store at ${file}: nothing has run with this data directory yet`);
+      }
+      db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
+    } else {
+      mkdirDurable(dir);
+      db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+    }
+    try {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      if (!readonly) db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      if (readonly) {
+        const found = schemaVersion(db);
+        if (found > LATEST_VERSION) throw tooNewError(file, found, LATEST_VERSION);
+        if (found < LATEST_VERSION) {
+          throw new StoreError(
+            'STORE_OUTDATED',
+            `${file}: schema version ${found}, this Warden needs ${LATEST_VERSION}; ` +
+              `a read-only command cannot migrate it (run any writing command, or the daemon, once)`,
+          );
+        }
+      } else {
+        migrate(db, file);
+      }
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new Store(db, file, readonly);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** IMMEDIATE transaction (takes the write lock up front, so it never fails half-way on a lock
+   * upgrade). Nested calls just run fn inside the outer one. fn must be synchronous. */
+  transaction<T>(fn: () => T): T {
+    if (this.db.inTransaction) return fn();
+    this.st('BEGIN IMMEDIATE').run();
+    try {
+      const result = fn();
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        throw new TypeError('Store.transaction: fn returned a promise; it must be synchronous (the commit cannot wait for it)');
+      }
+      this.st('COMMIT').run();
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.st('ROLLBACK').run();
+      throw err;
+    }
+  }
+
+  /** Next id of a kind from a persisted counter: 'T1', 'T2', ... Never one already in use. */
+  nextId(kind: 'T' | 'A'): string {
+    if (kind !== 'T' && kind !== 'A') throw new StoreError('INVALID_INPUT', `unknown id kind ${String(kind)}`);
+    const table = kind === 'T' ? 'tickets' : 'actions';
+    return this.transaction(() => {
+      for (;;) {
+        const { value } = this.st(
+          `INSERT INTO counters (kind, value) VALUES (?, 1)
+           ON CONFLICT (kind) DO UPDATE SET value = value + 1 RETURNING value`,
+        ).get(kind) as { value: number };
+        const id = `${kind}${value}`;
+        if (this.st(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) === undefined) return id;
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------------------ tickets
+
+  putTicket(t: Ticket): void {
+    this.st(
+      `INSERT INTO tickets (id, fingerprint, status, opened_at, updated_at, json) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+         opened_at = excluded.opened_at, updated_at = excluded.updated_at, json = excluded.json`,
+    ).run(t.id, t.fingerprint, t.status, t.openedAt, t.updatedAt, JSON.stringify(t));
+  }
+
+  getTicket(id: string): Ticket | null {
+    return this.json<Ticket>('SELECT json FROM tickets WHERE id = ?', id);
+  }
+
+  /** Newest first, by openedAt then id. */
+  listTickets(f: TicketFilter = {}): Ticket[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.statuses !== undefined) {
+      if (f.statuses.length === 0) return [];
+      where.push(`status IN (${placeholders(f.statuses.length)})`);
+      args.push(...f.statuses);
+    }
+    if (f.openOnly) {
+      where.push(`status NOT IN (${placeholders(CLOSED_TICKET_STATES.length)})`);
+      args.push(...CLOSED_TICKET_STATES);
+    }
+    const cond = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    return this.jsonAll<Ticket>(
+      `SELECT json FROM tickets ${cond} ORDER BY opened_at DESC, ${ID_DESC} LIMIT ?`, ...args, limitArg(f.limit),
+    );
+  }
+
+  latestTicketByFingerprint(fp: string): Ticket | null {
+    return this.json<Ticket>(
+      `SELECT json FROM tickets WHERE fingerprint = ? ORDER BY opened_at DESC, ${ID_DESC} LIMIT 1`, fp,
+    );
+  }
+
+  // ------------------------------------------------------------------------------ actions
+
+  /** Upsert by id. Its ticket (if any) must exist; its idempotency key must not belong to another action. */
+  putAction(a: Action): void {
+    try {
+      this.st(
+        `INSERT INTO actions (id, ticket_id, type, target, state, idempotency_key, created_at, started_at, json)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET ticket_id = excluded.ticket_id, type = excluded.type,
+           target = excluded.target, state = excluded.state, idempotency_key = excluded.idempotency_key,
+           created_at = excluded.created_at, started_at = excluded.started_at, json = excluded.json`,
+      ).run(a.id, a.ticketId, a.type, a.target, a.state, a.idempotencyKey, a.createdAt, a.startedAt, JSON.stringify(a));
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        const other = this.getActionByKey(a.idempotencyKey);
+        throw new StoreError(
+          'DUPLICATE_ACTION',
+          `action ${a.id}: idempotency key ${JSON.stringify(a.idempotencyKey)} already belongs to action ${other?.id ?? '?'}`,
+          { cause: err },
+        );
+      }
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new StoreError('UNKNOWN_TICKET', `action ${a.id}: ticket ${String(a.ticketId)} is not in the store`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  getAction(id: string): Action | null {
+    return this.json<Action>('SELECT json FROM actions WHERE id = ?', id);
+  }
+
+  getActionByKey(key: string): Action | null {
+    return this.json<Action>('SELECT json FROM actions WHERE idempotency_key = ?', key);
+  }
+
+  /** Newest first, by createdAt then id. */
+  listActions(f: ActionFilter = {}): Action[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.ticketId === null) {
+      where.push('ticket_id IS NULL');
+    } else if (f.ticketId !== undefined) {
+      where.push('ticket_id = ?');
+      args.push(f.ticketId);
+    }
+    if (f.states !== undefined) {
+      if (f.states.length === 0) return [];
+      where.push(`state IN (${placeholders(f.states.length)})`);
+      args.push(...f.states);
+    }
+    const cond = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    return this.jsonAll<Action>(
+      `SELECT json FROM actions ${cond} ORDER BY created_at DESC, ${ID_DESC} LIMIT ?`, ...args, limitArg(f.limit),
+    );
+  }
+
+  /** Actions on `target` (of `type`, or any with '*') that started at or after `since`: the ones
+   * that ran or are running, whatever their outcome. For rate limits. */
+  countStartedActions(target: string, type: ActionType | '*', since: number): number {
+    const row = this.st(
+      `SELECT count(*) AS n FROM actions WHERE target = ? AND (? = '*' OR type = ?) AND started_at >= ?`,
+    ).get(target, type, type, since) as { n: number };
+    return row.n;
+  }
+
+  // ------------------------------------------------------------------------------ processes
+
+  putProcess(p: ProcessRecord): void {
+    this.st(
+      `INSERT INTO processes (service, pid, proc_start, started_at, argv) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, proc_start = excluded.proc_start,
+         started_at = excluded.started_at, argv = excluded.argv`,
+    ).run(p.service, p.pid, p.procStart, p.startedAt, JSON.stringify(p.argv));
+  }
+
+  getProcess(service: string): ProcessRecord | null {
+    const row = this.st('SELECT service, pid, proc_start, started_at, argv FROM processes WHERE service = ?').get(service) as
+      { service: string; pid: number; proc_start: number; started_at: number; argv: string } | undefined;
+    if (row === undefined) return null;
+    return {
+      service: row.service, pid: row.pid, procStart: row.proc_start, startedAt: row.started_at,
+      argv: JSON.parse(row.argv) as string[],
+    };
+  }
+
+  deleteProcess(service: string): void {
+    this.st('DELETE FROM processes WHERE service = ?').run(service);
+  }
+
+  // ------------------------------------------------------------------------------ exits
+
+  /** Appends an exit and drops all but the newest EXITS_KEPT of that service. */
+  addExit(service: string, e: ExitRecord): void {
+    this.transaction(() => {
+      this.st('INSERT INTO exits (service, at, code, signal, uptime_ms) VALUES (?, ?, ?, ?, ?)')
+        .run(service, e.at, e.code, e.signal, e.uptimeMs);
+      this.st(
+        `DELETE FROM exits WHERE service = ? AND id NOT IN
+           (SELECT id FROM exits WHERE service = ? ORDER BY at DESC, id DESC LIMIT ${EXITS_KEPT})`,
+      ).run(service, service);
+    });
+  }
+
+  /** Newest first. */
+  recentExits(service: string, limit: number = EXITS_KEPT): ExitRecord[] {
+    const rows = this.st(
+      'SELECT at, code, signal, uptime_ms FROM exits WHERE service = ? ORDER BY at DESC, id DESC LIMIT ?',
+    ).all(service, limitArg(limit)) as { at: number; code: number | null; signal: string | null; uptime_ms: number | null }[];
+    return rows.map((r) => ({ at: r.at, code: r.code, signal: r.signal, uptimeMs: r.uptime_ms }));
+  }
+
+  // ------------------------------------------------------------------------------ service states
+
+  putServiceState(s: ServiceStateRecord): void {
+    this.st(
+      `INSERT INTO service_states (name, host, health, since, detail) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (name, host) DO UPDATE SET health = excluded.health, since = excluded.since, detail = excluded.detail`,
+    ).run(s.name, s.host, s.health, s.since, s.detail);
+  }
+
+  /** By name, then host. */
+  listServiceStates(): ServiceStateRecord[] {
+    return this.st('SELECT name, host, health, since, detail FROM service_states ORDER BY name, host').all() as ServiceStateRecord[];
+  }
+
+  /** For services removed from the inventory, so status stops showing them. */
+  deleteServiceState(name: string, host?: string): void {
+    if (host === undefined) this.st('DELETE FROM service_states WHERE name = ?').run(name);
+    else this.st('DELETE FROM service_states WHERE name = ? AND host = ?').run(name, host);
+  }
+
+  // ------------------------------------------------------------------------------ flags
+
+  getFlag(key: string): string | null {
+    const row = this.st('SELECT value FROM flags WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  /** null deletes the flag. */
+  setFlag(key: string, value: string | null): void {
+    if (value === null) this.st('DELETE FROM flags WHERE key = ?').run(key);
+    else this.st('INSERT INTO flags (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  // ------------------------------------------------------------------------------ audit
+
+  /** Appends one record (one fsync unless called inside transaction()). */
+  audit(e: AuditEntry): AuditRecord {
+    return this.transaction(() => this.log.append(e));
+  }
+
+  /** Appends many records in one transaction: one fsync for all of them. */
+  auditBatch(entries: readonly AuditEntry[]): AuditRecord[] {
+    return this.transaction(() => entries.map((e) => this.log.append(e)));
+  }
+
+  /** Oldest first; with limit, the last `limit` matching records. */
+  listAudit(f: AuditListFilter = {}): AuditRecord[] {
+    return this.log.list(f);
+  }
+
+  /** seq and hash of the newest appended record (seq 0 and the genesis hash when empty). */
+  auditHead(): { seq: number; hash: string } | null {
+    return this.log.head();
+  }
+
+  verifyAudit(): AuditVerification {
+    // One read snapshot, so a concurrent append cannot make the head and the chain disagree.
+    if (this.db.inTransaction) return this.log.verify();
+    return this.db.transaction(() => this.log.verify()).deferred();
+  }
+
+  // ------------------------------------------------------------------------------ helpers
+
+  private st(sql: string): Database.Statement {
+    let s = this.stmts.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private json<T>(sql: string, ...args: unknown[]): T | null {
+    const row = this.st(sql).get(...args) as { json: string } | undefined;
+    return row === undefined ? null : (JSON.parse(row.json) as T);
+  }
+
+  private jsonAll<T>(sql: string, ...args: unknown[]): T[] {
+    return (this.st(sql).all(...args) as { json: string }[]).map((r) => JSON.parse(r.json) as T);
+  }
+}
