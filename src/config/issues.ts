@@ -1,7 +1,7 @@
 // Turning problems found in a config file into `file:line:col: what is wrong, what was expected`.
 // Validation works on plain data (paths like ['services', 0, 'start']); this module maps each path
 // back to the YAML node it came from, so every message points at the text the person must change.
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
 import { show } from './schema.js';
 
@@ -116,7 +116,7 @@ export class Locator {
       found++;
     }
     const complete = found === path.length;
-    const keyNode = pair !== null && isPair(pair) ? (pair.key as Node | null) : null;
+    const keyNode = pair === null ? null : (pair.key as Node | null);
     // An empty value (`key:` and nothing after it) has a zero-width range: its key is easier to see.
     const empty = isScalar(node) && node.value === null && node.range != null && node.range[0] === node.range[1];
     const target = complete && (at === 'key' || empty || node == null) && keyNode?.range ? keyNode : (node as Node | null);

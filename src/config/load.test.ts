@@ -347,7 +347,8 @@ test('an empty file or a file of the wrong shape is a clear error, not a crash',
   assert.deepEqual(errors(''), [empty]);
   assert.deepEqual(errors('# just a comment\n'), [empty]);
   assert.deepEqual(errors('- version: 1\n'), ['1:1: expected a map, got a list']);
-  assert.deepEqual(errors('version: 1\nagent:\nservices:\n'), ['2:1: agent: expected a map, got nothing', '3:1: services: expected a list, got nothing']);
+  assert.deepEqual(errors('version: 1\nagent:\nservices:\n'), ['2:1: agent: expected a map, got nothing', '3:1: services: expected a list of services, each starting with "- name: ..."; got nothing']);
+  assert.deepEqual(errors(`${HEAD}services:\n  api: { start: [a] }\n`), ['4:3: services: expected a list of services, each starting with "- name: ..."; got a map']);
 });
 
 test('loadConfig reads a file and resolves paths against its directory', () => {

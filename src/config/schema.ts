@@ -200,7 +200,7 @@ const hostSchema = z.strictObject({
 
 const glob = z.string().min(1).meta({ description: 'Glob: * matches any run of characters, ? one character.' });
 
-const actionType = z.enum(ACTION_TYPES as readonly [(typeof ACTION_TYPES)[number], ...(typeof ACTION_TYPES)[number][]]);
+const actionType = z.enum(ACTION_TYPES);
 
 const ruleSchema = z.strictObject({
   match: z.strictObject({ service: glob.default('*'), host: glob.default('*') }).prefault({}),
@@ -247,8 +247,14 @@ export const configSchema = z
   .strictObject({
     version: z.literal(1, { error: (iss) => (iss.input === undefined ? undefined : `expected version 1 (the only version so far); got ${show(iss.input)}`) }),
     agent: agentSchema.meta({ description: 'Who this agent is and how it runs, e.g. { name: otto }.' }),
-    hosts: z.array(hostSchema).default([{ name: 'local', transport: 'local' }]).meta({ description: 'Machines services run on.' }),
-    services: z.array(serviceSchema).default([]).meta({ description: 'What should be running, how to check it, how to repair it.' }),
+    hosts: z
+      .array(hostSchema, { error: (iss) => (iss.input === undefined ? undefined : `expected a list of hosts, each starting with "- name: ..."; got ${show(iss.input)}`) })
+      .default([{ name: 'local', transport: 'local' }])
+      .meta({ description: 'Machines services run on.' }),
+    services: z
+      .array(serviceSchema, { error: (iss) => (iss.input === undefined ? undefined : `expected a list of services, each starting with "- name: ..."; got ${show(iss.input)}`) })
+      .default([])
+      .meta({ description: 'What should be running, how to check it, how to repair it.' }),
     policy: z
       .strictObject({
         rules: z.array(ruleSchema).default(DEFAULT_RULES).meta({ description: 'A service may take an action if a matching rule allows it.' }),

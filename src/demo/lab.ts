@@ -25,12 +25,16 @@ export interface LabOptions {
   workerEnv?: Record<string, string>;
   checkInterval?: string;
   stopGrace?: string;
+  /** Give the worker an HTTP port and a check on it (it answers 200 while not stopped). */
+  workerHttp?: boolean;
+  /** Replaces the whole `policy:` section (YAML, starting with "policy:"). */
+  policy?: string;
 }
 
 export interface Lab {
   dir: string;
   configPath: string;
-  ports: { web: number; cache: number };
+  ports: { web: number; cache: number; worker: number };
   poisonFile: string;
   startsFile: string;
 }
@@ -58,10 +62,17 @@ export async function makeLab(opts: LabOptions = {}): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-lab-'));
   const web = await freePort();
   const cache = await freePort();
+  const worker = await freePort();
   const poisonFile = join(dir, 'worker.poison');
   const startsFile = join(dir, 'worker.starts');
   const every = opts.checkInterval ?? '250ms';
-  const workerEnv = { POISON_FILE: poisonFile, STARTS_FILE: startsFile, ...opts.workerEnv };
+  const workerEnv = { POISON_FILE: poisonFile, STARTS_FILE: startsFile, ...(opts.workerHttp ? { PORT: String(worker) } : {}), ...opts.workerEnv };
+  const workerChecks = opts.workerHttp ? `    checks:
+      - http: { url: "http://127.0.0.1:${worker}/", expectStatus: 200 }
+        interval: ${every}
+        timeout: 200ms
+        failures: 2
+` : '';
   const yaml = `# Generated lab for Warden's demo and tests.
 version: 1
 agent:
@@ -98,16 +109,16 @@ ${opts.noWorker ? '' : `  - name: worker
     start: [node, ${join(LAB, 'worker.mjs')}]
     env: ${JSON.stringify(workerEnv)}
     stopGrace: ${opts.stopGrace ?? '2s'}
-`}${opts.extraServices ?? ''}
-policy:
+${workerChecks}`}${opts.extraServices ?? ''}
+${opts.policy ?? `policy:
   rules:
     - match: { service: "*" }
       allow: [start, restart]
       approval: ${opts.approval ?? 'none'}
   limits:
-    - { action: restart, per: service, max: ${opts.restartLimit ?? 3}, window: 10m }
+    - { action: restart, per: service, max: ${opts.restartLimit ?? 3}, window: 10m }`}
 `;
   const configPath = join(dir, 'warden.yaml');
   writeFileSync(configPath, yaml);
-  return { dir, configPath, ports: { web, cache }, poisonFile, startsFile };
+  return { dir, configPath, ports: { web, cache, worker }, poisonFile, startsFile };
 }

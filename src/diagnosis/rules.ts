@@ -43,7 +43,8 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const rejected = new Map<Cause, string>();
 
   const windowStart = now - config.agent.crashLoopWindowMs;
-  const recentExits = (proc?.exits ?? []).filter((e) => e.at >= windowStart);
+  // Exits Warden caused (stop, restart) are repairs, not crashes.
+  const recentExits = (proc?.exits ?? []).filter((e) => e.at >= windowStart && !e.byWarden);
   const last = proc?.exits[0];
   const resource = findResourceExhaustion(input.logTail);
   const failing = (obs?.checks ?? []).filter((c) => c.healthy === false);
@@ -103,6 +104,10 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   }
   if (cause !== 'resource_exhausted') rejected.set('resource_exhausted', 'no ENOSPC, EMFILE or out-of-memory in the exit status or log tail');
   if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
+  // Every candidate is either the cause or rejected with a reason, whichever branch chose the cause.
+  if (!rejected.has('process_exited')) rejected.set('process_exited', `the process (pid ${proc?.pid ?? '?'}) is still alive`);
+  if (!rejected.has('process_hung')) rejected.set('process_hung', proc?.running ? 'the process runs and passes its checks' : 'the process is not running');
+  if (!rejected.has('config_drift')) rejected.set('config_drift', 'the start command ran: no spawn error');
   rejected.delete(cause);
 
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));

@@ -74,6 +74,9 @@ export function decide(input: DecideInput): DecideOutput {
   for (const p of detection.problems) {
     let t = openByFp.get(p.fingerprint);
     if (!t) {
+      // Only dependents' symptoms, no finding on the root itself (a dependency not started yet, which
+      // the deploy step starts): there is nothing to diagnose or repair on the root, so no ticket.
+      if (!p.findings.some((f) => f.service === p.service)) continue;
       const prev = input.latestByFingerprint(p.fingerprint);
       if (prev && prev.status === 'resolved' && prev.resolvedAt != null && now - prev.resolvedAt <= config.agent.reopenWindowMs) {
         t = structuredClone(prev);
@@ -101,14 +104,17 @@ export function decide(input: DecideInput): DecideOutput {
   for (const t of tickets.values()) {
     const p = problemOf.get(t.id);
     const last = ticketActions(t).at(-1);
+    // The root itself may have recovered while dependents still show symptoms: nothing is left to
+    // diagnose or repair on the root (re-diagnosing it would read "unknown" and escalate).
+    const rootBroken = p?.findings.some((f) => f.service === t.service) ?? false;
     // Diagnose before planning. While a repair is verified, symptoms of a restarting service are
     // expected and must not rewrite the diagnosis that chose the repair.
-    if (p && (t.status === 'open' || t.status === 'diagnosing')) rediagnose(t, p);
+    if (p && rootBroken && (t.status === 'open' || t.status === 'diagnosing')) rediagnose(t, p);
 
     switch (t.status) {
       case 'open':
       case 'diagnosing':
-        if (!p) {
+        if (!p || !rootBroken) {
           for (const a of ticketActions(t)) if (a.state === 'proposed') cancel(a, 'the problem went away');
           setStatus(t, 'resolved', 'recovered without action');
           break;
@@ -159,12 +165,15 @@ export function decide(input: DecideInput): DecideOutput {
       continue;
     }
     const g = gateFor('start', name);
-    deployRecs.push(g.ok
+    // Recommendations say what Warden would do whatever the mode; only policy, limits and freeze block.
+    deployRecs.push(g.ok || g.blockedBy === 'mode'
       ? { event: 'reconcile_required', action: 'start', target: name, reason: 'declared but not running' }
       : { event: 'reconcile_blocked', action: 'start', target: name, reason: g.reason });
     const pending = [...actions.values()].some((a) => a.ticketId === null && a.target === name && !isTerminal(a));
     if (!g.ok || pending) continue;
-    const a = newAction('start', name, {}, null, `deploy:${name}:${now}`, g.approval === 'required' ? 'awaiting_approval' : 'validated');
+    // Recommend mode proposes the first start too; it never executes anything.
+    const state = config.agent.mode === 'recommend' ? 'proposed' : g.approval === 'required' ? 'awaiting_approval' : 'validated';
+    const a = newAction('start', name, {}, null, `deploy:${name}:${now}`, state);
     putA(a);
     audit.push({ kind: 'action.proposed', subject: a.id, data: { type: a.type, target: name, reason: 'declared but not running', state: a.state } });
     runIfReady(a);

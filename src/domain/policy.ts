@@ -1,5 +1,6 @@
 // The policy gate: may this agent run this catalog action on this target now? Pure: the rate-limit
 // counts come in as a function over the persisted action history.
+import { formatDuration } from '../lib/duration.js';
 import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
 
 export function globMatch(pattern: string, value: string): boolean {
@@ -35,6 +36,8 @@ export function gate(input: GateInput): GateResult {
   if (mode === 'observe') return { ok: false, blockedBy: 'mode', reason: 'observe mode: Warden only watches' };
   const rule = findRule(config.policy.rules, type, target, host);
   if (!rule) return { ok: false, blockedBy: 'policy', reason: `policy allows no ${type} on ${target}` };
+  // The kill switch comes before the limits: while frozen a ticket waits; it is not escalated.
+  if (input.frozen) return { ok: false, blockedBy: 'frozen', reason: 'frozen: the kill switch is on' };
   for (const limit of config.policy.limits) {
     if (limit.action !== '*' && limit.action !== type) continue;
     const used = input.countStarted(target, limit.action, input.now - limit.windowMs);
@@ -43,17 +46,9 @@ export function gate(input: GateInput): GateResult {
         ok: false,
         blockedBy: 'limit',
         limit,
-        reason: `limit reached: ${limit.action === '*' ? 'actions' : limit.action} at most ${limit.max} per ${formatWindow(limit.windowMs)} on ${target} (${used} used)`,
+        reason: `limit reached: ${limit.action === '*' ? 'actions' : limit.action} at most ${limit.max} per ${formatDuration(limit.windowMs)} on ${target} (${used} used)`,
       };
     }
   }
-  if (input.frozen) return { ok: false, blockedBy: 'frozen', reason: 'frozen: the kill switch is on' };
   return { ok: true, approval: rule.approval, rule };
-}
-
-function formatWindow(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }

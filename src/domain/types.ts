@@ -128,6 +128,8 @@ export interface ExitRecord {
   signal: string | null;
   /** How long the process ran; null when it was adopted and its start time is unknown. */
   uptimeMs: number | null;
+  /** True when Warden itself stopped the process (a stop or restart): not a crash. */
+  byWarden?: boolean;
 }
 
 export interface ProcessState {

@@ -60,6 +60,8 @@ interface Watch {
   /** Resolves once the exit has been recorded. */
   exited: Promise<void>;
   markExited: () => void;
+  /** Set while Warden itself stops the process: that exit is not a crash. */
+  stopping: boolean;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -257,6 +259,7 @@ export class ProcessSupervisor {
     // Signal the whole group only when the service leads it; otherwise a group id could be ours.
     const group = stat.pgrp === w.pid;
     const graceEnd = performance.now() + spec.stopGraceMs;
+    w.stopping = true;
     signalGroup(w.pid, group, spec.stopSignal);
     // A stopped (T) process only acts on the signal once continued.
     signalGroup(w.pid, group, 'SIGCONT');
@@ -278,7 +281,7 @@ export class ProcessSupervisor {
   private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null): Watch {
     let markExited = (): void => {};
     const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    return { pid, procStart, startedAt, argv: [...argv], child, poll: null, exited, markExited };
+    return { pid, procStart, startedAt, argv: [...argv], child, poll: null, exited, markExited, stopping: false };
   }
 
   private watchAdopted(service: string, rec: ProcessRecord): void {
@@ -296,7 +299,7 @@ export class ProcessSupervisor {
     this.watched.delete(service);
     if (w.poll !== null) clearInterval(w.poll);
     const at = this.opts.clock.now();
-    const exit: ExitRecord = { at, code, signal, uptimeMs: w.startedAt === null ? null : Math.max(0, at - w.startedAt) };
+    const exit: ExitRecord = { at, code, signal, uptimeMs: w.startedAt === null ? null : Math.max(0, at - w.startedAt), ...(w.stopping ? { byWarden: true } : {}) };
     try {
       this.opts.registry.addExit(service, exit);
       if (this.opts.registry.getProcess(service)?.pid === w.pid) this.opts.registry.deleteProcess(service);

@@ -1,0 +1,319 @@
+// Test fixtures for the pure decision functions: a small inventory (cache ← web ← worker), world
+// builders, and a driver that steps `decide` pass by pass the way the daemon does — keeping tickets
+// and actions between passes in memory, with a fake clock. Not imported by production code.
+import { decide, type DecideInput, type DecideOutput } from './decide.js';
+import type {
+  Action, ActionType, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
+  RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, Ticket, World,
+} from './types.js';
+import { TERMINAL_ACTION_STATES } from './types.js';
+
+/** A fixed, round start time: 2025-01-01T00:00:00.000Z. */
+export const T0: Millis = Date.UTC(2025, 0, 1);
+
+// ---------------------------------------------------------------- configuration
+
+export function tcpCheck(port: number, over: Partial<CheckSpec> = {}): CheckSpec {
+  return {
+    id: 'tcp#0', probe: { type: 'tcp', address: `127.0.0.1:${port}` }, intervalMs: 500, timeoutMs: 300,
+    failures: 2, successes: 1, ...over,
+  };
+}
+
+export function runbook(name: string, causes: RunbookSpec['for'], over: Partial<RunbookSpec> = {}): RunbookSpec {
+  return { name, argv: ['./runbooks/' + name + '.sh'], cwd: '/srv/lab', env: {}, timeoutMs: 60_000, for: causes, ...over };
+}
+
+/** A stable port per name, so two configs built alike are deep-equal. */
+const portOf = (name: string): number => 7000 + ([...name].reduce((n, c) => n + c.charCodeAt(0), 0) % 1000);
+
+export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
+  return {
+    name, host: 'local', kind: 'process', start: ['node', `${name}.js`], cwd: '/srv/lab', env: {},
+    stopSignal: 'SIGTERM', stopGraceMs: 5000, dependsOn: [], checks: [tcpCheck(portOf(name))], runbooks: [],
+    logMaxBytes: 1 << 20, logKeep: 3, ...over,
+  };
+}
+
+export interface ConfigOptions {
+  mode?: Mode;
+  /** Add `worker`, which depends on `web`. */
+  worker?: boolean;
+  /** Replace the default inventory entirely. */
+  services?: ServiceSpec[];
+  /** Per-service overrides of the default inventory (runbooks, checks, ...). */
+  override?: Record<string, Partial<ServiceSpec>>;
+  rules?: PolicyRule[];
+  limits?: RateLimit[];
+  agent?: Partial<ResolvedConfig['agent']>;
+}
+
+export const ALLOW_ALL: PolicyRule = {
+  match: { service: '*', host: '*' }, allow: ['start', 'restart', 'stop', 'run-runbook'], approval: 'none',
+};
+
+/** cache ← web ← (worker): web depends on cache, worker on web. Execute mode, restarts limited to 3 per 10m. */
+export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
+  const services = o.services ?? [
+    service('cache'),
+    service('web', { dependsOn: ['cache'] }),
+    ...(o.worker ? [service('worker', { dependsOn: ['web'] })] : []),
+  ];
+  for (const s of services) Object.assign(s, o.override?.[s.name] ?? {});
+  return {
+    file: '/srv/lab/warden.yaml',
+    agent: {
+      name: 'otto', mode: o.mode ?? 'execute', dataDir: '/srv/lab/.warden', intervalMs: 1000,
+      verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
+      reopenWindowMs: 600_000, flapThreshold: 3, ...o.agent,
+    },
+    hosts: [{ name: 'local', transport: 'local' }],
+    services,
+    policy: {
+      rules: o.rules ?? [ALLOW_ALL],
+      limits: o.limits ?? [{ action: 'restart', per: 'service', max: 3, windowMs: 600_000 }],
+    },
+  };
+}
+
+// ---------------------------------------------------------------- world: processes
+
+export function exitAt(at: Millis, how: { code?: number | null; signal?: string | null; uptimeMs?: number | null; byWarden?: boolean } = {}): ExitRecord {
+  const e: ExitRecord = { at, code: how.code ?? (how.signal ? null : 1), signal: how.signal ?? null, uptimeMs: how.uptimeMs ?? 5000 };
+  if (how.byWarden) e.byWarden = true;
+  return e;
+}
+
+/** Alive and scheduled normally (procState 'S'). */
+export function running(over: Partial<ProcessState> = {}): ProcessState {
+  return { running: true, pid: 4242, startedAt: T0 - 60_000, procState: 'S', spawnError: null, exits: [], ...over };
+}
+
+/** Alive but SIGSTOP-ed (procState 'T'): the mark of a hung process. */
+export function stopped(over: Partial<ProcessState> = {}): ProcessState {
+  return running({ procState: 'T', ...over });
+}
+
+/** Gone after running: by default one exit (SIGKILL) just before T0. Pass `exits` newest first. */
+export function dead(exits: ExitRecord[] = [exitAt(T0 - 1, { signal: 'SIGKILL' })]): ProcessState {
+  return { running: false, pid: null, startedAt: null, procState: null, spawnError: null, exits };
+}
+
+/** Declared but never ran under this Warden: no process, no exit history. */
+export function neverRan(): ProcessState {
+  return { running: false, pid: null, startedAt: null, procState: null, spawnError: null, exits: [] };
+}
+
+/** The start command itself failed (ENOENT, EACCES, ...). */
+export function spawnFailed(error = 'spawn node ENOENT'): ProcessState {
+  return { ...neverRan(), spawnError: error };
+}
+
+// ---------------------------------------------------------------- world: checks
+
+export type CheckVerdict = 'healthy' | 'failing' | 'timedOut' | 'pending';
+
+export function checkState(id: string, verdict: CheckVerdict, at: Millis = T0, type: CheckState['type'] = 'tcp'): CheckState {
+  switch (verdict) {
+    case 'pending':
+      return { id, type, healthy: null, consecutiveFailures: 0, consecutiveSuccesses: 0, last: null, since: null };
+    case 'healthy':
+      return {
+        id, type, healthy: true, consecutiveFailures: 0, consecutiveSuccesses: 3,
+        last: { ok: true, message: 'connected in 1 ms', latencyMs: 1, timedOut: false, at }, since: at - 10_000,
+      };
+    case 'failing':
+      return {
+        id, type, healthy: false, consecutiveFailures: 2, consecutiveSuccesses: 0,
+        last: { ok: false, message: 'connect ECONNREFUSED 127.0.0.1:7001', latencyMs: 1, timedOut: false, at }, since: at - 500,
+      };
+    case 'timedOut':
+      return {
+        id, type, healthy: false, consecutiveFailures: 2, consecutiveSuccesses: 0,
+        last: { ok: false, message: 'timed out after 300 ms', latencyMs: 300, timedOut: true, at }, since: at - 500,
+      };
+  }
+}
+
+/** What one service looks like: its process, and its checks (all one verdict, or explicit). */
+export interface ServiceView {
+  process: ProcessState;
+  checks?: CheckVerdict | CheckState[];
+}
+
+/**
+ * The world at `at`. Services not listed are running with every check passing; a listed process
+ * without `checks` has passing checks when running and failing ones otherwise.
+ */
+export function worldOf(config: ResolvedConfig, at: Millis, views: Record<string, ProcessState | ServiceView> = {}): World {
+  const services: Record<string, ServiceObservation> = {};
+  for (const s of config.services) {
+    const v = views[s.name];
+    const view: ServiceView = v === undefined ? { process: running() } : 'process' in v ? v : { process: v };
+    const checks = Array.isArray(view.checks)
+      ? view.checks
+      : s.checks.map((c) => checkState(c.id, (view.checks as CheckVerdict | undefined) ?? (view.process.running ? 'healthy' : 'failing'), at, c.probe.type));
+    services[s.name] = { name: s.name, host: s.host, process: view.process, checks };
+  }
+  return { at, services };
+}
+
+// ---------------------------------------------------------------- the driver
+
+export interface PassOptions {
+  /** Log tail per service for this pass (default: empty). */
+  logs?: Record<string, string[]>;
+}
+
+/**
+ * Steps `decide` the way the daemon does: the store keeps tickets and actions between passes,
+ * changed ones are put back, rate limits count started actions, ids come from a counter, and the
+ * clock only moves when the test says so. The executor's part (executing → completed | failed) and a
+ * person's part (approve, reject) are explicit methods.
+ */
+export class Driver {
+  now: Millis;
+  frozen = false;
+  readonly tickets = new Map<string, Ticket>();
+  readonly actions = new Map<string, Action>();
+  readonly passes: DecideOutput[] = [];
+  logs: Record<string, string[]> = {};
+  private readonly counters = { T: 0, A: 0 };
+
+  constructor(public config: ResolvedConfig, now: Millis = T0) {
+    this.now = now;
+  }
+
+  advance(ms: number): this {
+    this.now += ms;
+    return this;
+  }
+
+  /** The world now, built from `views` (see worldOf). */
+  world(views: Record<string, ProcessState | ServiceView> = {}): World {
+    return worldOf(this.config, this.now, views);
+  }
+
+  /** The input the daemon would hand to `decide` now. */
+  input(world: World, opts: PassOptions = {}): DecideInput {
+    const open = [...this.tickets.values()].filter((t) => t.status !== 'resolved');
+    const acts = new Map<string, Action>();
+    for (const a of this.actions.values()) if (!TERMINAL_ACTION_STATES.includes(a.state)) acts.set(a.id, a);
+    for (const t of open) for (const id of t.actionIds) { const a = this.actions.get(id); if (a) acts.set(id, a); }
+    const logs = opts.logs ?? this.logs;
+    return {
+      config: this.config, world, now: this.now,
+      tickets: open.map((t) => structuredClone(t)),
+      actions: [...acts.values()].map((a) => structuredClone(a)),
+      frozen: this.frozen,
+      countStarted: (target, type, since) => this.countStarted(target, type, since),
+      latestByFingerprint: (fp) => this.latestByFingerprint(fp),
+      newId: (k) => `${k}${++this.counters[k]}`,
+      logTail: (svc) => logs[svc] ?? [],
+    };
+  }
+
+  /** One reconcile pass over `views` (or a ready-made world); persists what changed. */
+  pass(views: Record<string, ProcessState | ServiceView> | World = {}, opts: PassOptions = {}): DecideOutput {
+    const world = isWorld(views) ? views : this.world(views);
+    const out = decide(this.input(world, opts));
+    for (const t of out.tickets) this.tickets.set(t.id, structuredClone(t));
+    for (const a of out.actions) this.actions.set(a.id, structuredClone(a));
+    this.passes.push(out);
+    return out;
+  }
+
+  countStarted(target: string, type: ActionType | '*', since: Millis): number {
+    return [...this.actions.values()].filter((a) =>
+      a.target === target && (type === '*' || a.type === type) && a.startedAt != null && a.startedAt >= since).length;
+  }
+
+  latestByFingerprint(fp: string): Ticket | null {
+    const all = [...this.tickets.values()].filter((t) => t.fingerprint === fp);
+    all.sort((a, b) => b.openedAt - a.openedAt || idNum(b.id) - idNum(a.id));
+    return all[0] ? structuredClone(all[0]) : null;
+  }
+
+  // -------------------------------------------------------------- the executor's and people's part
+
+  action(id: string): Action {
+    const a = this.actions.get(id);
+    if (!a) throw new Error(`no action ${id}`);
+    return a;
+  }
+
+  ticket(id: string): Ticket {
+    const t = this.tickets.get(id);
+    if (!t) throw new Error(`no ticket ${id}`);
+    return t;
+  }
+
+  /** The only ticket in the store (fails the test if there is not exactly one). */
+  onlyTicket(): Ticket {
+    const all = [...this.tickets.values()];
+    if (all.length !== 1) throw new Error(`expected exactly one ticket, found ${all.length}: ${all.map((t) => `${t.id} ${t.service}`).join(', ')}`);
+    return all[0]!;
+  }
+
+  actionsOf(ticketId: string | null): Action[] {
+    return [...this.actions.values()].filter((a) => a.ticketId === ticketId);
+  }
+
+  /** The executor picks the action up: durable `executing` before the effect. */
+  startAction(id: string): Action {
+    const a = this.action(id);
+    if (a.state !== 'validated') throw new Error(`action ${id} is ${a.state}, not validated`);
+    Object.assign(a, { state: 'executing', attempts: a.attempts + 1, startedAt: this.now, notBefore: null });
+    return a;
+  }
+
+  completeAction(id: string): Action {
+    const a = this.action(id);
+    if (a.state !== 'executing') throw new Error(`action ${id} is ${a.state}, not executing`);
+    Object.assign(a, { state: 'completed', finishedAt: this.now, error: null });
+    return a;
+  }
+
+  failAction(id: string, error: string): Action {
+    const a = this.action(id);
+    if (a.state !== 'executing') throw new Error(`action ${id} is ${a.state}, not executing`);
+    Object.assign(a, { state: 'failed', finishedAt: this.now, error });
+    return a;
+  }
+
+  /** Runs everything the last pass asked to execute, to completion. Returns the ids run. */
+  executeAll(out: DecideOutput = this.lastPass()): string[] {
+    for (const id of out.execute) { this.startAction(id); this.completeAction(id); }
+    return out.execute;
+  }
+
+  /** `warden actions approve`: awaiting_approval → validated. */
+  approve(id: string, who = 'alice'): Action {
+    const a = this.action(id);
+    if (a.state !== 'awaiting_approval') throw new Error(`action ${id} is ${a.state}, not awaiting approval`);
+    Object.assign(a, { state: 'validated', approvedBy: who });
+    return a;
+  }
+
+  /** `warden actions reject`: awaiting_approval → cancelled. */
+  reject(id: string, who = 'alice', reason?: string): Action {
+    const a = this.action(id);
+    if (a.state !== 'awaiting_approval') throw new Error(`action ${id} is ${a.state}, not awaiting approval`);
+    Object.assign(a, { state: 'cancelled', finishedAt: this.now, error: `rejected by ${who}${reason ? `: ${reason}` : ''}` });
+    return a;
+  }
+
+  lastPass(): DecideOutput {
+    const out = this.passes.at(-1);
+    if (!out) throw new Error('no pass yet');
+    return out;
+  }
+}
+
+function isWorld(v: unknown): v is World {
+  return typeof v === 'object' && v !== null && 'at' in v && 'services' in v && typeof (v as World).at === 'number';
+}
+
+function idNum(id: string): number {
+  return Number(id.replace(/^\D+/, '')) || 0;
+}

@@ -1,0 +1,140 @@
+// End-to-end harness: runs the real `bin/warden` (daemon and commands) as separate processes
+// against a lab of real processes, and reads results through the CLI's --json, as a user would.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
+import { readProcStat } from '../../src/lib/proc.js';
+import { Store } from '../../src/store/store.js';
+
+export const WARDEN = join(ROOT, 'bin', 'warden');
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+export function cli(args: string[], opts: { config?: string; cwd?: string } = {}): Promise<CliResult> {
+  const full = opts.config ? ['--config', opts.config, ...args] : args;
+  return new Promise((resolve) => {
+    execFile(WARDEN, full, { cwd: opts.cwd ?? ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function cliJson<T>(args: string[], config: string): Promise<T> {
+  const r = await cli([...args, '--json'], { config });
+  if (r.code !== 0) throw new Error(`warden ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export interface TicketJson {
+  id: string; status: string; service: string; cause: string | null; occurrences: number;
+  rootCause: { service: string; cause: string } | null; findings: { kind: string; service: string; dependencyDown?: string }[];
+  actionIds: string[]; reason: string | null;
+}
+export interface ActionJson { id: string; ticketId: string | null; type: string; target: string; state: string; attempts: number; idempotencyKey: string }
+
+/** A process that exited (a zombie not yet reaped by init counts as gone). */
+export function gone(pid: number): boolean {
+  const st = readProcStat(pid);
+  return st === null || st.state === 'Z' || st.state === 'X';
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await sleep(100);
+  }
+}
+
+/** A `warden run` daemon process. */
+export class Daemon {
+  proc: ChildProcess | null = null;
+  output = '';
+
+  constructor(readonly config: string) {}
+
+  async start(): Promise<void> {
+    this.proc = spawn(WARDEN, ['--config', this.config, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.on('data', (d: Buffer) => { this.output += d.toString(); });
+    this.proc.stderr!.on('data', (d: Buffer) => { this.output += d.toString(); });
+    await waitFor(async () => this.output.includes('online:') || (this.proc?.exitCode != null ? Promise.reject(new Error(`warden exited: ${this.output}`)) : false), 15_000, 'warden to come online');
+  }
+
+  /** Waits for the daemon process to exit after a signal. */
+  async signal(sig: NodeJS.Signals): Promise<number | null> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return p?.exitCode ?? null;
+    const exited = new Promise<number | null>((r) => p.once('exit', (c) => r(c)));
+    p.kill(sig);
+    return exited;
+  }
+
+  async stop(): Promise<void> {
+    await this.signal('SIGTERM');
+  }
+}
+
+export interface LabRun {
+  lab: Lab;
+  daemon: Daemon;
+  tickets(): Promise<TicketJson[]>;
+  actions(): Promise<ActionJson[]>;
+  pid(service: string): number;
+  waitHealthy(services: string[], timeoutMs?: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+/** Starts a lab and a real daemon on it; `cleanup` stops both and removes every trace. */
+export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
+  const lab = await makeLab(opts);
+  const daemon = new Daemon(lab.configPath);
+  const dataDir = join(lab.dir, 'data');
+  const run: LabRun = {
+    lab,
+    daemon,
+    tickets: () => cliJson<TicketJson[]>(['tickets', 'list', '--all'], lab.configPath),
+    actions: () => cliJson<ActionJson[]>(['actions', 'list', '--limit', '1000'], lab.configPath),
+    pid(service) {
+      const s = Store.open(dataDir, { readonly: true });
+      try {
+        const p = s.getProcess(service);
+        if (!p) throw new Error(`${service} has no process`);
+        return p.pid;
+      } finally {
+        s.close();
+      }
+    },
+    async waitHealthy(services, timeoutMs = 20_000) {
+      await waitFor(async () => {
+        const st = await cliJson<{ services: { name: string; health: string }[] }>(['status'], lab.configPath);
+        return services.every((n) => st.services.find((s) => s.name === n)?.health === 'healthy');
+      }, timeoutMs, `${services.join(', ')} healthy`);
+    },
+    async cleanup() {
+      await daemon.signal('SIGKILL').catch(() => undefined);
+      if (existsSync(join(dataDir, 'warden.db'))) {
+        const s = Store.open(dataDir, { readonly: true });
+        for (const svc of ['cache', 'web', 'worker', 'slow']) {
+          const p = s.getProcess(svc);
+          if (!p) continue;
+          try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+          try { process.kill(p.pid, 'SIGCONT'); process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+        s.close();
+      }
+      rmSync(lab.dir, { recursive: true, force: true });
+    },
+  };
+  return run;
+}
