@@ -3,10 +3,10 @@
 //   floor  — a bare Node parent restarting its child on the 'exit' event (the kernel/runtime floor);
 //   poller — a Monit-style supervisor looking at the pid once a second (`set daemon 1`).
 // Figures are reported as p50/p99/min/max and as ratios to the baselines (see docs/benchmarks.md).
-// Usage: node dist/bench/run.js [--trials N] [--in-process] [--keep]
+// Usage: node dist/bench/run.js [--trials N] [--in-process] [--keep] [--out FILE (default bench/results/latest.json)]
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, LAB, requireRedis, ROOT } from '../src/demo/lab.js';
 import { Baseline, trivialExitFloor, type BaselineTrial } from './baselines.js';
@@ -18,6 +18,7 @@ const { values: argv } = parseArgs({
     trials: { type: 'string' },
     'in-process': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
 const trials = argv.trials === undefined ? 50 : Number(argv.trials);
@@ -173,10 +174,10 @@ async function main(): Promise<void> {
       diagnoses: Object.fromEntries(causes),
       raw: { warden: { kill, hang }, floor: base.floor, poller: base.poller, sleepExitMs: base.sleepExit },
     };
-    const dir = join(ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
-    say(`wrote ${join(dir, 'latest.json')}\n`);
+    const file = resolve(argv.out ?? join(ROOT, 'bench', 'results', 'latest.json'));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    say(`wrote ${file}\n`);
   } finally {
     janitor.killAll();
   }

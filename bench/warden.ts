@@ -97,11 +97,15 @@ export class WardenUnderTest {
   }
 
   private storeOpen(): boolean {
+    let store: Store | null = null;
     try {
-      this.store = Store.open(this.cfg.agent.dataDir, { readonly: true });
-      this.store.listTickets({ limit: 1 });
+      store = Store.open(this.cfg.agent.dataDir, { readonly: true });
+      store.listTickets({ limit: 1 });
+      this.store = store;
       return true;
     } catch {
+      // Not migrated yet: the daemon is still starting.
+      store?.close();
       return false;
     }
   }

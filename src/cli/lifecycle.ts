@@ -79,7 +79,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
 export async function reconcileOnce(configPath: string): Promise<ReconcileReport> {
   const cfg = loadConfig(configPath);
   const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
-  const registry = store ? readOnly(store) : { getProcess: () => null, recentExits: () => [], putProcess: () => undefined, deleteProcess: () => undefined, addExit: () => undefined };
+  const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: { now: Date.now }, onExit: () => undefined });
   try {
     sup.adopt(cfg.services);
@@ -98,8 +98,10 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
       world.services[s.name] = { name: s.name, host: s.host, process: proc, checks };
     }));
     let n = 0;
+    // Decide as in recommend mode: what would be done is reported, nothing is set in motion.
+    const asRecommend = { ...cfg, agent: { ...cfg.agent, mode: 'recommend' as const } };
     const out = decide({
-      config: cfg, world, now,
+      config: asRecommend, world, now,
       tickets: store?.listTickets({ openOnly: true }) ?? [],
       actions: store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? [],
       frozen: store?.getFlag('frozen') != null,

@@ -4,8 +4,9 @@ import { existsSync } from 'node:fs';
 import type { Health } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
 import { readProcStat } from '../lib/proc.js';
-import { dbPath } from '../store/store.js';
-import { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import { dbPath, type Store } from '../store/store.js';
+import type { ExitRecord } from '../domain/types.js';
+import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { actionJson, ago, CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
 
@@ -129,13 +130,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** A registry view for commands that must not change anything. */
-export function readOnly(s: { getProcess: (n: string) => ReturnType<import('../store/store.js').Store['getProcess']>; recentExits: (n: string, l?: number) => ReturnType<import('../store/store.js').Store['recentExits']> }): import('../kinds/process/supervisor.js').ProcessRegistry {
+/**
+ * A registry view for commands that must not change anything: writes stay in memory, so what the
+ * supervisor learns (a process that died while nobody watched) still shows in this one look.
+ */
+export function readOnly(s: Pick<Store, 'getProcess' | 'recentExits'> | null): ProcessRegistry {
+  const exits = new Map<string, ExitRecord[]>();
+  const deleted = new Set<string>();
   return {
-    getProcess: (n) => s.getProcess(n),
-    recentExits: (n, l) => s.recentExits(n, l),
+    getProcess: (n) => (deleted.has(n) || !s ? null : s.getProcess(n)),
+    recentExits: (n, l) => [...(exits.get(n) ?? []), ...(s?.recentExits(n, l) ?? [])].slice(0, l ?? 50),
     putProcess: () => undefined,
-    deleteProcess: () => undefined,
-    addExit: () => undefined,
+    deleteProcess: (n) => { deleted.add(n); },
+    addExit: (n, e) => { exits.set(n, [e, ...(exits.get(n) ?? [])]); },
   };
 }

@@ -70,7 +70,7 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
     const h = health[s.name]!;
     if (h.health !== 'missing' && h.health !== 'unhealthy') continue;
     const obs = world.services[s.name];
-    if (h.health === 'missing' && obs && !obs.process.spawnError && obs.process.exits.length === 0) {
+    if (h.health === 'missing' && obs && !obs.process.spawnError && obs.process.exits.length === 0 && !obs.process.exitPending) {
       neverStarted.push(s.name);
       continue;
     }

@@ -142,6 +142,8 @@ export interface ProcessState {
   spawnError: string | null;
   /** Most recent first, bounded. */
   exits: ExitRecord[];
+  /** The process died a moment ago and its exit is not recorded yet. */
+  exitPending?: boolean;
 }
 
 export interface ServiceObservation {

@@ -6,6 +6,7 @@ export function since(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
 }
 
+// Messages carry no timing (latencyMs does): the same world must give the same report text.
 export function ok(message: string, start: number): ProbeResult {
   return { ok: true, message, latencyMs: since(start), timedOut: false };
 }
@@ -21,9 +22,4 @@ export function timedOut(timeoutMs: number, start: number): ProbeResult {
 /** Errors become one line for people; anything thrown that is not an Error is shown as text. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Whole milliseconds for messages ("HTTP 200 in 3 ms"); latencyMs keeps the precision. */
-export function msText(start: number): string {
-  return `${Math.round(performance.now() - start)} ms`;
 }

@@ -106,6 +106,8 @@ export class ProcessSupervisor {
     const alive = w !== undefined && stat !== null && stat.startTime === w.procStart && stat.state !== 'Z' && stat.state !== 'X';
     return {
       running: alive,
+      // Dead (a zombie, or gone) but its exit not recorded yet: it ran, so it is not "never started".
+      ...(w !== undefined && !alive ? { exitPending: true } : {}),
       pid: alive ? w.pid : null,
       startedAt: alive ? w.startedAt : null,
       procState: alive ? stat.state : null,
@@ -142,8 +144,10 @@ export class ProcessSupervisor {
         this.watchAdopted(name, record);
         adopted.push(name);
       } else if (rec !== null) {
-        // It exited while Warden was away; when is unknown, so no exit is recorded.
+        // It exited while Warden was away. When and how are unknown, but the exit is recorded: a
+        // service that ran and died is an incident, not a service that was never started.
         this.opts.registry.deleteProcess(name);
+        this.opts.registry.addExit(name, { at: this.opts.clock.now(), code: null, signal: null, uptimeMs: null });
         gone.push(name);
       }
     }

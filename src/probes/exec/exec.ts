@@ -1,7 +1,7 @@
 // Exec probe: run a program (argv, never through a shell); healthy iff it exits with code 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
-import { errorMessage, fail, msText, ok, timedOut } from '../result.js';
+import { errorMessage, fail, ok, timedOut } from '../result.js';
 
 export type ExecProbeSpec = Extract<ProbeSpec, { type: 'exec' }>;
 
@@ -59,7 +59,7 @@ export function exec(spec: ExecProbeSpec, timeoutMs: number): Promise<ProbeResul
       if (exit === null) return;
       const line = lastLine(tail);
       const suffix = line === '' ? '' : `: ${line}`;
-      if (exit.code === 0) finish(ok(`exit 0 in ${msText(start)}${suffix}`, start));
+      if (exit.code === 0) finish(ok(`exit 0${suffix}`, start));
       else if (exit.code !== null) finish(fail(`exit ${exit.code}${suffix}`, start));
       else finish(fail(`killed by ${exit.signal ?? 'signal'}${suffix}`, start));
     };

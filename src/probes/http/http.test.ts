@@ -37,7 +37,7 @@ test('http probe: status match, mismatch, body match and miss', async (t) => {
   const base = `http://127.0.0.1:${port}`;
   const good = await http({ type: 'http', url: `${base}/healthz`, expectStatus: 200 }, 1000);
   assert.equal(good.ok, true, good.message);
-  assert.match(good.message, /^HTTP 200 in \d+ ms$/);
+  assert.match(good.message, /^HTTP 200$/);
 
   const bad = await http({ type: 'http', url: `${base}/other`, expectStatus: 200 }, 1000);
   assert.equal(bad.ok, false);

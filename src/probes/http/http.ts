@@ -3,7 +3,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
-import { errorMessage, fail, msText, ok, timedOut } from '../result.js';
+import { errorMessage, fail, ok, timedOut } from '../result.js';
 
 export type HttpProbeSpec = Extract<ProbeSpec, { type: 'http' }>;
 
@@ -65,11 +65,11 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (status !== spec.expectStatus) {
-        finish(fail(`HTTP ${status} (expected ${spec.expectStatus}) in ${msText(start)}`, start));
+        finish(fail(`HTTP ${status} (expected ${spec.expectStatus})`, start));
         return;
       }
       if (matcher === null) {
-        finish(ok(`HTTP ${status} in ${msText(start)}`, start));
+        finish(ok(`HTTP ${status}`, start));
         return;
       }
       const test = matcher;
@@ -77,7 +77,7 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
       let size = 0;
       const judge = (): void => {
         const body = Buffer.concat(chunks).toString('utf8');
-        if (test(body)) finish(ok(`HTTP ${status}, body matched in ${msText(start)}`, start));
+        if (test(body)) finish(ok(`HTTP ${status}, body matched`, start));
         else finish(fail(`HTTP ${status} but body did not match ${spec.bodyMatch ?? ''}`, start));
       };
       res.on('data', (chunk: Buffer) => {

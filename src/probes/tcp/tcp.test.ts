@@ -19,7 +19,7 @@ test('tcp probe is ok when the port accepts', async (t) => {
   const r = await tcp({ type: 'tcp', address: `127.0.0.1:${port}` }, 1000);
   assert.equal(r.ok, true, r.message);
   assert.equal(r.timedOut, false);
-  assert.match(r.message, /^connected to 127\.0\.0\.1:\d+ in \d+ ms$/);
+  assert.match(r.message, /^connected to 127\.0\.0\.1:\d+$/);
 });
 
 test('tcp probe reports a refused connection', async () => {

@@ -1,7 +1,7 @@
 // TCP probe: the service accepts connections. Connect, close at once, never send anything.
 import { connect } from 'node:net';
 import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
-import { errorMessage, fail, msText, ok, timedOut } from '../result.js';
+import { errorMessage, fail, ok, timedOut } from '../result.js';
 
 export type TcpProbeSpec = Extract<ProbeSpec, { type: 'tcp' }>;
 
@@ -32,7 +32,7 @@ export function tcp(spec: TcpProbeSpec, timeoutMs: number): Promise<ProbeResult>
       resolve(result);
     };
     const timer = setTimeout(() => finish(timedOut(timeoutMs, start)), timeoutMs);
-    socket.once('connect', () => finish(ok(`connected to ${spec.address} in ${msText(start)}`, start)));
+    socket.once('connect', () => finish(ok(`connected to ${spec.address}`, start)));
     socket.once('error', (err) => finish(fail(errorMessage(err), start)));
   });
 }
