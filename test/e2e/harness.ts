@@ -122,7 +122,9 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
       }, timeoutMs, `${services.join(', ')} healthy`);
     },
     async cleanup() {
-      await daemon.signal('SIGKILL').catch(() => undefined);
+      // run.daemon, not the first daemon: a test may have replaced it with a restarted one.
+      await run.daemon.signal('SIGKILL').catch(() => undefined);
+      if (run.daemon !== daemon) await daemon.signal('SIGKILL').catch(() => undefined);
       if (existsSync(join(dataDir, 'warden.db'))) {
         const s = Store.open(dataDir, { readonly: true });
         for (const svc of ['cache', 'web', 'worker', 'slow']) {
