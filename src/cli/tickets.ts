@@ -61,29 +61,34 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
       });
     });
 
+  /** A person takes a ticket out of automation: pending actions are cancelled, the change audited. */
+  const byHand = (id: string, to: 'resolved' | 'held', o: { reason: string; as?: string }): void => {
+    const cfg = config(globals());
+    const who = personIdentity(o.as);
+    withStore(cfg, 'write', (s) => s.transaction(() => {
+      const t = s.getTicket(id);
+      if (!t) throw new CliError(`no ticket ${id}; see "warden tickets list --all"`);
+      if (t.status === 'resolved') throw new CliError(`ticket ${id} is already resolved`);
+      const now = Date.now();
+      for (const aid of t.actionIds) {
+        const a = s.getAction(aid);
+        if (a && (a.state === 'proposed' || a.state === 'validated' || a.state === 'awaiting_approval')) {
+          s.putAction({ ...a, state: 'cancelled', error: `ticket ${to} by ${who}`, finishedAt: now });
+          s.audit({ at: now, actor: who, kind: 'action.cancelled', subject: a.id, data: { reason: `ticket ${to} by hand` } });
+        }
+      }
+      s.putTicket({ ...t, status: to, updatedAt: now, verification: null, reason: `${o.reason} (${who})`, ...(to === 'resolved' ? { resolvedAt: now } : {}) });
+      if (to === 'resolved') markManualReset(s, t.service, now);
+      s.audit({ at: now, actor: who, kind: 'ticket.status', subject: id, data: { from: t.status, to, reason: o.reason } });
+    }));
+  };
+
   tickets.command('resolve <id>')
     .description('mark a ticket resolved by hand (restarts the rate-limit count for its service)')
     .option('--reason <text>', 'why', 'resolved by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action((id: string, o: { reason: string; as?: string }) => {
-      const cfg = config(globals());
-      const who = personIdentity(o.as);
-      withStore(cfg, 'write', (s) => s.transaction(() => {
-        const t = s.getTicket(id);
-        if (!t) throw new CliError(`no ticket ${id}`);
-        if (t.status === 'resolved') throw new CliError(`ticket ${id} is already resolved`);
-        const now = Date.now();
-        for (const aid of t.actionIds) {
-          const a = s.getAction(aid);
-          if (a && (a.state === 'proposed' || a.state === 'validated' || a.state === 'awaiting_approval')) {
-            s.putAction({ ...a, state: 'cancelled', error: `ticket resolved by ${who}`, finishedAt: now });
-            s.audit({ at: now, actor: who, kind: 'action.cancelled', subject: a.id, data: { reason: 'ticket resolved by hand' } });
-          }
-        }
-        s.putTicket({ ...t, status: 'resolved', resolvedAt: now, updatedAt: now, verification: null, reason: `${o.reason} (${who})` });
-        markManualReset(s, t.service, now);
-        s.audit({ at: now, actor: who, kind: 'ticket.status', subject: id, data: { from: t.status, to: 'resolved', reason: o.reason } });
-      }));
+      byHand(id, 'resolved', o);
       process.stdout.write(`ticket ${id} resolved\n`);
     });
 
@@ -92,23 +97,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'held by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action((id: string, o: { reason: string; as?: string }) => {
-      const cfg = config(globals());
-      const who = personIdentity(o.as);
-      withStore(cfg, 'write', (s) => s.transaction(() => {
-        const t = s.getTicket(id);
-        if (!t) throw new CliError(`no ticket ${id}`);
-        if (t.status === 'resolved') throw new CliError(`ticket ${id} is resolved; nothing to hold`);
-        const now = Date.now();
-        for (const aid of t.actionIds) {
-          const a = s.getAction(aid);
-          if (a && (a.state === 'proposed' || a.state === 'validated' || a.state === 'awaiting_approval')) {
-            s.putAction({ ...a, state: 'cancelled', error: `ticket held by ${who}`, finishedAt: now });
-            s.audit({ at: now, actor: who, kind: 'action.cancelled', subject: a.id, data: { reason: 'ticket held' } });
-          }
-        }
-        s.putTicket({ ...t, status: 'held', updatedAt: now, verification: null, reason: `${o.reason} (${who})` });
-        s.audit({ at: now, actor: who, kind: 'ticket.status', subject: id, data: { from: t.status, to: 'held', reason: o.reason } });
-      }));
+      byHand(id, 'held', o);
       process.stdout.write(`ticket ${id} held: Warden will not act on it until it is resolved\n`);
     });
 }

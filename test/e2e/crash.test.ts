@@ -3,8 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { cliJson, Daemon, startLab, waitFor, type ActionJson } from './harness.js';
-import { gone } from './harness.js';
+import { cliJson, Daemon, gone, startLab, waitFor, type ActionJson } from './harness.js';
 
 test('kill -9 of Warden during a restart: after restart no duplicate action, effect exactly once, ticket resolved', async (t) => {
   // The worker ignores SIGTERM, so a restart spends its whole 3 s stop grace period executing.

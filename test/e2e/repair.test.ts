@@ -1,10 +1,9 @@
 // The real daemon repairing real processes: kill -9, SIGSTOP hang, a killed dependency, and a crash
 // loop that must be bounded and then left alone.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { sleep, startLab, waitFor, type TicketJson } from './harness.js';
-import { gone } from './harness.js';
+import { cli, gone, sleep, startLab, waitFor, type TicketJson } from './harness.js';
 
 const closed = (t: TicketJson | undefined): boolean => !!t && (t.status === 'resolved' || t.status === 'escalated');
 
@@ -53,7 +52,7 @@ test('kill -9, SIGSTOP and a killed dependency are each repaired with one ticket
   assert.deepEqual(actions.map((a) => `${a.type} ${a.target}`), ['restart cache'], 'only the dependency is restarted');
 
   // The audit chain recorded all of it and is intact.
-  const audit = JSON.parse((await import('./harness.js').then((h) => h.cli(['audit', 'verify', '--json'], { config: run.lab.configPath }))).stdout) as { ok: boolean; records: number };
+  const audit = JSON.parse((await cli(['audit', 'verify', '--json'], { config: run.lab.configPath })).stdout) as { ok: boolean; records: number };
   assert.equal(audit.ok, true);
   assert.ok(audit.records > 10);
 });
@@ -77,7 +76,24 @@ test('a crash loop gets bounded restarts, then is escalated and left alone', asy
   await sleep(3000);
   assert.equal((await run.actions()).filter((a) => a.target === 'worker').length, 4, 'deploy + 3 restarts, nothing more');
   assert.equal(readFileSync(run.lab.startsFile, 'utf8').trim().split('\n').length, 4);
-  const status = JSON.parse((await import('./harness.js').then((h) => h.cli(['status', '--json'], { config: run.lab.configPath }))).stdout) as { summary: string; services: { name: string; health: string }[] };
+  const status = JSON.parse((await cli(['status', '--json'], { config: run.lab.configPath })).stdout) as { summary: string; services: { name: string; health: string }[] };
   assert.equal(status.summary, 'unstable');
   assert.equal(status.services.find((s) => s.name === 'worker')?.health, 'missing');
+
+  // The diagnostics bundle shows a person why: the exit code and the log line.
+  const dbg = JSON.parse((await cli(['debug', 'worker', '--json'], { config: run.lab.configPath })).stdout) as { health: string; lastExit: { code: number }; log: string[]; tickets: { id: string }[] };
+  assert.equal(dbg.health, 'missing');
+  assert.equal(dbg.lastExit.code, 1);
+  assert.ok(dbg.log.some((l) => l.includes('fatal: cannot parse')), 'log tail carries the cause');
+  assert.equal(dbg.tickets[0]?.id, tk.id);
+
+  // The person fixes the input and resolves the ticket: automation may try again, and it works.
+  rmSync(run.lab.poisonFile);
+  const res = await cli(['tickets', 'resolve', tk.id, '--reason', 'fixed the input'], { config: run.lab.configPath });
+  assert.equal(res.code, 0, res.stderr);
+  await run.waitHealthy(['worker']);
+  // Restarting a service someone resolved by hand is a new occurrence of the same problem.
+  const after = await waitFor(async () => (await run.tickets()).find((x) => x.id === tk.id && x.status === 'resolved' && x.occurrences === 2), 15_000, 'reopened ticket resolved');
+  assert.equal(after.status, 'resolved');
+  assert.equal(readFileSync(run.lab.startsFile, 'utf8').trim().split('\n').length, 5, 'one more start, after the person acted');
 });
