@@ -1,7 +1,7 @@
 // The validated file compiled once into ResolvedConfig: absolute paths, milliseconds, bytes,
 // defaults filled in, check ids assigned. Nothing downstream sees the file's spelling.
 import { dirname, resolve } from 'node:path';
-import type { CheckSpec, ProbeSpec, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
+import type { ApiSpec, CheckSpec, ProbeSpec, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
 import { parseBytes, parseDuration } from '../lib/duration.js';
 import type { ConfigOutput } from './schema.js';
 import { checkId } from './semantic.js';
@@ -29,9 +29,14 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       crashLoopExits: a.crashLoop.exits,
       reopenWindowMs: parseDuration(a.reopenWindow),
       flapThreshold: a.flapThreshold,
+      api: a.api === undefined ? null : compileApi(a.api, base),
     },
     hosts: cfg.hosts.map((h) => ({ name: h.name, transport: h.transport })),
     services: cfg.services.map((s) => compileService(s, base)),
+    notify: cfg.notify.map((n) => ({
+      name: n.name, type: 'webhook' as const, url: n.webhook.url, headers: { ...n.webhook.headers },
+      events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries,
+    })),
     policy: {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },
@@ -43,6 +48,11 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
   };
 }
 
+function compileApi(api: NonNullable<ConfigOutput['agent']['api']>, base: string): ApiSpec {
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(api.listen)!;
+  return { host: m[1]!, port: Number(m[2]), tokenFile: api.tokenFile === undefined ? null : resolve(base, api.tokenFile) };
+}
+
 function compileService(s: ServiceIn, base: string): ServiceSpec {
   const cwd = resolve(base, s.cwd ?? '.');
   const env = stringEnv(s.env);
@@ -50,7 +60,8 @@ function compileService(s: ServiceIn, base: string): ServiceSpec {
     name: s.name,
     host: s.host,
     kind: s.kind,
-    start: [...s.start],
+    start: [...(s.start ?? [])],
+    unit: s.unit ?? null,
     cwd,
     env,
     stopSignal: s.stopSignal as NodeJS.Signals,

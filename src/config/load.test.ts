@@ -46,11 +46,11 @@ test('a minimal config compiles with every default filled in', () => {
     agent: {
       name: 'otto', mode: 'recommend', dataDir: '/srv/warden/.warden', intervalMs: 1000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
-      reopenWindowMs: 600_000, flapThreshold: 3,
+      reopenWindowMs: 600_000, flapThreshold: 3, api: null,
     },
     hosts: [{ name: 'local', transport: 'local' }],
     services: [{
-      name: 'api', host: 'local', kind: 'process', start: ['node', 'api.js'], cwd: '/srv/warden', env: {},
+      name: 'api', host: 'local', kind: 'process', start: ['node', 'api.js'], unit: null, cwd: '/srv/warden', env: {},
       stopSignal: 'SIGTERM', stopGraceMs: 5000, dependsOn: [],
       checks: [{
         id: 'http#0', probe: { type: 'http', url: 'http://127.0.0.1:8080/healthz', expectStatus: 200 },
@@ -62,6 +62,7 @@ test('a minimal config compiles with every default filled in', () => {
       rules: [{ match: { service: '*', host: '*' }, allow: ['start', 'restart'], approval: 'none' }],
       limits: [{ action: '*', per: 'service', max: 3, windowMs: 600_000 }],
     },
+    notify: [],
   });
 });
 
@@ -167,7 +168,7 @@ test('an unknown key points at the key itself, with a suggestion', () => {
         start: [node]
         dependOn: [cache]
   `)), [
-    '6:5: services[0].dependOn: unknown key (did you mean "dependsOn"?); expected one of name, host, kind, start, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks',
+    '6:5: services[0].dependOn: unknown key (did you mean "dependsOn"?); expected one of name, host, kind, start, unit, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks',
   ]);
 });
 
@@ -177,7 +178,7 @@ test('a missing key points at the map it belongs in', () => {
       - name: api
         cwd: ./lab
   `)), [
-    '4:5: services[0]: missing required key "start" (the command that runs the service: an argv list, never a shell string, e.g. [node, api.js])',
+    '4:5: services[0]: kind process needs start: the command that runs it, e.g. start: [node, api.js]',
   ]);
   assert.deepEqual(errors('version: 1\n'), ['1:1: missing required key "agent" (who this agent is and how it runs, e.g. { name: otto })']);
   assert.deepEqual(errors('agent: { name: otto }\n'), ['1:1: missing required key "version"']);

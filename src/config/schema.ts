@@ -169,13 +169,16 @@ const runbookSchema = z.strictObject({
   for: z.array(z.enum(CAUSES)).default([]).meta({ description: 'Causes this runbook is the recommended repair for.' }),
 });
 
-const kind = z.literal('process', { error: (iss) => `expected kind process (the only kind so far); got ${show(iss.input)}` });
+const kind = z.enum(['process', 'systemd'], { error: (iss) => `expected kind process or systemd; got ${show(iss.input)}` });
+const UNIT = /^[a-zA-Z0-9:_.@\\-]+\.(service|timer|socket|target|mount|path)$/;
 
 export const serviceSchema = z.strictObject({
   name: name('service').meta({ description: 'Unique service name.' }),
   host: name('host').default('local').meta({ description: 'Name of a host under hosts.' }),
-  kind: kind.default('process'),
-  start: argv.meta({ description: 'The command that runs the service: an argv list, never a shell string, e.g. [node, api.js].' }),
+  kind: kind.default('process').meta({ description: 'process: Warden starts and stops it itself; systemd: a unit driven through systemctl.' }),
+  start: argv.optional().meta({ description: 'kind process: the command that runs the service, an argv list, never a shell string, e.g. [node, api.js].' }),
+  unit: z.string().regex(UNIT, { error: (iss) => `expected a systemd unit name such as nginx.service or backup.timer; got ${show(iss.input)}` }).optional()
+    .meta({ description: 'kind systemd: the unit, e.g. nginx.service or backup.timer.' }),
   cwd: path.optional().meta({ description: "Working directory, relative to the config file's directory (the default)." }),
   env: env.default({}),
   stopSignal: signal.default('SIGTERM'),
@@ -221,6 +224,17 @@ const DEFAULT_RULES: z.output<typeof ruleSchema>[] = [
 ];
 const DEFAULT_LIMITS: z.output<typeof limitSchema>[] = [{ action: '*', per: 'service', max: 3, window: '10m' }];
 
+const notifySchema = z.strictObject({
+  name: name('channel'),
+  webhook: z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: (iss) => `expected an http(s) URL; got ${show(iss.input)}` }),
+    headers: z.record(z.string(), z.string()).default({}),
+  }),
+  events: z.array(z.string().min(1)).default(['*']).meta({ description: 'Event kinds to send (agent.online, ticket.opened, ticket.escalated, ticket.resolved, ...); "*" for all.' }),
+  timeout: duration({ positive: true }).default('5s'),
+  retries: z.int().min(0).default(3).meta({ description: 'Retries with exponential backoff after a failed delivery.' }),
+});
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
@@ -239,6 +253,13 @@ const agentSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: 'This many exits within window make a crash loop.' }),
+  api: z
+    .strictObject({
+      listen: tcpAddress.meta({ description: 'host:port of the HTTP API; keep it on loopback unless a proxy guards it, e.g. 127.0.0.1:7070.' }),
+      tokenFile: path.optional().meta({ description: 'File holding the bearer token; without it, the WARDEN_API_TOKEN environment variable.' }),
+    })
+    .optional()
+    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
   flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that mark a ticket as flapping.' }),
 });
@@ -255,6 +276,10 @@ export const configSchema = z
       .array(serviceSchema, { error: (iss) => (iss.input === undefined ? undefined : `expected a list of services, each starting with "- name: ..."; got ${show(iss.input)}`) })
       .default([])
       .meta({ description: 'What should be running, how to check it, how to repair it.' }),
+    notify: z
+      .array(notifySchema)
+      .default([])
+      .meta({ description: 'Out-of-band notification channels (a JSON webhook for now).' }),
     policy: z
       .strictObject({
         rules: z.array(ruleSchema).default(DEFAULT_RULES).meta({ description: 'A service may take an action if a matching rule allows it.' }),

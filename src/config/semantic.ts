@@ -64,6 +64,16 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
       else add([...base, 'host'], `unknown host "${host}"${defined}`);
     }
 
+    // What drives the service depends on its kind: an argv for process, a unit for systemd.
+    const kind = svc.kind === undefined ? 'process' : str(svc.kind);
+    if (kind === 'process') {
+      if (svc.start === undefined) add(base, 'kind process needs start: the command that runs it, e.g. start: [node, api.js]');
+      if (svc.unit !== undefined) add([...base, 'unit'], 'unit is for kind systemd; a kind process service is started with start: [...]', 'key');
+    } else if (kind === 'systemd') {
+      if (svc.unit === undefined) add(base, 'kind systemd needs unit: the unit to watch, e.g. unit: nginx.service');
+      if (svc.start !== undefined) add([...base, 'start'], 'start is for kind process; systemd starts a kind systemd service (unit: ...)', 'key');
+    }
+
     list(svc.dependsOn).forEach((dep, j) => {
       if (typeof dep !== 'string') return;
       if (dep === name) add([...base, 'dependsOn', j], `service "${dep}" cannot depend on itself`);

@@ -39,6 +39,7 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
     const how = last.signal ? `killed by ${last.signal}` : `exited with code ${last.code ?? 'unknown'}`;
     return { health: 'missing', reason: `process ${how}` };
   }
+  if (p.failing) return { health: 'unhealthy', reason: p.failing };
   const failing = obs.checks.filter((c) => c.healthy === false);
   if (failing.length > 0) {
     const c = failing[0]!;

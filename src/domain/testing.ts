@@ -29,7 +29,7 @@ const portOf = (name: string): number => 7000 + ([...name].reduce((n, c) => n + 
 
 export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
-    name, host: 'local', kind: 'process', start: ['node', `${name}.js`], cwd: '/srv/lab', env: {},
+    name, host: 'local', kind: 'process', start: ['node', `${name}.js`], unit: null, cwd: '/srv/lab', env: {},
     stopSignal: 'SIGTERM', stopGraceMs: 5000, dependsOn: [], checks: [tcpCheck(portOf(name))], runbooks: [],
     logMaxBytes: 1 << 20, logKeep: 3, ...over,
   };
@@ -65,7 +65,7 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
     agent: {
       name: 'otto', mode: o.mode ?? 'execute', dataDir: '/srv/lab/.warden', intervalMs: 1000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
-      reopenWindowMs: 600_000, flapThreshold: 3, ...o.agent,
+      reopenWindowMs: 600_000, flapThreshold: 3, api: null, ...o.agent,
     },
     hosts: [{ name: 'local', transport: 'local' }],
     services,
@@ -73,6 +73,7 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
       rules: o.rules ?? [ALLOW_ALL],
       limits: o.limits ?? [{ action: 'restart', per: 'service', max: 3, windowMs: 600_000 }],
     },
+    notify: [],
   };
 }
 

@@ -35,11 +35,17 @@ export interface RunbookSpec {
   for: Cause[];
 }
 
+export type ServiceKind = 'process' | 'systemd';
+
 export interface ServiceSpec {
   name: string;
   host: string;
-  kind: 'process';
+  /** process: Warden starts and stops it itself; systemd: a unit driven through systemctl. */
+  kind: ServiceKind;
+  /** argv for kind process; empty for kind systemd. */
   start: string[];
+  /** The systemd unit (e.g. "nginx.service", "backup.timer") for kind systemd; null otherwise. */
+  unit: string | null;
   cwd: string;
   env: Record<string, string>;
   stopSignal: NodeJS.Signals;
@@ -93,10 +99,32 @@ export interface ResolvedConfig {
     reopenWindowMs: number;
     /** Occurrences within reopenWindowMs after which a ticket is marked flapping. */
     flapThreshold: number;
+    /** The daemon's HTTP API; null when not configured. */
+    api: ApiSpec | null;
   };
   hosts: HostSpec[];
   services: ServiceSpec[];
   policy: { rules: PolicyRule[]; limits: RateLimit[] };
+  /** Out-of-band notification channels. */
+  notify: NotifyChannel[];
+}
+
+export interface ApiSpec {
+  host: string;
+  port: number;
+  /** File holding the bearer token; null means the WARDEN_API_TOKEN environment variable. */
+  tokenFile: string | null;
+}
+
+export interface NotifyChannel {
+  name: string;
+  type: 'webhook';
+  url: string;
+  headers: Record<string, string>;
+  /** Event kinds sent to this channel ("agent.online", "ticket.opened", ...); ["*"] for all. */
+  events: string[];
+  timeoutMs: number;
+  retries: number;
 }
 
 // ---------------------------------------------------------------- world (actual state)
@@ -144,6 +172,13 @@ export interface ProcessState {
   exits: ExitRecord[];
   /** The process died a moment ago and its exit is not recorded yet. */
   exitPending?: boolean;
+  /**
+   * Set when the service runs but its own supervisor reports failure (a systemd timer that is
+   * active while its last run failed): running is not healthy. One sentence.
+   */
+  failing?: string;
+  /** Kind-specific facts for diagnosis and the diagnostics bundle (systemd unit properties, ...). */
+  facts?: Record<string, string | number | null>;
 }
 
 export interface ServiceObservation {

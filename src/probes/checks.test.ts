@@ -16,7 +16,7 @@ function check(over: Partial<CheckSpec> = {}): CheckSpec {
 
 function service(name: string, checks: CheckSpec[]): ServiceSpec {
   return {
-    name, host: 'local', kind: 'process', start: ['true'], cwd: '/', env: {}, stopSignal: 'SIGTERM',
+    name, host: 'local', kind: 'process', start: ['true'], unit: null, cwd: '/', env: {}, stopSignal: 'SIGTERM',
     stopGraceMs: 1000, dependsOn: [], checks, runbooks: [], logMaxBytes: 1e6, logKeep: 1,
   };
 }

@@ -26,7 +26,7 @@ async function waitFor<T>(fn: () => T | null | undefined | false, ms = 3000, wha
 
 function spec(name: string, start: string[], over: Partial<ServiceSpec> = {}): ServiceSpec {
   return {
-    name, host: 'local', kind: 'process', start, cwd: tmpdir(), env: {}, stopSignal: 'SIGTERM',
+    name, host: 'local', kind: 'process', start, unit: null, cwd: tmpdir(), env: {}, stopSignal: 'SIGTERM',
     stopGraceMs: 2000, dependsOn: [], checks: [], runbooks: [], logMaxBytes: 1_000_000, logKeep: 2, ...over,
   };
 }
