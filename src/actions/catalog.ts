@@ -4,13 +4,14 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import type { ServiceDriver } from '../kinds/driver.js';
 import type { Action, ActionType, ServiceSpec } from '../domain/types.js';
 
 export interface ActionContext {
   spec: ServiceSpec;
   action: Action;
-  supervisor: ProcessSupervisor;
+  /** Drives the service according to its kind (process, systemd). */
+  driver: ServiceDriver;
   dataDir: string;
 }
 
@@ -34,7 +35,7 @@ export interface ActionKind {
 const TICK_SLACK_MS = 20;
 
 function startedByAction(ctx: ActionContext): { yes: boolean; detail: string } {
-  const st = ctx.supervisor.state(ctx.spec.name);
+  const st = ctx.driver.state(ctx.spec);
   const began = ctx.action.startedAt ?? 0;
   if (st.running && st.startedAt != null && st.startedAt + TICK_SLACK_MS >= began) {
     return { yes: true, detail: `pid ${st.pid} started after the action began` };
@@ -44,8 +45,8 @@ function startedByAction(ctx: ActionContext): { yes: boolean; detail: string } {
 
 const start: ActionKind = {
   async run(ctx) {
-    const { pid } = await ctx.supervisor.start(ctx.spec);
-    return `started pid ${pid}`;
+    const { pid } = await ctx.driver.start(ctx.spec);
+    return `started${pid ? ` pid ${pid}` : ''}`;
   },
   resume(ctx) {
     const s = startedByAction(ctx);
@@ -58,8 +59,8 @@ const start: ActionKind = {
 
 const restart: ActionKind = {
   async run(ctx) {
-    const { pid } = await ctx.supervisor.restart(ctx.spec);
-    return `restarted, pid ${pid}`;
+    const { pid } = await ctx.driver.restart(ctx.spec);
+    return `restarted${pid ? `, pid ${pid}` : ''}`;
   },
   resume(ctx) {
     const s = startedByAction(ctx);
@@ -70,11 +71,11 @@ const restart: ActionKind = {
 
 const stop: ActionKind = {
   async run(ctx) {
-    await ctx.supervisor.stop(ctx.spec);
+    await ctx.driver.stop(ctx.spec);
     return 'stopped';
   },
   resume(ctx) {
-    const st = ctx.supervisor.state(ctx.spec.name);
+    const st = ctx.driver.state(ctx.spec);
     return st.running ? { outcome: 'continue', detail: `pid ${st.pid} still running` } : { outcome: 'completed', detail: 'not running' };
   },
   timeoutMs: (ctx) => ctx.spec.stopGraceMs + 5_000,

@@ -6,6 +6,7 @@ import { CliError, type GlobalOpts } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerStatus } from './status.js';
+import { registerSystem } from './system.js';
 import { registerTickets } from './tickets.js';
 
 export async function runCli(argv: string[]): Promise<number> {
@@ -29,6 +30,7 @@ Getting started:
   registerTickets(program, globals);
   registerActions(program, globals);
   registerDemo(program, globals);
+  registerSystem(program, globals);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -61,6 +61,8 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
       const cfg = config(globals());
       const daemon = new Daemon(cfg);
       await daemon.start();
+      // SIGHUP reloads the config, validated first; a bad file keeps the running one.
+      process.on('SIGHUP', () => { daemon.reload(() => loadConfig(globals().config)); });
       await new Promise<void>((done) => {
         const stop = (sig: string): void => {
           process.stdout.write(`${new Date().toISOString()} received ${sig}: draining\n`);

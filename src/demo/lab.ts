@@ -29,6 +29,10 @@ export interface LabOptions {
   workerHttp?: boolean;
   /** Replaces the whole `policy:` section (YAML, starting with "policy:"). */
   policy?: string;
+  /** Send every event to this webhook URL. */
+  notifyUrl?: string;
+  /** Serve the HTTP API on 127.0.0.1:port with this token file. */
+  api?: { port: number; tokenFile: string };
 }
 
 export interface Lab {
@@ -82,7 +86,7 @@ agent:
   interval: 1s
   verify: { stable: 500ms, deadline: 15s }
   crashLoop: { exits: 3, window: 60s }
-services:
+${opts.api ? `  api: { listen: "127.0.0.1:${opts.api.port}", tokenFile: ${opts.api.tokenFile} }\n` : ''}${opts.notifyUrl ? `notify:\n  - name: hook\n    webhook: { url: "${opts.notifyUrl}" }\n    retries: 2\n` : ''}services:
   - name: cache
     kind: process
     start: [redis-server, --port, "${cache}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]

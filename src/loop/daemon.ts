@@ -1,7 +1,12 @@
 // The reconciler: observe → decide → persist → act. Passes never overlap; events (a child's exit, a
 // check result) only wake the loop early; a timer guarantees a full pass every `interval`.
 import { decide, type AuditIntent, type DecideOutput } from '../domain/decide.js';
-import type { Action, Health, ResolvedConfig, Ticket, World } from '../domain/types.js';
+import type { Action, Health, ResolvedConfig, ServiceSpec, Ticket, World } from '../domain/types.js';
+import type { ServiceDriver } from '../kinds/driver.js';
+import { ProcessDriver } from '../kinds/process/driver.js';
+import { Notifier } from '../notify/notifier.js';
+import { readBootId } from '../runtime/boot.js';
+import { SdNotify } from '../runtime/sdnotify.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { CheckScheduler } from '../probes/checks.js';
@@ -36,16 +41,34 @@ export class Daemon {
   private passId = 0;
   private lastHealth = new Map<string, Health>();
   private lastPassWrite = 0;
+  private readySent = false;
+  private lastSummary = 'starting';
+  private lastOpenTickets = 0;
+  private watchdogTimer: NodeJS.Timeout | undefined;
+  private processDriver!: ProcessDriver;
+  private notifier!: Notifier;
+  private readonly sd: SdNotify;
   lastPassAt = 0;
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
+    this.sd = new SdNotify(process.env, this.log);
   }
 
   async start(): Promise<void> {
+    try {
+      await this.startUp();
+    } catch (e) {
+      this.state = 'failed';
+      throw e;
+    }
+  }
+
+  private async startUp(): Promise<void> {
     const cfg = this.config;
     this.store = Store.open(cfg.agent.dataDir);
+    const boot = this.store.recordBoot(readBootId(), this.clock.now());
     this.supervisor = new ProcessSupervisor({
       dataDir: cfg.agent.dataDir,
       instanceId: instanceIdOf(cfg),
@@ -56,18 +79,29 @@ export class Daemon {
         this.wake();
       },
     });
-    const { adopted, gone } = this.supervisor.adopt(cfg.services);
+    this.processDriver = new ProcessDriver(this.supervisor);
+    const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
     this.executor = new Executor({
-      store: this.store, supervisor: this.supervisor, clock: this.clock, config: () => this.config,
+      store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, config: () => this.config,
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
+    });
+    this.notifier = new Notifier(cfg.notify, (ch, ev, r) => {
+      if (r.ok) return;
+      this.log(`notify ${ch.name}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
+      if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel: ch.name, event: ev.kind, attempts: r.attempts, error: r.error } }]);
     });
     const resumed = this.executor.resume();
     const open = this.store.listTickets({ openOnly: true });
-    this.audit([{ kind: 'agent.started', subject: null, data: { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, adopted, gone, resumedActions: resumed.map((a) => a.id), openTickets: open.length } }]);
-    this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed`);
+    const reboots = this.store.listReboots().length;
+    // The start-up announcement: people learn that the agent is back, and after what.
+    const summary = `online; ${reboots} reboots; ${open.length} open tickets; ${resumed.length} actions resumed`;
+    const data = { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, rebooted: boot.reboot, reboots, openTickets: open.length, resumedActions: resumed.map((a) => a.id), adopted, gone };
+    this.audit([{ kind: 'agent.online', subject: null, data }]);
+    this.notify('agent.online', null, `${cfg.agent.name} ${summary}`, data);
+    this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed, ${reboots} reboots${boot.reboot ? ' (this start follows a reboot)' : ''}`);
 
     this.scheduler = new CheckScheduler(this.clock, (service, st) => {
-      // Wake on what can change a decision: a check's verdict, or any result while verifying a repair.
+      // Wake on what can change a decision: a check's verdict.
       const prev = this.lastCheckVerdict.get(`${service}/${st.id}`);
       this.lastCheckVerdict.set(`${service}/${st.id}`, st.healthy);
       if (prev !== st.healthy) this.wake();
@@ -75,9 +109,64 @@ export class Daemon {
     this.scheduler.setServices(cfg.services);
     this.scheduler.start();
     this.passTimer = setInterval(() => this.wake(), cfg.agent.intervalMs);
-    this.rotateTimer = setInterval(() => this.supervisor.rotateLogs(this.config.services), ROTATE_EVERY_MS);
+    this.rotateTimer = setInterval(() => this.supervisor.rotateLogs(processServices(this.config)), ROTATE_EVERY_MS);
+    if (this.sd.watchdogEveryMs !== null) {
+      this.watchdogTimer = setInterval(() => this.watchdogPing(), this.sd.watchdogEveryMs);
+    }
     this.state = 'running';
     this.runPass();
+  }
+
+  /** True while passes complete: what /healthz and the systemd watchdog report. */
+  progressing(): { ok: boolean; reason: string } {
+    if (this.state !== 'running') return { ok: false, reason: `state ${this.state}` };
+    const age = this.clock.now() - this.lastPassAt;
+    const limit = Math.max(3 * this.config.agent.intervalMs, 3000);
+    return age <= limit ? { ok: true, reason: `last pass ${age} ms ago` } : { ok: false, reason: `no completed pass for ${age} ms (limit ${limit} ms)` };
+  }
+
+  private watchdogPing(): void {
+    const p = this.progressing();
+    // A wedged loop must stop the pings, so systemd's watchdog restarts us.
+    if (!p.ok) { this.log(`watchdog: not pinging: ${p.reason}`); return; }
+    this.sd.send({ WATCHDOG: '1', STATUS: this.statusLine() }).catch(() => undefined);
+  }
+
+  private statusLine(): string {
+    const open = this.lastOpenTickets;
+    return `${this.lastSummary}; ${this.config.services.length} services; ${open} open tickets; mode ${this.config.agent.mode}`;
+  }
+
+  /**
+   * SIGHUP: read the config again. A file that does not validate changes nothing: the running
+   * config stays and the reason is logged and audited.
+   */
+  reload(load: () => ResolvedConfig): boolean {
+    let next: ResolvedConfig;
+    try {
+      next = load();
+      if (next.agent.dataDir !== this.config.agent.dataDir) throw new Error(`agent.dataDir changed (${this.config.agent.dataDir} → ${next.agent.dataDir}); that needs a restart`);
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.log(`reload rejected, keeping the running config: ${msg}`);
+      this.audit([{ kind: 'config.rejected', subject: null, data: { file: this.config.file, error: msg } }]);
+      return false;
+    }
+    this.config = next;
+    this.scheduler.setServices(next.services);
+    this.notifier.setChannels(next.notify);
+    this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
+    this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
+    this.wake();
+    return true;
+  }
+
+  private driverFor(_spec: ServiceSpec): ServiceDriver {
+    return this.processDriver;
+  }
+
+  private notify(kind: string, subject: string | null, summary: string, data: Record<string, unknown>): void {
+    this.notifier.send({ kind, agent: this.config.agent.name, at: new Date(this.clock.now()).toISOString(), subject, summary, data });
   }
 
   private readonly lastCheckVerdict = new Map<string, boolean | null>();
@@ -115,7 +204,7 @@ export class Daemon {
   private world(): World {
     const services: World['services'] = {};
     for (const s of this.config.services) {
-      services[s.name] = { name: s.name, host: s.host, process: this.supervisor.state(s.name), checks: this.scheduler.states(s.name) };
+      services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
     }
     return { at: this.clock.now(), services };
   }
@@ -142,7 +231,10 @@ export class Daemon {
       countStarted: (target, type, since) => store.countStartedActions(target, type, Math.max(since, manualResetSince(store, target))),
       latestByFingerprint: (fp) => store.latestTicketByFingerprint(fp),
       newId: (k) => store.nextId(k),
-      logTail: (svc) => this.supervisor.logTail(svc, 50),
+      logTail: (svc) => {
+        const spec = this.config.services.find((x) => x.name === svc);
+        return spec ? this.driverFor(spec).logTail(spec, 50) : [];
+      },
     });
     // Executing actions are owned by the executor; never let a stale copy overwrite them.
     const inFlight = this.executor.inFlight;
@@ -165,8 +257,20 @@ export class Daemon {
       if (this.lastHealth.has(name) || h.health !== 'unknown') this.log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
     }
-    for (const i of out.audit) this.log(describe(i));
+    for (const i of out.audit) {
+      this.log(describe(i));
+      const n = notificationOf(i);
+      if (n) this.notify(n.kind, i.subject, n.summary, i.data);
+    }
     this.lastPassAt = now;
+    this.lastSummary = out.report.summary;
+    const merged = new Map([...tickets, ...out.tickets].map((t) => [t.id, t.status]));
+    this.lastOpenTickets = [...merged.values()].filter((st) => st !== 'resolved').length;
+    if (!this.readySent) {
+      // READY=1 only after the first full pass: systemd then knows Warden is really watching.
+      this.readySent = true;
+      this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined);
+    }
     return out;
   }
 
@@ -201,17 +305,34 @@ export class Daemon {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.state !== 'running' && this.state !== 'starting') return;
     this.state = 'draining';
+    this.sd.send({ STOPPING: '1', STATUS: 'draining' }).catch(() => undefined);
     clearInterval(this.passTimer);
     clearInterval(this.rotateTimer);
+    clearInterval(this.watchdogTimer);
     clearTimeout(this.wakeTimer);
     this.scheduler?.stop();
     const drained = await this.executor.drain(graceMs);
     this.audit([{ kind: 'agent.stopped', subject: null, data: { pid: process.pid, drained } }]);
     this.log(`stopping: ${drained ? 'in-flight actions settled' : 'grace period over; unfinished actions resume on next start'}; services keep running`);
+    await this.notifier.drain(Math.min(graceMs, 3000));
     this.supervisor.dispose();
     this.store.close();
     this.state = 'stopped';
   }
+}
+
+/** The audit events people hear about out of band. */
+function notificationOf(i: AuditIntent): { kind: string; summary: string } | null {
+  if (i.kind === 'ticket.opened') return { kind: 'ticket.opened', summary: describe(i) };
+  if (i.kind === 'ticket.reopened') return { kind: 'ticket.reopened', summary: describe(i) };
+  if (i.kind === 'ticket.status' && (i.data.to === 'escalated' || i.data.to === 'resolved' || i.data.to === 'awaiting_approval')) {
+    return { kind: `ticket.${String(i.data.to)}`, summary: describe(i) };
+  }
+  return null;
+}
+
+function processServices(cfg: ResolvedConfig): ServiceSpec[] {
+  return cfg.services.filter((s) => s.kind === 'process');
 }
 
 function describe(i: AuditIntent): string {

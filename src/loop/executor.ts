@@ -2,13 +2,14 @@
 // after it ends; one action per target at a time; retries back off exponentially with jitter.
 import { actionKinds, type ActionContext } from '../actions/catalog.js';
 import type { Action, ResolvedConfig } from '../domain/types.js';
-import type { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
 
 export interface ExecutorDeps {
   store: Store;
-  supervisor: ProcessSupervisor;
+  /** The driver for a service's kind. */
+  driverFor: (spec: ResolvedConfig['services'][number]) => ServiceDriver;
   clock: Clock;
   config: () => ResolvedConfig;
   actor: string;
@@ -77,7 +78,7 @@ export class Executor {
   private context(a: Action): ActionContext | null {
     const cfg = this.deps.config();
     const spec = cfg.services.find((s) => s.name === a.target);
-    return spec ? { spec, action: a, supervisor: this.deps.supervisor, dataDir: cfg.agent.dataDir } : null;
+    return spec ? { spec, action: a, driver: this.deps.driverFor(spec), dataDir: cfg.agent.dataDir } : null;
   }
 
   private launch(a: Action, resumed: boolean): void {

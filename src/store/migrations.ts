@@ -116,6 +116,20 @@ export const MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'audit head only moves forward'); END;
     `,
   },
+  {
+    version: 2,
+    name: 'reboot log',
+    sql: `
+      -- One row per boot of the host Warden runs on, gated on boot_id: restarts of Warden itself
+      -- within one boot add nothing.
+      CREATE TABLE boots (
+        seq              INTEGER PRIMARY KEY,
+        boot_id          TEXT NOT NULL UNIQUE,
+        previous_boot_id TEXT,
+        first_seen_at    INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

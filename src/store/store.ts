@@ -347,6 +347,25 @@ export class Store {
 
   // ------------------------------------------------------------------------------ flags
 
+  /**
+   * Records the current boot (once per boot_id). Returns whether this boot is new to the store,
+   * and whether it is a reboot (a new boot after an earlier one).
+   */
+  recordBoot(bootId: string, at: number): { newBoot: boolean; reboot: boolean } {
+    return this.transaction(() => {
+      const last = this.db.prepare('SELECT boot_id FROM boots ORDER BY seq DESC LIMIT 1').get() as { boot_id: string } | undefined;
+      if (last?.boot_id === bootId) return { newBoot: false, reboot: false };
+      this.db.prepare('INSERT INTO boots (boot_id, previous_boot_id, first_seen_at) VALUES (?, ?, ?)').run(bootId, last?.boot_id ?? null, at);
+      return { newBoot: true, reboot: last !== undefined };
+    });
+  }
+
+  /** Reboots seen by this store: every boot after the first, oldest first. */
+  listReboots(): { seq: number; bootId: string; previousBootId: string; at: number }[] {
+    const rows = this.db.prepare('SELECT seq, boot_id, previous_boot_id, first_seen_at FROM boots WHERE previous_boot_id IS NOT NULL ORDER BY seq').all() as { seq: number; boot_id: string; previous_boot_id: string; first_seen_at: number }[];
+    return rows.map((r) => ({ seq: r.seq, bootId: r.boot_id, previousBootId: r.previous_boot_id, at: r.first_seen_at }));
+  }
+
   getFlag(key: string): string | null {
     const row = this.st('SELECT value FROM flags WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value ?? null;

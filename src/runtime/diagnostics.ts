@@ -1,0 +1,301 @@
+// Read models shared by the HTTP API and the CLI: the diagnostics bundle of one service and the
+// status summary. One builder each, so `warden debug NAME --json` and
+// `GET /api/services/NAME/diagnostics` (and `warden status --json` and `GET /api/status`) cannot
+// drift apart: they are the same function over the same inputs.
+import type {
+  Action, CheckSpec, CheckState, ExitRecord, Health, Millis, ProcessState, ResolvedConfig, ServiceSpec, Summary, Ticket,
+  TicketStatus,
+} from '../domain/types.js';
+import { iso } from '../lib/clock.js';
+import type { Store } from '../store/store.js';
+
+export const TICKET_STATUSES: readonly TicketStatus[] = [
+  'open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held',
+];
+
+/** Log lines in a bundle unless asked otherwise (the pod-diagnostics convention). */
+export const LOG_LINES = 50;
+const TICKETS_SHOWN = 5;
+const ACTIONS_SHOWN = 10;
+const EXITS_SHOWN = 20;
+/** How far back tickets and actions are scanned for this service (newest first). */
+const SCAN = 500;
+
+export interface HealthRecord {
+  health: Health;
+  reason: string;
+  since: Millis | null;
+}
+
+export interface DiagnosticsInput {
+  config: ResolvedConfig;
+  spec: ServiceSpec;
+  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates'>;
+  /** null when the service's kind cannot be observed from here (the CLI without the daemon). */
+  process: ProcessState | null;
+  /** Live check states from the daemon's scheduler; null when not observed live. */
+  checks: CheckState[] | null;
+  logTail: string[];
+  /** Where the log lines came from (a file path, "journal"); null when unknown. */
+  logSource?: string | null;
+  /** Live health; null reads the last health the daemon persisted. */
+  health: HealthRecord | null;
+  now: Millis;
+}
+
+export interface CheckJson {
+  id: string;
+  type: string;
+  /** What is probed: the address, URL or argv. */
+  target: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthy: boolean | null;
+  since: string | null;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null } | null;
+}
+
+export interface ExitJson {
+  at: string | null;
+  code: number | null;
+  signal: string | null;
+  uptimeMs: number | null;
+  byWarden?: boolean;
+}
+
+export interface TicketSummaryJson {
+  id: string;
+  status: string;
+  cause: string | null;
+  rootCause: Ticket['rootCause'];
+  occurrences: number;
+  openedAt: string | null;
+  resolvedAt: string | null;
+  reason: string | null;
+  findings: { kind: string; service: string; reason: string; dependencyDown?: string }[];
+}
+
+export interface ActionSummaryJson {
+  id: string;
+  ticketId: string | null;
+  type: string;
+  target: string;
+  state: string;
+  attempts: number;
+  requestedBy: string;
+  createdAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export interface DiagnosticsBundle {
+  service: string;
+  host: string;
+  kind: string;
+  unit: string | null;
+  generatedAt: string | null;
+  health: Health;
+  since: string | null;
+  detail: string | null;
+  process: {
+    running: boolean;
+    pid: number | null;
+    startedAt: string | null;
+    /** /proc state letter (R, S, T, Z, ...). */
+    state: string | null;
+    spawnError: string | null;
+    failing: string | null;
+    facts: Record<string, string | number | null>;
+  } | null;
+  checks: CheckJson[] | null;
+  lastExit: ExitJson | null;
+  /** Repairs that (re)started the process: completed restarts, and starts made for a ticket. */
+  restarts: number;
+  exits: ExitJson[];
+  logSource: string | null;
+  log: string[];
+  tickets: TicketSummaryJson[];
+  actions: ActionSummaryJson[];
+}
+
+function probeTarget(c: CheckSpec): string {
+  switch (c.probe.type) {
+    case 'tcp': return c.probe.address;
+    case 'http': return c.probe.url;
+    case 'exec': return c.probe.argv.join(' ');
+  }
+}
+
+function exitJson(e: ExitRecord): ExitJson {
+  return { at: iso(e.at), code: e.code, signal: e.signal, uptimeMs: e.uptimeMs, ...(e.byWarden ? { byWarden: true } : {}) };
+}
+
+function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
+  return {
+    id: spec.id, type: spec.probe.type, target: probeTarget(spec), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
+    healthy: st?.healthy ?? null, since: iso(st?.since),
+    consecutiveFailures: st?.consecutiveFailures ?? 0, consecutiveSuccesses: st?.consecutiveSuccesses ?? 0,
+    last: st?.last ? { ok: st.last.ok, message: st.last.message, latencyMs: st.last.latencyMs, timedOut: st.last.timedOut, at: iso(st.last.at) } : null,
+  };
+}
+
+function ticketSummary(t: Ticket): TicketSummaryJson {
+  return {
+    id: t.id, status: t.status, cause: t.cause, rootCause: t.rootCause, occurrences: t.occurrences,
+    openedAt: iso(t.openedAt), resolvedAt: iso(t.resolvedAt), reason: t.reason,
+    findings: t.findings.map((f) => ({ kind: f.kind, service: f.service, reason: f.reason, ...(f.dependencyDown ? { dependencyDown: f.dependencyDown } : {}) })),
+  };
+}
+
+function actionSummary(a: Action): ActionSummaryJson {
+  return {
+    id: a.id, ticketId: a.ticketId, type: a.type, target: a.target, state: a.state, attempts: a.attempts,
+    requestedBy: a.requestedBy, createdAt: iso(a.createdAt), finishedAt: iso(a.finishedAt), error: a.error,
+  };
+}
+
+/** A first deployment start is not a restart; a start that repaired a dead service is. */
+function isRestart(a: Action): boolean {
+  return a.state === 'completed' && (a.type === 'restart' || (a.type === 'start' && a.ticketId !== null));
+}
+
+/** The diagnostics bundle of one service: plain JSON, ISO timestamps, the same for API and CLI. */
+export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
+  const { spec, store, process: proc } = input;
+  const name = spec.name;
+  const persisted = store.listServiceStates().find((x) => x.name === name && x.host === spec.host);
+  const health: HealthRecord | null = input.health ?? (persisted ? { health: persisted.health, reason: persisted.detail, since: persisted.since } : null);
+  const tickets = store.listTickets({ limit: SCAN }).filter((t) => t.service === name || t.findings.some((f) => f.service === name));
+  const actions = store.listActions({ limit: SCAN }).filter((a) => a.target === name);
+  const exits = (proc?.exits ?? []).slice(0, EXITS_SHOWN);
+  const checkStates = new Map((input.checks ?? []).map((c) => [c.id, c]));
+  return {
+    service: name,
+    host: spec.host,
+    kind: spec.kind,
+    unit: spec.unit,
+    generatedAt: iso(input.now),
+    health: health?.health ?? 'unknown',
+    since: iso(health?.since),
+    detail: health?.reason ?? null,
+    process: proc && {
+      running: proc.running,
+      pid: proc.running ? proc.pid : null,
+      startedAt: proc.running ? iso(proc.startedAt) : null,
+      state: proc.running ? proc.procState : null,
+      spawnError: proc.spawnError,
+      failing: proc.failing ?? null,
+      facts: proc.facts ?? {},
+    },
+    checks: input.checks === null ? null : spec.checks.map((c) => checkJson(c, checkStates.get(c.id))),
+    lastExit: exits[0] ? exitJson(exits[0]) : null,
+    restarts: actions.filter(isRestart).length,
+    exits: exits.map(exitJson),
+    logSource: input.logSource ?? null,
+    log: input.logTail,
+    tickets: tickets.slice(0, TICKETS_SHOWN).map(ticketSummary),
+    actions: actions.slice(0, ACTIONS_SHOWN).map(actionSummary),
+  };
+}
+
+/** For people: what `warden debug NAME` prints without --json. */
+export function renderDiagnostics(b: DiagnosticsBundle): string {
+  const out: string[] = [];
+  const exitText = (e: ExitJson): string => `${e.signal ? `signal ${e.signal}` : `code ${e.code ?? '?'}`} at ${e.at ?? '?'}${e.uptimeMs !== null ? ` after ${e.uptimeMs} ms` : ''}${e.byWarden ? ' (stopped by Warden)' : ''}`;
+  out.push(`${b.host}/${b.service} (${b.kind}${b.unit ? ` ${b.unit}` : ''}): ${b.health}${b.detail ? ` — ${b.detail}` : ''}${b.since ? ` (since ${b.since})` : ''}`);
+  const p = b.process;
+  if (p === null) out.push('process   not observed from here');
+  else {
+    out.push(`process   ${p.running ? `pid ${p.pid ?? '?'}, state ${p.state ?? '?'}, started ${p.startedAt ?? '?'}` : 'not running'}${p.spawnError ? `; start failed: ${p.spawnError}` : ''}${p.failing ? `; failing: ${p.failing}` : ''}`);
+    const facts = Object.entries(p.facts);
+    if (facts.length > 0) out.push(`facts     ${facts.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
+  }
+  if (b.checks === null) out.push('checks    not shown (needs the running daemon)');
+  else if (b.checks.length === 0) out.push('checks    none configured');
+  else {
+    out.push('checks');
+    for (const c of b.checks) {
+      const verdict = c.healthy === null ? 'pending' : c.healthy ? 'healthy' : 'UNHEALTHY';
+      const last = c.last ? `${c.last.ok ? 'ok' : 'FAIL'}${c.last.timedOut ? ' (timed out)' : ''}: ${c.last.message} (${c.last.latencyMs} ms, at ${c.last.at ?? '?'})` : 'no result yet';
+      out.push(`  ${c.id.padEnd(12)} ${c.type} ${c.target}: ${verdict}, ${c.consecutiveFailures} failures / ${c.consecutiveSuccesses} successes in a row; last ${last}`);
+    }
+  }
+  out.push(`last exit ${b.lastExit ? exitText(b.lastExit) : 'none recorded'}   restarts by Warden: ${b.restarts}`);
+  out.push('tickets');
+  if (b.tickets.length === 0) out.push('  none');
+  for (const t of b.tickets) {
+    out.push(`  ${t.id} ${t.status}${t.cause ? ` ${t.cause}` : ''}${t.rootCause && t.rootCause.service !== b.service ? ` (root cause ${t.rootCause.service})` : ''}, opened ${t.openedAt ?? '?'}${t.reason ? ` — ${t.reason}` : ''}`);
+    for (const f of t.findings) out.push(`    - ${f.service}: ${f.kind}${f.dependencyDown ? ` (dependency_down: ${f.dependencyDown})` : ''} — ${f.reason}`);
+  }
+  out.push('actions');
+  if (b.actions.length === 0) out.push('  none');
+  for (const a of b.actions) out.push(`  ${a.id} ${a.type} ${a.target} ${a.state} (attempts ${a.attempts}, ${a.createdAt ?? '?'})${a.error ? ` — ${a.error}` : ''}`);
+  out.push(`log (${b.logSource ?? 'source unknown'}, last ${b.log.length} lines):`);
+  for (const l of b.log) out.push(`  ${l}`);
+  return `${out.join('\n')}\n`;
+}
+
+// ------------------------------------------------------------------------------ status
+
+/** What the daemon writes to the `daemon` flag at most once a second. */
+export interface DaemonFlag { pid: number; lastPassAt: Millis; summary: Summary; mode: string }
+
+export interface StatusJson {
+  summary: Summary;
+  services: { name: string; host: string; health: Health; since: string | null; detail: string }[];
+  openTickets: number;
+  frozen: boolean;
+  mode: string;
+  daemon: { running: boolean; pid: number | null; lastPassAt: string | null };
+}
+
+/**
+ * Whether the loop is progressing: a pass within this budget. The daemon passes at least every
+ * interval; several missed intervals (or 5 s, whichever is longer) mean it is stuck or gone.
+ */
+export function progressBudgetMs(intervalMs: number): number {
+  return Math.max(5000, intervalMs * 5);
+}
+
+export function loopProgressing(lastPassAt: Millis | null | undefined, now: Millis, intervalMs: number): boolean {
+  return lastPassAt != null && lastPassAt > 0 && now - lastPassAt < progressBudgetMs(intervalMs);
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface StatusInput {
+  config: ResolvedConfig;
+  /** null when nothing has run with this data directory yet. */
+  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag'> | null;
+  now: Millis;
+  /** The daemon answering for itself (the API); otherwise liveness is read from the daemon flag. */
+  live?: { pid: number; lastPassAt: Millis; summary: Summary } | null;
+}
+
+/** `warden status --json` and `GET /api/status`: the shape DESIGN.md promises, plus `daemon`. */
+export function apiStatus(input: StatusInput): StatusJson {
+  const { config: cfg, store, now } = input;
+  const states = new Map((store?.listServiceStates() ?? []).map((s) => [`${s.host}/${s.name}`, s]));
+  const flag = input.live ?? (JSON.parse(store?.getFlag('daemon') ?? 'null') as DaemonFlag | null);
+  const running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
+  return {
+    summary: flag?.summary ?? 'nominal',
+    services: cfg.services.map((svc) => {
+      const st = states.get(`${svc.host}/${svc.name}`);
+      return { name: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
+    }),
+    openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
+    frozen: (store?.getFlag('frozen') ?? null) !== null,
+    mode: cfg.agent.mode,
+    daemon: { running, pid: flag?.pid ?? null, lastPassAt: iso(flag?.lastPassAt) },
+  };
+}
