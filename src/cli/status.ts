@@ -1,16 +1,14 @@
 // warden status, warden audit list|verify, warden debug SERVICE
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import type { Health } from '../domain/types.js';
+import type { ExitRecord, ResolvedConfig, ServiceSpec } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
-import { readProcStat } from '../lib/proc.js';
 import { dbPath, type Store } from '../store/store.js';
-import type { ExitRecord } from '../domain/types.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
-import { actionJson, ago, CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
-
-interface DaemonFlag { pid: number; lastPassAt: number; summary: string; mode: string }
+import { apiGet } from '../runtime/api.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle } from '../runtime/diagnostics.js';
+import { ago, CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
@@ -19,31 +17,14 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .action((o: { json?: boolean }) => {
       const cfg = config(globals());
       const fresh = !existsSync(dbPath(cfg.agent.dataDir));
-      const data = fresh ? null : withStore(cfg, 'read', (s) => ({
-        states: new Map(s.listServiceStates().map((st) => [st.name, st])),
-        open: s.listTickets({ openOnly: true }),
-        frozen: s.getFlag('frozen'),
-        daemon: JSON.parse(s.getFlag('daemon') ?? 'null') as DaemonFlag | null,
-      }));
       const now = Date.now();
-      const daemonUp = !!data?.daemon && isAlive(data.daemon.pid) && now - data.daemon.lastPassAt < Math.max(5000, cfg.agent.intervalMs * 5);
-      const services = cfg.services.map((svc) => {
-        const st = data?.states.get(svc.name);
-        return { name: svc.name, host: svc.host, health: (st?.health ?? 'unknown') as Health, since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
-      });
-      const json = {
-        summary: data?.daemon?.summary ?? 'nominal',
-        services,
-        openTickets: data?.open.length ?? 0,
-        frozen: data?.frozen !== null && data?.frozen !== undefined,
-        mode: cfg.agent.mode,
-        daemon: { running: daemonUp, pid: data?.daemon?.pid ?? null, lastPassAt: iso(data?.daemon?.lastPassAt) },
-      };
+      const json = fresh ? apiStatus({ config: cfg, store: null, now }) : withStore(cfg, 'read', (s) => apiStatus({ config: cfg, store: s, now }));
       if (o.json) return printJson(json);
-      process.stdout.write(`${cfg.agent.name}: ${json.summary}   mode ${json.mode}${json.frozen ? '   FROZEN' : ''}   daemon ${daemonUp ? `running (pid ${json.daemon.pid}, last pass ${ago(data?.daemon?.lastPassAt, now)})` : 'not running'}\n`);
+      const d = json.daemon;
+      process.stdout.write(`${cfg.agent.name}: ${json.summary}   mode ${json.mode}${json.frozen ? '   FROZEN' : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
-      printTable(services.map((s) => ({ service: s.name, host: s.host, health: s.health, since: ago(st(s.since), now), detail: s.detail })), 'no services in the inventory');
+      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory');
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
     });
 
@@ -76,58 +57,58 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
 
   program.command('debug <service>')
     .description('diagnostics bundle of one service: state, checks, last exit, restarts, last 50 log lines, recent tickets and actions')
-    .option('--lines <n>', 'log lines', '50')
-    .option('--json', 'print JSON')
-    .action((name: string, o: { lines: string; json?: boolean }) => {
+    .option('--lines <n>', 'log lines', String(LOG_LINES))
+    .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
+    .action(async (name: string, o: { lines: string; json?: boolean }) => {
       const cfg = config(globals());
-      const spec = cfg.services.find((s) => s.name === name);
-      if (!spec) throw new CliError(`no service "${name}" in ${cfg.file}; known: ${cfg.services.map((s) => s.name).join(', ')}`);
-      const bundle = withStore(cfg, 'read', (s) => {
-        const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry: readOnly(s), clock: { now: Date.now }, onExit: () => undefined });
-        const proc = s.getProcess(name);
-        const running = proc ? readProcStat(proc.pid)?.startTime === proc.procStart : false;
-        const exits = s.recentExits(name, 20);
-        const state = s.listServiceStates().find((x) => x.name === name);
-        const tickets = s.listTickets({ limit: 200 }).filter((t) => t.service === name || t.findings.some((f) => f.service === name)).slice(0, 5);
-        const actions = s.listActions({ limit: 200 }).filter((a) => a.target === name).slice(0, 10);
-        const bundle = {
-          service: name, host: spec.host, kind: spec.kind,
-          health: state?.health ?? 'unknown', since: iso(state?.since), detail: state?.detail ?? null,
-          process: { running, pid: running ? proc!.pid : null, startedAt: running ? iso(proc!.startedAt) : null, state: running ? readProcStat(proc!.pid)?.state ?? null : null },
-          lastExit: exits[0] ? { ...exits[0], at: iso(exits[0].at) } : null,
-          restarts: actions.filter((a) => (a.type === 'restart' || a.type === 'start') && a.state === 'completed').length,
-          exits: exits.map((e) => ({ ...e, at: iso(e.at) })),
-          logFile: sup.logFile(name),
-          log: sup.logTail(name, Number(o.lines)),
-          tickets: tickets.map((t) => ({ id: t.id, status: t.status, cause: t.cause, openedAt: iso(t.openedAt), reason: t.reason })),
-          actions: actions.map(actionJson),
-        };
-        sup.dispose();
-        return bundle;
-      });
+      const lines = Number(o.lines);
+      if (!Number.isInteger(lines) || lines < 0 || lines > 1000) throw new CliError(`--lines: expected an integer from 0 to 1000, got "${o.lines}"`, 2);
+      const { bundle, note } = await debugBundle(cfg, name, lines);
       if (o.json) return printJson(bundle);
-      const w = (l: string): boolean => process.stdout.write(`${l}\n`);
-      w(`${bundle.host}/${bundle.service} (${bundle.kind}): ${bundle.health}${bundle.detail ? ` — ${bundle.detail}` : ''}`);
-      w(`process   ${bundle.process.running ? `pid ${bundle.process.pid}, state ${bundle.process.state}, started ${bundle.process.startedAt}` : 'not running'}`);
-      w(`last exit ${bundle.lastExit ? `${bundle.lastExit.signal ?? `code ${bundle.lastExit.code}`} at ${bundle.lastExit.at}` : 'none recorded'}   restarts by Warden: ${bundle.restarts}`);
-      w(`tickets   ${bundle.tickets.map((t) => `${t.id} ${t.status} ${t.cause ?? ''}`).join('; ') || 'none'}`);
-      w(`actions   ${bundle.actions.map((a) => `${String(a.id)} ${String(a.type)} ${String(a.state)}`).join('; ') || 'none'}`);
-      w(`log (${bundle.logFile}, last ${bundle.log.length} lines):`);
-      for (const l of bundle.log) w(`  ${l}`);
+      if (note) process.stderr.write(`${note}\n`);
+      process.stdout.write(renderDiagnostics(bundle as DiagnosticsBundle));
     });
+}
+
+/**
+ * The diagnostics bundle, from the daemon's API when it answers (live check results), otherwise
+ * built here from the store by the same function the API uses, without checks.
+ */
+export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG_LINES, env: NodeJS.ProcessEnv = process.env): Promise<{ bundle: unknown; note: string | null }> {
+  const spec = cfg.services.find((s) => s.name === name);
+  if (!spec) throw new CliError(`no service "${name}" in ${cfg.file}; known: ${cfg.services.map((s) => s.name).join(', ')}`);
+  let note: string;
+  if (cfg.agent.api) {
+    const answer = await apiGet(cfg.agent.api, `/api/services/${encodeURIComponent(name)}/diagnostics?lines=${lines}`, { env });
+    if (answer.ok) return { bundle: answer.body, note: null };
+    note = `daemon not reachable: checks not shown (${answer.reason})`;
+  } else {
+    note = 'daemon API not configured (agent.api): checks not shown';
+  }
+  const bundle = withStore(cfg, 'read', (s) => localDiagnostics(cfg, spec, s, lines, Date.now()));
+  return { bundle, note };
+}
+
+/** Observes the service from this process (no live checks) and builds the bundle. */
+export function localDiagnostics(cfg: ResolvedConfig, spec: ServiceSpec, store: Store, lines: number, now: number): DiagnosticsBundle {
+  if (spec.kind !== 'process') {
+    // Only the daemon's driver observes other kinds; the store still tells health, tickets, actions.
+    return diagnosticsBundle({ config: cfg, spec, store, process: null, checks: null, logTail: [], logSource: null, health: null, now });
+  }
+  const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry: readOnly(store), clock: { now: () => now }, onExit: () => undefined });
+  try {
+    sup.adopt([spec]);
+    return diagnosticsBundle({
+      config: cfg, spec, store, process: sup.state(spec.name), checks: null,
+      logTail: sup.logTail(spec.name, lines), logSource: sup.logFile(spec.name), health: null, now,
+    });
+  } finally {
+    sup.dispose();
+  }
 }
 
 function st(isoTime: string | null): number | null {
   return isoTime ? Date.parse(isoTime) : null;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

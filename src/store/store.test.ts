@@ -309,3 +309,16 @@ void describe('Store: processes, exits, service states, flags', () => {
     s.close();
   });
 });
+
+it('the reboot log gains an entry only when boot_id changes', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-boots-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const s = Store.open(dir);
+  t.after(() => s.close());
+  assert.deepEqual(s.recordBoot('boot-a', 1), { newBoot: true, reboot: false });
+  assert.deepEqual(s.recordBoot('boot-a', 2), { newBoot: false, reboot: false }, 'a restart of Warden in the same boot');
+  assert.deepEqual(s.listReboots(), []);
+  assert.deepEqual(s.recordBoot('boot-b', 3), { newBoot: true, reboot: true });
+  assert.deepEqual(s.recordBoot('boot-b', 4), { newBoot: false, reboot: false });
+  assert.deepEqual(s.listReboots().map((r) => [r.previousBootId, r.bootId, r.at]), [['boot-a', 'boot-b', 3]]);
+});

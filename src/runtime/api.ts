@@ -1,0 +1,293 @@
+// The daemon's HTTP API: /healthz for supervisors and load balancers (no token), /metrics for
+// Prometheus, and read-only JSON under /api for people and scripts. Everything but /healthz needs
+// the bearer token. Handlers only read: every change still goes through the CLI and the store, so
+// the API adds no second way to act.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ticketJson } from '../cli/common.js';
+import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, loopProgressing, progressBudgetMs, TICKET_STATUSES } from './diagnostics.js';
+import type { WardenMetrics } from './metrics.js';
+
+export const TOKEN_ENV = 'WARDEN_API_TOKEN';
+const MAX_LOG_LINES = 1000;
+
+export interface TicketQuery { all: boolean; status?: TicketStatus; limit: number }
+
+export interface ApiDeps {
+  /** The expected bearer token; null rejects every authenticated request (fail closed). */
+  token: () => string | null;
+  healthy: () => { ok: boolean; reason: string } & Record<string, unknown>;
+  status: () => unknown;
+  tickets: (q: TicketQuery) => unknown;
+  /** Names of the services in the inventory (for the 404 of an unknown one). */
+  services: () => string[];
+  /** null when there is no such service. */
+  diagnostics: (name: string, q: { lines: number }) => unknown;
+  metrics: () => Promise<string>;
+  metricsContentType: string;
+}
+
+/** An error with the HTTP status and stable code it maps to. */
+export class ApiError extends Error {
+  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The API cannot start as configured (no token, port taken); the daemon refuses to start. */
+export class ApiConfigError extends Error {
+  constructor(readonly code: 'API_TOKEN_MISSING' | 'API_LISTEN_FAILED', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiConfigError';
+  }
+}
+
+/**
+ * The bearer token from agent.api.tokenFile, or from WARDEN_API_TOKEN when no file is configured.
+ * Trimmed (files end with a newline). Throws ApiConfigError when there is none; never puts the token
+ * itself in a message.
+ */
+export function readToken(spec: ApiSpec, env: NodeJS.ProcessEnv = process.env): string {
+  let token: string;
+  if (spec.tokenFile !== null) {
+    try {
+      token = readFileSync(spec.tokenFile, 'utf8').trim();
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new ApiConfigError('API_TOKEN_MISSING', `agent.api.tokenFile ${spec.tokenFile}: cannot read it (${code}); write a secret token into it, e.g. "openssl rand -hex 32 > ${spec.tokenFile}"`, { cause: e });
+    }
+    if (token === '') throw new ApiConfigError('API_TOKEN_MISSING', `agent.api.tokenFile ${spec.tokenFile} is empty; write a secret token into it`);
+  } else {
+    token = (env[TOKEN_ENV] ?? '').trim();
+    if (token === '') throw new ApiConfigError('API_TOKEN_MISSING', `agent.api is configured but has no token: set agent.api.tokenFile, or the ${TOKEN_ENV} environment variable`);
+  }
+  return token;
+}
+
+/** Constant-time: both sides are hashed first, so neither content nor length shows in the timing. */
+export function tokenMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+function bearer(c: Context): string | null {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+  return m ? m[1]! : null;
+}
+
+function fail(c: Context, status: ContentfulStatusCode, code: string, message: string, details: Record<string, unknown> = {}): Response {
+  return c.json({ error: { code, message, ...details } }, status);
+}
+
+function flag(v: string | undefined): boolean {
+  return v !== undefined && v !== 'false' && v !== '0';
+}
+
+function intParam(v: string | undefined, name: string, dflt: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > max) throw new ApiError(400, 'bad_request', `${name}: expected an integer from 0 to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export function createApi(deps: ApiDeps): Hono {
+  const app = new Hono();
+
+  // The one error mapper: every failure is { error: { code, message } } with a fitting status.
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return fail(c, err.status, err.code, err.message, err.details);
+    if (err instanceof HTTPException) return fail(c, err.status, 'http_error', err.message || 'request failed');
+    return fail(c, 500, 'internal', err instanceof Error ? err.message : String(err));
+  });
+  app.notFound((c) => fail(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+
+  app.use('*', async (c, next) => {
+    // Liveness is unauthenticated (supervisors probe it); it says nothing beyond up or stuck.
+    if (c.req.path === '/healthz') return next();
+    const given = bearer(c);
+    const expected = deps.token();
+    if (given === null) {
+      c.header('WWW-Authenticate', 'Bearer realm="warden"');
+      return fail(c, 401, 'unauthorized', 'missing bearer token: send "Authorization: Bearer <token>"');
+    }
+    if (expected === null || !tokenMatches(given, expected)) {
+      c.header('WWW-Authenticate', 'Bearer realm="warden", error="invalid_token"');
+      return fail(c, 401, 'unauthorized', 'invalid bearer token');
+    }
+    return next();
+  });
+
+  app.get('/healthz', (c) => {
+    const h = deps.healthy();
+    return c.json(h, h.ok ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => {
+    const text = await deps.metrics();
+    return c.body(text, 200, { 'Content-Type': deps.metricsContentType });
+  });
+
+  app.get('/api/status', (c) => c.json(deps.status() as object));
+
+  app.get('/api/tickets', (c) => {
+    const status = c.req.query('status');
+    if (status !== undefined && !TICKET_STATUSES.includes(status as TicketStatus)) {
+      throw new ApiError(400, 'bad_request', `unknown status "${status}"; expected one of ${TICKET_STATUSES.join(', ')}`);
+    }
+    const q: TicketQuery = { all: flag(c.req.query('all')), limit: intParam(c.req.query('limit'), 'limit', 50, 10_000), ...(status ? { status: status as TicketStatus } : {}) };
+    return c.json(deps.tickets(q) as object);
+  });
+
+  app.get('/api/services/:name/diagnostics', (c) => {
+    const name = c.req.param('name');
+    const lines = intParam(c.req.query('lines'), 'lines', LOG_LINES, MAX_LOG_LINES);
+    const bundle = deps.diagnostics(name, { lines });
+    if (bundle === null || bundle === undefined) {
+      const known = deps.services();
+      throw new ApiError(404, 'unknown_service', `no service "${name}" in the inventory; known: ${known.join(', ') || 'none'}`, { known });
+    }
+    return c.json(bundle as object);
+  });
+
+  return app;
+}
+
+export interface RunningApi {
+  /** The bound port (the real one when the spec asked for port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Binds host:port from the spec. Rejects with ApiConfigError when the address cannot be bound. */
+export async function startApi(app: Hono, spec: ApiSpec, opts: { onError?: (err: Error) => void } = {}): Promise<RunningApi> {
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  // Slow or idle clients must not pin sockets: every endpoint answers in milliseconds.
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      reject(new ApiConfigError('API_LISTEN_FAILED', `agent.api.listen ${spec.host}:${spec.port}: cannot listen (${e.code ?? e.message})`, { cause: e }));
+    };
+    server.once('error', onError);
+    server.listen(spec.port, spec.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (e) => opts.onError?.(e));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Keep-alive connections would hold close() open until they time out.
+      server.closeAllConnections();
+    }),
+  };
+}
+
+// ------------------------------------------------------------------------------ wiring
+
+/** What the daemon exposes to the API; all reads, taken at request time. */
+export interface DaemonView {
+  config: () => ResolvedConfig;
+  /** The daemon's own open store (reads interleave with passes; both are synchronous). */
+  store: Store;
+  now: () => Millis;
+  /** Time of the last completed pass; 0 before the first. */
+  lastPassAt: () => Millis;
+  /** False once the daemon drains or stops. */
+  running: () => boolean;
+  summary: () => Summary;
+  /** Live observation of one service (known to be in the inventory). */
+  observe: (name: string, logLines: number) => {
+    process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null;
+  };
+  metrics: WardenMetrics;
+}
+
+/** ApiDeps over a running daemon: the same builders the CLI uses, fed live observations. */
+export function daemonApiDeps(d: DaemonView, token: string): ApiDeps {
+  return {
+    token: () => token,
+    healthy: () => {
+      const now = d.now();
+      const last = d.lastPassAt();
+      const budget = progressBudgetMs(d.config().agent.intervalMs);
+      const lastPassAt = last > 0 ? new Date(last).toISOString() : null;
+      if (!d.running()) return { ok: false, reason: 'the daemon is not running (starting, draining or stopped)', lastPassAt };
+      if (!loopProgressing(last, now, d.config().agent.intervalMs)) {
+        return { ok: false, reason: last > 0 ? `no reconcile pass for ${now - last} ms (budget ${budget} ms)` : 'no reconcile pass yet', lastPassAt };
+      }
+      return { ok: true, reason: `last pass ${now - last} ms ago`, lastPassAt };
+    },
+    status: () => apiStatus({ config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary() } }),
+    tickets: (q) => d.store.listTickets({
+      ...(q.status ? { statuses: [q.status] } : {}), openOnly: !q.all && !q.status, limit: q.limit,
+    }).map(ticketJson),
+    services: () => d.config().services.map((s) => s.name),
+    diagnostics: (name, q) => {
+      const cfg = d.config();
+      const spec = cfg.services.find((s) => s.name === name);
+      if (!spec) return null;
+      const o = d.observe(name, q.lines);
+      return diagnosticsBundle({
+        config: cfg, spec, store: d.store, process: o.process, checks: o.checks, logTail: o.logTail, logSource: o.logSource,
+        health: null, now: d.now(),
+      });
+    },
+    metrics: () => d.metrics.text(),
+    metricsContentType: d.metrics.contentType,
+  };
+}
+
+// ------------------------------------------------------------------------------ client
+
+export type ApiAnswer = { ok: true; body: unknown } | { ok: false; reason: string };
+
+/** Where a client on this host reaches the API: a wildcard listen address means loopback. */
+export function apiBaseUrl(spec: ApiSpec): string {
+  const host = spec.host === '0.0.0.0' || spec.host === '' ? '127.0.0.1' : spec.host === '::' ? '::1' : spec.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${spec.port}`;
+}
+
+/** GET a path of the daemon's API with the configured token. Never throws; says why it failed. */
+export async function apiGet(spec: ApiSpec, path: string, opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ApiAnswer> {
+  let token: string;
+  try {
+    token = readToken(spec, opts.env);
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message };
+  }
+  const url = `${apiBaseUrl(spec)}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(opts.timeoutMs ?? 3000) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause;
+    return { ok: false, reason: `GET ${url}: ${cause?.code ?? (e as Error).message}` };
+  }
+  const text = await res.text();
+  if (res.status !== 200) {
+    let message = text.slice(0, 200);
+    try {
+      message = (JSON.parse(text) as { error: { message: string } }).error.message;
+    } catch { /* not our JSON: show the raw start */ }
+    return { ok: false, reason: `GET ${url}: HTTP ${res.status}: ${message}` };
+  }
+  try {
+    return { ok: true, body: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, reason: `GET ${url}: the answer is not JSON` };
+  }
+}
