@@ -374,3 +374,25 @@ test('loadConfig reads a file and resolves paths against its directory', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a Warden refuses to be its own repairer: a service running its config, a check on its own API', () => {
+  const text = [
+    'version: 1',
+    'agent: { name: otto, api: { listen: "127.0.0.1:7070", tokenFile: t } }',
+    'services:',
+    '  - name: me',
+    '    start: [node, bin/warden, --config, /srv/warden/warden.yaml, run]',
+    '  - name: peer',
+    '    start: [node, bin/warden, --config, /srv/peer/warden.yaml, run]',
+    '    checks:',
+    '      - http: { url: "http://localhost:7070/healthz" }',
+    '',
+  ].join('\n');
+  assert.throws(() => parseConfig(text, '/srv/warden/warden.yaml'), (e: ConfigError) => {
+    const lines = e.issues.map((i) => `${i.line}:${i.col}: ${i.message}`);
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0]!, /^5:12: services\[0\]\.start runs this Warden itself/);
+    assert.match(lines[1]!, /^9:9: services\[1\]\.checks\[0\] probes this Warden's own API/);
+    return true;
+  });
+});

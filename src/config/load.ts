@@ -48,9 +48,37 @@ export function parseConfig(text: string, file: string): ResolvedConfig {
   if (!parsed.success) for (const issue of parsed.error.issues) found.push(...fromZodIssue(issue, configSchema, raw));
   found.push(...semanticIssues(raw, (path) => locator.position(path).line));
 
+  if (parsed.success) found.push(...selfIssues(compile(parsed.data, resolve(file))));
   const issues = dedupe(found.map((p) => locator.issue(file, p)));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
   return compile(parsed.data, resolve(file));
+}
+
+/**
+ * A Warden must not be its own repairer: a service that runs this very config, or a check aimed
+ * at this agent's own API, would have it restart itself. That is the job of a peer or systemd.
+ */
+function selfIssues(cfg: ResolvedConfig): PathIssue[] {
+  const out: PathIssue[] = [];
+  const api = cfg.agent.api;
+  const loopback = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
+  const isOwnApi = (host: string, port: number): boolean =>
+    api !== null && port === api.port && (host === api.host || (loopback.has(host) && loopback.has(api.host)));
+  cfg.services.forEach((s, i) => {
+    if (s.kind === 'process' && s.start.some((a) => resolve(s.cwd, a) === cfg.file) && s.start.includes('run')) {
+      out.push({ path: ['services', i, 'start'], message: `services[${i}].start runs this Warden itself (${cfg.file}); a Warden cannot repair itself: let a peer Warden or systemd watch it` });
+    }
+    s.checks.forEach((c, j) => {
+      let host: string | null = null;
+      let port = NaN;
+      if (c.probe.type === 'http') { const u = new URL(c.probe.url); host = u.hostname; port = Number(u.port || (u.protocol === 'https:' ? 443 : 80)); }
+      if (c.probe.type === 'tcp') { const m = /^\[?(.*?)\]?:(\d+)$/.exec(c.probe.address); host = m?.[1] ?? null; port = Number(m?.[2]); }
+      if (host !== null && isOwnApi(host, port)) {
+        out.push({ path: ['services', i, 'checks', j], message: `services[${i}].checks[${j}] probes this Warden's own API (${api!.host}:${api!.port}); a Warden cannot watch itself: let a peer Warden do it` });
+      }
+    });
+  });
+  return out;
 }
 
 /** Syntax errors and warnings (an unknown tag is a guess we will not make), one per position. */

@@ -270,12 +270,17 @@ export async function apiGet(spec: ApiSpec, path: string, opts: { timeoutMs?: nu
     return { ok: false, reason: (e as Error).message };
   }
   const url = `${apiBaseUrl(spec)}${path}`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(opts.timeoutMs ?? 3000) });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause;
-    return { ok: false, reason: `GET ${url}: ${cause?.code ?? (e as Error).message}` };
+  let res: Response | undefined;
+  // A pooled keep-alive socket the server has since closed fails with UND_ERR_SOCKET; a GET is
+  // safe to send once more, on a fresh connection.
+  for (let attempt = 1; res === undefined; attempt++) {
+    try {
+      res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(opts.timeoutMs ?? 3000) });
+    } catch (e) {
+      const code = (e as { cause?: { code?: string } }).cause?.code;
+      if (code === 'UND_ERR_SOCKET' && attempt === 1) continue;
+      return { ok: false, reason: `GET ${url}: ${code ?? (e as Error).message}` };
+    }
   }
   const text = await res.text();
   if (res.status !== 200) {

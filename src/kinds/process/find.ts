@@ -62,6 +62,26 @@ export function pickMarked(pids: number[], argv: string[]): { pid: number; start
   return best;
 }
 
+/**
+ * The one live process (other than us) running exactly this argv and carrying no Warden's mark
+ * (a marked one belongs to some Warden, ours having been looked for already); null if none or
+ * several.
+ */
+export function findByArgv(argv: string[]): { pid: number; startTime: number } | null {
+  let found: { pid: number; startTime: number } | null = null;
+  for (const pid of listPids()) {
+    if (pid === process.pid) continue;
+    if (readEnviron(pid)?.[MARKER_ENV] !== undefined) continue;
+    const cmdline = readCmdline(pid);
+    if (cmdline === null || cmdline.length !== argv.length || !cmdlineMatches(cmdline, argv)) continue;
+    const stat = readProcStat(pid);
+    if (stat === null || stat.state === 'Z' || stat.state === 'X') continue;
+    if (found !== null) return null; // ambiguous: adopt nothing rather than the wrong one
+    found = { pid, startTime: stat.startTime };
+  }
+  return found;
+}
+
 export function signalGroup(pid: number, group: boolean, signal: NodeJS.Signals): void {
   try {
     process.kill(group ? -pid : pid, signal);

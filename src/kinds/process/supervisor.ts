@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import type { Clock } from '../../lib/clock.js';
 import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
-import { groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
+import { findByArgv, groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
 import { rotateFile, tailLines } from './logs.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
@@ -136,7 +136,9 @@ export class ProcessSupervisor {
       }
       // Warden may have died between spawn and putProcess: look for the marker it gave the child.
       marked ??= scanMarked(this.opts.instanceId, this.opts.dataDir);
-      const found = pickMarked(marked.get(name) ?? [], spec.start);
+      // Last, a process running exactly this argv that Warden did not start (started by hand, or
+      // a peer Warden): adopt it rather than start a duplicate that would fight it for its port.
+      const found = pickMarked(marked.get(name) ?? [], spec.start) ?? findByArgv(spec.start);
       if (found !== null) {
         const startedAt = processStartMs(found.startTime) ?? this.opts.clock.now();
         const record = { service: name, pid: found.pid, procStart: found.startTime, startedAt, argv: spec.start };

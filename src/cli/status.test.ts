@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { T0 } from '../domain/testing.js';
+import { apiGet, createApi, daemonApiDeps, startApi, type DaemonView } from '../runtime/api.js';
+import { WardenMetrics } from '../runtime/metrics.js';
+import { liveCheck, makeFixture } from '../runtime/testing.js';
+import { debugBundle } from './status.js';
+
+// `warden debug NAME --json` prints what debugBundle returns; these tests hold it to the endpoint.
+
+test('debug with the daemon answering: exactly the endpoint\'s JSON, live checks included', async (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const view: DaemonView = {
+    config: () => fx.config, store: fx.store, now: () => T0 + 6000, lastPassAt: () => T0 + 5990, running: () => true, summary: () => 'nominal',
+    observe: (name) => ({
+      process: { running: true, pid: 4242, startedAt: T0 + 1050, procState: 'S', spawnError: null, exits: fx.store.recentExits(name) },
+      checks: [liveCheck()], logTail: ['ready'], logSource: `/logs/${name}.log`,
+    }),
+    metrics: new WardenMetrics({ defaultMetrics: false }),
+  };
+  const api = await startApi(createApi(daemonApiDeps(view, 'tok')), fx.config.agent.api!);
+  t.after(() => api.close());
+  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: { host: '127.0.0.1', port: api.port, tokenFile: null } } };
+  const env = { WARDEN_API_TOKEN: 'tok' };
+
+  const endpoint = await apiGet(cfg.agent.api, '/api/services/web/diagnostics?lines=50', { env });
+  assert.ok(endpoint.ok);
+  const { bundle, note } = await debugBundle(cfg, 'web', 50, env);
+  assert.equal(note, null);
+  assert.deepEqual(bundle, endpoint.body);
+  assert.equal((bundle as { checks: { last: { ok: boolean } }[] }).checks[0]!.last.ok, true);
+
+  // Without the daemon: the same function over the store, the same fields, checks null, and a note.
+  await api.close();
+  const local = await debugBundle(cfg, 'web', 50, env);
+  assert.match(local.note ?? '', /^daemon not reachable: checks not shown \(GET http:\/\/127\.0\.0\.1:\d+\/api\/services\/web\/diagnostics\?lines=50: ECONNREFUSED\)$/);
+  const l = local.bundle as Record<string, unknown>;
+  assert.deepEqual(Object.keys(l), Object.keys(bundle as object));
+  assert.equal(l.checks, null);
+  assert.deepEqual(l.tickets, (bundle as Record<string, unknown>).tickets);
+  assert.deepEqual(l.lastExit, (bundle as Record<string, unknown>).lastExit);
+  assert.equal(l.restarts, 1);
+});
+
+test('debug with a wrong token falls back to the store and says why', async (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const api = await startApi(createApi({
+    token: () => 'right', healthy: () => ({ ok: true, reason: '' }), status: () => ({}), tickets: () => [], services: () => [],
+    diagnostics: () => null, metrics: () => Promise.resolve(''), metricsContentType: 'text/plain',
+  }), fx.config.agent.api!);
+  t.after(() => api.close());
+  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: { host: '127.0.0.1', port: api.port, tokenFile: null } } };
+  const { bundle, note } = await debugBundle(cfg, 'web', 50, { WARDEN_API_TOKEN: 'wrong' });
+  assert.match(note ?? '', /HTTP 401: invalid bearer token/);
+  assert.equal((bundle as { checks: unknown }).checks, null);
+});
+
+test('debug without agent.api: the local bundle, and an unknown service is an error naming the known ones', async (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: null } };
+  const { bundle, note } = await debugBundle(cfg, 'web');
+  assert.equal(note, 'daemon API not configured (agent.api): checks not shown');
+  const b = bundle as { service: string; process: { running: boolean }; log: string[]; logSource: string };
+  assert.equal(b.service, 'web');
+  assert.equal(b.process.running, false, 'nothing runs in the fixture');
+  assert.deepEqual(b.log, []);
+  assert.match(b.logSource, /logs\/web\.log$/);
+  await assert.rejects(debugBundle(cfg, 'wbe'), /no service "wbe" in .*; known: cache, web/);
+});

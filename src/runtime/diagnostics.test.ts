@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { T0 } from '../domain/testing.js';
+import type { ProcessState } from '../domain/types.js';
+import { apiStatus, diagnosticsBundle, loopProgressing, renderDiagnostics } from './diagnostics.js';
+import { liveCheck, makeFixture, ticket } from './testing.js';
+
+const running: ProcessState = {
+  running: true, pid: 4242, startedAt: T0 + 1050, procState: 'S', spawnError: null,
+  exits: [{ at: T0 + 990, code: null, signal: 'SIGKILL', uptimeMs: 940 }],
+};
+
+test('the bundle from a real store: state, checks with their last result, last exit, restarts, log, tickets, actions', (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const spec = fx.config.services.find((s) => s.name === 'web')!;
+  const b = diagnosticsBundle({
+    config: fx.config, spec, store: fx.store, process: running, checks: [liveCheck()],
+    logTail: ['listening on 8080'], logSource: '/data/logs/web.log', health: null, now: T0 + 6000,
+  });
+  assert.deepEqual(b, {
+    service: 'web', host: 'local', kind: 'process', unit: null, generatedAt: '2025-01-01T00:00:06.000Z',
+    health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass',
+    process: { running: true, pid: 4242, startedAt: '2025-01-01T00:00:01.050Z', state: 'S', spawnError: null, failing: null, facts: {} },
+    checks: [{
+      id: 'tcp#0', type: 'tcp', target: spec.checks[0]!.probe.type === 'tcp' ? spec.checks[0]!.probe.address : '', intervalMs: 500, timeoutMs: 300,
+      healthy: true, since: '2025-01-01T00:00:01.100Z', consecutiveFailures: 0, consecutiveSuccesses: 7,
+      last: { ok: true, message: 'connected in 0 ms', latencyMs: 0.4, timedOut: false, at: '2025-01-01T00:00:05.000Z' },
+    }],
+    lastExit: { at: '2025-01-01T00:00:00.990Z', code: null, signal: 'SIGKILL', uptimeMs: 940 },
+    // The deploy start (no ticket) is not a restart; the completed repair is.
+    restarts: 1,
+    exits: [{ at: '2025-01-01T00:00:00.990Z', code: null, signal: 'SIGKILL', uptimeMs: 940 }],
+    logSource: '/data/logs/web.log',
+    log: ['listening on 8080'],
+    tickets: [{
+      id: 'T1', status: 'resolved', cause: 'process_exited', rootCause: { service: 'web', host: 'local', cause: 'process_exited' },
+      occurrences: 1, openedAt: '2025-01-01T00:00:01.000Z', resolvedAt: '2025-01-01T00:00:02.000Z', reason: null,
+      findings: [{ kind: 'missing_service', service: 'web', reason: 'web is not running (exited with signal SIGKILL)' }],
+    }],
+    actions: [
+      { id: 'A2', ticketId: 'T1', type: 'restart', target: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:01.002Z', finishedAt: '2025-01-01T00:00:01.100Z', error: null },
+      { id: 'A1', ticketId: null, type: 'start', target: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:00.050Z', error: null },
+    ],
+  });
+  // Plain JSON: survives a round trip unchanged (what the API sends is what the CLI prints).
+  assert.deepEqual(JSON.parse(JSON.stringify(b)), b);
+});
+
+test('without the daemon: checks are null, health comes from the store, a dependent ticket shows up', (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  fx.store.putTicket(ticket({
+    id: 'T2', fingerprint: 'local/cache', service: 'cache', status: 'remediating', resolvedAt: null, actionIds: [],
+    findings: [
+      { kind: 'missing_service', service: 'cache', host: 'local', reason: 'cache is not running' },
+      { kind: 'unhealthy_service', service: 'web', host: 'local', reason: 'tcp#0 failing', dependencyDown: 'cache' },
+    ],
+    openedAt: T0 + 3000, rootCause: { service: 'cache', host: 'local', cause: 'process_exited' },
+  }));
+  const spec = fx.config.services.find((s) => s.name === 'web')!;
+  const b = diagnosticsBundle({ config: fx.config, spec, store: fx.store, process: null, checks: null, logTail: [], health: null, now: T0 });
+  assert.equal(b.checks, null);
+  assert.equal(b.process, null);
+  assert.equal(b.lastExit, null);
+  assert.equal(b.health, 'healthy');
+  assert.deepEqual(b.tickets.map((x) => x.id), ['T2', 'T1'], 'newest first, including the one where web is only a symptom');
+  assert.equal(b.tickets[0]!.findings[1]!.dependencyDown, 'cache');
+  const text = renderDiagnostics(b);
+  assert.match(text, /checks {4}not shown/);
+  assert.match(text, /T2 remediating process_exited \(root cause cache\)/);
+  assert.match(text, /web: unhealthy_service \(dependency_down: cache\)/);
+});
+
+test('the human form shows each check with its last result', (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const spec = fx.config.services.find((s) => s.name === 'web')!;
+  const failing = liveCheck({ healthy: false, consecutiveFailures: 3, consecutiveSuccesses: 0, last: { ok: false, message: 'timed out after 300 ms', latencyMs: 300, timedOut: true, at: T0 + 9000 } });
+  const text = renderDiagnostics(diagnosticsBundle({ config: fx.config, spec, store: fx.store, process: running, checks: [failing], logTail: ['a', 'b'], health: { health: 'unhealthy', reason: 'tcp#0 failing', since: T0 + 9000 }, now: T0 + 9001 }));
+  assert.match(text, /^local\/web \(process\): unhealthy — tcp#0 failing/);
+  assert.match(text, /tcp#0 +tcp 127\.0\.0\.1:\d+: UNHEALTHY, 3 failures \/ 0 successes in a row; last FAIL \(timed out\): timed out after 300 ms \(300 ms, at 2025-01-01T00:00:09\.000Z\)/);
+  assert.match(text, /last exit signal SIGKILL at 2025-01-01T00:00:00\.990Z after 940 ms {3}restarts by Warden: 1/);
+  assert.match(text, /last 2 lines\):\n {2}a\n {2}b\n$/);
+});
+
+test('status: the DESIGN.md shape plus daemon; live values override the flag', (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  fx.store.setFlag('frozen', 'by test');
+  fx.store.setFlag('daemon', JSON.stringify({ pid: 999_999_999, lastPassAt: T0, summary: 'degraded', mode: 'execute' }));
+  const fromStore = apiStatus({ config: fx.config, store: fx.store, now: T0 + 100 });
+  assert.deepEqual(fromStore, {
+    summary: 'degraded',
+    services: [
+      { name: 'cache', host: 'local', health: 'healthy', since: '2025-01-01T00:00:00.050Z', detail: 'all checks pass' },
+      { name: 'web', host: 'local', health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass' },
+    ],
+    openTickets: 0, frozen: true, mode: 'execute',
+    // The flag's pid is not alive: not running, whatever the flag says.
+    daemon: { running: false, pid: 999_999_999, lastPassAt: '2025-01-01T00:00:00.000Z' },
+  });
+  const live = apiStatus({ config: fx.config, store: fx.store, now: T0 + 100, live: { pid: process.pid, lastPassAt: T0 + 90, summary: 'nominal' } });
+  assert.equal(live.summary, 'nominal');
+  assert.deepEqual(live.daemon, { running: true, pid: process.pid, lastPassAt: '2025-01-01T00:00:00.090Z' });
+  assert.deepEqual(Object.keys(live), Object.keys(fromStore));
+  const fresh = apiStatus({ config: fx.config, store: null, now: T0 });
+  assert.deepEqual(fresh.services.map((s) => s.health), ['unknown', 'unknown']);
+  assert.equal(fresh.daemon.running, false);
+});
+
+test('the loop progresses while passes come within the budget', () => {
+  assert.equal(loopProgressing(T0, T0 + 4999, 1000), true);
+  assert.equal(loopProgressing(T0, T0 + 5000, 1000), false);
+  assert.equal(loopProgressing(T0, T0 + 9000, 2000), true, 'five intervals when that is longer');
+  assert.equal(loopProgressing(0, T0, 1000), false, 'no pass yet');
+  assert.equal(loopProgressing(null, T0, 1000), false);
+});
