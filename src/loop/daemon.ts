@@ -1,12 +1,15 @@
 // The reconciler: observe → decide → persist → act. Passes never overlap; events (a child's exit, a
 // check result) only wake the loop early; a timer guarantees a full pass every `interval`.
 import { decide, type AuditIntent, type DecideOutput } from '../domain/decide.js';
-import type { Action, Health, ResolvedConfig, ServiceSpec, Ticket, World } from '../domain/types.js';
+import type { Action, Health, ResolvedConfig, ServiceSpec, Summary, Ticket, World } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { Notifier } from '../notify/notifier.js';
 import { readBootId } from '../runtime/boot.js';
 import { SdNotify } from '../runtime/sdnotify.js';
+import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
+import { loopProgressing, progressBudgetMs } from '../runtime/diagnostics.js';
+import { faultStartedAt, WardenMetrics } from '../runtime/metrics.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { CheckScheduler } from '../probes/checks.js';
@@ -42,7 +45,12 @@ export class Daemon {
   private lastHealth = new Map<string, Health>();
   private lastPassWrite = 0;
   private readySent = false;
-  private lastSummary = 'starting';
+  private lastSummary: Summary = 'nominal';
+  readonly metrics = new WardenMetrics();
+  private api: RunningApi | null = null;
+  private apiToken: string | null = null;
+  /** ticket id → when its fault started, for time-to-recover. */
+  private readonly incidentStart = new Map<string, number>();
   private lastOpenTickets = 0;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private processDriver!: ProcessDriver;
@@ -67,6 +75,8 @@ export class Daemon {
 
   private async startUp(): Promise<void> {
     const cfg = this.config;
+    // Before anything is opened: a missing token refuses the start with no side effects.
+    if (cfg.agent.api) this.apiToken = readToken(cfg.agent.api);
     this.store = Store.open(cfg.agent.dataDir);
     const boot = this.store.recordBoot(readBootId(), this.clock.now());
     this.supervisor = new ProcessSupervisor({
@@ -113,16 +123,40 @@ export class Daemon {
     if (this.sd.watchdogEveryMs !== null) {
       this.watchdogTimer = setInterval(() => this.watchdogPing(), this.sd.watchdogEveryMs);
     }
+    if (cfg.agent.api) {
+      try {
+        this.api = await startApi(createApi(daemonApiDeps({
+          config: () => this.config, store: this.store, now: () => this.clock.now(),
+          lastPassAt: () => this.lastPassAt, running: () => this.state === 'running', summary: () => this.lastSummary,
+          observe: (name, lines) => {
+            const spec = this.config.services.find((x) => x.name === name)!;
+            const driver = this.driverFor(spec);
+            return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
+          },
+          metrics: this.metrics,
+        }, () => this.apiToken)), cfg.agent.api, { onError: (e) => this.log(`api: ${e.message}`) });
+      } catch (e) {
+        this.scheduler.stop();
+        clearInterval(this.passTimer);
+        clearInterval(this.rotateTimer);
+        clearInterval(this.watchdogTimer);
+        this.supervisor.dispose();
+        this.store.close();
+        throw e;
+      }
+      this.log(`api listening on ${cfg.agent.api.host}:${this.api.port}`);
+    }
     this.state = 'running';
     this.runPass();
   }
 
-  /** True while passes complete: what /healthz and the systemd watchdog report. */
+  /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
   progressing(): { ok: boolean; reason: string } {
     if (this.state !== 'running') return { ok: false, reason: `state ${this.state}` };
-    const age = this.clock.now() - this.lastPassAt;
-    const limit = Math.max(3 * this.config.agent.intervalMs, 3000);
-    return age <= limit ? { ok: true, reason: `last pass ${age} ms ago` } : { ok: false, reason: `no completed pass for ${age} ms (limit ${limit} ms)` };
+    const now = this.clock.now();
+    return loopProgressing(this.lastPassAt, now, this.config.agent.intervalMs)
+      ? { ok: true, reason: `last pass ${now - this.lastPassAt} ms ago` }
+      : { ok: false, reason: `no completed pass for ${now - this.lastPassAt} ms (budget ${progressBudgetMs(this.config.agent.intervalMs)} ms)` };
   }
 
   private watchdogPing(): void {
@@ -152,6 +186,13 @@ export class Daemon {
       this.audit([{ kind: 'config.rejected', subject: null, data: { file: this.config.file, error: msg } }]);
       return false;
     }
+    if (next.agent.api) {
+      try {
+        this.apiToken = readToken(next.agent.api);
+      } catch (e) {
+        this.log(`reload: keeping the old API token: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
     this.config = next;
     this.scheduler.setServices(next.services);
     this.notifier.setChannels(next.notify);
@@ -163,6 +204,25 @@ export class Daemon {
 
   private driverFor(_spec: ServiceSpec): ServiceDriver {
     return this.processDriver;
+  }
+
+  /** Time to detect and time to recover, from the fault's start as the world shows it. */
+  private measure(i: AuditIntent, world: World, now: number, out: DecideOutput): void {
+    if ((i.kind === 'ticket.opened' || i.kind === 'ticket.reopened') && i.subject) {
+      const t = out.tickets.find((x) => x.id === i.subject);
+      const spec = t && this.config.services.find((x) => x.name === t.service);
+      const obs = t && world.services[t.service];
+      const at = spec && obs ? faultStartedAt(obs, spec) : null;
+      if (at !== null) this.metrics.observeDetect(Math.max(0, now - at) / 1000);
+      this.incidentStart.set(i.subject, at ?? now);
+    } else if (i.kind === 'ticket.verified' && i.subject) {
+      const start = this.incidentStart.get(i.subject) ?? out.tickets.find((x) => x.id === i.subject)?.openedAt ?? now;
+      this.metrics.observeRecover(Math.max(0, now - start) / 1000);
+      this.incidentStart.delete(i.subject);
+    } else if (i.kind === 'action.cancelled' && i.subject) {
+      const a = out.actions.find((x) => x.id === i.subject);
+      if (a) this.metrics.actionFinished(a.type, 'cancelled');
+    }
   }
 
   private notify(kind: string, subject: string | null, summary: string, data: Record<string, unknown>): void {
@@ -190,8 +250,10 @@ export class Daemon {
     if (this.state !== 'running') return;
     this.passing = true;
     const id = ++this.passId;
+    const t0 = performance.now();
     try {
       this.pass();
+      this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
     } catch (e) {
       // Pass guard: one bad pass is reported and the next one starts from fresh observations.
       this.log(`pass ${id} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
@@ -226,8 +288,9 @@ export class Daemon {
     for (const a of store.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] })) actions.set(a.id, a);
     for (const t of tickets) for (const id of t.actionIds) if (!actions.has(id)) { const a = store.getAction(id); if (a) actions.set(id, a); }
     const frozen = store.getFlag('frozen') !== null;
+    const world = this.world();
     const out = decide({
-      config: this.config, world: this.world(), now, tickets, actions: [...actions.values()], frozen,
+      config: this.config, world, now, tickets, actions: [...actions.values()], frozen,
       countStarted: (target, type, since) => store.countStartedActions(target, type, Math.max(since, manualResetSince(store, target))),
       latestByFingerprint: (fp) => store.latestTicketByFingerprint(fp),
       newId: (k) => store.nextId(k),
@@ -257,7 +320,10 @@ export class Daemon {
       if (this.lastHealth.has(name) || h.health !== 'unknown') this.log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
     }
+    this.metrics.setFindings(out.report.findings);
+    this.metrics.setTickets(store.listTickets({ openOnly: true }));
     for (const i of out.audit) {
+      this.measure(i, world, now, out);
       this.log(describe(i));
       const n = notificationOf(i);
       if (n) this.notify(n.kind, i.subject, n.summary, i.data);
@@ -286,6 +352,7 @@ export class Daemon {
   }
 
   private settled(a: Action): void {
+    if (a.state === 'completed' || a.state === 'failed') this.metrics.actionFinished(a.type, a.state);
     if (a.state === 'completed' && (a.type === 'restart' || a.type === 'start')) {
       // Results from before the repair must not count toward verification: forget them, probe now.
       this.scheduler.reset(a.target);
@@ -306,6 +373,8 @@ export class Daemon {
     if (this.state !== 'running' && this.state !== 'starting') return;
     this.state = 'draining';
     this.sd.send({ STOPPING: '1', STATUS: 'draining' }).catch(() => undefined);
+    // Before the store closes: the API's handlers read it.
+    await this.api?.close();
     clearInterval(this.passTimer);
     clearInterval(this.rotateTimer);
     clearInterval(this.watchdogTimer);

@@ -216,10 +216,13 @@ export interface DaemonView {
   metrics: WardenMetrics;
 }
 
-/** ApiDeps over a running daemon: the same builders the CLI uses, fed live observations. */
-export function daemonApiDeps(d: DaemonView, token: string): ApiDeps {
+/**
+ * ApiDeps over a running daemon: the same builders the CLI uses, fed live observations. Pass the
+ * token as a function to pick up a new one on reload (SIGHUP) without restarting the server.
+ */
+export function daemonApiDeps(d: DaemonView, token: string | (() => string | null)): ApiDeps {
   return {
-    token: () => token,
+    token: typeof token === 'function' ? token : () => token,
     healthy: () => {
       const now = d.now();
       const last = d.lastPassAt();

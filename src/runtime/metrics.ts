@@ -38,7 +38,7 @@ export class WardenMetrics {
     this.tickets = new Gauge({ name: 'warden_tickets', help: 'Tickets not yet resolved, by status.', labelNames: ['status'], registers });
     this.actions = new Counter({ name: 'warden_actions_total', help: 'Actions that reached a final state, by type and outcome.', labelNames: ['type', 'outcome'], registers });
     this.detect = new Histogram({ name: 'warden_time_to_detect_seconds', help: 'From the fault (process exit, first failing probe) to its ticket being opened.', buckets: DETECT_BUCKETS, registers });
-    this.recover = new Histogram({ name: 'warden_time_to_recover_seconds', help: 'From a ticket being opened to its repair being verified (ticket resolved).', buckets: RECOVER_BUCKETS, registers });
+    this.recover = new Histogram({ name: 'warden_time_to_recover_seconds', help: 'From the fault (as for time to detect) to its repair being verified (ticket resolved).', buckets: RECOVER_BUCKETS, registers });
     const up = new Gauge({ name: 'warden_up', help: '1 while the daemon runs.', registers });
     up.set(1);
     // Zeros from the start: a dashboard can tell "none" from "no data", and rate() sees the first one.
@@ -86,7 +86,10 @@ export class WardenMetrics {
     if (Number.isFinite(seconds) && seconds >= 0) this.detect.observe(seconds);
   }
 
-  /** When a ticket resolves after a verified repair: seconds since it was opened (or reopened). */
+  /**
+   * When a ticket resolves after a verified repair: seconds since the fault began (the origin of
+   * time to detect, so recover minus detect is the repair), or since the ticket opened if unknown.
+   */
   observeRecover(seconds: number): void {
     if (Number.isFinite(seconds) && seconds >= 0) this.recover.observe(seconds);
   }

@@ -1,0 +1,73 @@
+// The daemon's HTTP API over real HTTP: /healthz without a token, everything else behind the
+// bearer token, metrics in Prometheus text, and `warden debug` showing the very bundle the
+// diagnostics endpoint serves.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../../src/demo/lab.js';
+import { cli, startLab, waitFor } from './harness.js';
+
+/** Drops what is sampled live and so differs between two requests (time, counters, R/S state). */
+function stable(bundle: Record<string, unknown>): unknown {
+  return JSON.parse(JSON.stringify(bundle, function (this: Record<string, unknown>, k, v: unknown) {
+    if (['generatedAt', 'last', 'consecutiveSuccesses', 'consecutiveFailures'].includes(k)) return undefined;
+    if (k === 'state' && 'pid' in this) return undefined; // the process's scheduler state letter
+    return v;
+  }));
+}
+
+test('HTTP API: token, healthz, status, tickets, metrics, diagnostics equal to warden debug', async (t) => {
+  const port = await freePort();
+  const tokenFile = join(await import('node:os').then((o) => o.tmpdir()), `warden-token-${port}`);
+  writeFileSync(tokenFile, 's3cret-token\n', { mode: 0o600 });
+  const run = await startLab({ noWorker: true, api: { port, tokenFile } });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  assert.doesNotMatch(run.daemon.output, /s3cret/, 'the token is never printed');
+  await run.waitHealthy(['cache', 'web']);
+  const base = `http://127.0.0.1:${port}`;
+  const auth = { authorization: 'Bearer s3cret-token' };
+
+  const health = await fetch(`${base}/healthz`);
+  assert.equal(health.status, 200);
+  for (const path of ['/api/status', '/api/tickets', '/metrics', '/api/services/web/diagnostics']) {
+    const r = await fetch(`${base}${path}`);
+    assert.equal(r.status, 401, `${path} without a token`);
+    assert.equal(r.headers.get('www-authenticate')?.startsWith('Bearer'), true);
+    const wrong = await fetch(`${base}${path}`, { headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.status, 401, `${path} with a wrong token`);
+  }
+  const status = await (await fetch(`${base}/api/status`, { headers: auth })).json() as { summary: string; services: { name: string; health: string }[] };
+  assert.deepEqual(status.services.map((s) => `${s.name}:${s.health}`), ['cache:healthy', 'web:healthy']);
+
+  process.kill(run.pid('web'), 'SIGKILL');
+  await waitFor(async () => (await run.tickets()).find((x) => x.service === 'web' && x.status === 'resolved'), 15_000, 'web repaired');
+  const tickets = await (await fetch(`${base}/api/tickets?all=true`, { headers: auth })).json() as { service: string; status: string }[];
+  assert.ok(tickets.some((x) => x.service === 'web' && x.status === 'resolved'));
+  const metrics = await (await fetch(`${base}/metrics`, { headers: auth })).text();
+  for (const name of ['warden_pass_duration_seconds', 'warden_tickets', 'warden_actions_total', 'warden_time_to_detect_seconds', 'warden_time_to_recover_seconds']) {
+    assert.match(metrics, new RegExp(`^# TYPE ${name} `, 'm'), name);
+  }
+  assert.match(metrics, /^warden_actions_total\{type="restart",outcome="completed"\} 1$/m);
+  assert.match(metrics, /^warden_time_to_detect_seconds_count 1$/m);
+
+  const api = await (await fetch(`${base}/api/services/web/diagnostics`, { headers: auth })).json() as Record<string, unknown>;
+  const dbg = await cli(['debug', 'web', '--json'], { config: run.lab.configPath });
+  assert.equal(dbg.code, 0, dbg.stderr);
+  const viaCli = JSON.parse(dbg.stdout) as Record<string, unknown>;
+  assert.deepEqual(stable(viaCli), stable(api), 'warden debug and the endpoint return the same bundle');
+  const b = api as { restarts: number; lastExit: { signal: string }; log: string[]; checks: { id: string; healthy: boolean }[] };
+  assert.equal(b.restarts, 1);
+  assert.equal(b.lastExit.signal, 'SIGKILL');
+  assert.ok(b.log.some((l) => l.includes('web listening')));
+  assert.deepEqual(b.checks.map((c) => [c.id, c.healthy]), [['healthz', true]]);
+  const missing = await fetch(`${base}/api/services/nope/diagnostics`, { headers: auth });
+  assert.equal(missing.status, 404);
+
+  // A wedged daemon stops answering /healthz 200: SIGSTOP it and the probe times out.
+  run.daemon.proc!.kill('SIGSTOP');
+  const wedged = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(500) }).then((r) => r.status, () => 'no answer');
+  run.daemon.proc!.kill('SIGCONT');
+  assert.equal(wedged, 'no answer');
+});
