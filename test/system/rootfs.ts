@@ -175,6 +175,9 @@ function configure(root: string): void {
 /** Condenses debootstrap's ~600 per-package lines into one line per phase plus a heartbeat. */
 function debootstrapProgress(): { line: (l: string) => void; done: () => void } {
   const perPackage = /^I: (Retrieving|Validating|Extracting|Unpacking|Configuring) (?!the base system)\S+/;
+  const phases: Record<string, string> = {
+    Retrieving: 'downloaded', Validating: 'downloaded', Extracting: 'extracted', Unpacking: 'unpacked', Configuring: 'configured',
+  };
   let phase = '';
   let count = 0;
   let lastBeat = Date.now();
@@ -183,9 +186,10 @@ function debootstrapProgress(): { line: (l: string) => void; done: () => void } 
     line: (l) => {
       const m = perPackage.exec(l);
       if (m) {
-        if (m[1] !== phase) { endPhase(); phase = m[1] ?? ''; }
-        count++;
-        if (Date.now() - lastBeat > 10_000) { log(`  debootstrap: ${phase} … ${count} so far`); lastBeat = Date.now(); }
+        const p = phases[m[1] ?? ''] ?? '';
+        if (p !== phase) { endPhase(); phase = p; }
+        if (m[1] !== 'Validating') count++;
+        if (Date.now() - lastBeat > 10_000) { log(`  debootstrap: ${phase} ${count} packages so far`); lastBeat = Date.now(); }
         return;
       }
       endPhase();

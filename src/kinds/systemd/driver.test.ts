@@ -9,7 +9,7 @@ import {
   BACKUP_FAILED, BACKUP_RUNNING, BACKUP_TIMER, block, FAILED_SERVICE, NOT_FOUND_SERVICE, REPORT_SUCCEEDED,
   RUNNING_SERVICE, show,
 } from './fixtures.js';
-import { parseShow, type UnitProperties } from './properties.js';
+import { parseShow } from './properties.js';
 
 const props = (text: string): Record<string, string> => ({ ...parseShow(text)[0]! });
 const RUNNING = props(RUNNING_SERVICE);
@@ -320,6 +320,3 @@ test('startPolling ticks every pollMs until dispose; state is real once it resol
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(s.sd.showCalls().length, n, 'no tick after dispose');
 });
-
-// Keep the type import used: UnitProperties is the shape the fake serves.
-export type _Served = UnitProperties;
