@@ -173,8 +173,8 @@ export class Container {
   async exec(argv: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     if (argv.length === 0) throw new ContainerError('exec: empty argv');
     const pid = this.pid1();
-    // --kill-child: if nsenter is killed (timeout), the command inside dies with it.
-    return run('nsenter', ['-t', String(pid), '-a', '--kill-child', '--', ...argv], {
+    // setpriv --pdeathsig: if nsenter is killed (timeout), the command inside dies with it.
+    return run('nsenter', ['-t', String(pid), '-a', '--', 'setpriv', '--pdeathsig', 'KILL', '--', ...argv], {
       env: { PATH: GUEST_PATH, HOME: '/root', LANG: 'C.UTF-8', ...opts.env },
       timeoutMs: opts.timeoutMs ?? 30_000,
       ...(opts.input === undefined ? {} : { input: opts.input }),

@@ -151,6 +151,31 @@ test('NRestarts rising between polls is reported: systemd hid those crashes', as
   assert.equal(st.exits.length, 2);
 });
 
+test('between states (activating, deactivating) exits are counted once the unit settles, with their status', async () => {
+  const s = setup([api], { 'api.service': RUNNING });
+  await s.driver.refresh();
+  // A stop seen mid-way: the main process has not exited yet, so there is no status to report.
+  s.sd.units.set('api.service', { ...RUNNING, ActiveState: 'deactivating', SubState: 'stop-sigterm' });
+  await s.driver.refresh();
+  assert.equal(s.exits.length, 0);
+  assert.match(s.driver.state(api).unknown ?? '', /deactivating \(stop-sigterm\)/);
+  s.sd.units.set('api.service', { ...API_FAILED, Result: 'signal', ExecMainCode: '2', ExecMainStatus: '15' });
+  await s.driver.refresh();
+  assert.deepEqual(s.exits.map((e) => e.exit.signal), ['SIGTERM']);
+  // Started again, seen while activating, then up: no exit; a restart seen mid-way: one.
+  const next = { ...RUNNING, MainPID: '1600', ExecMainPID: '1600', ExecMainStartTimestampMonotonic: '108400000000' };
+  s.sd.units.set('api.service', { ...next, ActiveState: 'activating', SubState: 'start' });
+  await s.driver.refresh();
+  s.sd.units.set('api.service', next);
+  await s.driver.refresh();
+  assert.equal(s.exits.length, 1);
+  s.sd.units.set('api.service', { ...next, ActiveState: 'activating', SubState: 'start-pre', MainPID: '0' });
+  await s.driver.refresh();
+  s.sd.units.set('api.service', { ...next, MainPID: '1700', ExecMainPID: '1700', ExecMainStartTimestampMonotonic: '108500000000' });
+  await s.driver.refresh();
+  assert.equal(s.exits.length, 2);
+});
+
 test('timer: a failed job run sets failing once; a run in progress keeps it; a good run clears it', async () => {
   const s = setup([backup], { 'backup.timer': TIMER, 'backup.service': JOB_OK });
   await s.driver.refresh();
@@ -303,6 +328,8 @@ test('the journal tail is fetched before an exit is announced; a timer’s inclu
   s.sd.units.set('api.service', API_FAILED);
   await d.refresh();
   assert.deepEqual(seenInOnExit, s.sd.journal);
+  assert.ok(!s.sd.journalCalls.some((c) => c.includes('backup.timer')), 'a healthy unit’s journal is not read until asked');
+  await d.refreshLogs(backup);
   assert.ok(s.sd.journalCalls.some((c) => c.join(' ') === '--no-pager --quiet -o short-iso -n 50 -u backup.timer -u backup.service'));
   assert.deepEqual(d.logTail(api, 1), s.sd.journal.slice(-1));
 });

@@ -11,7 +11,7 @@ import {
   int, parseShow, showArgs, timestamp, triggeredUnitOf, unitHealth, unitType,
   type UnitHealth, type UnitProperties,
 } from './properties.js';
-import { exitAtFirstSight, exitsBetween, lastJobRun, type ObservedExit } from './transitions.js';
+import { exitAtFirstSight, exitsBetween, lastJobRun, type Observation, type ObservedExit } from './transitions.js';
 
 export { SystemctlError, type CommandResult, type CommandRunner } from './command.js';
 
@@ -46,8 +46,14 @@ const JOURNAL_TIMEOUT_MS = 2000;
 const JOURNAL_STALE_MS = 5000;
 
 interface UnitView {
-  /** Last good observation; kept through failed ticks so the next good one is compared with it. */
+  /** Last good observation (what state() shows); kept through failed ticks. */
   props: UnitProperties | null;
+  /**
+   * Last settled observation (up or down, not activating/deactivating), which exits are counted
+   * against: a restart seen mid-way, or a stop still in stop-sigterm, is counted once it settles,
+   * with the exit status systemd has recorded by then.
+   */
+  baseline: Observation | null;
   job: UnitProperties | null;
   health: UnitHealth | null;
   /** A timer's settled verdict: kept while its job runs, because systemd resets Result on start. */
@@ -188,7 +194,8 @@ export class SystemdDriver implements ServiceDriver {
 
   private async pollOnce(): Promise<void> {
     if (this.disposed) return;
-    const units = [...new Set(this.services.values())];
+    // Units acted on but not watched (a one-shot command) are observed too, so an action's pid is real.
+    const units = [...new Set([...this.services.values(), ...this.acting.keys()])];
     if (units.length === 0) return;
     const names = new Set(units);
     for (const unit of units) {
@@ -232,7 +239,7 @@ export class SystemdDriver implements ServiceDriver {
     let view = this.views.get(unit);
     const isNew = view === undefined;
     if (view === undefined) {
-      view = { props: null, job: null, health: null, failing: null, lastJobEnd: undefined, signature: '', logs: [], logsAt: null };
+      view = { props: null, baseline: null, job: null, health: null, failing: null, lastJobEnd: undefined, signature: '', logs: [], logsAt: null };
       this.views.set(unit, view);
     }
     const health = unitHealth(props, job);
@@ -245,11 +252,15 @@ export class SystemdDriver implements ServiceDriver {
     // Exits that happened before Warden looked are remembered but not announced: they are not news.
     const seeded: ExitRecord[] = [];
     const cur = { props, running: health.running };
-    if (view.props === null || view.health === null) {
-      const e = exitAtFirstSight(cur);
-      if (e !== null) seeded.push(toRecord(e, false));
-    } else {
-      for (const e of exitsBetween({ props: view.props, running: view.health.running }, cur)) found.push(toRecord(e));
+    if (health.unknown === null) {
+      if (view.baseline !== null) {
+        for (const e of exitsBetween(view.baseline, cur)) found.push(toRecord(e));
+      } else {
+        // Seen only between states so far (view.props set): this failure happened while watched.
+        const e = exitAtFirstSight(cur);
+        if (e !== null) (view.props === null ? seeded : found).push(toRecord(e, view.props !== null && byWarden));
+      }
+      view.baseline = cur;
     }
     if (unitType(unit) === 'timer' && job !== null) {
       const run = lastJobRun(job);
@@ -280,8 +291,9 @@ export class SystemdDriver implements ServiceDriver {
     ]);
     const signatureChanged = signature !== view.signature;
     view.signature = signature;
-    // After the update, so a timer's journal includes its job's lines.
-    if (isNew) this.fetchJournal(unit).catch(this.onError);
+    // Only for a unit in trouble at first sight (diagnosis will want it); a healthy one's tail is
+    // fetched when it fails or logTail asks. After the update, so a timer's includes its job's lines.
+    if (isNew && (!health.running || view.failing !== null)) this.fetchJournal(unit).catch(this.onError);
     return { found, signatureChanged };
   }
 

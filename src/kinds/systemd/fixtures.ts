@@ -2,6 +2,8 @@
 // prints it: the type's own interface (Service, Timer) first, then Unit properties; requested but
 // empty properties as `Name=`; properties the unit type lacks left out. The host booted at
 // Sun 2026-11-22 08:00:00 UTC, so every ...Monotonic value is (wall time - boot) in microseconds.
+// A timer's NextElapseUSecRealtime/LastTriggerUSec ignore --timestamp before systemd 259, so they
+// come in the default form (whole seconds, the zone of TZ, which the driver sets to UTC).
 // Test data only (not itself a test file).
 
 /** Renders properties the way systemctl does: one KEY=VALUE line each. */
@@ -118,8 +120,8 @@ InactiveExitTimestampMonotonic=108123000100
 `;
 
 export const BACKUP_TIMER = `Unit=backup.service
-NextElapseUSecRealtime=Tue 2026-11-24 02:00:00.000000 UTC
-LastTriggerUSec=Mon 2026-11-23 02:00:00.012345 UTC
+NextElapseUSecRealtime=Tue 2026-11-24 02:00:00 UTC
+LastTriggerUSec=Mon 2026-11-23 02:00:00 UTC
 Result=success
 Id=backup.timer
 Triggers=backup.service

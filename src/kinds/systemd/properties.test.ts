@@ -132,7 +132,7 @@ test('timer active while its job failed: running but failing, with the job exit'
   assert.deepEqual(h.exit, { code: 1, signal: null });
   assert.equal(h.facts.TriggeredResult, 'exit-code');
   assert.equal(h.facts.TriggeredExecMainStatus, 1);
-  assert.equal(h.facts.LastTriggerUSec, '2026-11-23T02:00:00.012Z');
+  assert.equal(h.facts.LastTriggerUSec, '2026-11-23T02:00:00.000Z');
   assert.equal(h.facts.NextElapseUSecRealtime, '2026-11-24T02:00:00.000Z');
   const killed = unitHealth(timer, { ...one(BACKUP_FAILED), Result: 'signal', ExecMainCode: '2', ExecMainStatus: '15' });
   assert.equal(killed.failing, "backup.service's last run failed: signal, SIGTERM");

@@ -18,9 +18,11 @@ export const SHOW_PROPERTIES: readonly string[] = [
 ];
 
 /**
- * systemd >= 248 formats timestamps as asked; us+utc is unambiguous (no local zone names) and keeps
- * microseconds, which `unix` (whole seconds) would lose. Older systemctl rejects the option, so the
- * driver drops it and relies on TZ=UTC in the environment instead (see parseTimestamp).
+ * `show` honours --timestamp since systemd 251 (252 is Debian bookworm's): us+utc is unambiguous
+ * (no local zone names) and keeps the microseconds that `unix` (whole seconds) would lose. It
+ * applies only to *Timestamp properties until systemd 259: a timer's LastTriggerUSec and
+ * NextElapseUSecRealtime, and everything on 248-250, come in the default form, which TZ=UTC in
+ * systemctl's environment makes parseable. systemctl < 248 rejects the option; the driver drops it.
  */
 export const TIMESTAMP_OPTION = '--timestamp=us+utc';
 
