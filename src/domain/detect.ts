@@ -32,6 +32,7 @@ export function fingerprintOf(host: string, service: string): string {
 export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undefined): ServiceHealth {
   if (!obs) return { health: 'unknown', reason: 'not observed yet' };
   const p = obs.process;
+  if (p.unknown) return { health: 'unknown', reason: p.unknown };
   if (!p.running) {
     if (p.spawnError) return { health: 'missing', reason: `cannot start: ${p.spawnError}` };
     const last = p.exits[0];

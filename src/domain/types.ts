@@ -177,6 +177,8 @@ export interface ProcessState {
    * active while its last run failed): running is not healthy. One sentence.
    */
   failing?: string;
+  /** Set when the service cannot be observed right now (systemd unreachable, a unit mid-transition). */
+  unknown?: string;
   /** Kind-specific facts for diagnosis and the diagnostics bundle (systemd unit properties, ...). */
   facts?: Record<string, string | number | null>;
 }

@@ -4,6 +4,7 @@ import { decide, type AuditIntent, type DecideOutput } from '../domain/decide.js
 import type { Action, Health, ResolvedConfig, ServiceSpec, Summary, Ticket, World } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
+import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { Notifier } from '../notify/notifier.js';
 import { readBootId } from '../runtime/boot.js';
 import { SdNotify } from '../runtime/sdnotify.js';
@@ -54,6 +55,7 @@ export class Daemon {
   private lastOpenTickets = 0;
   private watchdogTimer: NodeJS.Timeout | undefined;
   private processDriver!: ProcessDriver;
+  private systemdDriver!: SystemdDriver;
   private notifier!: Notifier;
   private readonly sd: SdNotify;
   lastPassAt = 0;
@@ -90,6 +92,18 @@ export class Daemon {
       },
     });
     this.processDriver = new ProcessDriver(this.supervisor);
+    this.systemdDriver = new SystemdDriver({
+      clock: this.clock,
+      onChange: () => this.wake(),
+      onExit: (service, exit) => {
+        this.log(`observe ${service}: unit run ended (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
+        this.wake();
+      },
+      onError: (e) => this.log(`systemd: ${e instanceof Error ? e.message : String(e)}`),
+    });
+    this.systemdDriver.setServices(cfg.services);
+    // The first observation of systemd units is real before the first pass decides anything.
+    if (cfg.services.some((x) => x.kind === 'systemd')) await this.systemdDriver.startPolling();
     const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, config: () => this.config,
@@ -141,6 +155,7 @@ export class Daemon {
         clearInterval(this.rotateTimer);
         clearInterval(this.watchdogTimer);
         this.supervisor.dispose();
+        this.systemdDriver.dispose();
         this.store.close();
         throw e;
       }
@@ -195,6 +210,8 @@ export class Daemon {
     }
     this.config = next;
     this.scheduler.setServices(next.services);
+    this.systemdDriver.setServices(next.services);
+    if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${String(e)}`));
     this.notifier.setChannels(next.notify);
     this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
     this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
@@ -202,8 +219,8 @@ export class Daemon {
     return true;
   }
 
-  private driverFor(_spec: ServiceSpec): ServiceDriver {
-    return this.processDriver;
+  private driverFor(spec: ServiceSpec): ServiceDriver {
+    return spec.kind === 'systemd' ? this.systemdDriver : this.processDriver;
   }
 
   /** Time to detect and time to recover, from the fault's start as the world shows it. */
@@ -385,6 +402,7 @@ export class Daemon {
     this.log(`stopping: ${drained ? 'in-flight actions settled' : 'grace period over; unfinished actions resume on next start'}; services keep running`);
     await this.notifier.drain(Math.min(graceMs, 3000));
     this.supervisor.dispose();
+    this.systemdDriver.dispose();
     this.store.close();
     this.state = 'stopped';
   }

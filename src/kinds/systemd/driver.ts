@@ -19,7 +19,7 @@ export { SystemctlError, type CommandResult, type CommandRunner } from './comman
  * ProcessState plus `unknown`: set when the unit's health cannot be told (systemctl failed, the
  * unit is between states, not observed yet). detect.ts should read it as health "unknown".
  */
-export type SystemdProcessState = ProcessState & { unknown?: string };
+export type SystemdProcessState = ProcessState;
 
 export interface SystemdDriverOptions {
   clock: Clock;
@@ -54,7 +54,6 @@ interface UnitView {
    * with the exit status systemd has recorded by then.
    */
   baseline: Observation | null;
-  job: UnitProperties | null;
   health: UnitHealth | null;
   /** A timer's settled verdict: kept while its job runs, because systemd resets Result on start. */
   failing: string | null;
@@ -139,10 +138,10 @@ export class SystemdDriver implements ServiceDriver {
     const idle = { running: false, pid: null, startedAt: null, procState: null, spawnError: null, exits };
     const cannot = this.observeError === null ? null : `cannot observe ${unit}: ${this.observeError}`;
     if (view?.props == null || view.health === null) {
-      return { ...idle, unknown: cannot ?? `${unit} not observed yet`, facts: { Id: unit, ObserveError: this.observeError } };
+      return { ...idle, unknown: cannot ?? `${unit} not observed yet`, facts: { Id: unit, ...(cannot !== null ? { ObserveError: this.observeError } : {}) } };
     }
     const h = view.health;
-    const facts = { ...h.facts, ObserveError: this.observeError };
+    const facts = cannot === null ? h.facts : { ...h.facts, ObserveError: this.observeError };
     // Stale properties are not liveness: while systemctl fails, the unit is unknown, not running.
     if (cannot !== null) return { ...idle, unknown: cannot, facts };
     const mainPid = int(view.props, 'MainPID');
@@ -239,7 +238,7 @@ export class SystemdDriver implements ServiceDriver {
     let view = this.views.get(unit);
     const isNew = view === undefined;
     if (view === undefined) {
-      view = { props: null, baseline: null, job: null, health: null, failing: null, lastJobEnd: undefined, signature: '', logs: [], logsAt: null };
+      view = { props: null, baseline: null, health: null, failing: null, lastJobEnd: undefined, signature: '', logs: [], logsAt: null };
       this.views.set(unit, view);
     }
     const health = unitHealth(props, job);
@@ -277,7 +276,6 @@ export class SystemdDriver implements ServiceDriver {
     }
     if (!health.jobInProgress) view.failing = health.failing;
     view.props = props;
-    view.job = job;
     view.health = health;
     for (const service of this.servicesOf(unit)) {
       const list = this.exits.get(service) ?? [];
