@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Idempotent set-up used by `npm run demo`, `npm test` and `npm run bench`:
 // installs npm packages when package-lock.json changed, compiles TypeScript, and installs the
-// Debian packages the lab needs (redis-server) through apt-get when running as root.
+// Debian packages the lab and the system tests need (redis-server, debootstrap,
+// systemd-container) through apt-get when running as root.
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -13,7 +14,9 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const log = (msg) => process.stderr.write(`setup: ${msg}\n`);
 
 function have(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  // debootstrap lives in /usr/sbin, which a non-login root shell may not have on its PATH.
+  const PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore', env: { ...process.env, PATH } }).status === 0;
 }
 
 function run(cmd, args, opts = {}) {
@@ -21,8 +24,11 @@ function run(cmd, args, opts = {}) {
   execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...opts });
 }
 
-// Debian packages.
+// Debian packages: [binary that proves it is installed, package].
 const debs = [['redis-server', 'redis-server']];
+// The system tests (test/system/) debootstrap a Debian tree and boot systemd in it with
+// systemd-nspawn; WARDEN_SKIP_SYSTEM=1 skips those tests, and then these packages.
+if (process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {

@@ -45,11 +45,11 @@ TimeoutStopSec=30s
 KillMode=process
 StateDirectory=warden
 # Sandboxing that still lets it do its job (start processes, write its data, drive systemctl).
+# Not ProtectKernelTunables nor ProtectControlGroups: their remounts hide the boot_id a container
+# manager (systemd-nspawn) mounts over the kernel's, and boot_id is how Warden tells a reboot.
 NoNewPrivileges=yes
 ProtectSystem=full
-ProtectKernelTunables=yes
 ProtectKernelModules=yes
-ProtectControlGroups=yes
 RestrictSUIDSGID=yes
 RestrictRealtime=yes
 LockPersonality=yes

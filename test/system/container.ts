@@ -4,11 +4,11 @@
 // is driven through `nsenter` into its namespaces, because the host has no machined to ask.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Writable } from 'node:stream';
-import { assertHostReady, hostEnv, log, run, runOk, sleep, type RunResult } from './host.js';
+import { assertHostReady, childrenOf, hostEnv, log, run, runOk, sleep, type RunResult } from './host.js';
 
 export { ensureRootfs, ROOTFS_VERSION, ROOTFS_PACKAGES, MASKED_UNITS, type RootfsOptions } from './rootfs.js';
 export { systemTestsSkipped, SystemTestUnavailableError, SKIP_ENV } from './host.js';
@@ -177,6 +177,7 @@ export class Container {
     return run('nsenter', ['-t', String(pid), '-a', '--', 'setpriv', '--pdeathsig', 'KILL', '--', ...argv], {
       env: { PATH: GUEST_PATH, HOME: '/root', LANG: 'C.UTF-8', ...opts.env },
       timeoutMs: opts.timeoutMs ?? 30_000,
+      killChildrenFirst: true,
       ...(opts.input === undefined ? {} : { input: opts.input }),
     });
   }
@@ -257,14 +258,13 @@ export class Container {
     const l = this.launch;
     if (l && !l.exited) {
       l.proc.kill('SIGTERM'); // nspawn turns this into an orderly poweroff of the container
-      const outcome = await Promise.race([l.exit.then(() => 'exited'), sleep(15_000).then(() => 'timeout')]);
-      if (outcome === 'timeout') {
+      if (!(await within(l.exit, 15_000))) {
         log(`container ${this.name} did not power off within 15 s; killing it`);
         l.proc.kill('SIGKILL');
       }
     }
     if (l) killPidNamespace(l);
-    if (l && !l.exited) await Promise.race([l.exit, sleep(5_000)]);
+    if (l && !l.exited) await within(l.exit, 5_000);
     cleanupHostLeftovers(this.workDir, this.name);
     this.stopped = true;
     live.delete(this);
@@ -428,18 +428,15 @@ export function checkoutRoot(): string {
   }
 }
 
-function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state, ppid, ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) out.push(Number(entry));
-    } catch { /* exited meanwhile */ }
+/** Whether the promise settled within ms; the timer is cleared so it never holds the process open. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); });
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
-  return out;
 }
 
 /** SIGKILL to a container's PID 1 takes every process in its PID namespace with it. */

@@ -2,6 +2,7 @@
 // with a deadline, checking prerequisites, and the error type a test reports when the machine
 // cannot run system tests at all.
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 /** Tools the system tests need on the host, with the Debian package that provides each. */
@@ -70,6 +71,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with each complete output line (stdout and stderr), e.g. to show progress. */
   onLine?: (line: string) => void;
+  /** On timeout, SIGKILL the program's descendants first and the program only if it lingers. */
+  killChildrenFirst?: boolean;
 }
 
 /** Run a program to completion; never throws for a non-zero exit (the caller decides). */
@@ -89,13 +92,24 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.stdout.on('data', (c: Buffer) => { out.push(c); lines(c); });
     child.stderr.on('data', (c: Buffer) => { err.push(c); lines(c); });
     let timedOut = false;
+    let grace: NodeJS.Timeout | undefined;
     const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      if (opts.killChildrenFirst && child.pid !== undefined) {
+        // Let the program reap its killed children itself, so none is left as a zombie of an
+        // init that is not its own (an nsenter'd command would be one of the host's init).
+        for (const pid of descendantsOf(child.pid)) {
+          try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+        grace = setTimeout(() => child.kill('SIGKILL'), 1_000);
+      } else {
+        child.kill('SIGKILL');
+      }
     }, opts.timeoutMs);
-    child.on('error', (e) => { if (timer) clearTimeout(timer); reject(e); });
+    child.on('error', (e) => { clearTimeout(timer); clearTimeout(grace); reject(e); });
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
+      clearTimeout(grace);
       if (partial && opts.onLine) opts.onLine(partial);
       resolve({
         code: code ?? 128 + signalNumber(signal),
@@ -108,6 +122,27 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** Direct children of a process, from /proc. */
+export function childrenOf(ppid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(entry));
+    } catch { /* exited meanwhile */ }
+  }
+  return out;
+}
+
+export function descendantsOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const child of childrenOf(pid)) out.push(child, ...descendantsOf(child));
+  return out;
 }
 
 function signalNumber(signal: NodeJS.Signals | null): number {
