@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const log = (msg) => process.stderr.write(`setup: ${msg}\n`);
@@ -54,3 +54,15 @@ if (want !== have_ || !existsSync(join(root, 'node_modules', '.bin', 'tsc'))) {
 }
 // Compile (incremental; a no-op when nothing changed).
 run(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json']);
+
+// The system tests (test/system/) boot systemd in a debootstrapped Debian tree. Build it here,
+// once, under `npm test`, so the first run does not spend a test file's time limit on
+// debootstrap (about a minute). A failure here is not fatal: the system tests report it.
+if (process.env.npm_lifecycle_event === 'test' && process.env.WARDEN_SKIP_SYSTEM !== '1' && process.getuid?.() === 0) {
+  try {
+    const { ensureRootfs } = await import(pathToFileURL(join(root, 'dist', 'test', 'system', 'rootfs.js')).href);
+    await ensureRootfs();
+  } catch (e) {
+    log(`could not prepare the system-test root file system: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

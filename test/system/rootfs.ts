@@ -119,8 +119,10 @@ async function build(cacheDir: string, final: string, mirror: string): Promise<v
   log(`building ${ROOTFS_SUITE} root file system ${final} (debootstrap from ${mirror}; takes a minute or more)`);
   const progress = debootstrapProgress();
   try {
-    await runOk('debootstrap', [
-      '--variant=minbase', `--include=${ROOTFS_PACKAGES.join(',')}`, `--cache-dir=${debs}`,
+    // setpriv: debootstrap dies with this process instead of writing on into a tree that the
+    // next run will remove as abandoned.
+    await runOk('setpriv', [
+      '--pdeathsig', 'KILL', '--', 'debootstrap', '--variant=minbase', `--include=${ROOTFS_PACKAGES.join(',')}`, `--cache-dir=${debs}`,
       ROOTFS_SUITE, tmp, mirror,
     ], { onLine: progress.line, timeoutMs: 30 * 60_000 });
     progress.done();
@@ -129,7 +131,8 @@ async function build(cacheDir: string, final: string, mirror: string): Promise<v
     log(`root file system ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${final}`);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw new Error(`could not build the system-test root file system with debootstrap from ${mirror} ` +
+      `(set WARDEN_DEBIAN_MIRROR to use another mirror): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 

@@ -159,3 +159,15 @@ test('reboot of the host: Warden is back after boot, one reboot-log entry, annou
   await waitUntil('active', 30_000, () => active('warden.service'));
   assert.equal((await warden<unknown[]>('reboots')).length, 1);
 });
+
+test('systemctl disable --now revokes its authority: stopped, not started at boot, services left running', { skip }, async () => {
+  await ct.execOk(['systemctl', 'disable', '--now', 'warden.service'], { timeoutMs: 60_000 });
+  assert.equal(await active('warden.service'), false);
+  assert.equal((await ct.exec(['systemctl', 'is-enabled', 'warden.service'])).stdout.trim(), 'disabled');
+  assert.ok(await active('hello.service'), 'what it watched keeps running');
+  const hello = await mainPid('hello.service');
+  await ct.execOk(['systemctl', 'kill', '-s', 'KILL', 'hello.service']);
+  await sleep(3000);
+  assert.equal(await active('hello.service'), false, 'and nothing repairs it any more');
+  assert.notEqual(hello, 0);
+});
