@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
+import { waitFor } from '../e2e/harness.js';
 import { startReceiver, type Receiver } from '../e2e/receiver.js';
 import { Container, ensureRootfs, GUEST_CHECKOUT, systemTestsSkipped } from './container.js';
 
@@ -17,18 +18,8 @@ let apiPort: number;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
+/** The e2e harness's waitFor, with the description first (reads better in these tests). */
+const waitUntil = <T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>): Promise<T> => waitFor(fn, timeoutMs, what);
 
 async function warden<T = unknown>(...args: string[]): Promise<T> {
   const r = await ct.exec(['/usr/bin/node', `${GUEST_CHECKOUT}/bin/warden`, '--config', CONFIG, ...args, '--json'], { timeoutMs: 30_000 });
