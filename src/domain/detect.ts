@@ -41,13 +41,15 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
     return { health: 'missing', reason: `process ${how}` };
   }
   if (p.failing) return { health: 'unhealthy', reason: p.failing };
-  const failing = obs.checks.filter((c) => c.healthy === false);
+  // A result taken before this process started says nothing about it (the service was down then).
+  const fresh = obs.checks.filter((c) => p.startedAt == null || (c.last !== null && c.last.at >= p.startedAt));
+  const failing = fresh.filter((c) => c.healthy === false);
   if (failing.length > 0) {
     const c = failing[0]!;
     return { health: 'unhealthy', reason: `check ${c.id} failing: ${c.last?.message ?? 'no result'}` };
   }
   if (spec.checks.length === 0) return { health: 'healthy', reason: `process ${p.pid} running` };
-  if (obs.checks.some((c) => c.healthy === null)) return { health: 'unknown', reason: 'waiting for first check results' };
+  if (fresh.length < obs.checks.length || fresh.some((c) => c.healthy === null)) return { health: 'unknown', reason: 'waiting for first check results' };
   return { health: 'healthy', reason: 'all checks passing' };
 }
 

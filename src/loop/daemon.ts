@@ -16,6 +16,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { CheckScheduler } from '../probes/checks.js';
 import { Store } from '../store/store.js';
 import { Executor } from './executor.js';
+import { describe, notificationOf } from './events.js';
 import { instanceIdOf, manualResetSince } from './shared.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
@@ -408,28 +409,6 @@ export class Daemon {
   }
 }
 
-/** The audit events people hear about out of band. */
-function notificationOf(i: AuditIntent): { kind: string; summary: string } | null {
-  if (i.kind === 'ticket.opened') return { kind: 'ticket.opened', summary: describe(i) };
-  if (i.kind === 'ticket.reopened') return { kind: 'ticket.reopened', summary: describe(i) };
-  if (i.kind === 'ticket.status' && (i.data.to === 'escalated' || i.data.to === 'resolved' || i.data.to === 'awaiting_approval')) {
-    return { kind: `ticket.${String(i.data.to)}`, summary: describe(i) };
-  }
-  return null;
-}
-
 function processServices(cfg: ResolvedConfig): ServiceSpec[] {
   return cfg.services.filter((s) => s.kind === 'process');
-}
-
-function describe(i: AuditIntent): string {
-  const d = i.data;
-  switch (i.kind) {
-    case 'ticket.opened': return `ticket ${i.subject} opened for ${String(d.service)}: ${(d.findings as { kind: string; service: string; reason: string }[]).map((f) => `${f.service} ${f.kind} (${f.reason})`).join('; ')}`;
-    case 'ticket.reopened': return `ticket ${i.subject} reopened (occurrence ${String(d.occurrences)}${d.flapping ? ', flapping' : ''})`;
-    case 'ticket.diagnosed': return `ticket ${i.subject} diagnosed: root cause ${String(d.service)} ${String(d.cause)} (confidence ${String(d.confidence)})`;
-    case 'ticket.status': return `ticket ${i.subject} ${String(d.from)} → ${String(d.to)}${d.reason ? `: ${String(d.reason)}` : ''}`;
-    case 'action.proposed': return `action ${i.subject} proposed: ${String(d.type)} ${String(d.target)} [${String(d.state)}]`;
-    default: return `${i.kind} ${i.subject ?? ''} ${JSON.stringify(d)}`;
-  }
 }

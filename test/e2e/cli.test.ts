@@ -73,7 +73,7 @@ test('reconcile --once is recommendation-only and repeatable', async (t) => {
 
   // With the lab running and web killed (daemon stopped so nothing repairs it), the report names the problem.
   await run.daemon.start();
-  await run.waitHealthy(['cache', 'web']);
+  await run.waitSettled(['cache', 'web']);
   await run.daemon.stop();
   process.kill(run.pid('cache'), 'SIGKILL');
   const c = await cli(['reconcile', '--once', '--json'], { config: run.lab.configPath });

@@ -92,6 +92,8 @@ export interface LabRun {
   actions(): Promise<ActionJson[]>;
   pid(service: string): number;
   waitHealthy(services: string[], timeoutMs?: number): Promise<void>;
+  /** Healthy, and no ticket still being worked on (a slow start on a loaded machine can open one). */
+  waitSettled(services: string[], timeoutMs?: number): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -120,6 +122,11 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
         const st = await cliJson<{ services: { name: string; health: string }[] }>(['status'], lab.configPath);
         return services.every((n) => st.services.find((s) => s.name === n)?.health === 'healthy');
       }, timeoutMs, `${services.join(', ')} healthy`);
+    },
+    async waitSettled(services, timeoutMs = 30_000) {
+      await run.waitHealthy(services, timeoutMs);
+      const busy = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying'];
+      await waitFor(async () => (await run.tickets()).every((t) => !busy.includes(t.status)), timeoutMs, 'tickets settled');
     },
     async cleanup() {
       // run.daemon, not the first daemon: a test may have replaced it with a restarted one.

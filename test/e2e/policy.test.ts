@@ -8,7 +8,7 @@ test('mode observe: a dead service gets a ticket and a diagnosis but no action',
   const run = await startLab({ noWorker: true });
   t.after(() => run.cleanup());
   await run.daemon.start();
-  await run.waitHealthy(['cache', 'web']);
+  await run.waitSettled(['cache', 'web']);
   await run.daemon.stop();
   // Same lab, now only watched: the new daemon adopts the running services.
   writeFileSync(run.lab.configPath, readFileSync(run.lab.configPath, 'utf8').replace('mode: execute', 'mode: observe'));

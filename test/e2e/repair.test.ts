@@ -12,8 +12,9 @@ test('kill -9, SIGSTOP and a killed dependency are each repaired with one ticket
   t.after(() => run.cleanup());
   await run.daemon.start();
   await run.waitHealthy(['cache', 'web']);
-  const deploys = await run.actions();
+  const deploys = (await run.actions()).filter((a) => a.ticketId === null);
   assert.deepEqual(deploys.map((a) => `${a.type} ${a.target} ${a.state}`).sort(), ['start cache completed', 'start web completed']);
+  assert.deepEqual(await run.tickets(), [], 'a clean start opens no ticket');
 
   // kill -9 → process_exited → restart web → verified → resolved.
   const webPid = run.pid('web');
