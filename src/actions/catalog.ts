@@ -89,7 +89,8 @@ const runRunbook: ActionKind = {
     const fd = openSync(join(logs, `runbook-${ctx.spec.name}-${rb.name}.log`), 'a');
     try {
       const child = spawn(rb.argv[0]!, rb.argv.slice(1), {
-        cwd: rb.cwd, env: { ...process.env, ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name },
+        // The runbook learns what it acts on: the action, the service, and its current main pid.
+        cwd: rb.cwd, env: { ...process.env, ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') },
         stdio: ['ignore', fd, fd], detached: true,
       });
       const code = await new Promise<number | string>((resolve, reject) => {

@@ -27,6 +27,8 @@ export interface LabOptions {
   stopGrace?: string;
   /** Give the worker an HTTP port and a check on it (it answers 200 while not stopped). */
   workerHttp?: boolean;
+  /** YAML appended to the worker's service entry (indented by four spaces), e.g. runbooks. */
+  workerExtra?: string;
   /** Replaces the whole `policy:` section (YAML, starting with "policy:"). */
   policy?: string;
   /** Send every event to this webhook URL. */
@@ -113,7 +115,7 @@ ${opts.noWorker ? '' : `  - name: worker
     start: [node, ${join(LAB, 'worker.mjs')}]
     env: ${JSON.stringify(workerEnv)}
     stopGrace: ${opts.stopGrace ?? '2s'}
-${workerChecks}`}${opts.extraServices ?? ''}
+${workerChecks}${opts.workerExtra ?? ''}`}${opts.extraServices ?? ''}
 ${opts.policy ?? `policy:
   rules:
     - match: { service: "*" }
