@@ -6,8 +6,11 @@ import { jsonSchema } from '../config/jsonschema.js';
 import { loadConfig } from '../config/load.js';
 import { exampleConfig } from '../config/template.js';
 import { decide } from '../domain/decide.js';
-import type { ReconcileReport, World } from '../domain/types.js';
+import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
+import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import { SystemdDriver } from '../kinds/systemd/driver.js';
+import type { ServiceDriver } from '../kinds/driver.js';
 import { Daemon } from '../loop/daemon.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
@@ -83,12 +86,17 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: { now: Date.now }, onExit: () => undefined });
+  const processes = new ProcessDriver(sup);
+  const units = new SystemdDriver({ clock: { now: Date.now }, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
+  const driverFor = (spec: ServiceSpec): ServiceDriver => (spec.kind === 'systemd' ? units : processes);
   try {
-    sup.adopt(cfg.services);
+    sup.adopt(cfg.services.filter((s) => s.kind === 'process'));
+    units.setServices(cfg.services);
+    if (cfg.services.some((s) => s.kind === 'systemd')) await units.refresh();
     const now = Date.now();
     const world: World = { at: now, services: {} };
     await Promise.all(cfg.services.map(async (s) => {
-      const proc = sup.state(s.name);
+      const proc = driverFor(s).state(s);
       const checks = await Promise.all(s.checks.map(async (c) => {
         const r = proc.running ? await runProbe(c.probe, c.timeoutMs) : null;
         return {
@@ -110,11 +118,15 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
       countStarted: (t, ty, since) => store?.countStartedActions(t, ty, since) ?? 0,
       latestByFingerprint: (fp) => store?.latestTicketByFingerprint(fp) ?? null,
       newId: (k) => `${k}?${++n}`,
-      logTail: (svc) => sup.logTail(svc, 50),
+      logTail: (svc) => {
+        const spec = cfg.services.find((x) => x.name === svc);
+        return spec ? driverFor(spec).logTail(spec, 50) : [];
+      },
     });
     return out.report;
   } finally {
     sup.dispose();
+    units.dispose();
     store?.close();
   }
 }

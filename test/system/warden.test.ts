@@ -113,6 +113,18 @@ test('a timer that is active while every run fails is unhealthy', { skip }, asyn
   assert.equal(s.health, 'unhealthy');
 });
 
+test('reconcile --once and debug read systemd units too', { skip }, async () => {
+  const report = await warden<{ findings: { service: string; kind: string; reason: string }[] }>('reconcile', '--once');
+  assert.deepEqual(report.findings.filter((f) => f.service !== 'flaky'), [], 'hello is healthy');
+  assert.match(report.findings.find((f) => f.service === 'flaky')?.reason ?? '', /flaky\.service's last run failed/);
+  const dbg = await warden<{ kind: string; unit: string; process: { running: boolean; pid: number }; log: string[] }>('debug', 'hello');
+  assert.equal(dbg.kind, 'systemd');
+  assert.equal(dbg.process.running, true);
+  assert.equal(dbg.process.pid, await mainPid('hello.service'));
+  const flaky = await warden<{ log: string[] }>('debug', 'flaky');
+  assert.ok(flaky.log.some((l) => l.includes('backup failed: disk unreachable')), 'the journal tail is in the bundle');
+});
+
 test('kill -9 of Warden: systemd restarts it and it resumes; a plain restart is not a reboot', { skip }, async () => {
   const pid = await mainPid('warden.service');
   const onlines = hook.events.filter((e) => e.kind === 'agent.online').length;
