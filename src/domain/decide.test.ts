@@ -450,6 +450,16 @@ void describe('decide: modes, approvals and the kill switch', () => {
     assert.equal(d.action('A1').state, 'cancelled');
   });
 
+  it('a root that recovers before approval while a dependent still fails: request cancelled, no restart of a healthy service', () => {
+    const d = driver({ rules: [{ ...ALLOW_ALL, approval: 'required' }] });
+    d.pass({ cache: dead(), web: { process: running(), checks: 'failing' } });
+    assert.equal(d.onlyTicket().status, 'awaiting_approval');
+    d.advance(1000).pass({ web: { process: running(), checks: 'failing' } });
+    const t = d.tickets.get('T1')!;
+    assert.equal(t.status, 'resolved');
+    assert.equal(d.action('A1').state, 'cancelled');
+  });
+
   it('frozen: nothing executed, the ticket open with a frozen reason; unfrozen: repaired', () => {
     const d = driver();
     d.frozen = true;

@@ -123,7 +123,8 @@ export function decide(input: DecideInput): DecideOutput {
         break;
       case 'awaiting_approval':
         if (!last) { setStatus(t, 'open', null); break; }
-        if (!p && last.state === 'awaiting_approval') {
+        // Recovered before a person answered: approving now would restart a healthy service.
+        if (!rootBroken && last.state === 'awaiting_approval') {
           cancel(last, 'the problem went away before approval');
           setStatus(t, 'resolved', 'recovered before approval');
         } else if (last.state === 'validated') {
