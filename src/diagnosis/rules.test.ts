@@ -110,12 +110,19 @@ void describe('diagnose: resource exhaustion from the log tail', () => {
     assertAlternativesComplete(d);
   });
 
-  it('ENOSPC with a runbook declared for resource_exhausted recommends that runbook', () => {
+  it('ENOSPC with a runbook declared for resource_exhausted recommends that runbook, then a restart of the dead service', () => {
     const d = diagnoseWorld({ cache: dead() }, ['ENOSPC'], {
       override: { cache: { runbooks: [runbook('free-disk', ['resource_exhausted'])] } },
     });
     assert.equal(d.rootCause.cause, 'resource_exhausted');
-    assert.deepEqual(d.recommended, [{ type: 'run-runbook', target: 'cache', params: { runbook: 'free-disk' } }]);
+    assert.deepEqual(d.recommended, [{ type: 'run-runbook', target: 'cache', params: { runbook: 'free-disk' } }, ...restart('cache')]);
+  });
+
+  it('a runbook for a live service is the whole repair (no restart after it)', () => {
+    const d = diagnoseWorld({ cache: { process: running(), checks: 'timedOut' } }, ['FATAL ERROR: JavaScript heap out of memory'], {
+      override: { cache: { runbooks: [runbook('shed-load', ['resource_exhausted'])] } },
+    });
+    assert.deepEqual(d.recommended, [{ type: 'run-runbook', target: 'cache', params: { runbook: 'shed-load' } }]);
   });
 
   it('a runbook for another cause is not used', () => {
@@ -127,7 +134,7 @@ void describe('diagnose: resource exhaustion from the log tail', () => {
 
   it('a runbook declared for process_exited comes before the default restart', () => {
     const d = diagnoseWorld({ cache: dead() }, [], { override: { cache: { runbooks: [runbook('warm-up', ['process_exited', 'crash_loop'])] } } });
-    assert.deepEqual(d.recommended, [{ type: 'run-runbook', target: 'cache', params: { runbook: 'warm-up' } }]);
+    assert.deepEqual(d.recommended, [{ type: 'run-runbook', target: 'cache', params: { runbook: 'warm-up' } }, ...restart('cache')]);
   });
 
   it('EMFILE is resource_exhausted repaired by a restart (it frees descriptors)', () => {

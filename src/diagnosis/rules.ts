@@ -116,16 +116,21 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     confidence,
     evidence,
     alternatives,
-    recommended: recommend(spec, cause, resource),
+    recommended: recommend(spec, cause, resource, proc?.running ?? false),
     diagnoser: 'rules',
   };
 }
 
-function recommend(spec: ServiceSpec, cause: Cause, resource: Resource | null): Diagnosis['recommended'] {
-  // A runbook declared for this cause is the operator's chosen repair and comes first.
-  const runbook = spec.runbooks.find((r) => r.for.includes(cause));
-  if (runbook) return [{ type: 'run-runbook', target: spec.name, params: { runbook: runbook.name } }];
+function recommend(spec: ServiceSpec, cause: Cause, resource: Resource | null, running: boolean): Diagnosis['recommended'] {
   const restart = (): Diagnosis['recommended'] => [{ type: 'restart' as ActionType, target: spec.name, params: {} }];
+  // A runbook declared for this cause is the operator's chosen repair and comes first. If the
+  // service is down, it is started again after the runbook (a chain): the runbook fixes the cause
+  // (frees the disk, repairs the input), the restart brings the service back.
+  const runbook = spec.runbooks.find((r) => r.for.includes(cause));
+  if (runbook) {
+    const step = { type: 'run-runbook' as ActionType, target: spec.name, params: { runbook: runbook.name } };
+    return running ? [step] : [step, ...restart()];
+  }
   switch (cause) {
     case 'process_exited':
     case 'crash_loop':

@@ -324,6 +324,25 @@ void describe('decide: causes and their repairs', () => {
     assert.equal(d.onlyTicket().status, 'remediating');
   });
 
+  it('a chain: the runbook first, then the restart, each gated; verified after the last step', () => {
+    const d = driver({ override: { cache: { runbooks: [runbook('free-disk', ['resource_exhausted'])] } } });
+    const logs = { cache: ['ENOSPC'] };
+    let out = d.pass({ cache: dead() }, { logs });
+    assert.deepEqual(out.execute, ['A1']);
+    d.executeAll(out);
+    out = d.advance(100).pass({ cache: dead() }, { logs });
+    assert.equal(d.action('A2').type, 'restart', 'the next step of the chain');
+    assert.deepEqual(out.execute, ['A2']);
+    assert.equal(d.onlyTicket().status, 'remediating');
+    d.executeAll(out);
+    d.advance(100).pass({ cache: running() }, { logs });
+    assert.equal(d.onlyTicket().status, 'verifying');
+    d.advance(100).pass({ cache: running() }, { logs }); // first healthy observation
+    d.advance(600).pass({ cache: running() }, { logs }); // stable for longer than 500 ms
+    assert.equal(d.onlyTicket().status, 'resolved');
+    assert.equal(d.actions.size, 2);
+  });
+
   it('a runbook the policy does not allow is escalated with the policy\'s reason', () => {
     const d = driver({
       override: { cache: { runbooks: [runbook('free-disk', ['resource_exhausted'])] } },

@@ -87,6 +87,7 @@ export function decide(input: DecideInput): DecideOutput {
         t.resolvedAt = null;
         t.verification = null;
         t.failedRepairs = 0;
+        t.step = 0;
         audit.push({ kind: 'ticket.reopened', subject: t.id, data: { fingerprint: t.fingerprint, occurrences: t.occurrences, flapping: t.flapping } });
       } else {
         t = newTicket(input.newId('T'), p, now);
@@ -137,7 +138,12 @@ export function decide(input: DecideInput): DecideOutput {
       case 'remediating':
         if (!last) { setStatus(t, 'open', null); break; }
         if (last.state === 'validated') runIfReady(last);
-        else if (last.state === 'completed') {
+        else if (last.state === 'completed' && t.diagnosis?.recommended[(t.step ?? 0) + 1] && p) {
+          // A chain (runbook, then restart): the next step is planned and gated like the first.
+          t.step = (t.step ?? 0) + 1;
+          touchT(t);
+          plan(t, p);
+        } else if (last.state === 'completed') {
           t.verification = { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null };
           setStatus(t, 'verifying', `verifying ${last.type} of ${last.target}`);
         } else if (last.state === 'failed') {
@@ -213,7 +219,8 @@ export function decide(input: DecideInput): DecideOutput {
 
   function plan(t: Ticket, _p: Problem): void {
     const d = t.diagnosis;
-    const rec = d?.recommended[0];
+    // The current step of the repair chain (0 unless a chain is under way).
+    const rec = d?.recommended[t.step ?? 0];
     if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
     if (!d || !rec) { setStatus(t, 'escalated', `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
@@ -254,6 +261,7 @@ export function decide(input: DecideInput): DecideOutput {
       // and the failed-repair backstop decide whether another attempt is allowed.
       t.failedRepairs += 1;
       t.verification = null;
+      t.step = 0; // a new repair starts its chain from the first step
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: root.reason, failedRepairs: t.failedRepairs } });
       setStatus(t, 'open', `repair did not hold: ${root.reason}`);
       if (p) { rediagnose(t, p); plan(t, p); }

@@ -312,6 +312,8 @@ export interface Ticket {
   reason: string | null;
   /** Repairs whose verification failed on this ticket (a backstop against endless repair). */
   failedRepairs: number;
+  /** Index, in diagnosis.recommended, of the step of the current repair chain (absent = 0). */
+  step?: number;
 }
 
 export type ActionState =

@@ -251,6 +251,8 @@ void describe('Store: actions', () => {
     assert.equal(s.countStartedActions('api', 'restart', 1501), 0);
     assert.equal(s.countStartedActions('cache', 'restart', 0), 1);
     assert.equal(s.countStartedActions('db', '*', 0), 0);
+    s.putAction(action('A7', { startedAt: 1800, type: 'start', state: 'completed', ticketId: null })); // a deployment
+    assert.equal(s.countStartedActions('api', '*', 0), 4, 'a first start is not a repair');
     s.close();
   });
 });

@@ -272,9 +272,13 @@ export class Store {
 
   /** Actions on `target` (of `type`, or any with '*') that started at or after `since`: the ones
    * that ran or are running, whatever their outcome. For rate limits. */
+  /**
+   * Repairs (actions on a ticket) on `target` started since `since`, for rate limits. A service's
+   * first start (a deploy, with no ticket) is not a repair and does not use up the limit.
+   */
   countStartedActions(target: string, type: ActionType | '*', since: number): number {
     const row = this.st(
-      `SELECT count(*) AS n FROM actions WHERE target = ? AND (? = '*' OR type = ?) AND started_at >= ?`,
+      `SELECT count(*) AS n FROM actions WHERE target = ? AND ticket_id IS NOT NULL AND (? = '*' OR type = ?) AND started_at >= ?`,
     ).get(target, type, type, since) as { n: number };
     return row.n;
   }
