@@ -57,7 +57,8 @@ services:
                                 # expectStatus defaults to 200; bodyMatch is a substring or /regex/
         interval: 500ms
         timeout: 300ms
-    runbooks:                   # scripted repairs Warden may propose (action run-runbook)
+    runbooks:                   # scripted repairs Warden may propose (action run-runbook);
+                                # when the service is down, a restart follows the runbook
       - name: clean-tmp
         run: [sh, ./clean-tmp.sh]   # argv; runs in the service's cwd with its env by default
         timeout: 30s            # default 60s
@@ -72,6 +73,7 @@ policy:
       allow: [run-runbook]
       approval: required
   limits:                       # beyond these, Warden escalates instead of repairing again
+                                # (repairs count; a service's first start does not)
     - { action: restart, per: service, max: 3, window: 10m }
     - { action: "*", per: service, max: 5, window: 1h }
 `;
