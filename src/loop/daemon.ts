@@ -120,7 +120,10 @@ export class Daemon {
     const reboots = this.store.listReboots().length;
     // The start-up announcement: people learn that the agent is back, and after what.
     const summary = `online; ${reboots} reboots; ${open.length} open tickets; ${resumed.length} actions resumed`;
-    const data = { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, rebooted: boot.reboot, reboots, openTickets: open.length, resumedActions: resumed.map((a) => a.id), adopted, gone };
+    // The audit head goes out of band too: a copy outside this host is what makes rewriting the
+    // whole chain (every hash and the head) detectable.
+    const auditHead = this.store.auditHead();
+    const data = { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, rebooted: boot.reboot, reboots, openTickets: open.length, resumedActions: resumed.map((a) => a.id), adopted, gone, auditHead };
     this.audit([{ kind: 'agent.online', subject: null, data }]);
     this.notify('agent.online', null, `${cfg.agent.name} ${summary}`, data);
     this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed, ${reboots} reboots${boot.reboot ? ' (this start follows a reboot)' : ''}`);

@@ -16,6 +16,7 @@ test('announcement and notifications reach a webhook; SIGHUP reload; SIGTERM lea
   await run.daemon.start();
   const online = await waitFor(async () => hook.events.find((e) => e.kind === 'agent.online'), 10_000, 'agent.online delivered');
   assert.match(online.summary, /online; 0 reboots; 0 open tickets; 0 actions resumed/);
+  assert.deepEqual(online.data.auditHead, { seq: 0, hash: '0'.repeat(64) }, 'a fresh store: the genesis head');
   await run.waitHealthy(['cache', 'web']);
 
   process.kill(run.pid('web'), 'SIGKILL');
@@ -61,6 +62,8 @@ test('announcement and notifications reach a webhook; SIGHUP reload; SIGTERM lea
   assert.deepEqual(reboots, [], 'a restart of Warden is not a reboot');
   await waitFor(async () => hook.events.filter((e) => e.kind === 'agent.online').length === 2, 5000, 'second announcement');
   const second = hook.events.filter((e) => e.kind === 'agent.online')[1]!;
+  const head = second.data.auditHead as { seq: number; hash: string };
+  assert.match(head.hash, /^[0-9a-f]{64}$/, 'the audit head leaves the host with the announcement');
   assert.match(second.summary, /online; 0 reboots; 1 open tickets; 0 actions resumed/, 'the observe-mode ticket is still open');
   const unit = await cli(['systemd-unit'], { config: run.lab.configPath });
   assert.match(unit.stdout, /Type=notify/);
