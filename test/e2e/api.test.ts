@@ -2,7 +2,7 @@
 // bearer token, metrics in Prometheus text, and `warden debug` showing the very bundle the
 // diagnostics endpoint serves.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
@@ -21,6 +21,7 @@ test('HTTP API: token, healthz, status, tickets, metrics, diagnostics equal to w
   const port = await freePort();
   const tokenFile = join(await import('node:os').then((o) => o.tmpdir()), `warden-token-${port}`);
   writeFileSync(tokenFile, 's3cret-token\n', { mode: 0o600 });
+  t.after(() => rmSync(tokenFile, { force: true }));
   const run = await startLab({ noWorker: true, api: { port, tokenFile } });
   t.after(() => run.cleanup());
   await run.daemon.start();
