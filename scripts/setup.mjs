@@ -28,7 +28,9 @@ function run(cmd, args, opts = {}) {
 const debs = [['redis-server', 'redis-server']];
 // The system tests (test/system/) debootstrap a Debian tree and boot systemd in it with
 // systemd-nspawn; WARDEN_SKIP_SYSTEM=1 skips those tests, and then these packages.
-if (process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container']);
+// The demo and the bench do not need them.
+const forTests = ['test', 'setup', undefined].includes(process.env.npm_lifecycle_event);
+if (forTests && process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {
