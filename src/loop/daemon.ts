@@ -97,6 +97,8 @@ export class Daemon {
       clock: this.clock,
       onChange: () => this.wake(),
       onExit: (service, exit) => {
+        // Kept in the store too, so the exit history outlives this process (debug, diagnosis).
+        this.store.addExit(service, exit);
         this.log(`observe ${service}: unit run ended (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
         this.wake();
       },
