@@ -79,3 +79,26 @@ test('freeze: nothing runs while frozen; unfreeze lets the repair through', asyn
   const done = await waitFor(async () => (await run.tickets()).find((x) => x.id === tk.id && x.status === 'resolved'), 15_000, 'resolved after unfreeze');
   assert.equal(done.cause, 'process_exited');
 });
+
+test('hold: a person takes a ticket out of automation; nothing runs on it', async (t) => {
+  const run = await startLab({ noWorker: true, policy: `policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start]
+    - match: { service: "*" }
+      allow: [restart]
+      approval: required` });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['cache', 'web']);
+  process.kill(run.pid('web'), 'SIGKILL');
+  const tk = await waitFor(async () => (await run.tickets()).find((x) => x.service === 'web' && x.status === 'awaiting_approval'), 10_000, 'awaiting approval');
+  const held = await cli(['tickets', 'hold', tk.id, '--reason', 'investigating', '--as', 'person:carol'], { config: run.lab.configPath });
+  assert.equal(held.code, 0, held.stderr);
+  await sleep(1500);
+  const after = (await run.tickets()).find((x) => x.id === tk.id)!;
+  assert.equal(after.status, 'held');
+  assert.match(after.reason ?? '', /investigating \(person:carol\)/);
+  assert.deepEqual((await run.actions()).filter((a) => a.ticketId === tk.id).map((a) => a.state), ['cancelled']);
+  assert.throws(() => run.pid('web'), 'web stays down: a person has it');
+});
