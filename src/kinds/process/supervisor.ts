@@ -55,8 +55,8 @@ interface Watch {
   argv: string[];
   /** Our own child: its 'exit' event reports the exit. */
   child: ChildProcess | null;
-  /** An adopted process: polled in /proc. */
-  poll: NodeJS.Timeout | null;
+  /** An adopted process: polled in /proc (by the supervisor's one shared timer). */
+  poll: boolean;
   /** Resolves once the exit has been recorded. */
   exited: Promise<void>;
   markExited: () => void;
@@ -72,6 +72,7 @@ export class ProcessSupervisor {
   /** Per-service tail of the start/stop chain: operations on one service never interleave. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly pollMs: number;
+  private pollTimer: NodeJS.Timeout | undefined;
   private readonly onError: (err: unknown) => void;
   private disposed = false;
 
@@ -174,8 +175,9 @@ export class ProcessSupervisor {
   /** Stop watching. The services keep running: Warden stopping is not a reason for them to stop. */
   dispose(): void {
     this.disposed = true;
+    clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
     for (const w of this.watched.values()) {
-      if (w.poll !== null) clearInterval(w.poll);
       if (w.child !== null) {
         w.child.removeAllListeners('exit');
         // Let this process exit while the child runs on.
@@ -287,23 +289,32 @@ export class ProcessSupervisor {
   private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null): Watch {
     let markExited = (): void => {};
     const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    return { pid, procStart, startedAt, argv: [...argv], child, poll: null, exited, markExited, stopping: false };
+    return { pid, procStart, startedAt, argv: [...argv], child, poll: false, exited, markExited, stopping: false };
   }
 
   private watchAdopted(service: string, rec: ProcessRecord): void {
     const w = this.newWatch(rec.pid, rec.procStart, rec.startedAt, rec.argv, null);
-    // Not our child, so no exit event: poll /proc.
-    w.poll = setInterval(() => {
-      if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
-    }, this.pollMs);
+    // Not our child, so no exit event: poll /proc. One timer serves every adopted process, so a
+    // large inventory costs one wake-up per pollMs, not one per service.
+    w.poll = true;
     this.watched.set(service, w);
+    this.pollTimer ??= setInterval(() => this.pollAdopted(), this.pollMs);
+  }
+
+  private pollAdopted(): void {
+    let any = false;
+    for (const [service, w] of [...this.watched]) {
+      if (!w.poll) continue;
+      any = true;
+      if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
+    }
+    if (!any) { clearInterval(this.pollTimer); this.pollTimer = undefined; }
   }
 
   /** Record one exit exactly once: registry first, so onExit's reader already sees it. */
   private recordExit(service: string, w: Watch, code: number | null, signal: string | null): void {
     if (this.watched.get(service) !== w) return;
     this.watched.delete(service);
-    if (w.poll !== null) clearInterval(w.poll);
     const at = this.opts.clock.now();
     const exit: ExitRecord = { at, code, signal, uptimeMs: w.startedAt === null ? null : Math.max(0, at - w.startedAt), ...(w.stopping ? { byWarden: true } : {}) };
     try {
