@@ -2,6 +2,7 @@
 // defaults filled in, check ids assigned. Nothing downstream sees the file's spelling.
 import { dirname, resolve } from 'node:path';
 import type { ApiSpec, CheckSpec, ProbeSpec, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
+import { parseAddress } from '../lib/address.js';
 import { parseBytes, parseDuration } from '../lib/duration.js';
 import type { ConfigOutput } from './schema.js';
 import { checkId } from './semantic.js';
@@ -49,8 +50,9 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
 }
 
 function compileApi(api: NonNullable<ConfigOutput['agent']['api']>, base: string): ApiSpec {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(api.listen)!;
-  return { host: m[1]!, port: Number(m[2]), tokenFile: api.tokenFile === undefined ? null : resolve(base, api.tokenFile) };
+  // The schema has validated the address, so it parses.
+  const { host, port } = parseAddress(api.listen)!;
+  return { host, port, tokenFile: api.tokenFile === undefined ? null : resolve(base, api.tokenFile) };
 }
 
 function compileService(s: ServiceIn, base: string): ServiceSpec {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { ResolvedConfig } from '../domain/types.js';
+import { parseAddress } from '../lib/address.js';
 import { compile } from './compile.js';
 import { ConfigError, fromZodIssue, Locator, zodErrorMap, type ConfigIssue, type PathIssue } from './issues.js';
 import { configSchema } from './schema.js';
@@ -61,7 +62,7 @@ export function parseConfig(text: string, file: string): ResolvedConfig {
 function selfIssues(cfg: ResolvedConfig): PathIssue[] {
   const out: PathIssue[] = [];
   const api = cfg.agent.api;
-  const loopback = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']);
+  const loopback = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0']); // URL hostnames keep the brackets
   const isOwnApi = (host: string, port: number): boolean =>
     api !== null && port === api.port && (host === api.host || (loopback.has(host) && loopback.has(api.host)));
   cfg.services.forEach((s, i) => {
@@ -72,7 +73,7 @@ function selfIssues(cfg: ResolvedConfig): PathIssue[] {
       let host: string | null = null;
       let port = NaN;
       if (c.probe.type === 'http') { const u = new URL(c.probe.url); host = u.hostname; port = Number(u.port || (u.protocol === 'https:' ? 443 : 80)); }
-      if (c.probe.type === 'tcp') { const m = /^\[?(.*?)\]?:(\d+)$/.exec(c.probe.address); host = m?.[1] ?? null; port = Number(m?.[2]); }
+      if (c.probe.type === 'tcp') { const a = parseAddress(c.probe.address); host = a?.host ?? null; port = a?.port ?? NaN; }
       if (host !== null && isOwnApi(host, port)) {
         out.push({ path: ['services', i, 'checks', j], message: `services[${i}].checks[${j}] probes this Warden's own API (${api!.host}:${api!.port}); a Warden cannot watch itself: let a peer Warden do it` });
       }

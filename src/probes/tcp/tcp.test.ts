@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { connect, createServer, type Socket } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseAddress, tcp } from './tcp.js';
+import { parseAddress } from '../../lib/address.js';
+import { tcp } from './tcp.js';
 
 test('parseAddress takes host:port and [v6]:port', () => {
   assert.deepEqual(parseAddress('127.0.0.1:6390'), { host: '127.0.0.1', port: 6390 });

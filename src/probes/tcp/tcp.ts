@@ -2,18 +2,9 @@
 import { connect } from 'node:net';
 import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
 import { errorMessage, fail, ok, timedOut } from '../result.js';
+import { parseAddress } from '../../lib/address.js';
 
 export type TcpProbeSpec = Extract<ProbeSpec, { type: 'tcp' }>;
-
-/** "host:port" or "[v6]:port" → parts; null when the address cannot be a TCP endpoint. */
-export function parseAddress(address: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
-  if (m === null) return null;
-  const host = m[1] ?? m[2];
-  const port = Number(m[3]);
-  if (host === undefined || port < 1 || port > 65535) return null;
-  return { host, port };
-}
 
 export function tcp(spec: TcpProbeSpec, timeoutMs: number): Promise<ProbeResult> {
   const start = performance.now();

@@ -1,0 +1,10 @@
+// host:port as the config, the tcp probe and the API listener all spell it (IPv6 in brackets).
+/** "host:port" or "[v6]:port" → parts; null when the address cannot be a TCP endpoint. */
+export function parseAddress(address: string): { host: string; port: number } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(address);
+  if (m === null) return null;
+  const host = m[1] ?? m[2];
+  const port = Number(m[3]);
+  if (host === undefined || port < 1 || port > 65535) return null;
+  return { host, port };
+}
