@@ -9,7 +9,7 @@ import { Notifier } from '../notify/notifier.js';
 import { readBootId } from '../runtime/boot.js';
 import { SdNotify } from '../runtime/sdnotify.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
-import { loopProgressing, progressBudgetMs } from '../runtime/diagnostics.js';
+import { progressVerdict } from '../runtime/diagnostics.js';
 import { faultStartedAt, WardenMetrics } from '../runtime/metrics.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { systemClock, type Clock } from '../lib/clock.js';
@@ -173,11 +173,7 @@ export class Daemon {
 
   /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
   progressing(): { ok: boolean; reason: string } {
-    if (this.state !== 'running') return { ok: false, reason: `state ${this.state}` };
-    const now = this.clock.now();
-    return loopProgressing(this.lastPassAt, now, this.config.agent.intervalMs)
-      ? { ok: true, reason: `last pass ${now - this.lastPassAt} ms ago` }
-      : { ok: false, reason: `no completed pass for ${now - this.lastPassAt} ms (budget ${progressBudgetMs(this.config.agent.intervalMs)} ms)` };
+    return progressVerdict(this.state === 'running', this.lastPassAt, this.clock.now(), this.config.agent.intervalMs);
   }
 
   private watchdogPing(): void {
@@ -297,13 +293,14 @@ export class Daemon {
   private pass(): void {
     // Read, decide and write in one transaction: a CLI command (approve, resolve, freeze) that
     // writes between our read and our write would otherwise be overwritten by a stale copy.
-    const out = this.store.transaction(() => this.decideAndPersist());
+    const { out, open, pending } = this.store.transaction(() => this.decideAndPersist());
     // Effects only after the decision is committed: an action must be durable before it runs.
     for (const id of out.execute) this.executor.run(id);
-    this.afterActions(out.tickets);
+    this.afterActions(open, pending);
   }
 
-  private decideAndPersist(): DecideOutput {
+  /** Decides and persists; also returns the open tickets and unfinished actions as they now stand. */
+  private decideAndPersist(): { out: DecideOutput; open: Ticket[]; pending: Action[] } {
     const now = this.clock.now();
     const store = this.store;
     const tickets = store.listTickets({ openOnly: true });
@@ -343,8 +340,12 @@ export class Daemon {
       if (this.lastHealth.has(name) || h.health !== 'unknown') this.log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
     }
+    // The state after this pass, from what was read plus what changed: no second read of the store.
+    const open = [...new Map([...tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
+    for (const a of out.actions) actions.set(a.id, a);
+    const pending = [...actions.values()].filter((a) => a.state === 'validated');
     this.metrics.setFindings(out.report.findings);
-    this.metrics.setTickets(store.listTickets({ openOnly: true }));
+    this.metrics.setTickets(open);
     for (const i of out.audit) {
       this.measure(i, world, now, out);
       this.log(describe(i));
@@ -353,23 +354,22 @@ export class Daemon {
     }
     this.lastPassAt = now;
     this.lastSummary = out.report.summary;
-    const merged = new Map([...tickets, ...out.tickets].map((t) => [t.id, t.status]));
-    this.lastOpenTickets = [...merged.values()].filter((st) => st !== 'resolved').length;
+    this.lastOpenTickets = open.length;
     if (!this.readySent) {
       // READY=1 only after the first full pass: systemd then knows Warden is really watching.
       this.readySent = true;
       this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined);
     }
-    return out;
+    return { out, open, pending };
   }
 
   /** Speeds up observation of a service being repaired, and schedules the next decision time. */
-  private afterActions(tickets: Ticket[]): void {
-    const open = this.store.listTickets({ statuses: ['verifying'] });
-    for (const t of open) this.scheduler.boost(t.service, 50, this.clock.now() + this.config.agent.verifyStableMs + 2000);
-    const retryAt = this.store.listActions({ states: ['validated'] }).map((a) => a.notBefore ?? 0).filter((n) => n > 0);
+  private afterActions(open: Ticket[], pending: Action[]): void {
+    const verifying = open.filter((t) => t.status === 'verifying');
+    for (const t of verifying) this.scheduler.boost(t.service, 50, this.clock.now() + this.config.agent.verifyStableMs + 2000);
+    const retryAt = pending.map((a) => a.notBefore ?? 0).filter((n) => n > 0);
     let next = Infinity;
-    if (open.length > 0 || tickets.some((t) => t.status === 'verifying')) next = VERIFY_TICK_MS;
+    if (verifying.length > 0) next = VERIFY_TICK_MS;
     for (const at of retryAt) next = Math.min(next, Math.max(0, at - this.clock.now()));
     if (next !== Infinity) this.wakeIn(next);
   }

@@ -13,7 +13,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ticketJson } from '../cli/common.js';
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
 import type { Store } from '../store/store.js';
-import { apiStatus, diagnosticsBundle, LOG_LINES, loopProgressing, progressBudgetMs, TICKET_STATUSES } from './diagnostics.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 
 export const TOKEN_ENV = 'WARDEN_API_TOKEN';
@@ -224,15 +224,8 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
   return {
     token: typeof token === 'function' ? token : () => token,
     healthy: () => {
-      const now = d.now();
       const last = d.lastPassAt();
-      const budget = progressBudgetMs(d.config().agent.intervalMs);
-      const lastPassAt = last > 0 ? new Date(last).toISOString() : null;
-      if (!d.running()) return { ok: false, reason: 'the daemon is not running (starting, draining or stopped)', lastPassAt };
-      if (!loopProgressing(last, now, d.config().agent.intervalMs)) {
-        return { ok: false, reason: last > 0 ? `no reconcile pass for ${now - last} ms (budget ${budget} ms)` : 'no reconcile pass yet', lastPassAt };
-      }
-      return { ok: true, reason: `last pass ${now - last} ms ago`, lastPassAt };
+      return { ...progressVerdict(d.running(), last, d.now(), d.config().agent.intervalMs), lastPassAt: last > 0 ? new Date(last).toISOString() : null };
     },
     status: () => apiStatus({ config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary() } }),
     tickets: (q) => d.store.listTickets({

@@ -263,6 +263,15 @@ export function loopProgressing(lastPassAt: Millis | null | undefined, now: Mill
   return lastPassAt != null && lastPassAt > 0 && now - lastPassAt < progressBudgetMs(intervalMs);
 }
 
+/** The verdict /healthz and the systemd watchdog both give, with the reason for people. */
+export function progressVerdict(running: boolean, lastPassAt: Millis, now: Millis, intervalMs: number): { ok: boolean; reason: string } {
+  if (!running) return { ok: false, reason: 'the daemon is not running (starting, draining or stopped)' };
+  if (!loopProgressing(lastPassAt, now, intervalMs)) {
+    return { ok: false, reason: lastPassAt > 0 ? `no reconcile pass for ${now - lastPassAt} ms (budget ${progressBudgetMs(intervalMs)} ms)` : 'no reconcile pass yet' };
+  }
+  return { ok: true, reason: `last pass ${now - lastPassAt} ms ago` };
+}
+
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
