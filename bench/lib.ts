@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import os from 'node:os';
+import { sleep, waitFor } from '../src/lib/wait.js';
 
 /**
  * Wall-clock milliseconds with sub-millisecond resolution. Every bench process uses this same
@@ -11,7 +12,7 @@ import os from 'node:os';
  */
 export const now = (): number => performance.timeOrigin + performance.now();
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep };
 
 export const randomBetween = (lo: number, hi: number): number => lo + Math.random() * (hi - lo);
 
@@ -85,12 +86,9 @@ export async function pollHealthy(port: number, opts: { gapMs?: number; requestT
   }
 }
 
+/** Waits for a synchronous condition, polling every `everyMs` (10 ms: the bench's cadence). */
 export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string, everyMs = 10): Promise<void> {
-  const end = now() + timeoutMs;
-  while (!cond()) {
-    if (now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+  await waitFor(cond, timeoutMs, what, { everyMs });
 }
 
 /**

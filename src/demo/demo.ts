@@ -6,7 +6,8 @@ import { loadConfig } from '../config/load.js';
 import type { Action, Cause, Ticket } from '../domain/types.js';
 import { Daemon } from '../loop/daemon.js';
 import { Store } from '../store/store.js';
-import { makeLab, type Lab } from './lab.js';
+import { waitFor } from '../lib/wait.js';
+import { killLab, makeLab, type Lab } from './lab.js';
 
 interface Fault {
   name: string;
@@ -25,8 +26,6 @@ export interface FaultResult {
   ok: boolean;
   why: string;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const FAULTS: Fault[] = [
   {
@@ -64,18 +63,18 @@ export async function runDemo(opts: { log?: (l: string) => void; keep?: boolean 
   const store = Store.open(cfg.agent.dataDir);
   const results: FaultResult[] = [];
   try {
-    await waitFor(() => allHealthy(store, ['cache', 'web', 'worker']), 20_000, 'the lab to come up healthy');
+    await waitFor(() => allHealthy(store, ['cache', 'web', 'worker']), 20_000, 'the lab to come up healthy', { everyMs: 20 });
     say('lab is up and healthy\n');
     for (const fault of FAULTS) {
       say(`━━ fault: ${fault.name}`);
       results.push(await runFault(fault, lab, store));
       const r = results.at(-1)!;
       say(`━━ ${r.ok ? 'handled' : 'NOT handled'}: ${r.outcome}${r.ok ? '' : ` (${r.why})`}\n`);
-      if (fault.expect.status === 'resolved') await waitFor(() => allHealthy(store, ['cache', 'web']), 15_000, 'the lab to settle').catch(() => undefined);
+      if (fault.expect.status === 'resolved') await waitFor(() => allHealthy(store, ['cache', 'web']), 15_000, 'the lab to settle', { everyMs: 20 }).catch(() => undefined);
     }
   } finally {
     await daemon.stop(5_000);
-    stopLab(store);
+    killLab(store);
     store.close();
     if (!opts.keep) rmSync(lab.dir, { recursive: true, force: true });
   }
@@ -96,7 +95,7 @@ async function runFault(fault: Fault, lab: Lab, store: Store): Promise<FaultResu
   const done = await waitFor(() => {
     ticket = store.listTickets({ limit: 1000 }).find((t) => t.service === fault.expect.service && !before.has(`${t.id}:${t.occurrences}`));
     return !!ticket && (ticket.status === 'resolved' || ticket.status === 'escalated');
-  }, 30_000, 'the ticket to close').then(() => true, () => false);
+  }, 30_000, 'the ticket to close', { everyMs: 20 }).then(() => true, () => false);
   const newActions = store.listActions({ limit: 10_000 }).filter((a) => !actionsBefore.has(a.id));
   const t = ticket;
   const detectMs = t ? firstSeen(store, t, t0) - t0 : null;
@@ -143,24 +142,6 @@ function summarizeActions(actions: Action[]): string {
 function allHealthy(store: Store, names: string[]): boolean {
   const states = new Map(store.listServiceStates().map((s) => [s.name, s.health]));
   return names.every((n) => states.get(n) === 'healthy') && store.listTickets({ openOnly: true }).every((t) => t.status === 'escalated' || t.status === 'held');
-}
-
-/** The demo owns its lab: stop every process Warden started for it. */
-function stopLab(store: Store): void {
-  for (const svc of ['web', 'cache', 'worker']) {
-    const p = store.getProcess(svc);
-    if (!p) continue;
-    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-}
-
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 export function formatResults(results: FaultResult[]): string {

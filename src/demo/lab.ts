@@ -128,3 +128,19 @@ ${opts.policy ?? `policy:
   writeFileSync(configPath, yaml);
   return { dir, configPath, ports: { web, cache, worker }, poisonFile, startsFile };
 }
+
+/** The lab's services, in inventory order. */
+export const LAB_SERVICES = ['cache', 'web', 'worker'] as const;
+
+/**
+ * Kills every lab process Warden started (their whole process groups): the demo and the tests own
+ * their lab, while Warden itself deliberately leaves services running when it stops.
+ */
+export function killLab(registry: { getProcess(service: string): { pid: number } | null }): void {
+  for (const svc of LAB_SERVICES) {
+    const p = registry.getProcess(svc);
+    if (!p) continue;
+    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+    try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}

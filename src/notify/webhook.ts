@@ -3,6 +3,7 @@
 // the receiver rejects only repeats the rejection).
 import type { NotifyChannel } from '../domain/types.js';
 import { backoffMs } from '../loop/executor.js';
+import { sleep } from '../lib/wait.js';
 
 export interface NotifyEvent {
   kind: string;
@@ -20,7 +21,6 @@ export interface DeliveryResult {
   error: string | null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function deliverWebhook(channel: NotifyChannel, event: NotifyEvent, random: () => number = Math.random): Promise<DeliveryResult> {
   let attempts = 0;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import type { CheckSpec, CheckState, ProbeResult, ServiceSpec } from '../domain/types.js';
 import { systemClock } from '../lib/clock.js';
 import { CheckScheduler } from './checks.js';
+import { sleep } from '../lib/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function check(over: Partial<CheckSpec> = {}): CheckSpec {
   return {

@@ -3,8 +3,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
+import { killLab, makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
 import { readProcStat } from '../../src/lib/proc.js';
+import { waitFor as waitForLib } from '../../src/lib/wait.js';
+
+export { sleep } from '../../src/lib/wait.js';
 import { Store } from '../../src/store/store.js';
 
 export const WARDEN = join(ROOT, 'bin', 'warden');
@@ -40,21 +43,10 @@ export function gone(pid: number): boolean {
   return st === null || st.state === 'Z' || st.state === 'X';
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(100);
-  }
+/** Polls every 100 ms; a throwing check (the daemon not up yet) counts as "not yet". */
+export function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
+  return waitForLib(fn, timeoutMs, what, { retryErrors: true });
 }
 
 /** A `warden run` daemon process. */
@@ -134,12 +126,7 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
       if (run.daemon !== daemon) await daemon.signal('SIGKILL').catch(() => undefined);
       if (existsSync(join(dataDir, 'warden.db'))) {
         const s = Store.open(dataDir, { readonly: true });
-        for (const svc of ['cache', 'web', 'worker', 'slow']) {
-          const p = s.getProcess(svc);
-          if (!p) continue;
-          try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-          try { process.kill(p.pid, 'SIGCONT'); process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
-        }
+        killLab(s);
         s.close();
       }
       rmSync(lab.dir, { recursive: true, force: true });

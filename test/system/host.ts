@@ -160,4 +160,4 @@ export async function runOk(cmd: string, args: readonly string[], opts: RunOptio
 
 export const log = (msg: string): void => { process.stderr.write(`warden-test: ${msg}\n`); };
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from '../../src/lib/wait.js';

@@ -9,6 +9,7 @@ import { freePort } from '../../src/demo/lab.js';
 import { waitFor } from '../e2e/harness.js';
 import { startReceiver, type Receiver } from '../e2e/receiver.js';
 import { Container, ensureRootfs, GUEST_CHECKOUT, systemTestsSkipped } from './container.js';
+import { sleep } from '../../src/lib/wait.js';
 
 const skip = systemTestsSkipped();
 const CONFIG = '/etc/warden/warden.yaml';
@@ -16,7 +17,6 @@ let ct: Container;
 let hook: Receiver;
 let apiPort: number;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** The e2e harness's waitFor, with the description first (reads better in these tests). */
 const waitUntil = <T>(what: string, timeoutMs: number, fn: () => Promise<T | null | undefined | false>): Promise<T> => waitFor(fn, timeoutMs, what);

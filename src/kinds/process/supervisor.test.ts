@@ -9,19 +9,15 @@ import { systemClock } from '../../lib/clock.js';
 import { isAlive, readEnviron, readProcStat } from '../../lib/proc.js';
 import { MemoryProcessRegistry } from './memory-registry.js';
 import { cmdlineMatches, MARKER_ENV, ProcessSupervisor, type ProcessRegistry } from './supervisor.js';
+import { sleep, waitFor as waitForLib } from '../../lib/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const node = process.execPath;
 const TICK = "setInterval(()=>console.log('tick'),50)";
 
-async function waitFor<T>(fn: () => T | null | undefined | false, ms = 3000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+/** Waits for a condition, polling every 5 ms (exit detection is measured in milliseconds here). */
+function waitFor<T>(fn: () => T | null | undefined | false, ms = 3000, what = 'condition'): Promise<T> {
+  return waitForLib(fn, ms, what, { everyMs: 5 });
 }
 
 function spec(name: string, start: string[], over: Partial<ServiceSpec> = {}): ServiceSpec {

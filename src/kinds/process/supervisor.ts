@@ -8,6 +8,7 @@ import type { Clock } from '../../lib/clock.js';
 import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
 import { findByArgv, groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
 import { rotateFile, tailLines } from './logs.js';
+import { sleep } from '../../lib/wait.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
 
@@ -64,7 +65,6 @@ interface Watch {
   stopping: boolean;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class ProcessSupervisor {
   private readonly watched = new Map<string, Watch>();
