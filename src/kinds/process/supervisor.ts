@@ -9,6 +9,7 @@ import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
 import { findByArgv, groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
 import { rotateFile, tailLines } from './logs.js';
 import { sleep } from '../../lib/wait.js';
+import { KeyedSerial } from '../../lib/serial.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
 
@@ -70,7 +71,7 @@ export class ProcessSupervisor {
   private readonly watched = new Map<string, Watch>();
   private readonly spawnErrors = new Map<string, string>();
   /** Per-service tail of the start/stop chain: operations on one service never interleave. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly serially = new KeyedSerial();
   private readonly pollMs: number;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly onError: (err: unknown) => void;
@@ -158,15 +159,15 @@ export class ProcessSupervisor {
   }
 
   start(spec: ServiceSpec): Promise<{ pid: number }> {
-    return this.serial(spec.name, () => this.startNow(spec));
+    return this.serially.run(spec.name, () => this.startNow(spec));
   }
 
   stop(spec: ServiceSpec): Promise<void> {
-    return this.serial(spec.name, () => this.stopNow(spec));
+    return this.serially.run(spec.name, () => this.stopNow(spec));
   }
 
   restart(spec: ServiceSpec): Promise<{ pid: number }> {
-    return this.serial(spec.name, async () => {
+    return this.serially.run(spec.name, async () => {
       await this.stopNow(spec);
       return this.startNow(spec);
     });
@@ -187,15 +188,7 @@ export class ProcessSupervisor {
     this.watched.clear();
   }
 
-  private serial<T>(service: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(service) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.then(() => undefined, () => undefined);
-    this.locks.set(service, tail);
-    // Forget the chain once it is idle, so the map does not hold every service forever.
-    tail.then(() => { if (this.locks.get(service) === tail) this.locks.delete(service); }, this.onError);
-    return next;
-  }
+
 
   private async startNow(spec: ServiceSpec): Promise<{ pid: number }> {
     if (this.disposed) throw new Error('process supervisor is disposed');

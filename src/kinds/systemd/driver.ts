@@ -12,6 +12,7 @@ import {
   type UnitHealth, type UnitProperties,
 } from './properties.js';
 import { exitAtFirstSight, exitsBetween, lastJobRun, type Observation, type ObservedExit } from './transitions.js';
+import { KeyedSerial } from '../../lib/serial.js';
 
 export { SystemctlError, type CommandResult, type CommandRunner } from './command.js';
 
@@ -78,7 +79,7 @@ export class SystemdDriver implements ServiceDriver {
   private readonly exits = new Map<string, ExitRecord[]>();
   /** Units with a start/stop/restart in flight: exits seen meanwhile are Warden's doing. */
   private readonly acting = new Map<string, number>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly serially = new KeyedSerial();
   private pollChain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private firstPoll: Promise<void> | null = null;
@@ -350,7 +351,7 @@ export class SystemdDriver implements ServiceDriver {
       return Promise.reject(Object.assign(new Error(`${spec.name} is not a systemd service`), { code: 'NOT_SYSTEMD' }));
     }
     const unit = spec.unit;
-    return this.serial(unit, async () => {
+    return this.serially.run(unit, async () => {
       // Waits for systemd's job (no --no-block): success means the unit got there.
       const argv = [verb, '--no-ask-password', '--', unit];
       this.acting.set(unit, (this.acting.get(unit) ?? 0) + 1);
@@ -371,14 +372,7 @@ export class SystemdDriver implements ServiceDriver {
     });
   }
 
-  private serial<T>(unit: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(unit) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.then(() => undefined, () => undefined);
-    this.locks.set(unit, tail);
-    tail.then(() => { if (this.locks.get(unit) === tail) this.locks.delete(unit); }, this.onError);
-    return next;
-  }
+
 
   // ---------------------------------------------------------------- helpers
 
