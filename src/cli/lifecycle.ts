@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { systemClock } from '../lib/clock.js';
 import { jsonSchema } from '../config/jsonschema.js';
 import { loadConfig } from '../config/load.js';
 import { exampleConfig } from '../config/template.js';
@@ -85,9 +86,9 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const cfg = loadConfig(configPath);
   const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
-  const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: { now: Date.now }, onExit: () => undefined });
+  const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
   const processes = new ProcessDriver(sup);
-  const units = new SystemdDriver({ clock: { now: Date.now }, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
+  const units = new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
   const driverFor = (spec: ServiceSpec): ServiceDriver => (spec.kind === 'systemd' ? units : processes);
   try {
     sup.adopt(cfg.services.filter((s) => s.kind === 'process'));

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { ExitRecord, ResolvedConfig, ServiceSpec } from '../domain/types.js';
-import { iso } from '../lib/clock.js';
+import { iso, systemClock } from '../lib/clock.js';
 import { dbPath, type Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
@@ -95,7 +95,7 @@ export function localDiagnostics(cfg: ResolvedConfig, spec: ServiceSpec, store: 
     // Only the daemon's driver observes other kinds; the store still tells health, tickets, actions.
     return diagnosticsBundle({ config: cfg, spec, store, process: null, checks: null, logTail: [], logSource: null, health: null, now });
   }
-  const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry: readOnly(store), clock: { now: () => now }, onExit: () => undefined });
+  const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry: readOnly(store), clock: systemClock, onExit: () => undefined });
   try {
     sup.adopt([spec]);
     return diagnosticsBundle({

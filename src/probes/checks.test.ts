@@ -1,3 +1,4 @@
+import { fakeWall } from '../testing/clock.js';
 import { createServer } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,7 +44,7 @@ function scripted(answers: boolean[]) {
 
 function fakeClock(start = 1_000) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => { now += ms; } };
+  return Object.assign(fakeWall(() => now), { advance: (ms: number) => { now += ms; } });
 }
 
 test('thresholds: first success is healthy; failures then successes debounce', async () => {

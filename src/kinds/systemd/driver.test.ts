@@ -1,5 +1,7 @@
 // The driver against a scripted systemctl: each test sets what systemd "says" before each tick and
 // checks what the driver reports. Real systemd is exercised by the nspawn system tests.
+import type { Clock } from '../../lib/clock.js';
+import { fakeWall } from '../../testing/clock.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExitRecord, ServiceSpec } from '../../domain/types.js';
@@ -81,13 +83,14 @@ interface Setup {
   exits: { service: string; exit: ExitRecord }[];
   changes: string[];
   errors: unknown[];
-  clock: { t: number; now(): number };
+  clock: Clock & { t: number };
 }
 
 function setup(specs: ServiceSpec[], units: Record<string, Record<string, string>>, over: { pollMs?: number } = {}): Setup {
   const sd = new FakeSystemd();
   for (const [u, p] of Object.entries(units)) sd.units.set(u, p);
-  const clock = { t: Date.UTC(2026, 10, 23, 15), now() { return this.t; } };
+  const wall = { t: Date.UTC(2026, 10, 23, 15) };
+  const clock = Object.assign(fakeWall(() => wall.t), { get t() { return wall.t; }, set t(v: number) { wall.t = v; } });
   const s: Setup = { sd, exits: [], changes: [], errors: [], clock, driver: null as unknown as SystemdDriver };
   s.driver = new SystemdDriver({
     clock, systemctl: sd.systemctl, journalctl: sd.journalctl, pollMs: over.pollMs ?? 250,
@@ -296,7 +299,7 @@ test('a missing systemctl binary is an answer, not an exception', async () => {
   assert.equal(res.code, null);
   assert.match(res.stderr, /ENOENT/);
   const errors: unknown[] = [];
-  const d = new SystemdDriver({ clock: { now: () => 0 }, systemctl: run, journalctl: run, onExit: () => {}, onChange: () => {}, onError: (e) => errors.push(e) });
+  const d = new SystemdDriver({ clock: fakeWall(() => 0), systemctl: run, journalctl: run, onExit: () => {}, onChange: () => {}, onError: (e) => errors.push(e) });
   d.setServices([api]);
   await d.refresh();
   assert.equal(errors.length, 1);

@@ -1,0 +1,24 @@
+// One base class for Warden's own errors: a stable `code` that scripts and tests branch on, and
+// whether trying the same thing again later may succeed (`retryable`), in the Temporal SDK's style.
+
+export class WardenError extends Error {
+  readonly code: string;
+  /** True when the same call may succeed later without anyone changing anything. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export function isWardenError(err: unknown, code?: string): err is WardenError {
+  return err instanceof WardenError && (code === undefined || err.code === code);
+}
+
+/** One line for people from anything thrown. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
