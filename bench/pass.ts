@@ -24,10 +24,9 @@ function inventory(n: number): ResolvedConfig {
 }
 
 function input(config: ResolvedConfig, world: World, tickets: Ticket[], actions: Action[]): DecideInput {
-  let id = 0;
   return {
-    config, world, now: T0, tickets, actions, frozen: false,
-    countStarted: () => 0, latestByFingerprint: () => null, newId: (k) => `${k}${++id}`, logTail: () => [],
+    config, world, now: T0, tickets, actions, frozen: false, started: [], limitResets: {}, recentlyResolved: [],
+    nextIds: { T: 1, A: 1 }, answers: [], diagnosing: new Set(),
   };
 }
 

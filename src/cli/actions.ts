@@ -1,9 +1,10 @@
 // warden actions list|show|approve|reject|cancel, and the kill switch: freeze|unfreeze
 import type { Command } from 'commander';
-import type { Action, ActionState } from '../domain/types.js';
+import type { ActionState } from '../domain/types.js';
 import {
   actionJson, ago, CliError, config, personIdentity, printJson, printTable, withStore, type GlobalOpts,
 } from './common.js';
+import { submit } from './submit.js';
 
 const STATES: ActionState[] = ['proposed', 'validated', 'awaiting_approval', 'executing', 'completed', 'failed', 'cancelled'];
 
@@ -41,27 +42,9 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
       for (const [k, v] of Object.entries(j)) process.stdout.write(`${k.padEnd(15)} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}\n`);
     });
 
-  const decideOn = (verb: 'approve' | 'reject' | 'cancel', id: string, o: { reason?: string; as?: string }): void => {
-    const cfg = config(globals());
-    const who = personIdentity(o.as);
-    const a = withStore(cfg, 'write', (s) => s.transaction(() => {
-      const cur = s.getAction(id);
-      if (!cur) throw new CliError(`no action ${id}; see "warden actions list"`);
-      const allowed: ActionState[] = verb === 'cancel' ? ['proposed', 'validated', 'awaiting_approval'] : ['awaiting_approval'];
-      if (!allowed.includes(cur.state)) {
-        const hint = cur.state === 'executing' ? ': its effect is under way and cannot be interrupted safely; freeze to stop further actions' : '';
-        throw new CliError(`action ${id} is ${cur.state}; ${verb} needs ${allowed.join(' or ')}${hint}`);
-      }
-      const now = Date.now();
-      const next: Action = verb === 'approve'
-        ? { ...cur, state: 'validated', approvedBy: who }
-        : { ...cur, state: 'cancelled', finishedAt: now, error: `${verb === 'reject' ? 'rejected' : 'cancelled'} by ${who}${o.reason ? `: ${o.reason}` : ''}` };
-      s.putAction(next);
-      s.audit({ at: now, actor: who, kind: verb === 'approve' ? 'action.approved' : verb === 'reject' ? 'action.rejected' : 'action.cancelled', subject: id, data: { type: cur.type, target: cur.target, reason: o.reason ?? null } });
-      return next;
-    }));
-    const what = verb === 'approve' ? 'approved: the daemon runs it on its next pass' : verb === 'reject' ? 'rejected' : 'cancelled';
-    process.stdout.write(`action ${a.id} (${a.type} ${a.target}) ${what}\n`);
+  const decideOn = async (verb: 'approve' | 'reject' | 'cancel', id: string, o: { reason?: string; as?: string }): Promise<void> => {
+    const msg = await submit(config(globals()), { kind: verb, actionId: id, by: personIdentity(o.as), reason: o.reason ?? null });
+    process.stdout.write(`${msg}\n`);
   };
 
   actions.command('approve <id>').description('approve an action awaiting approval')
@@ -78,26 +61,14 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .description('kill switch: no action starts until "warden unfreeze" (effective within one pass)')
     .option('--reason <text>', 'why', 'frozen by hand')
     .option('--as <identity>', 'who is acting')
-    .action((o: { reason: string; as?: string }) => {
-      const cfg = config(globals());
-      const who = personIdentity(o.as);
-      withStore(cfg, 'write', (s) => s.transaction(() => {
-        s.setFlag('frozen', JSON.stringify({ by: who, reason: o.reason, at: new Date().toISOString() }));
-        s.audit({ at: Date.now(), actor: who, kind: 'agent.frozen', subject: null, data: { reason: o.reason } });
-      }));
-      process.stdout.write(`frozen: no action will start (${o.reason}); undo with "warden unfreeze"\n`);
+    .action(async (o: { reason: string; as?: string }) => {
+      process.stdout.write(`${await submit(config(globals()), { kind: 'freeze', by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 
   program.command('unfreeze')
     .description('lift the kill switch')
     .option('--as <identity>', 'who is acting')
-    .action((o: { as?: string }) => {
-      const cfg = config(globals());
-      const who = personIdentity(o.as);
-      withStore(cfg, 'write', (s) => s.transaction(() => {
-        s.setFlag('frozen', null);
-        s.audit({ at: Date.now(), actor: who, kind: 'agent.unfrozen', subject: null, data: {} });
-      }));
-      process.stdout.write('unfrozen: actions may run again\n');
+    .action(async (o: { as?: string }) => {
+      process.stdout.write(`${await submit(config(globals()), { kind: 'unfreeze', by: personIdentity(o.as) })}\n`);
     });
 }

@@ -6,7 +6,9 @@ import { systemClock } from '../lib/clock.js';
 import { jsonSchema } from '../config/jsonschema.js';
 import { loadConfig } from '../config/load.js';
 import { exampleConfig } from '../config/template.js';
-import { decide } from '../domain/decide.js';
+import { decideSettled } from '../domain/settle.js';
+import { diagnose } from '../diagnosis/rules.js';
+import { readDecideInput } from '../loop/reconciler.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
@@ -67,6 +69,8 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
       await daemon.start();
       // SIGHUP reloads the config, validated first; a bad file keeps the running one.
       process.on('SIGHUP', () => { daemon.reload(() => loadConfig(globals().config)); });
+      // SIGUSR2: a person's command was queued (warden approve, resolve, freeze...): pass now.
+      process.on('SIGUSR2', () => daemon.wake());
       await new Promise<void>((done) => {
         const stop = (sig: string): void => {
           process.stdout.write(`${new Date().toISOString()} received ${sig}: draining\n`);
@@ -108,21 +112,13 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
       }));
       world.services[s.name] = { name: s.name, host: s.host, process: proc, checks };
     }));
-    let n = 0;
-    // Decide as in recommend mode: what would be done is reported, nothing is set in motion.
+    // Decide as in recommend mode, with the daemon's reading of the store: what would be done is
+    // reported, nothing is set in motion, nothing is written.
     const asRecommend = { ...cfg, agent: { ...cfg.agent, mode: 'recommend' as const } };
-    const out = decide({
-      config: asRecommend, world, now,
-      tickets: store?.listTickets({ openOnly: true }) ?? [],
-      actions: store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? [],
-      frozen: store?.getFlag('frozen') != null,
-      countStarted: (t, ty, since) => store?.countStartedActions(t, ty, since) ?? 0,
-      latestByFingerprint: (fp) => store?.latestTicketByFingerprint(fp) ?? null,
-      newId: (k) => `${k}?${++n}`,
-      logTail: (svc) => {
-        const spec = cfg.services.find((x) => x.name === svc);
-        return spec ? driverFor(spec).logTail(spec, 50) : [];
-      },
+    const out = decideSettled(readDecideInput(store, asRecommend, world, now), (req) => {
+      const spec = cfg.services.find((x) => x.name === req.problem.service);
+      const logTail = spec ? driverFor(spec).logTail(spec, 50) : [];
+      return { ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: asRecommend, world, problem: req.problem, now, logTail }) };
     });
     return out.report;
   } finally {

@@ -1,10 +1,10 @@
 // warden tickets list|show|resolve|hold
 import type { Command } from 'commander';
 import type { TicketStatus } from '../domain/types.js';
-import { markManualReset } from '../loop/shared.js';
 import {
   actionJson, ago, CliError, config, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
+import { submit } from './submit.js';
 
 const STATUSES: TicketStatus[] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held'];
 
@@ -61,43 +61,19 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
       });
     });
 
-  /** A person takes a ticket out of automation: pending actions are cancelled, the change audited. */
-  const byHand = (id: string, to: 'resolved' | 'held', o: { reason: string; as?: string }): void => {
-    const cfg = config(globals());
-    const who = personIdentity(o.as);
-    withStore(cfg, 'write', (s) => s.transaction(() => {
-      const t = s.getTicket(id);
-      if (!t) throw new CliError(`no ticket ${id}; see "warden tickets list --all"`);
-      if (t.status === 'resolved') throw new CliError(`ticket ${id} is already resolved`);
-      const now = Date.now();
-      for (const aid of t.actionIds) {
-        const a = s.getAction(aid);
-        if (a && (a.state === 'proposed' || a.state === 'validated' || a.state === 'awaiting_approval')) {
-          s.putAction({ ...a, state: 'cancelled', error: `ticket ${to} by ${who}`, finishedAt: now });
-          s.audit({ at: now, actor: who, kind: 'action.cancelled', subject: a.id, data: { reason: `ticket ${to} by hand` } });
-        }
-      }
-      s.putTicket({ ...t, status: to, updatedAt: now, verification: null, reason: `${o.reason} (${who})`, ...(to === 'resolved' ? { resolvedAt: now } : {}) });
-      if (to === 'resolved') markManualReset(s, t.service, now);
-      s.audit({ at: now, actor: who, kind: 'ticket.status', subject: id, data: { from: t.status, to, reason: o.reason } });
-    }));
-  };
-
   tickets.command('resolve <id>')
     .description('mark a ticket resolved by hand (restarts the rate-limit count for its service)')
     .option('--reason <text>', 'why', 'resolved by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
-    .action((id: string, o: { reason: string; as?: string }) => {
-      byHand(id, 'resolved', o);
-      process.stdout.write(`ticket ${id} resolved\n`);
+    .action(async (id: string, o: { reason: string; as?: string }) => {
+      process.stdout.write(`${await submit(config(globals()), { kind: 'resolve', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 
   tickets.command('hold <id>')
     .description('stop all automation on a ticket until it is resolved by hand')
     .option('--reason <text>', 'why', 'held by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
-    .action((id: string, o: { reason: string; as?: string }) => {
-      byHand(id, 'held', o);
-      process.stdout.write(`ticket ${id} held: Warden will not act on it until it is resolved\n`);
+    .action(async (id: string, o: { reason: string; as?: string }) => {
+      process.stdout.write(`${await submit(config(globals()), { kind: 'hold', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 }

@@ -1,18 +1,39 @@
-// One reconcile decision: (inventory, world, tickets, actions, clock) → (changed tickets, changed
-// actions, audit records, actions to execute, report). Pure: every effect is returned, not done;
-// the runtime persists the result in one transaction and only then runs the effects.
-import { diagnose } from '../diagnosis/rules.js';
+// One reconcile decision: (inventory, world, tickets, actions, answers, clock) → (changed tickets,
+// changed actions, audit records, effects, report). Pure: it reads only its input, takes no
+// callbacks, and returns every effect instead of doing it; the runtime commits the result in one
+// transaction and only then runs the effects (execute an action, ask a diagnoser).
+//
+// Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
+import { proposeAction, transitionAction, isTerminal, type ActionEvent } from './action.js';
+import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
-import { gate, type CountStarted, type GateResult } from './policy.js';
+import { evidenceKey } from './evidence.js';
+import { gate, type GateResult } from './policy.js';
+import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
   Action, ActionType, Diagnosis, Finding, ReconcileReport, Recommendation, ResolvedConfig, Summary,
   Ticket, TicketStatus, World,
 } from './types.js';
 
-export interface AuditIntent {
-  kind: string;
-  subject: string | null;
-  data: Record<string, unknown>;
+export type { AuditIntent } from './audit.js';
+
+/** A repair action that started (for rate limits). */
+export interface StartedAction {
+  target: string;
+  type: ActionType;
+  startedAt: number;
+}
+
+/** A diagnoser's answer for a ticket, for the evidence named by `key`. */
+export type DiagnosisAnswer =
+  | { ticketId: string; key: string; diagnosis: Diagnosis }
+  | { ticketId: string; key: string; error: string };
+
+/** Ask a diagnoser about a ticket's problem; its answer comes back as a DiagnosisAnswer. */
+export interface DiagnoseRequest {
+  ticketId: string;
+  key: string;
+  problem: Problem;
 }
 
 export interface DecideInput {
@@ -24,10 +45,18 @@ export interface DecideInput {
   /** Every action that is not terminal, plus the actions of the tickets above. */
   actions: readonly Action[];
   frozen: boolean;
-  countStarted: CountStarted;
-  latestByFingerprint: (fingerprint: string) => Ticket | null;
-  newId: (kind: 'T' | 'A') => string;
-  logTail: (service: string) => readonly string[];
+  /** Repair actions started within the longest rate-limit window. */
+  started: readonly StartedAction[];
+  /** Per service: when a person last resolved one of its tickets (rate-limit counts restart then). */
+  limitResets: Readonly<Record<string, number>>;
+  /** Resolved tickets that may reopen: resolved within the reopen window. */
+  recentlyResolved: readonly Ticket[];
+  /** The next free id numbers; decide allocates from them and returns what it used. */
+  nextIds: { T: number; A: number };
+  /** Diagnoses that came back since the last pass. */
+  answers: readonly DiagnosisAnswer[];
+  /** Tickets whose diagnosis is being worked on right now (not asked again). */
+  diagnosing: ReadonlySet<string>;
 }
 
 export interface DecideOutput {
@@ -37,96 +66,94 @@ export interface DecideOutput {
   audit: AuditIntent[];
   /** Action ids to execute now, in order. */
   execute: string[];
+  /** Diagnoses to ask for. */
+  diagnose: DiagnoseRequest[];
+  nextIds: { T: number; A: number };
   report: ReconcileReport;
 }
 
 /** Verification failures after which a ticket escalates whatever the rate limits say. */
 export const MAX_FAILED_REPAIRS = 5;
 
-const MAX_ATTEMPTS = 3;
-
 export function decide(input: DecideInput): DecideOutput {
   const { config, now } = input;
-  const tickets = new Map(input.tickets.map((t) => [t.id, structuredClone(t)]));
-  const actions = new Map(input.actions.map((a) => [a.id, structuredClone(a)]));
+  const ctx = { now, actor: config.agent.name };
+  const tickets = new Map(input.tickets.map((t) => [t.id, t]));
+  const actions = new Map(input.actions.map((a) => [a.id, a]));
   const changedT = new Set<string>();
   const changedA = new Set<string>();
   const audit: AuditIntent[] = [];
   const execute: string[] = [];
+  const diagnoseReqs: DiagnoseRequest[] = [];
+  const ids = { ...input.nextIds };
+  const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
   const detection = detect(config, input.world, [...tickets.values()]);
   const hostOf = (svc: string): string => config.services.find((s) => s.name === svc)?.host ?? 'local';
 
-  const touchT = (t: Ticket): void => { t.updatedAt = now; changedT.add(t.id); };
-  const setStatus = (t: Ticket, status: TicketStatus, reason: string | null): void => {
-    if (t.status === status && t.reason === reason) return;
-    audit.push({ kind: 'ticket.status', subject: t.id, data: { from: t.status, to: status, reason, service: t.service } });
-    t.status = status;
-    t.reason = reason;
-    if (status === 'resolved') { t.resolvedAt = now; t.verification = null; }
-    touchT(t);
-  };
-  const putA = (a: Action): void => { actions.set(a.id, a); changedA.add(a.id); };
+  const putT = (t: Ticket, a: readonly AuditIntent[]): Ticket => { tickets.set(t.id, t); changedT.add(t.id); audit.push(...a); return t; };
+  const putA = (a: Action, au: readonly AuditIntent[]): Action => { actions.set(a.id, a); changedA.add(a.id); audit.push(...au); return a; };
+  const onT = (t: Ticket, e: TicketEvent): Ticket => { const r = transitionTicket(t, e, ctx); return putT(r.next, r.audit); };
+  const onA = (a: Action, e: ActionEvent): Action => { const r = transitionAction(a, e, ctx); return putA(r.next, r.audit); };
+  const setStatus = (t: Ticket, to: TicketStatus, reason: string | null): Ticket =>
+    t.status === to && t.reason === reason ? t : onT(t, { type: 'status', to, reason });
   const ticketActions = (t: Ticket): Action[] => t.actionIds.map((id) => actions.get(id)).filter((a): a is Action => !!a);
 
+  const answerOf = (ticketId: string, key: string): DiagnosisAnswer | undefined =>
+    input.answers.find((x) => x.ticketId === ticketId && x.key === key);
+
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
-  const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t]));
+  const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
+  const resolvedByFp = new Map<string, Ticket>();
+  for (const t of input.recentlyResolved) {
+    const cur = resolvedByFp.get(t.fingerprint);
+    if (!cur || t.openedAt > cur.openedAt) resolvedByFp.set(t.fingerprint, t);
+  }
   const problemOf = new Map<string, Problem>();
   for (const p of detection.problems) {
-    let t = openByFp.get(p.fingerprint);
-    if (!t) {
+    let id = openByFp.get(p.fingerprint);
+    if (!id) {
       // Only dependents' symptoms, no finding on the root itself (a dependency not started yet, which
       // the deploy step starts): there is nothing to diagnose or repair on the root, so no ticket.
       if (!p.findings.some((f) => f.service === p.service)) continue;
-      const prev = input.latestByFingerprint(p.fingerprint);
-      if (prev && prev.status === 'resolved' && prev.resolvedAt != null && now - prev.resolvedAt <= config.agent.reopenWindowMs) {
-        t = structuredClone(prev);
-        t.occurrences += 1;
-        t.flapping = t.occurrences >= config.agent.flapThreshold;
-        t.status = 'open';
-        t.reason = null;
-        t.resolvedAt = null;
-        t.verification = null;
-        t.failedRepairs = 0;
-        t.step = 0;
-        audit.push({ kind: 'ticket.reopened', subject: t.id, data: { fingerprint: t.fingerprint, occurrences: t.occurrences, flapping: t.flapping } });
-      } else {
-        t = newTicket(input.newId('T'), p, now);
-        audit.push({ kind: 'ticket.opened', subject: t.id, data: { fingerprint: t.fingerprint, service: t.service, findings: p.findings } });
-      }
-      tickets.set(t.id, t);
-      openByFp.set(t.fingerprint, t);
-      touchT(t);
+      const prev = resolvedByFp.get(p.fingerprint);
+      const t = prev && prev.resolvedAt != null && now - prev.resolvedAt <= config.agent.reopenWindowMs
+        ? onT(prev, { type: 'reopen', flapThreshold: config.agent.flapThreshold })
+        : (() => { const r = openTicket(newId('T'), p, ctx); return putT(r.next, r.audit); })();
+      id = t.id;
+      openByFp.set(t.fingerprint, id);
     }
-    if (!sameFindings(t.findings, p.findings)) { t.findings = p.findings; touchT(t); }
-    problemOf.set(t.id, p);
+    const t = tickets.get(id)!;
+    if (!sameFindings(t.findings, p.findings)) onT(t, { type: 'findings', findings: p.findings });
+    problemOf.set(id, p);
   }
 
   // 2. Move every open ticket along its lifecycle.
-  for (const t of tickets.values()) {
-    const p = problemOf.get(t.id);
+  for (const id of [...tickets.keys()]) {
+    let t = tickets.get(id)!;
+    const p = problemOf.get(id);
     const last = ticketActions(t).at(-1);
     // The root itself may have recovered while dependents still show symptoms: nothing is left to
     // diagnose or repair on the root (re-diagnosing it would read "unknown" and escalate).
     const rootBroken = p?.findings.some((f) => f.service === t.service) ?? false;
-    // Diagnose before planning. While a repair is verified, symptoms of a restarting service are
-    // expected and must not rewrite the diagnosis that chose the repair.
-    if (p && rootBroken && (t.status === 'open' || t.status === 'diagnosing')) rediagnose(t, p);
 
     switch (t.status) {
       case 'open':
       case 'diagnosing':
         if (!p || !rootBroken) {
-          for (const a of ticketActions(t)) if (a.state === 'proposed') cancel(a, 'the problem went away');
+          for (const a of ticketActions(t)) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
           setStatus(t, 'resolved', 'recovered without action');
           break;
         }
-        plan(t, p);
+        // Diagnose before planning, again only when the evidence changed. While a repair is
+        // verified, symptoms of a restarting service are expected and must not rewrite the diagnosis.
+        t = needDiagnosis(t, p);
+        if (t.status === 'open') plan(t);
         break;
       case 'awaiting_approval':
         if (!last) { setStatus(t, 'open', null); break; }
         // Recovered before a person answered: approving now would restart a healthy service.
         if (!rootBroken && last.state === 'awaiting_approval') {
-          cancel(last, 'the problem went away before approval');
+          onA(last, { type: 'cancel', by: config.agent.name, reason: 'the problem went away before approval' });
           setStatus(t, 'resolved', 'recovered before approval');
         } else if (last.state === 'validated') {
           setStatus(t, 'remediating', `approved by ${last.approvedBy ?? 'someone'}`);
@@ -140,11 +167,9 @@ export function decide(input: DecideInput): DecideOutput {
         if (last.state === 'validated') runIfReady(last);
         else if (last.state === 'completed' && t.diagnosis?.recommended[(t.step ?? 0) + 1] && p) {
           // A chain (runbook, then restart): the next step is planned and gated like the first.
-          t.step = (t.step ?? 0) + 1;
-          touchT(t);
-          plan(t, p);
+          plan(onT(t, { type: 'next_step' }));
         } else if (last.state === 'completed') {
-          t.verification = { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null };
+          t = onT(t, { type: 'verification', verification: { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null } });
           setStatus(t, 'verifying', `verifying ${last.type} of ${last.target}`);
         } else if (last.state === 'failed') {
           setStatus(t, 'escalated', `action ${last.id} (${last.type} ${last.target}) failed: ${last.error ?? 'unknown error'}`);
@@ -180,10 +205,8 @@ export function decide(input: DecideInput): DecideOutput {
     if (!g.ok || pending) continue;
     // Recommend mode proposes the first start too; it never executes anything.
     const state = config.agent.mode === 'recommend' ? 'proposed' : g.approval === 'required' ? 'awaiting_approval' : 'validated';
-    const a = newAction('start', name, {}, null, `deploy:${name}:${now}`, state);
-    putA(a);
-    audit.push({ kind: 'action.proposed', subject: a.id, data: { type: a.type, target: name, reason: 'declared but not running', state: a.state } });
-    runIfReady(a);
+    const r = proposeAction({ id: newId('A'), type: 'start', target: name, params: {}, ticketId: null, idempotencyKey: `deploy:${name}:${now}`, state, why: { reason: 'declared but not running' } }, ctx);
+    runIfReady(putA(r.next, r.audit));
   }
   // Deploy actions approved later, or waiting for a retry.
   for (const a of actions.values()) if (a.ticketId === null && a.state === 'validated') runIfReady(a);
@@ -195,29 +218,42 @@ export function decide(input: DecideInput): DecideOutput {
     actions: [...changedA].map((id) => actions.get(id)!),
     audit,
     execute,
+    diagnose: diagnoseReqs,
+    nextIds: ids,
     report,
   };
 
   // ------------------------------------------------------------ helpers over the pass state
 
+  function countStarted(target: string, type: ActionType | '*', since: number): number {
+    const from = Math.max(since, input.limitResets[target] ?? 0);
+    return input.started.filter((s) => s.target === target && (type === '*' || s.type === type) && s.startedAt >= from).length;
+  }
+
   function gateFor(type: ActionType, target: string): GateResult {
-    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now, countStarted: input.countStarted });
+    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now, countStarted });
   }
 
-  function rediagnose(t: Ticket, p: Problem): void {
-    const d = diagnose({ config, world: input.world, problem: p, now, logTail: input.logTail(p.service) });
-    const prev = t.diagnosis;
-    if (prev && prev.rootCause.cause === d.rootCause.cause && prev.confidence === d.confidence && sameRecs(prev, d)) return;
-    t.diagnosis = d;
-    t.rootCause = d.rootCause;
-    t.cause = d.rootCause.cause;
-    t.confidence = d.confidence;
-    t.diagnosedAt = now;
-    touchT(t);
-    audit.push({ kind: 'ticket.diagnosed', subject: t.id, data: { cause: d.rootCause.cause, service: d.rootCause.service, confidence: d.confidence, evidence: d.evidence, alternatives: d.alternatives, recommended: d.recommended } });
+  /**
+   * Diagnoses when the evidence changed (not on every pass): with the answer for this evidence at
+   * hand it is applied; otherwise a diagnoser is asked and the ticket is `diagnosing` until it answers
+   * (answers for older evidence are stale and ignored).
+   */
+  function needDiagnosis(t: Ticket, p: Problem): Ticket {
+    const key = evidenceKey(config, input.world, p, now);
+    if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
+    const ans = answerOf(t.id, key);
+    if (ans) {
+      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis } : { type: 'diagnosis_failed', key, error: ans.error });
+    }
+    const changed = t.evidenceKey !== key;
+    if (changed) t = onT(t, { type: 'diagnose', key });
+    // New evidence, or asked before a restart of Warden and not being worked on: ask for this evidence.
+    if (changed || !input.diagnosing.has(t.id)) diagnoseReqs.push({ ticketId: t.id, key, problem: p });
+    return t;
   }
 
-  function plan(t: Ticket, _p: Problem): void {
+  function plan(t: Ticket): void {
     const d = t.diagnosis;
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
@@ -225,14 +261,15 @@ export function decide(input: DecideInput): DecideOutput {
     if (!d || !rec) { setStatus(t, 'escalated', `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
+    const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>): Action => {
+      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why }, ctx);
+      putA(r.next, r.audit);
+      t = onT(t, { type: 'action_added', actionId: r.next.id });
+      return r.next;
+    };
     if (config.agent.mode === 'recommend') {
       const already = ticketActions(t).some((a) => a.state === 'proposed' && a.type === rec.type && a.target === rec.target);
-      if (!already) {
-        const a = newAction(rec.type, rec.target, rec.params, t.id, key, 'proposed');
-        putA(a);
-        t.actionIds.push(a.id);
-        audit.push({ kind: 'action.proposed', subject: a.id, data: { ticket: t.id, type: a.type, target: a.target, state: 'proposed', reason: 'recommend mode' } });
-      }
+      if (!already) propose('proposed', { reason: 'recommend mode' });
       setStatus(t, 'open', `recommend mode: ${rec.type} ${rec.target} proposed, not executed`);
       return;
     }
@@ -243,11 +280,7 @@ export function decide(input: DecideInput): DecideOutput {
       setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
       return;
     }
-    const a = newAction(rec.type, rec.target, rec.params, t.id, key, g.approval === 'required' ? 'awaiting_approval' : 'validated');
-    putA(a);
-    t.actionIds.push(a.id);
-    touchT(t);
-    audit.push({ kind: 'action.proposed', subject: a.id, data: { ticket: t.id, type: a.type, target: a.target, state: a.state, cause: t.cause } });
+    const a = propose(g.approval === 'required' ? 'awaiting_approval' : 'validated', { cause: t.cause });
     if (a.state === 'awaiting_approval') { setStatus(t, 'awaiting_approval', `${a.type} ${a.target} needs approval: warden actions approve ${a.id}`); return; }
     setStatus(t, 'remediating', `${a.type} ${a.target}`);
     runIfReady(a);
@@ -259,31 +292,26 @@ export function decide(input: DecideInput): DecideOutput {
     if (root?.health === 'missing') {
       // The repaired process is gone again: the repair did not hold. Plan again; the rate limits
       // and the failed-repair backstop decide whether another attempt is allowed.
-      t.failedRepairs += 1;
-      t.verification = null;
-      t.step = 0; // a new repair starts its chain from the first step
-      audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: root.reason, failedRepairs: t.failedRepairs } });
-      setStatus(t, 'open', `repair did not hold: ${root.reason}`);
-      if (p) { rediagnose(t, p); plan(t, p); }
+      t = onT(t, { type: 'verification_failed', reason: root.reason });
+      if (p) { t = needDiagnosis(t, p); if (t.status === 'open') plan(t); }
       return;
     }
     // A restarted service may fail its checks while it starts: wait for healthy until the deadline.
     // Dependents that still fail once the root is stably healthy get tickets of their own.
     if (root?.health === 'healthy') {
-      if (v.healthySince === null) { v.healthySince = now; touchT(t); }
-      t.verification = v;
-      if (now - v.healthySince >= config.agent.verifyStableMs) {
-        audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: now - v.healthySince, tookMs: now - v.startedAt } });
-        setStatus(t, 'resolved', `healthy for ${now - v.healthySince} ms after repair`);
+      const healthySince = v.healthySince ?? now;
+      if (now - healthySince >= config.agent.verifyStableMs) {
+        onT(t, { type: 'verified', healthyForMs: now - healthySince, tookMs: now - v.startedAt });
+      } else if (v.healthySince === null || t.verification === null) {
+        onT(t, { type: 'verification', verification: { ...v, healthySince } });
       }
       return;
     }
-    if (v.healthySince !== null) { v.healthySince = null; touchT(t); }
-    t.verification = v;
     if (now > v.deadline) {
-      t.verification = null;
       setStatus(t, 'escalated', `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`);
+      return;
     }
+    if (v.healthySince !== null || t.verification === null) onT(t, { type: 'verification', verification: { ...v, healthySince: null } });
   }
 
   function runIfReady(a: Action): void {
@@ -291,43 +319,10 @@ export function decide(input: DecideInput): DecideOutput {
     if (a.notBefore != null && a.notBefore > now) return;
     if (!execute.includes(a.id)) execute.push(a.id);
   }
-
-  function cancel(a: Action, why: string): void {
-    a.state = 'cancelled';
-    a.error = why;
-    a.finishedAt = now;
-    putA(a);
-    audit.push({ kind: 'action.cancelled', subject: a.id, data: { reason: why } });
-  }
-
-  function newAction(type: ActionType, target: string, params: Record<string, string>, ticketId: string | null, key: string, state: Action['state']): Action {
-    return {
-      id: input.newId('A'), ticketId, type, target, params, state, attempts: 0, maxAttempts: MAX_ATTEMPTS,
-      idempotencyKey: key, requestedBy: config.agent.name, approvedBy: null, createdAt: now,
-      startedAt: null, finishedAt: null, notBefore: null, error: null,
-    };
-  }
-}
-
-function isTerminal(a: Action): boolean {
-  return a.state === 'completed' || a.state === 'failed' || a.state === 'cancelled';
-}
-
-function newTicket(id: string, p: Problem, now: number): Ticket {
-  return {
-    id, fingerprint: p.fingerprint, status: 'open', service: p.service, host: p.host, findings: p.findings,
-    cause: null, rootCause: null, confidence: null, occurrences: 1, flapping: false, openedAt: now,
-    diagnosedAt: null, resolvedAt: null, updatedAt: now, actionIds: [], diagnosis: null, verification: null,
-    reason: null, failedRepairs: 0,
-  };
 }
 
 function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function sameRecs(a: Diagnosis, b: Diagnosis): boolean {
-  return JSON.stringify(a.recommended) === JSON.stringify(b.recommended);
 }
 
 const OPEN_WORK: readonly TicketStatus[] = ['remediating', 'verifying', 'awaiting_approval'];

@@ -1,12 +1,15 @@
 // Test fixtures for the pure decision functions: a small inventory (cache ← web ← worker), world
 // builders, and a driver that steps `decide` pass by pass the way the daemon does — keeping tickets
 // and actions between passes in memory, with a fake clock. Not imported by production code.
-import { decide, type DecideInput, type DecideOutput } from './decide.js';
+import { diagnose } from '../diagnosis/rules.js';
+import type { DecideInput, DecideOutput, DiagnosisAnswer } from './decide.js';
+import { decideSettled } from './settle.js';
 import type {
-  Action, ActionType, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
+  Action, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
   RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, Ticket, World,
 } from './types.js';
 import { TERMINAL_ACTION_STATES } from './types.js';
+import { transitionAction, type ActionEvent } from './action.js';
 
 /** A fixed, round start time: 2025-01-01T00:00:00.000Z. */
 export const T0: Millis = Date.UTC(2025, 0, 1);
@@ -179,7 +182,7 @@ export class Driver {
   readonly actions = new Map<string, Action>();
   readonly passes: DecideOutput[] = [];
   logs: Record<string, string[]> = {};
-  private readonly counters = { T: 0, A: 0 };
+  private readonly counters = { T: 1, A: 1 };
 
   constructor(public config: ResolvedConfig, now: Millis = T0) {
     this.now = now;
@@ -196,43 +199,44 @@ export class Driver {
   }
 
   /** The input the daemon would hand to `decide` now. */
-  input(world: World, opts: PassOptions = {}): DecideInput {
+  input(world: World, answers: DiagnosisAnswer[] = []): DecideInput {
     const open = [...this.tickets.values()].filter((t) => t.status !== 'resolved');
     const acts = new Map<string, Action>();
     for (const a of this.actions.values()) if (!TERMINAL_ACTION_STATES.includes(a.state)) acts.set(a.id, a);
     for (const t of open) for (const id of t.actionIds) { const a = this.actions.get(id); if (a) acts.set(id, a); }
-    const logs = opts.logs ?? this.logs;
     return {
       config: this.config, world, now: this.now,
       tickets: open.map((t) => structuredClone(t)),
       actions: [...acts.values()].map((a) => structuredClone(a)),
       frozen: this.frozen,
-      countStarted: (target, type, since) => this.countStarted(target, type, since),
-      latestByFingerprint: (fp) => this.latestByFingerprint(fp),
-      newId: (k) => `${k}${++this.counters[k]}`,
-      logTail: (svc) => logs[svc] ?? [],
+      started: [...this.actions.values()].filter((a) => a.ticketId !== null && a.startedAt != null)
+        .map((a) => ({ target: a.target, type: a.type, startedAt: a.startedAt! })),
+      limitResets: {},
+      recentlyResolved: [...this.tickets.values()].filter((t) => t.status === 'resolved').map((t) => structuredClone(t)),
+      nextIds: { ...this.counters },
+      answers,
+      diagnosing: new Set(),
     };
   }
 
-  /** One reconcile pass over `views` (or a ready-made world); persists what changed. */
+  /**
+   * One reconcile pass over `views` (or a ready-made world); persists what changed. Diagnosis is an
+   * effect: the rules diagnoser answers at once, as it does in the daemon, and the pass it wakes
+   * runs at the same instant; the returned output covers both.
+   */
   pass(views: Record<string, ProcessState | ServiceView> | World = {}, opts: PassOptions = {}): DecideOutput {
     const world = isWorld(views) ? views : this.world(views);
-    const out = decide(this.input(world, opts));
+    const logs = opts.logs ?? this.logs;
+    const out = decideSettled(this.input(world), (r) => ({
+      ticketId: r.ticketId, key: r.key,
+      diagnosis: diagnose({ config: this.config, world, problem: r.problem, now: this.now, logTail: logs[r.problem.service] ?? [] }),
+    }));
     for (const t of out.tickets) this.tickets.set(t.id, structuredClone(t));
     for (const a of out.actions) this.actions.set(a.id, structuredClone(a));
-    this.passes.push(out);
-    return out;
-  }
-
-  countStarted(target: string, type: ActionType | '*', since: Millis): number {
-    return [...this.actions.values()].filter((a) =>
-      a.target === target && (type === '*' || a.type === type) && a.startedAt != null && a.startedAt >= since).length;
-  }
-
-  latestByFingerprint(fp: string): Ticket | null {
-    const all = [...this.tickets.values()].filter((t) => t.fingerprint === fp);
-    all.sort((a, b) => b.openedAt - a.openedAt || idNum(b.id) - idNum(a.id));
-    return all[0] ? structuredClone(all[0]) : null;
+    Object.assign(this.counters, out.nextIds);
+    const merged = out;
+    this.passes.push(merged!);
+    return merged!;
   }
 
   // -------------------------------------------------------------- the executor's and people's part
@@ -260,26 +264,24 @@ export class Driver {
     return [...this.actions.values()].filter((a) => a.ticketId === ticketId);
   }
 
+  /** Applies an event through the action machine, as the executor and the commands do. */
+  private act(id: string, e: ActionEvent, actor = this.config.agent.name): Action {
+    const { next } = transitionAction(this.action(id), e, { now: this.now, actor });
+    this.actions.set(id, next);
+    return next;
+  }
+
   /** The executor picks the action up: durable `executing` before the effect. */
   startAction(id: string): Action {
-    const a = this.action(id);
-    if (a.state !== 'validated') throw new Error(`action ${id} is ${a.state}, not validated`);
-    Object.assign(a, { state: 'executing', attempts: a.attempts + 1, startedAt: this.now, notBefore: null });
-    return a;
+    return this.act(id, { type: 'start' });
   }
 
   completeAction(id: string): Action {
-    const a = this.action(id);
-    if (a.state !== 'executing') throw new Error(`action ${id} is ${a.state}, not executing`);
-    Object.assign(a, { state: 'completed', finishedAt: this.now, error: null });
-    return a;
+    return this.act(id, { type: 'complete', detail: null });
   }
 
   failAction(id: string, error: string): Action {
-    const a = this.action(id);
-    if (a.state !== 'executing') throw new Error(`action ${id} is ${a.state}, not executing`);
-    Object.assign(a, { state: 'failed', finishedAt: this.now, error });
-    return a;
+    return this.act(id, { type: 'fail', error });
   }
 
   /** Runs everything the last pass asked to execute, to completion. Returns the ids run. */
@@ -290,18 +292,12 @@ export class Driver {
 
   /** `warden actions approve`: awaiting_approval → validated. */
   approve(id: string, who = 'alice'): Action {
-    const a = this.action(id);
-    if (a.state !== 'awaiting_approval') throw new Error(`action ${id} is ${a.state}, not awaiting approval`);
-    Object.assign(a, { state: 'validated', approvedBy: who });
-    return a;
+    return this.act(id, { type: 'approve', by: who }, who);
   }
 
   /** `warden actions reject`: awaiting_approval → cancelled. */
   reject(id: string, who = 'alice', reason?: string): Action {
-    const a = this.action(id);
-    if (a.state !== 'awaiting_approval') throw new Error(`action ${id} is ${a.state}, not awaiting approval`);
-    Object.assign(a, { state: 'cancelled', finishedAt: this.now, error: `rejected by ${who}${reason ? `: ${reason}` : ''}` });
-    return a;
+    return this.act(id, { type: 'reject', by: who, reason: reason ?? null }, who);
   }
 
   lastPass(): DecideOutput {
@@ -313,8 +309,4 @@ export class Driver {
 
 function isWorld(v: unknown): v is World {
   return typeof v === 'object' && v !== null && 'at' in v && 'services' in v && typeof (v as World).at === 'number';
-}
-
-function idNum(id: string): number {
-  return Number(id.replace(/^\D+/, '')) || 0;
 }

@@ -314,6 +314,11 @@ export interface Ticket {
   failedRepairs: number;
   /** Index, in diagnosis.recommended, of the step of the current repair chain (absent = 0). */
   step?: number;
+  /**
+   * The evidence the current diagnosis was asked for (a digest of the facts that can change a
+   * diagnosis): a diagnoser runs again only when this changes, not on every pass.
+   */
+  evidenceKey?: string | null;
 }
 
 export type ActionState =

@@ -1,6 +1,7 @@
 // The reconciler: observe → decide → persist → act. Passes never overlap; events (a child's exit, a
 // check result) only wake the loop early; a timer guarantees a full pass every `interval`.
-import { decide, type AuditIntent, type DecideOutput } from '../domain/decide.js';
+import type { AuditIntent, DecideOutput } from '../domain/decide.js';
+import { rulesDiagnoser } from '../diagnosis/diagnoser.js';
 import type { Action, Health, ResolvedConfig, ServiceSpec, Summary, Ticket, World } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
@@ -17,7 +18,9 @@ import { CheckScheduler } from '../probes/checks.js';
 import { Store } from '../store/store.js';
 import { Executor } from './executor.js';
 import { describe, notificationOf } from './events.js';
-import { instanceIdOf, manualResetSince } from './shared.js';
+import { instanceIdOf } from './shared.js';
+import { DiagnosisRunner } from './diagnosis.js';
+import { Reconciler, type PassResult } from './reconciler.js';
 
 export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -27,6 +30,8 @@ export interface DaemonOptions {
 }
 
 const VERIFY_TICK_MS = 25;
+/** A diagnosis that takes longer is abandoned and the ticket escalated. */
+const DIAGNOSIS_TIMEOUT_MS = 60_000;
 const ROTATE_EVERY_MS = 10_000;
 
 export class Daemon {
@@ -37,6 +42,8 @@ export class Daemon {
   private supervisor!: ProcessSupervisor;
   private scheduler!: CheckScheduler;
   private executor!: Executor;
+  private reconciler!: Reconciler;
+  private diagnoses!: DiagnosisRunner;
   private passTimer: NodeJS.Timeout | undefined;
   private rotateTimer: NodeJS.Timeout | undefined;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -111,6 +118,21 @@ export class Daemon {
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, config: () => this.config,
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
+    });
+    this.diagnoses = new DiagnosisRunner({
+      diagnoser: rulesDiagnoser, clock: this.clock, timeoutMs: DIAGNOSIS_TIMEOUT_MS,
+      gather: (req) => {
+        const spec = this.config.services.find((x) => x.name === req.problem.service);
+        return {
+          ticketId: req.ticketId, key: req.key, config: this.config, world: this.world(), problem: req.problem, now: this.clock.now(),
+          logTail: spec ? this.driverFor(spec).logTail(spec, 50) : [],
+        };
+      },
+      onAnswer: (a) => { this.reconciler.answer(a); this.wake(); },
+    });
+    this.reconciler = new Reconciler({
+      store: this.store, config: () => this.config, now: () => this.clock.now(), observe: () => this.world(),
+      diagnosing: () => this.diagnoses.diagnosing,
     });
     this.notifier = new Notifier(cfg.notify, (ch, ev, r) => {
       if (r.ok) return;
@@ -291,59 +313,35 @@ export class Daemon {
   }
 
   private pass(): void {
-    // Read, decide and write in one transaction: a CLI command (approve, resolve, freeze) that
-    // writes between our read and our write would otherwise be overwritten by a stale copy.
-    const { out, open, pending } = this.store.transaction(() => this.decideAndPersist());
+    const r = this.reconciler.pass();
     // Effects only after the decision is committed: an action must be durable before it runs.
-    for (const id of out.execute) this.executor.run(id);
-    this.afterActions(open, pending);
+    this.afterCommit(r);
+    for (const id of r.out.execute) this.executor.run(id);
+    for (const req of r.out.diagnose) this.diagnoses.run(req);
+    this.afterActions(r.open, r.pending);
   }
 
-  /** Decides and persists; also returns the open tickets and unfinished actions as they now stand. */
-  private decideAndPersist(): { out: DecideOutput; open: Ticket[]; pending: Action[] } {
-    const now = this.clock.now();
-    const store = this.store;
-    const tickets = store.listTickets({ openOnly: true });
-    const actions = new Map<string, Action>();
-    for (const a of store.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] })) actions.set(a.id, a);
-    for (const t of tickets) for (const id of t.actionIds) if (!actions.has(id)) { const a = store.getAction(id); if (a) actions.set(id, a); }
-    const frozen = store.getFlag('frozen') !== null;
-    const world = this.world();
-    const out = decide({
-      config: this.config, world, now, tickets, actions: [...actions.values()], frozen,
-      countStarted: (target, type, since) => store.countStartedActions(target, type, Math.max(since, manualResetSince(store, target))),
-      latestByFingerprint: (fp) => store.latestTicketByFingerprint(fp),
-      newId: (k) => store.nextId(k),
-      logTail: (svc) => {
-        const spec = this.config.services.find((x) => x.name === svc);
-        return spec ? this.driverFor(spec).logTail(spec, 50) : [];
-      },
-    });
-    // Executing actions are owned by the executor; never let a stale copy overwrite them.
-    const inFlight = this.executor.inFlight;
-    const actionWrites = out.actions.filter((a) => !inFlight.has(a.id));
+  /** What people and metrics see of a committed pass: logs, notifications, metrics, heartbeat. */
+  private afterCommit(r: PassResult): void {
+    const { out, now, world, open } = r;
+    for (const c of r.commands) this.log(`command ${c.cmd.kind} by ${c.cmd.by}: ${c.result.message}`);
     const healthChanges = Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
-    store.transaction(() => {
-      for (const t of out.tickets) store.putTicket(t);
-      for (const a of actionWrites) store.putAction(a);
-      for (const i of out.audit) store.audit({ at: now, actor: this.config.agent.name, kind: i.kind, subject: i.subject, data: i.data });
-      for (const [name, h] of healthChanges) {
-        const spec = this.config.services.find((s) => s.name === name)!;
-        store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
-      }
-      if (now - this.lastPassWrite >= 1000) {
-        store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: this.config.agent.mode }));
-        this.lastPassWrite = now;
-      }
-    });
+    if (healthChanges.length > 0 || now - this.lastPassWrite >= 1000) {
+      this.store.transaction(() => {
+        for (const [name, h] of healthChanges) {
+          const spec = this.config.services.find((s) => s.name === name)!;
+          this.store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
+        }
+        if (now - this.lastPassWrite >= 1000) {
+          this.store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: this.config.agent.mode }));
+          this.lastPassWrite = now;
+        }
+      });
+    }
     for (const [name, h] of healthChanges) {
       if (this.lastHealth.has(name) || h.health !== 'unknown') this.log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
     }
-    // The state after this pass, from what was read plus what changed: no second read of the store.
-    const open = [...new Map([...tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
-    for (const a of out.actions) actions.set(a.id, a);
-    const pending = [...actions.values()].filter((a) => a.state === 'validated');
     this.metrics.setFindings(out.report.findings);
     this.metrics.setTickets(open);
     for (const i of out.audit) {
@@ -360,7 +358,6 @@ export class Daemon {
       this.readySent = true;
       this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined);
     }
-    return { out, open, pending };
   }
 
   /** Speeds up observation of a service being repaired, and schedules the next decision time. */
@@ -403,6 +400,7 @@ export class Daemon {
     clearInterval(this.watchdogTimer);
     clearTimeout(this.wakeTimer);
     this.scheduler?.stop();
+    this.diagnoses.abortAll();
     const drained = await this.executor.drain(graceMs);
     this.audit([{ kind: 'agent.stopped', subject: null, data: { pid: process.pid, drained } }]);
     this.log(`stopping: ${drained ? 'in-flight actions settled' : 'grace period over; unfinished actions resume on next start'}; services keep running`);

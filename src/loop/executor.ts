@@ -1,6 +1,7 @@
 // Runs catalog actions exactly once: the action's state is durable before the effect starts and
 // after it ends; one action per target at a time; retries back off exponentially with jitter.
 import { actionKinds, type ActionContext } from '../actions/catalog.js';
+import { transitionAction, type ActionEvent } from '../domain/action.js';
 import type { Action, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock } from '../lib/clock.js';
@@ -52,15 +53,13 @@ export class Executor {
     for (const a of found) {
       const ctx = this.context(a);
       if (!ctx) {
-        this.finish(a, 'failed', 'service no longer in the inventory', 'action.failed');
+        this.finish(a, { type: 'fail', error: 'service no longer in the inventory' });
         continue;
       }
       const verdict = actionKinds[a.type].resume(ctx);
-      this.deps.store.audit({ at: this.deps.clock.now(), actor: this.deps.actor, kind: 'action.resumed', subject: a.id, data: { outcome: verdict.outcome, detail: verdict.detail } });
       this.deps.log(`action ${a.id} ${a.type} ${a.target} was executing when Warden stopped: ${verdict.detail} → ${verdict.outcome}`);
-      if (verdict.outcome === 'completed') this.finish(a, 'completed', null, 'action.completed', verdict.detail);
-      else if (verdict.outcome === 'unknown') this.finish(a, 'failed', verdict.detail, 'action.failed');
-      else this.launch(a, true);
+      const next = this.apply(a, { type: 'resume', outcome: verdict.outcome, detail: verdict.detail });
+      if (next.state === 'executing') this.launch(next, true);
     }
     return found;
   }
@@ -95,53 +94,47 @@ export class Executor {
   }
 
   private async attempt(a: Action, resumed: boolean): Promise<void> {
-    const { store, clock, actor } = this.deps;
+    const { clock } = this.deps;
     const ctx = this.context(a);
-    if (!ctx) { this.finish(a, 'failed', 'service no longer in the inventory', 'action.failed'); return; }
+    if (!ctx) { this.finish(a, { type: 'fail', error: 'service no longer in the inventory' }); return; }
     if (!resumed) {
       // Durable before the effect: a crash from here on finds the action `executing` and re-verifies it.
-      a.state = 'executing';
-      a.attempts += 1;
-      a.startedAt = clock.now();
-      a.notBefore = null;
-      store.transaction(() => {
-        store.putAction(a);
-        store.audit({ at: a.startedAt!, actor, kind: 'action.executing', subject: a.id, data: { type: a.type, target: a.target, attempt: a.attempts, idempotencyKey: a.idempotencyKey } });
-      });
+      a = this.apply(a, { type: 'start' });
+      ctx.action = a;
       this.deps.log(`action ${a.id} ${a.type} ${a.target}: executing (attempt ${a.attempts}/${a.maxAttempts})`);
     }
     const kind = actionKinds[a.type];
     try {
       const detail = await withTimeout(kind.run(ctx), kind.timeoutMs(ctx), `${a.type} ${a.target}`);
-      this.finish(a, 'completed', null, 'action.completed', detail);
+      this.finish(a, { type: 'complete', detail });
     } catch (e) {
       const err = e as Error & { retryable?: boolean };
       const retryable = err.retryable !== false && a.attempts < a.maxAttempts;
       if (retryable) {
-        a.state = 'validated';
-        a.notBefore = clock.now() + backoffMs(a.attempts);
-        a.error = err.message;
-        store.transaction(() => {
-          store.putAction(a);
-          store.audit({ at: clock.now(), actor, kind: 'action.retry', subject: a.id, data: { error: err.message, attempt: a.attempts, notBefore: a.notBefore } });
-        });
+        this.apply(a, { type: 'retry', error: err.message, notBefore: clock.now() + backoffMs(a.attempts) });
         this.deps.log(`action ${a.id} ${a.type} ${a.target}: attempt ${a.attempts} failed (${err.message}); retrying after backoff`);
       } else {
-        this.finish(a, 'failed', err.message, 'action.failed');
+        this.finish(a, { type: 'fail', error: err.message });
       }
     }
   }
 
-  private finish(a: Action, state: 'completed' | 'failed', error: string | null, kind: string, detail?: string): void {
+  /** The one way the executor changes an action: its state machine, persisted with its audit. */
+  private apply(a: Action, e: ActionEvent): Action {
     const { store, clock, actor } = this.deps;
-    a.state = state;
-    a.error = error;
-    a.finishedAt = clock.now();
+    const now = clock.now();
+    const { next, audit } = transitionAction(a, e, { now, actor });
     store.transaction(() => {
-      store.putAction(a);
-      store.audit({ at: a.finishedAt!, actor, kind, subject: a.id, data: { type: a.type, target: a.target, detail: detail ?? null, error, tookMs: a.startedAt ? a.finishedAt! - a.startedAt : null } });
+      store.putAction(next);
+      for (const i of audit) store.audit({ at: now, actor, kind: i.kind, subject: i.subject, data: i.data });
     });
-    this.deps.log(`action ${a.id} ${a.type} ${a.target}: ${state}${detail ? ` (${detail})` : ''}${error ? ` — ${error}` : ''}`);
+    return next;
+  }
+
+  private finish(a: Action, e: Extract<ActionEvent, { type: 'complete' | 'fail' }>): void {
+    const next = this.apply(a, e);
+    const detail = e.type === 'complete' ? e.detail : null;
+    this.deps.log(`action ${a.id} ${a.type} ${a.target}: ${next.state}${detail ? ` (${detail})` : ''}${next.error ? ` — ${next.error}` : ''}`);
   }
 }
 

@@ -130,6 +130,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'command queue',
+    sql: `
+      -- Commands from people (approve, reject, cancel, resolve, hold, freeze, unfreeze) while the
+      -- daemon runs: it applies them in its next pass, through the same state machines, and writes
+      -- the outcome back for the CLI that waits on it.
+      CREATE TABLE commands (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        json        TEXT NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+        result      TEXT
+      );
+      CREATE INDEX commands_pending ON commands (state) WHERE state = 'pending';
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -88,6 +88,7 @@ export class Store {
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly log: AuditLog;
+  private savepoints = 0;
 
   private constructor(db: Database.Database, file: string, readonly: boolean) {
     this.db = db;
@@ -141,9 +142,23 @@ export class Store {
   }
 
   /** IMMEDIATE transaction (takes the write lock up front, so it never fails half-way on a lock
-   * upgrade). Nested calls just run fn inside the outer one. fn must be synchronous. */
+   * upgrade). A nested call is a savepoint: if it throws, its own writes are undone and the outer
+   * transaction goes on. fn must be synchronous. */
   transaction<T>(fn: () => T): T {
-    if (this.db.inTransaction) return fn();
+    if (this.db.inTransaction) {
+      const sp = `sp${++this.savepoints}`;
+      this.db.exec(`SAVEPOINT ${sp}`);
+      try {
+        const result = fn();
+        this.db.exec(`RELEASE ${sp}`);
+        return result;
+      } catch (err) {
+        this.db.exec(`ROLLBACK TO ${sp}; RELEASE ${sp}`);
+        throw err;
+      } finally {
+        this.savepoints--;
+      }
+    }
     this.st('BEGIN IMMEDIATE').run();
     try {
       const result = fn();
@@ -172,6 +187,51 @@ export class Store {
         if (this.st(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) === undefined) return id;
       }
     });
+  }
+
+  /** The next free number per id kind, without taking it (a pass allocates from it purely). */
+  nextIds(): { T: number; A: number } {
+    const next = (kind: 'T' | 'A'): number => {
+      const table = kind === 'T' ? 'tickets' : 'actions';
+      const row = this.st('SELECT value FROM counters WHERE kind = ?').get(kind) as { value: number } | undefined;
+      let n = (row?.value ?? 0) + 1;
+      while (this.st(`SELECT 1 FROM ${table} WHERE id = ?`).get(`${kind}${n}`) !== undefined) n++;
+      return n;
+    };
+    return { T: next('T'), A: next('A') };
+  }
+
+  /** Records the id numbers a pass used (the counters only move forward). */
+  useIds(next: { T: number; A: number }): void {
+    for (const kind of ['T', 'A'] as const) {
+      this.st(
+        `INSERT INTO counters (kind, value) VALUES (?, ?)
+         ON CONFLICT (kind) DO UPDATE SET value = max(value, excluded.value)`,
+      ).run(kind, next[kind] - 1);
+    }
+  }
+
+  /** Resolved tickets last changed at or after `since` (the ones that may reopen). */
+  resolvedTicketsSince(since: number): Ticket[] {
+    return this.jsonAll<Ticket>(`SELECT json FROM tickets WHERE status = 'resolved' AND updated_at >= ?`, since);
+  }
+
+  // ------------------------------------------------------------------------------ commands
+
+  enqueueCommand(json: string, at: number): number {
+    return Number(this.st(`INSERT INTO commands (at, json, state) VALUES (?, ?, 'pending')`).run(at, json).lastInsertRowid);
+  }
+
+  pendingCommands(): { id: number; json: string }[] {
+    return this.st(`SELECT id, json FROM commands WHERE state = 'pending' ORDER BY id`).all() as { id: number; json: string }[];
+  }
+
+  finishCommand(id: number, ok: boolean, result: string): void {
+    this.st(`UPDATE commands SET state = ?, result = ? WHERE id = ?`).run(ok ? 'done' : 'failed', result, id);
+  }
+
+  commandResult(id: number): { state: 'pending' | 'done' | 'failed'; result: string | null } | null {
+    return (this.st('SELECT state, result FROM commands WHERE id = ?').get(id) as { state: 'pending' | 'done' | 'failed'; result: string | null } | undefined) ?? null;
   }
 
   // ------------------------------------------------------------------------------ tickets
@@ -276,6 +336,12 @@ export class Store {
    * Repairs (actions on a ticket) on `target` started since `since`, for rate limits. A service's
    * first start (a deploy, with no ticket) is not a repair and does not use up the limit.
    */
+  startedRepairsSince(since: number): { target: string; type: ActionType; startedAt: number }[] {
+    return this.st(
+      `SELECT target, type, started_at AS startedAt FROM actions WHERE ticket_id IS NOT NULL AND started_at >= ?`,
+    ).all(since) as { target: string; type: ActionType; startedAt: number }[];
+  }
+
   countStartedActions(target: string, type: ActionType | '*', since: number): number {
     const row = this.st(
       `SELECT count(*) AS n FROM actions WHERE target = ? AND ticket_id IS NOT NULL AND (? = '*' OR type = ?) AND started_at >= ?`,

@@ -1,0 +1,115 @@
+// People's commands: approve, reject, cancel, resolve, hold, freeze, unfreeze. One place, used by
+// the CLI now (and the API and the dashboard later). A command changes tickets and actions only
+// through their state machines, in one store transaction with its audit records. While a daemon
+// runs, the CLI queues the command and the daemon applies it here, at the start of its next pass.
+import { transitionAction, isTerminal } from '../domain/action.js';
+import type { AuditIntent } from '../domain/audit.js';
+import { transitionTicket } from '../domain/ticket.js';
+import { WardenError, errorText } from '../lib/errors.js';
+import type { Store } from '../store/store.js';
+
+export type Command =
+  | { kind: 'approve'; actionId: string; by: string; reason?: string | null }
+  | { kind: 'reject'; actionId: string; by: string; reason?: string | null }
+  | { kind: 'cancel'; actionId: string; by: string; reason?: string | null }
+  | { kind: 'resolve'; ticketId: string; by: string; reason: string }
+  | { kind: 'hold'; ticketId: string; by: string; reason: string }
+  | { kind: 'freeze'; by: string; reason: string }
+  | { kind: 'unfreeze'; by: string };
+
+export type CommandResult = { ok: true; message: string } | { ok: false; code: string; message: string };
+
+/** The flag that, while set, keeps every action from starting (the kill switch). */
+export const FROZEN_FLAG = 'frozen';
+
+/** A person resolving a ticket by hand restarts the rate-limit count for its service. */
+export function limitResetFlag(service: string): string {
+  return `limits-reset:${service}`;
+}
+
+class CommandError extends WardenError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+/** Applies one command in a transaction; a refused command changes nothing and says why. */
+export function applyCommand(store: Store, cmd: Command, now: number): CommandResult {
+  try {
+    const message = store.transaction(() => run(store, cmd, now));
+    return { ok: true, message };
+  } catch (e) {
+    if (e instanceof WardenError) return { ok: false, code: e.code, message: e.message };
+    return { ok: false, code: 'INTERNAL', message: errorText(e) };
+  }
+}
+
+function run(store: Store, cmd: Command, now: number): string {
+  const ctx = { now, actor: cmd.by };
+  const audit = (intents: readonly AuditIntent[]): void => {
+    for (const i of intents) store.audit({ at: now, actor: cmd.by, kind: i.kind, subject: i.subject, data: i.data });
+  };
+  switch (cmd.kind) {
+    case 'approve':
+    case 'reject':
+    case 'cancel': {
+      const cur = store.getAction(cmd.actionId);
+      if (!cur) throw new CommandError('NOT_FOUND', `no action ${cmd.actionId}; see "warden actions list"`);
+      const reason = cmd.reason ?? null;
+      const { next, audit: a } = transitionAction(cur, cmd.kind === 'approve'
+        ? { type: 'approve', by: cmd.by }
+        : cmd.kind === 'reject'
+          ? { type: 'reject', by: cmd.by, reason }
+          : { type: 'cancel', by: cmd.by, reason: `cancelled by ${cmd.by}${reason ? `: ${reason}` : ''}` }, ctx);
+      store.putAction(next);
+      audit(a);
+      const what = cmd.kind === 'approve' ? 'approved: the daemon runs it on its next pass' : cmd.kind === 'reject' ? 'rejected' : 'cancelled';
+      return `action ${next.id} (${next.type} ${next.target}) ${what}`;
+    }
+    case 'resolve':
+    case 'hold': {
+      const t = store.getTicket(cmd.ticketId);
+      if (!t) throw new CommandError('NOT_FOUND', `no ticket ${cmd.ticketId}; see "warden tickets list --all"`);
+      const to = cmd.kind === 'resolve' ? 'resolved' : 'held';
+      const r = transitionTicket(t, { type: cmd.kind, by: cmd.by, reason: cmd.reason }, ctx);
+      // A person takes the ticket out of automation: what has not started yet is cancelled.
+      for (const id of t.actionIds) {
+        const a = store.getAction(id);
+        if (!a || isTerminal(a) || a.state === 'executing') continue;
+        const c = transitionAction(a, { type: 'cancel', by: cmd.by, reason: `ticket ${to} by ${cmd.by}` }, ctx);
+        store.putAction(c.next);
+        audit(c.audit);
+      }
+      store.putTicket(r.next);
+      audit(r.audit);
+      if (to === 'resolved') store.setFlag(limitResetFlag(t.service), String(now));
+      return to === 'resolved' ? `ticket ${t.id} resolved` : `ticket ${t.id} held: Warden will not act on it until it is resolved`;
+    }
+    case 'freeze':
+      store.setFlag(FROZEN_FLAG, JSON.stringify({ by: cmd.by, reason: cmd.reason, at: new Date(now).toISOString() }));
+      audit([{ kind: 'agent.frozen', subject: null, data: { reason: cmd.reason } }]);
+      return `frozen: no action will start (${cmd.reason}); undo with "warden unfreeze"`;
+    case 'unfreeze':
+      store.setFlag(FROZEN_FLAG, null);
+      audit([{ kind: 'agent.unfrozen', subject: null, data: {} }]);
+      return 'unfrozen: actions may run again';
+  }
+}
+
+/** Applies every command queued for the daemon, in order (inside the pass's transaction). */
+export function applyQueued(store: Store, now: number): { id: number; cmd: Command; result: CommandResult }[] {
+  const done: { id: number; cmd: Command; result: CommandResult }[] = [];
+  for (const row of store.pendingCommands()) {
+    let cmd: Command;
+    try {
+      cmd = JSON.parse(row.json) as Command;
+    } catch (e) {
+      store.finishCommand(row.id, false, JSON.stringify({ ok: false, code: 'BAD_COMMAND', message: errorText(e) }));
+      continue;
+    }
+    const result = applyCommand(store, cmd, now);
+    store.finishCommand(row.id, result.ok, JSON.stringify(result));
+    done.push({ id: row.id, cmd, result });
+  }
+  return done;
+}

@@ -1,0 +1,25 @@
+// The audit event kinds: a public interface (notifications, scripts and dashboards match on them),
+// documented in docs/events.md. A kind not listed here cannot be written.
+
+export const AUDIT_KINDS = [
+  // the agent itself
+  'agent.online', 'agent.stopped', 'agent.frozen', 'agent.unfrozen', 'agent.degraded', 'agent.recovered',
+  'config.reloaded', 'config.rejected',
+  // tickets
+  'ticket.opened', 'ticket.reopened', 'ticket.diagnosed', 'ticket.diagnosis_failed',
+  'ticket.status', 'ticket.verified', 'ticket.verification_failed',
+  // actions
+  'action.proposed', 'action.approved', 'action.rejected', 'action.cancelled', 'action.executing',
+  'action.retry', 'action.completed', 'action.failed', 'action.resumed',
+  // policy and delivery
+  'policy.denied', 'policy.limit_reached', 'notify.failed',
+] as const;
+
+export type AuditKind = (typeof AUDIT_KINDS)[number];
+
+/** One audit record to write: what happened (kind), to what (subject id), and its facts. */
+export interface AuditIntent {
+  kind: AuditKind;
+  subject: string | null;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,25 @@
+// What a diagnosis rests on, as a digest: the facts about a problem that can change its diagnosis.
+// A diagnoser is asked again only when this key changes, not on every pass (an LLM diagnoser is
+// slow and costs money; rules are cheap but their answer must not churn either).
+import { createHash } from 'node:crypto';
+import type { Problem } from './detect.js';
+import type { ResolvedConfig, World } from './types.js';
+
+export function evidenceKey(config: ResolvedConfig, world: World, problem: Problem, now: number): string {
+  const obs = world.services[problem.service];
+  const p = obs?.process;
+  const windowStart = now - config.agent.crashLoopWindowMs;
+  const recentExits = (p?.exits ?? []).filter((e) => e.at >= windowStart && !e.byWarden).length;
+  const facts = {
+    findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}`),
+    running: p?.running ?? null,
+    // Only the states that mean something different to a diagnosis: stopped, uninterruptible, zombie.
+    state: p?.procState && 'TtDZ'.includes(p.procState) ? p.procState : null,
+    spawnError: p?.spawnError ?? null,
+    failing: p?.failing ?? null,
+    exits: Math.min(recentExits, config.agent.crashLoopExits),
+    lastExit: p?.exits[0] ? `${p.exits[0].at}` : null,
+    checks: (obs?.checks ?? []).filter((c) => c.healthy === false).map((c) => `${c.id}:${c.last?.timedOut ? 'timeout' : 'fail'}`),
+  };
+  return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 16);
+}

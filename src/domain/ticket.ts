@@ -1,0 +1,157 @@
+// The ticket state machine: the only code that changes a ticket. The reconciler (automation), the
+// diagnoser's answers and people's commands (resolve, hold) submit events; this says whether the
+// event is allowed and what the ticket becomes, with the audit records that describe the change.
+import type { AuditIntent } from './audit.js';
+import type { Problem } from './detect.js';
+import { TransitionError, type TransitionContext } from './action.js';
+import type { Diagnosis, Finding, Ticket, TicketStatus } from './types.js';
+
+export type TicketEvent =
+  | { type: 'reopen'; flapThreshold: number }
+  | { type: 'findings'; findings: Finding[] }
+  /** A move the loop makes (planning, approval seen, action settled, escalation). */
+  | { type: 'status'; to: TicketStatus; reason: string | null }
+  /** Evidence changed (or there is no diagnosis yet): a diagnoser is asked; `key` names the evidence. */
+  | { type: 'diagnose'; key: string }
+  | { type: 'diagnosed'; key: string; diagnosis: Diagnosis }
+  | { type: 'diagnosis_failed'; key: string; error: string }
+  | { type: 'action_added'; actionId: string }
+  /** The next step of a repair chain (runbook, then restart). */
+  | { type: 'next_step' }
+  | { type: 'verification'; verification: NonNullable<Ticket['verification']> }
+  | { type: 'verified'; healthyForMs: number; tookMs: number }
+  | { type: 'verification_failed'; reason: string }
+  /** A person: out of automation for good (resolve) or until resolved (hold). */
+  | { type: 'resolve'; by: string; reason: string }
+  | { type: 'hold'; by: string; reason: string };
+
+export interface TicketTransition {
+  next: Ticket;
+  audit: AuditIntent[];
+}
+
+/** Where the loop may move a ticket; people's resolve and hold are checked on their own. */
+const AUTOMATION: Record<TicketStatus, readonly TicketStatus[]> = {
+  open: ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'escalated', 'resolved'],
+  diagnosing: ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'escalated', 'resolved'],
+  awaiting_approval: ['open', 'awaiting_approval', 'remediating', 'held', 'escalated', 'resolved'],
+  remediating: ['open', 'remediating', 'verifying', 'awaiting_approval', 'held', 'escalated'],
+  verifying: ['open', 'verifying', 'escalated', 'resolved'],
+  escalated: ['escalated'],
+  held: ['held'],
+  resolved: ['resolved'],
+};
+
+/** A new ticket for a problem: the one way tickets come to exist. */
+export function openTicket(id: string, p: Problem, ctx: TransitionContext): TicketTransition {
+  const next: Ticket = {
+    id, fingerprint: p.fingerprint, status: 'open', service: p.service, host: p.host, findings: p.findings,
+    cause: null, rootCause: null, confidence: null, occurrences: 1, flapping: false, openedAt: ctx.now,
+    diagnosedAt: null, resolvedAt: null, updatedAt: ctx.now, actionIds: [], diagnosis: null, verification: null,
+    reason: null, failedRepairs: 0, evidenceKey: null,
+  };
+  return { next, audit: [{ kind: 'ticket.opened', subject: id, data: { fingerprint: p.fingerprint, service: p.service, findings: p.findings } }] };
+}
+
+export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionContext): TicketTransition {
+  const next: Ticket = structuredClone(t);
+  next.updatedAt = ctx.now;
+  const audit: AuditIntent[] = [];
+  const setStatus = (to: TicketStatus, reason: string | null): void => {
+    if (next.status === to && next.reason === reason) return;
+    audit.push({ kind: 'ticket.status', subject: t.id, data: { from: next.status, to, reason, service: t.service } });
+    next.status = to;
+    next.reason = reason;
+    if (to === 'resolved') { next.resolvedAt = ctx.now; next.verification = null; }
+  };
+  const closed = (): TransitionError => new TransitionError(`ticket ${t.id} is ${t.status}; ${e.type} needs a ticket that is not resolved`);
+
+  switch (e.type) {
+    case 'reopen':
+      if (t.status !== 'resolved') throw new TransitionError(`ticket ${t.id} is ${t.status}; only a resolved ticket reopens`);
+      next.occurrences += 1;
+      next.flapping = next.occurrences >= e.flapThreshold;
+      next.status = 'open';
+      next.reason = null;
+      next.resolvedAt = null;
+      next.verification = null;
+      next.failedRepairs = 0;
+      next.step = 0;
+      next.evidenceKey = null;
+      audit.push({ kind: 'ticket.reopened', subject: t.id, data: { fingerprint: t.fingerprint, occurrences: next.occurrences, flapping: next.flapping } });
+      break;
+    case 'findings':
+      next.findings = e.findings;
+      break;
+    case 'status':
+      if (!AUTOMATION[t.status].includes(e.to)) throw new TransitionError(`ticket ${t.id}: ${t.status} → ${e.to} is not a move the loop makes`);
+      setStatus(e.to, e.reason);
+      break;
+    case 'diagnose':
+      if (t.status === 'resolved') throw closed();
+      // Not audited: the answer is (ticket.diagnosed, with the diagnoser's name and the evidence).
+      next.evidenceKey = e.key;
+      if (t.status === 'open') { next.status = 'diagnosing'; next.reason = null; }
+      break;
+    case 'diagnosed': {
+      if (t.status === 'resolved') throw closed();
+      const d = e.diagnosis;
+      const prev = t.diagnosis;
+      next.evidenceKey = e.key;
+      const same = prev !== null && prev.rootCause.cause === d.rootCause.cause && prev.confidence === d.confidence
+        && JSON.stringify(prev.recommended) === JSON.stringify(d.recommended);
+      if (!same) {
+        next.diagnosis = d;
+        next.rootCause = d.rootCause;
+        next.cause = d.rootCause.cause;
+        next.confidence = d.confidence;
+        next.diagnosedAt = ctx.now;
+        audit.push({ kind: 'ticket.diagnosed', subject: t.id, data: { cause: d.rootCause.cause, service: d.rootCause.service, confidence: d.confidence, evidence: d.evidence, alternatives: d.alternatives, recommended: d.recommended, diagnoser: d.diagnoser, evidenceKey: e.key } });
+      }
+      if (t.status === 'diagnosing') { next.status = 'open'; next.reason = null; }
+      break;
+    }
+    case 'diagnosis_failed':
+      if (t.status === 'resolved') throw closed();
+      audit.push({ kind: 'ticket.diagnosis_failed', subject: t.id, data: { service: t.service, evidence: e.key, error: e.error } });
+      setStatus('escalated', `diagnosis failed: ${e.error}; a person must look`);
+      break;
+    case 'action_added':
+      next.actionIds = [...t.actionIds, e.actionId];
+      break;
+    case 'next_step':
+      next.step = (t.step ?? 0) + 1;
+      break;
+    case 'verification':
+      next.verification = e.verification;
+      break;
+    case 'verified':
+      audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: e.healthyForMs, tookMs: e.tookMs } });
+      setStatus('resolved', `healthy for ${e.healthyForMs} ms after repair`);
+      break;
+    case 'verification_failed':
+      next.failedRepairs += 1;
+      next.verification = null;
+      next.step = 0; // a new repair starts its chain from the first step
+      audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: e.reason, failedRepairs: next.failedRepairs } });
+      setStatus('open', `repair did not hold: ${e.reason}`);
+      break;
+    case 'resolve':
+    case 'hold': {
+      if (t.status === 'resolved') throw new TransitionError(`ticket ${t.id} is already resolved`);
+      const to = e.type === 'resolve' ? 'resolved' : 'held';
+      audit.push({ kind: 'ticket.status', subject: t.id, data: { from: t.status, to, reason: e.reason } });
+      next.status = to;
+      next.verification = null;
+      next.reason = `${e.reason} (${e.by})`;
+      if (to === 'resolved') next.resolvedAt = ctx.now;
+      break;
+    }
+  }
+  return { next, audit };
+}
+
+/** True when a person's answer is still awaited or automation may still act on the ticket. */
+export function isOpen(t: Pick<Ticket, 'status'>): boolean {
+  return t.status !== 'resolved';
+}

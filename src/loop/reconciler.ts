@@ -1,0 +1,102 @@
+// The reconciler: observe (outside the write transaction) → in one transaction: apply people's
+// queued commands, read, decide, commit → hand back the effects to run after the commit. The
+// daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
+import { applyQueued, FROZEN_FLAG, limitResetFlag, type Command, type CommandResult } from '../app/commands.js';
+import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
+import type { Action, ResolvedConfig, Ticket, World } from '../domain/types.js';
+import type { Store } from '../store/store.js';
+
+/** The decision's input as the store holds it now (a null store: nothing has run yet). */
+export function readDecideInput(
+  store: Store | null,
+  config: ResolvedConfig,
+  world: World,
+  now: number,
+  answers: readonly DiagnosisAnswer[] = [],
+  diagnosing: ReadonlySet<string> = new Set(),
+): DecideInput {
+  const tickets = store?.listTickets({ openOnly: true }) ?? [];
+  const actions = new Map<string, Action>();
+  for (const a of store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? []) actions.set(a.id, a);
+  for (const t of tickets) {
+    for (const id of t.actionIds) {
+      if (actions.has(id)) continue;
+      const a = store?.getAction(id);
+      if (a) actions.set(id, a);
+    }
+  }
+  const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs));
+  const limitResets: Record<string, number> = {};
+  for (const s of config.services) {
+    const at = Number(store?.getFlag(limitResetFlag(s.name)) ?? 0);
+    if (at > 0) limitResets[s.name] = at;
+  }
+  return {
+    config, world, now, tickets, actions: [...actions.values()],
+    frozen: store?.getFlag(FROZEN_FLAG) != null,
+    started: store?.startedRepairsSince(now - longest) ?? [],
+    limitResets,
+    recentlyResolved: store?.resolvedTicketsSince(now - config.agent.reopenWindowMs) ?? [],
+    nextIds: store?.nextIds() ?? { T: 1, A: 1 },
+    answers,
+    diagnosing,
+  };
+}
+
+export interface PassResult {
+  world: World;
+  now: number;
+  out: DecideOutput;
+  /** Open tickets and unfinished actions after this pass (no second read of the store). */
+  open: Ticket[];
+  pending: Action[];
+  /** People's commands applied at the start of this pass. */
+  commands: { id: number; cmd: Command; result: CommandResult }[];
+}
+
+export interface ReconcilerDeps {
+  store: Store;
+  config: () => ResolvedConfig;
+  /** Wall time for the records of this pass. */
+  now: () => number;
+  /** The world now; called outside the write transaction (reads /proc, the check scheduler). */
+  observe: () => World;
+  /** Tickets a diagnoser is working on right now. */
+  diagnosing: () => ReadonlySet<string>;
+}
+
+export class Reconciler {
+  private answers: DiagnosisAnswer[] = [];
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** A diagnoser's answer: applied by the next pass (if its evidence is still current). */
+  answer(a: DiagnosisAnswer): void {
+    this.answers = [...this.answers.filter((x) => x.ticketId !== a.ticketId), a];
+  }
+
+  pass(): PassResult {
+    const { store } = this.deps;
+    const config = this.deps.config();
+    const world = this.deps.observe();
+    const answers = this.answers;
+    const result = store.transaction(() => {
+      const now = this.deps.now();
+      const commands = applyQueued(store, now);
+      const input = readDecideInput(store, config, world, now, answers, this.deps.diagnosing());
+      const out = decide(input);
+      for (const t of out.tickets) store.putTicket(t);
+      for (const a of out.actions) store.putAction(a);
+      store.useIds(out.nextIds);
+      store.auditBatch(out.audit.map((i) => ({ at: now, actor: config.agent.name, kind: i.kind, subject: i.subject, data: i.data })));
+      const open = [...new Map([...input.tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
+      const acts = new Map(input.actions.map((a) => [a.id, a]));
+      for (const a of out.actions) acts.set(a.id, a);
+      const pending = [...acts.values()].filter((a) => a.state === 'validated');
+      return { world, now, out, open, pending, commands };
+    });
+    // Committed: these answers are used (or stale); newer ones may have arrived meanwhile.
+    this.answers = this.answers.filter((a) => !answers.includes(a));
+    return result;
+  }
+}
