@@ -12,6 +12,7 @@ import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { driverOf } from '../kinds/index.js';
 import { Daemon } from '../loop/daemon.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
@@ -87,9 +88,9 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
-  const processes = new ProcessDriver(sup);
-  const units = new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
-  const driverFor = (spec: ServiceSpec): ServiceDriver => (spec.kind === 'systemd' ? units : processes);
+  const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined }) };
+  const units = drivers.systemd;
+  const driverFor = (spec: ServiceSpec): ServiceDriver => driverOf<ServiceDriver>(drivers, spec);
   try {
     sup.adopt(cfg.services.filter((s) => s.kind === 'process'));
     units.setServices(cfg.services);

@@ -3,6 +3,7 @@
 import { decide, type AuditIntent, type DecideOutput } from '../domain/decide.js';
 import type { Action, Health, ResolvedConfig, ServiceSpec, Summary, Ticket, World } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { Notifier } from '../notify/notifier.js';
@@ -222,7 +223,7 @@ export class Daemon {
   }
 
   private driverFor(spec: ServiceSpec): ServiceDriver {
-    return spec.kind === 'systemd' ? this.systemdDriver : this.processDriver;
+    return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
   }
 
   /** Time to detect and time to recover, from the fault's start as the world shows it. */
