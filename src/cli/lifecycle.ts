@@ -13,6 +13,7 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
+import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
 import { Daemon } from '../loop/daemon.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
@@ -34,10 +35,12 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
 
   program.command('validate')
     .description('check the config file; errors are reported as file:line:col and change nothing')
-    .action(() => {
+    .action(async () => {
       const cfg = config(globals());
       const checks = cfg.services.reduce((n, s) => n + s.checks.length, 0);
       process.stdout.write(`${cfg.file}: ok — agent ${cfg.agent.name} (${cfg.agent.mode}), ${cfg.hosts.length} host(s), ${cfg.services.length} service(s), ${checks} check(s), ${cfg.policy.rules.length} policy rule(s)\n`);
+      // Valid but not runnable here: a plugin it needs is disabled on this host ("warden doctor" says more).
+      for (const u of unusablePlugins(cfg, await pluginStatuses())) process.stderr.write(`warning: ${describeUnusable(u)}\n`);
     });
 
   program.command('schema')

@@ -50,3 +50,15 @@ export function describeUnusable(u: UnusablePlugin): string {
   const by = u.usedBy.length > 3 ? `${u.usedBy.slice(0, 3).join(', ')} and ${u.usedBy.length - 3} more` : u.usedBy.join(', ');
   return `${u.status.family} ${u.status.name} is ${u.status.state} (${u.status.reason}); needed by ${by}`;
 }
+
+/**
+ * Logs one line per plugin the config needs that is not enabled (at start and on reload), so a
+ * service whose kind is disabled is reported, never silently unobserved. Never rejects.
+ */
+export async function reportUnusable(cfg: ResolvedConfig, log: (line: string) => void): Promise<void> {
+  try {
+    for (const u of unusablePlugins(cfg, await pluginStatuses())) log(`plugins: ${describeUnusable(u)}`);
+  } catch (e) {
+    log(`plugins: cannot evaluate prerequisites: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
