@@ -4,6 +4,7 @@ import { ConfigError } from '../config/load.js';
 import { registerActions } from './actions.js';
 import { CliError, type GlobalOpts } from './common.js';
 import { registerDemo } from './demo.js';
+import { registerDoctor } from './doctor.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerStatus } from './status.js';
 import { registerSystem } from './system.js';
@@ -26,6 +27,7 @@ Getting started:
   npm run demo                the whole loop on a lab of real processes`);
   const globals = (): GlobalOpts => program.opts<GlobalOpts>();
   registerLifecycle(program, globals);
+  registerDoctor(program, globals);
   registerStatus(program, globals);
   registerTickets(program, globals);
   registerActions(program, globals);

@@ -14,6 +14,8 @@ import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { driverOf } from '../kinds/index.js';
+import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
 import { Daemon } from '../loop/daemon.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
@@ -35,10 +37,12 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
 
   program.command('validate')
     .description('check the config file; errors are reported as file:line:col and change nothing')
-    .action(() => {
+    .action(async () => {
       const cfg = config(globals());
       const checks = cfg.services.reduce((n, s) => n + s.checks.length, 0);
       process.stdout.write(`${cfg.file}: ok — agent ${cfg.agent.name} (${cfg.agent.mode}), ${cfg.hosts.length} host(s), ${cfg.services.length} service(s), ${checks} check(s), ${cfg.policy.rules.length} policy rule(s)\n`);
+      // Valid but not runnable here: a plugin it needs is disabled on this host ("warden doctor" says more).
+      for (const u of unusablePlugins(cfg, await pluginStatuses())) process.stderr.write(`warning: ${describeUnusable(u)}\n`);
     });
 
   program.command('schema')
@@ -91,9 +95,9 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
-  const processes = new ProcessDriver(sup);
-  const units = new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
-  const driverFor = (spec: ServiceSpec): ServiceDriver => (spec.kind === 'systemd' ? units : processes);
+  const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined }) };
+  const units = drivers.systemd;
+  const driverFor = (spec: ServiceSpec): ServiceDriver => driverOf<ServiceDriver>(drivers, spec);
   try {
     sup.adopt(cfg.services.filter((s) => s.kind === 'process'));
     units.setServices(cfg.services);

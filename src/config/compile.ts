@@ -1,8 +1,15 @@
 // The validated file compiled once into ResolvedConfig: absolute paths, milliseconds, bytes,
 // defaults filled in, check ids assigned. Nothing downstream sees the file's spelling.
 import { dirname, resolve } from 'node:path';
-import type { ApiSpec, CheckSpec, ProbeSpec, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
+import type { z } from 'zod';
+import type { ApiSpec, CheckSpec, NotifyChannel, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
+import { kinds } from '../kinds/index.js';
+import type { KindPlugin } from '../kinds/kind.js';
 import { parseAddress } from '../lib/address.js';
+import { channels } from '../notify/channels.js';
+import type { ChannelPlugin } from '../notify/channel.js';
+import { lookup, type Plugin } from '../plugins/plugin.js';
+import { probes } from '../probes/index.js';
 import { parseBytes, parseDuration } from '../lib/duration.js';
 import type { ConfigOutput } from './schema.js';
 import { checkId } from './semantic.js';
@@ -34,10 +41,11 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     },
     hosts: cfg.hosts.map((h) => ({ name: h.name, transport: h.transport })),
     services: cfg.services.map((s) => compileService(s, base)),
-    notify: cfg.notify.map((n) => ({
-      name: n.name, type: 'webhook' as const, url: n.webhook.url, headers: { ...n.webhook.headers },
-      events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries,
-    })),
+    notify: cfg.notify.map((n, i) => {
+      const [type, plugin] = pluginOf<ChannelPlugin>('channel', channels, n, `notify[${i}]`);
+      const fields = plugin.compile((n as Record<string, unknown>)[type], { base, serviceCwd: base });
+      return { name: n.name, type, ...fields, events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries } as NotifyChannel;
+    }),
     policy: {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },
@@ -58,12 +66,14 @@ function compileApi(api: NonNullable<ConfigOutput['agent']['api']>, base: string
 function compileService(s: ServiceIn, base: string): ServiceSpec {
   const cwd = resolve(base, s.cwd ?? '.');
   const env = stringEnv(s.env);
+  const kind = lookup('kind', kinds, s.kind) as KindPlugin;
+  // The kind's own fields, validated again by its own schema: the service schema had them optional.
+  const own = kind.config.parse(Object.fromEntries(Object.keys(kind.fields).map((k) => [k, (s as Record<string, unknown>)[k]])));
   return {
     name: s.name,
     host: s.host,
     kind: s.kind,
-    start: [...(s.start ?? [])],
-    unit: s.unit ?? null,
+    ...kind.compile(own, { base, serviceCwd: cwd }),
     cwd,
     env,
     stopSignal: s.stopSignal as NodeJS.Signals,
@@ -83,22 +93,19 @@ function compileService(s: ServiceIn, base: string): ServiceSpec {
     ),
     logMaxBytes: parseBytes(s.log.maxSize),
     logKeep: s.log.keep,
-  };
+  } as ServiceSpec;
+}
+
+/** The one plugin key an item has (semanticIssues rejects items with none or two before compile runs). */
+function pluginOf<P extends Plugin>(family: 'probe' | 'channel', table: Record<string, Plugin>, item: object, where: string): [string, P] {
+  const key = Object.keys(table).find((k) => (item as Record<string, unknown>)[k] !== undefined);
+  if (key === undefined) throw new Error(`${where} names no ${family}`); // a bug: validation let it through
+  return [key, lookup(family, table, key) as P];
 }
 
 function compileCheck(c: CheckIn, index: number, base: string, serviceCwd: string): CheckSpec {
-  let probe: ProbeSpec;
-  if (c.http !== undefined) {
-    probe = { type: 'http', url: c.http.url, expectStatus: c.http.expectStatus };
-    if (c.http.bodyMatch !== undefined) probe.bodyMatch = c.http.bodyMatch;
-  } else if (c.tcp !== undefined) {
-    probe = { type: 'tcp', address: c.tcp.address };
-  } else if (c.exec !== undefined) {
-    probe = { type: 'exec', argv: [...c.exec.argv], cwd: c.exec.cwd === undefined ? serviceCwd : resolve(base, c.exec.cwd) };
-  } else {
-    // semanticIssues rejects such a check before compile runs; reaching this is a bug.
-    throw new Error(`check #${index} has no probe`);
-  }
+  const [type, plugin] = pluginOf<Plugin<string, z.ZodType, object>>('probe', probes, c, `check #${index}`);
+  const probe = { type, ...plugin.compile((c as Record<string, unknown>)[type], { base, serviceCwd }) };
   return {
     id: checkId(c.name, probe.type, index),
     probe,

@@ -3,7 +3,11 @@
 // back to the YAML node it came from, so every message points at the text the person must change.
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
-import { show } from './schema.js';
+import { show } from './fields.js';
+
+import { didYouMean } from '../lib/suggest.js';
+
+export { didYouMean };
 
 export type PathSeg = string | number;
 
@@ -54,35 +58,6 @@ export function formatPath(path: readonly PathSeg[]): string {
 /** Prefixes a message with the path it is about, unless it is about the whole file. */
 export function atPath(path: readonly PathSeg[], message: string): string {
   return path.length === 0 ? message : `${formatPath(path)}: ${message}`;
-}
-
-/** The closest candidate within a small edit distance: a typo's likely intent. */
-export function didYouMean(word: string, candidates: Iterable<string>): string | null {
-  let best: string | null = null;
-  let bestDist = Math.max(1, Math.min(3, Math.floor(word.length / 3)));
-  for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d <= bestDist && c !== word) {
-      best = c;
-      bestDist = d - 1; // strictly better ones only from here on
-    }
-  }
-  return best;
-}
-
-/** Edits (insert, delete, substitute, swap two neighbours) that turn a into b: "nmae" is 1 from "name". */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  const get = (i: number, j: number): number => d[i]?.[j] ?? 0;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      let best = Math.min(get(i - 1, j) + 1, get(i, j - 1) + 1, get(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, get(i - 2, j - 2) + 1);
-      const row = d[i];
-      if (row) row[j] = best;
-    }
-  }
-  return get(a.length, b.length);
 }
 
 /** Maps data paths to positions in the YAML text. */

@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { checkSchema, configSchema, PROBE_TYPES } from './schema.js';
+import { channels } from '../notify/channels.js';
+import { PROBE_TYPES } from '../probes/index.js';
+import { checkSchema, configSchema, notifySchema } from './schema.js';
 
 export function jsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, {
@@ -14,8 +16,9 @@ export function jsonSchema(): Record<string, unknown> {
     io: 'input',
     target: 'draft-2020-12',
     override: (ctx) => {
-      // "Exactly one probe per check" is a rule in semantic.ts; editors get it as oneOf.
+      // "Exactly one probe per check" (and channel per notify entry) is a rule in semantic.ts; editors get it as oneOf.
       if (ctx.zodSchema === checkSchema) ctx.jsonSchema.oneOf = PROBE_TYPES.map((t) => ({ required: [t] }));
+      if (ctx.zodSchema === notifySchema) ctx.jsonSchema.oneOf = Object.keys(channels).map((t) => ({ required: [t] }));
     },
   });
 }

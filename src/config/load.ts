@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { ResolvedConfig } from '../domain/types.js';
-import { parseAddress } from '../lib/address.js';
+import { probeEndpoint } from '../probes/index.js';
 import { compile } from './compile.js';
 import { ConfigError, fromZodIssue, Locator, zodErrorMap, type ConfigIssue, type PathIssue } from './issues.js';
 import { configSchema } from './schema.js';
@@ -49,7 +49,8 @@ export function parseConfig(text: string, file: string): ResolvedConfig {
   if (!parsed.success) for (const issue of parsed.error.issues) found.push(...fromZodIssue(issue, configSchema, raw));
   found.push(...semanticIssues(raw, (path) => locator.position(path).line));
 
-  if (parsed.success) found.push(...selfIssues(compile(parsed.data, resolve(file))));
+  // Compiling needs a config that passed every rule (a kind's required fields, one probe per check).
+  if (parsed.success && found.length === 0) found.push(...selfIssues(compile(parsed.data, resolve(file))));
   const issues = dedupe(found.map((p) => locator.issue(file, p)));
   if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
   return compile(parsed.data, resolve(file));
@@ -70,11 +71,8 @@ function selfIssues(cfg: ResolvedConfig): PathIssue[] {
       out.push({ path: ['services', i, 'start'], message: `services[${i}].start runs this Warden itself (${cfg.file}); a Warden cannot repair itself: let a peer Warden or systemd watch it` });
     }
     s.checks.forEach((c, j) => {
-      let host: string | null = null;
-      let port = NaN;
-      if (c.probe.type === 'http') { const u = new URL(c.probe.url); host = u.hostname; port = Number(u.port || (u.protocol === 'https:' ? 443 : 80)); }
-      if (c.probe.type === 'tcp') { const a = parseAddress(c.probe.address); host = a?.host ?? null; port = a?.port ?? NaN; }
-      if (host !== null && isOwnApi(host, port)) {
+      const target = probeEndpoint(c.probe);
+      if (target !== null && isOwnApi(target.host, target.port)) {
         out.push({ path: ['services', i, 'checks', j], message: `services[${i}].checks[${j}] probes this Warden's own API (${api!.host}:${api!.port}); a Warden cannot watch itself: let a peer Warden do it` });
       }
     });

@@ -3,7 +3,10 @@
 // problems elsewhere, so one run reports everything; each rule skips values the schema rejects.
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import { atPath, didYouMean, type PathIssue, type PathSeg } from './issues.js';
-import { PROBE_TYPES } from './schema.js';
+import { kinds } from '../kinds/index.js';
+import type { KindPlugin } from '../kinds/kind.js';
+import { channels } from '../notify/channels.js';
+import { PROBE_TYPES } from '../probes/index.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,6 +42,14 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     });
     return first;
   };
+  /** A check names its probe, a channel its type, by the one plugin key it has. */
+  const exactlyOne = (base: PathSeg[], item: Obj, names: readonly string[], what: string): void => {
+    const found = names.filter((t) => item[t] !== undefined);
+    const second = found[1];
+    const expected = `${names.slice(0, -1).join(', ')}${names.length > 1 ? ' or ' : ''}${names[names.length - 1] ?? ''}`;
+    if (found.length === 0) add(base, `${what} needs exactly one of ${expected}; found none`);
+    else if (second !== undefined) add([...base, second], `${what} needs exactly one of ${expected}; found ${found.join(' and ')}`, 'key');
+  };
   const byName = (base: PathSeg[]) => (item: Obj, i: number) => {
     const name = str(item.name);
     return name === null ? null : { name, path: [...base, i, 'name'] };
@@ -64,14 +75,18 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
       else add([...base, 'host'], `unknown host "${host}"${defined}`);
     }
 
-    // What drives the service depends on its kind: an argv for process, a unit for systemd.
-    const kind = svc.kind === undefined ? 'process' : str(svc.kind);
-    if (kind === 'process') {
-      if (svc.start === undefined) add(base, 'kind process needs start: the command that runs it, e.g. start: [node, api.js]');
-      if (svc.unit !== undefined) add([...base, 'unit'], 'unit is for kind systemd; a kind process service is started with start: [...]', 'key');
-    } else if (kind === 'systemd') {
-      if (svc.unit === undefined) add(base, 'kind systemd needs unit: the unit to watch, e.g. unit: nginx.service');
-      if (svc.start !== undefined) add([...base, 'start'], 'start is for kind process; systemd starts a kind systemd service (unit: ...)', 'key');
+    // What drives the service depends on its kind: its own fields, and none of another kind's.
+    const kind = kindOf(svc.kind === undefined ? 'process' : svc.kind);
+    if (kind !== null) {
+      for (const [key, need] of Object.entries(kind.required)) {
+        if (svc[key] === undefined) add(base, `kind ${kind.name} needs ${key}: ${String(need)}`);
+      }
+      for (const other of Object.values(kinds) as KindPlugin[]) {
+        if (other === kind) continue;
+        for (const key of Object.keys(other.fields)) {
+          if (svc[key] !== undefined && !Object.hasOwn(kind.fields, key)) add([...base, key], `${key} is for kind ${other.name}; ${kind.hint}`, 'key');
+        }
+      }
     }
 
     list(svc.dependsOn).forEach((dep, j) => {
@@ -87,10 +102,7 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     checks.forEach((check, j) => {
       if (!isObj(check)) return;
       const cbase = [...base, 'checks', j];
-      const probes = PROBE_TYPES.filter((t) => check[t] !== undefined);
-      const second = probes[1];
-      if (probes.length === 0) add(cbase, 'a check needs exactly one of http, tcp or exec; found none');
-      else if (second !== undefined) add([...cbase, second], `a check needs exactly one of http, tcp or exec; found ${probes.join(' and ')}`, 'key');
+      exactlyOne(cbase, check, PROBE_TYPES, 'a check');
       const interval = durationOr(check.interval, '1s');
       const timeout = durationOr(check.timeout, '500ms');
       if (interval !== null && timeout !== null && timeout > interval) {
@@ -107,8 +119,16 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     unique([...base, 'runbooks'], list(svc.runbooks), (n) => `runbook name "${n}" in service "${name ?? i}"`, byName([...base, 'runbooks']));
   });
 
+  list(raw.notify).forEach((n, i) => {
+    if (isObj(n)) exactlyOne(['notify', i], n, Object.keys(channels), 'a notify channel');
+  });
+
   for (const cycle of dependencyCycles(services, serviceNames)) add(cycle.path, `dependency cycle: ${cycle.names.join(' -> ')}`);
   return issues;
+}
+
+function kindOf(name: unknown): KindPlugin | null {
+  return typeof name === 'string' && Object.hasOwn(kinds, name) ? (kinds as Record<string, KindPlugin>)[name] ?? null : null;
 }
 
 /** A check's id: its name, or its probe type and position, which stay put while the file does. */

@@ -2,6 +2,10 @@
 // shows every section with a comment saying what each field does and what it defaults to; a test
 // proves it parses, so it cannot rot.
 
+import { actions } from '../actions/index.js';
+import { kinds } from '../kinds/index.js';
+import { probes } from '../probes/index.js';
+
 export function exampleConfig(): string {
   return `# warden.yaml — what should be running, how to tell it is healthy, and what Warden may do
 # about it. Check it with "warden validate"; see what Warden would do with "warden reconcile --once".
@@ -29,13 +33,13 @@ hosts:                          # where services run (default: just "local")
 services:
   - name: cache                 # unique; used in dependsOn, policy and the CLI
     host: local                 # a name from hosts (default local)
-    kind: process               # Warden starts and stops it itself (the only kind so far)
+    kind: process               # Warden starts and stops it itself; kinds: ${Object.keys(kinds).join(', ')}
     start: [redis-server, --port, "6390", --save, ""]   # argv, never a shell string;
                                 # quote numbers so they stay strings
     stopSignal: SIGTERM         # sent to stop it (default SIGTERM)...
     stopGrace: 5s               # ...then SIGKILL after this long (default 5s)
     log: { maxSize: 1MiB, keep: 3 }   # rotate its output log at this size, keep 3 old files
-    checks:
+    checks:                     # each has exactly one probe: ${Object.keys(probes).join(', ')}
       - tcp: { address: "127.0.0.1:6390" }   # healthy while the port accepts connections
         interval: 500ms         # probe this often (default 1s)
         timeout: 300ms          # give up on one probe after this long (default 500ms)
@@ -67,7 +71,7 @@ services:
 policy:
   rules:                        # an action is allowed when a matching rule allows it
     - match: { service: "*", host: "*" }   # globs: * any characters, ? one character
-      allow: [start, restart]   # from: start, restart, stop, run-runbook
+      allow: [start, restart]   # from: ${Object.keys(actions).join(', ')}
       approval: none            # none | required (a person runs "warden actions approve")
     - match: { service: api }
       allow: [run-runbook]

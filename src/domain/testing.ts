@@ -35,7 +35,7 @@ export function service(name: string, over: Partial<ServiceSpec> = {}): ServiceS
     name, host: 'local', kind: 'process', start: ['node', `${name}.js`], unit: null, cwd: '/srv/lab', env: {},
     stopSignal: 'SIGTERM', stopGraceMs: 5000, dependsOn: [], checks: [tcpCheck(portOf(name))], runbooks: [],
     logMaxBytes: 1 << 20, logKeep: 3, ...over,
-  };
+  } as ServiceSpec; // an override may change the kind, so the variant is asserted
 }
 
 export interface ConfigOptions {

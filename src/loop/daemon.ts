@@ -4,6 +4,8 @@ import type { AuditIntent, DecideOutput } from '../domain/decide.js';
 import { rulesDiagnoser } from '../diagnosis/diagnoser.js';
 import type { Action, Health, ResolvedConfig, ServiceSpec, Summary, Ticket, World } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { driverOf } from '../kinds/index.js';
+import { reportUnusable } from '../plugins/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { Notifier } from '../notify/notifier.js';
@@ -88,6 +90,7 @@ export class Daemon {
     // Before anything is opened: a missing token refuses the start with no side effects.
     if (cfg.agent.api) this.apiToken = readToken(cfg.agent.api);
     this.store = Store.open(cfg.agent.dataDir);
+    await reportUnusable(cfg, this.log);
     const boot = this.store.recordBoot(readBootId(), this.clock.now());
     this.supervisor = new ProcessSupervisor({
       dataDir: cfg.agent.dataDir,
@@ -237,6 +240,7 @@ export class Daemon {
     this.systemdDriver.setServices(next.services);
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${String(e)}`));
     this.notifier.setChannels(next.notify);
+    void reportUnusable(next, this.log);
     this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
     this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
     this.wake();
@@ -244,7 +248,7 @@ export class Daemon {
   }
 
   private driverFor(spec: ServiceSpec): ServiceDriver {
-    return spec.kind === 'systemd' ? this.systemdDriver : this.processDriver;
+    return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
   }
 
   /** Time to detect and time to recover, from the fault's start as the world shows it. */

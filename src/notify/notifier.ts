@@ -1,7 +1,8 @@
 // Fans events out to the configured channels, off the loop's path: a slow or dead receiver never
 // delays a repair. Deliveries are tracked so a draining daemon can wait for them.
 import type { NotifyChannel } from '../domain/types.js';
-import { deliverWebhook, type DeliveryResult, type NotifyEvent } from './webhook.js';
+import { deliver } from './channels.js';
+import type { DeliveryResult, NotifyEvent } from './webhook.js';
 
 export class Notifier {
   private readonly pending = new Set<Promise<void>>();
@@ -22,7 +23,7 @@ export class Notifier {
   send(event: NotifyEvent): void {
     for (const ch of this.channels) {
       if (!this.wants(ch, event.kind)) continue;
-      const p = deliverWebhook(ch, event).then(
+      const p = deliver(ch, event).then(
         (r) => this.report(ch, event, r),
         (e: unknown) => this.report(ch, event, { ok: false, attempts: 0, status: null, error: String(e) }),
       ).finally(() => this.pending.delete(p));

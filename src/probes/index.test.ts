@@ -7,7 +7,7 @@ import { PROBE_TYPES, probes, runProbe } from './index.js';
 
 test('the registry names every probe kind', () => {
   assert.deepEqual([...PROBE_TYPES].sort(), ['exec', 'http', 'tcp']);
-  assert.equal(typeof probes.tcp, 'function');
+  assert.equal(typeof probes.tcp.run, 'function');
 });
 
 test('runProbe dispatches by type', async (t) => {

@@ -1,26 +1,45 @@
-// The probe registry: one typed table; the probe kinds are its keys. An unknown kind is an error
-// result, never a silent default.
+// The probe registry: one typed table, one line per probe; the probe names are its keys. Adding a
+// probe is a folder (src/probes/<name>/index.ts, its plugin as default export) plus one line here.
+// An unknown name is an error (in the config) or a failed result (at run time), never a default.
 import type { ProbeResult, ProbeSpec } from '../domain/types.js';
-import { exec } from './exec/exec.js';
-import { http } from './http/http.js';
+import { registry } from '../plugins/plugin.js';
+import type { ProbePlugin } from './probe.js';
 import { errorMessage, fail } from './result.js';
-import { tcp } from './tcp/tcp.js';
 
-export type ProbeType = ProbeSpec['type'];
-export type Probe<T extends ProbeType> = (spec: Extract<ProbeSpec, { type: T }>, timeoutMs: number) => Promise<ProbeResult>;
+// The order is the order in listings and messages ("exactly one of http, tcp or exec").
+export const probes = registry('probe', {
+  http: (await import('./http/index.js')).default,
+  tcp: (await import('./tcp/index.js')).default,
+  exec: (await import('./exec/index.js')).default,
+});
 
-export const probes = { tcp, http, exec } as const satisfies { [T in ProbeType]: Probe<T> };
+export type ProbeType = keyof typeof probes;
 
 export const PROBE_TYPES = Object.keys(probes) as ProbeType[];
+
+/** The plugin that runs `spec`, or null for a name the table does not have. */
+export function probeOf(type: string): ProbePlugin | null {
+  return Object.hasOwn(probes, type) ? (probes as Record<string, ProbePlugin>)[type] ?? null : null;
+}
 
 /** Runs one probe. Never rejects: every failure, including a bug in a probe, is a failed result. */
 export async function runProbe(spec: ProbeSpec, timeoutMs: number): Promise<ProbeResult> {
   const start = performance.now();
-  const probe = (probes as Partial<Record<string, Probe<ProbeType>>>)[spec.type];
-  if (probe === undefined) return fail(`unknown probe type "${String(spec.type)}"`, start);
+  const probe = probeOf(spec.type);
+  if (probe === null) return fail(`unknown probe type "${String(spec.type)}"`, start);
   try {
-    return await probe(spec as never, timeoutMs);
+    return await probe.run(spec as never, timeoutMs);
   } catch (err) {
     return fail(`probe ${spec.type} failed: ${errorMessage(err)}`, start);
   }
+}
+
+/** What a check looks at, for people (diagnostics): an address, a URL, a command line. */
+export function probeTarget(spec: ProbeSpec): string {
+  return probeOf(spec.type)?.target(spec as never) ?? `unknown probe type "${spec.type}"`;
+}
+
+/** The host:port a check connects to, when its probe connects to one. */
+export function probeEndpoint(spec: ProbeSpec): { host: string; port: number } | null {
+  return probeOf(spec.type)?.endpoint?.(spec as never) ?? null;
 }

@@ -8,6 +8,7 @@ import type {
 } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
 import type { Store } from '../store/store.js';
+import { probeTarget } from '../probes/index.js';
 
 export const TICKET_STATUSES: readonly TicketStatus[] = [
   'open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held',
@@ -120,21 +121,13 @@ export interface DiagnosticsBundle {
   actions: ActionSummaryJson[];
 }
 
-function probeTarget(c: CheckSpec): string {
-  switch (c.probe.type) {
-    case 'tcp': return c.probe.address;
-    case 'http': return c.probe.url;
-    case 'exec': return c.probe.argv.join(' ');
-  }
-}
-
 function exitJson(e: ExitRecord): ExitJson {
   return { at: iso(e.at), code: e.code, signal: e.signal, uptimeMs: e.uptimeMs, ...(e.byWarden ? { byWarden: true } : {}) };
 }
 
 function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
   return {
-    id: spec.id, type: spec.probe.type, target: probeTarget(spec), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
+    id: spec.id, type: spec.probe.type, target: probeTarget(spec.probe), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
     healthy: st?.healthy ?? null, since: iso(st?.since),
     consecutiveFailures: st?.consecutiveFailures ?? 0, consecutiveSuccesses: st?.consecutiveSuccesses ?? 0,
     last: st?.last ? { ok: st.last.ok, message: st.last.message, latencyMs: st.last.latencyMs, timedOut: st.last.timedOut, at: iso(st.last.at) } : null,

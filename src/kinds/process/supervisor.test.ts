@@ -24,7 +24,7 @@ function spec(name: string, start: string[], over: Partial<ServiceSpec> = {}): S
   return {
     name, host: 'local', kind: 'process', start, unit: null, cwd: tmpdir(), env: {}, stopSignal: 'SIGTERM',
     stopGraceMs: 2000, dependsOn: [], checks: [], runbooks: [], logMaxBytes: 1_000_000, logKeep: 2, ...over,
-  };
+  } as ServiceSpec; // an override may change the kind, so the variant is asserted
 }
 
 interface Harness {

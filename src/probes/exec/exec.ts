@@ -1,9 +1,9 @@
 // Exec probe: run a program (argv, never through a shell); healthy iff it exits with code 0.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
+import type { ProbeResult } from '../../domain/types.js';
 import { errorMessage, fail, ok, timedOut } from '../result.js';
 
-export type ExecProbeSpec = Extract<ProbeSpec, { type: 'exec' }>;
+export type ExecProbeSpec = { type: 'exec'; argv: string[]; cwd: string };
 
 /** Only the end of the output is kept: the message shows its last line. */
 const TAIL_BYTES = 4096;

@@ -2,10 +2,10 @@
 // match bodyMatch when one is given.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
+import type { ProbeResult } from '../../domain/types.js';
 import { errorMessage, fail, ok, timedOut } from '../result.js';
 
-export type HttpProbeSpec = Extract<ProbeSpec, { type: 'http' }>;
+export type HttpProbeSpec = { type: 'http'; url: string; expectStatus: number; bodyMatch?: string };
 
 /** A health endpoint that needs more than this to say it is healthy is not read further. */
 export const MAX_BODY_BYTES = 64 * 1024;

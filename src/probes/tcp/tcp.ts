@@ -1,10 +1,10 @@
 // TCP probe: the service accepts connections. Connect, close at once, never send anything.
 import { connect } from 'node:net';
-import type { ProbeResult, ProbeSpec } from '../../domain/types.js';
+import type { ProbeResult } from '../../domain/types.js';
 import { errorMessage, fail, ok, timedOut } from '../result.js';
 import { parseAddress } from '../../lib/address.js';
 
-export type TcpProbeSpec = Extract<ProbeSpec, { type: 'tcp' }>;
+export type TcpProbeSpec = { type: 'tcp'; address: string };
 
 export function tcp(spec: TcpProbeSpec, timeoutMs: number): Promise<ProbeResult> {
   const start = performance.now();
