@@ -23,3 +23,14 @@ export interface AuditIntent {
   subject: string | null;
   data: Record<string, unknown>;
 }
+
+/**
+ * The event kinds sent to notification channels (a channel's `events:` filter names these). Most are
+ * audit kinds; a ticket's status changes are sent as `ticket.<status>`.
+ */
+export const NOTIFY_KINDS = [
+  'agent.online', 'agent.degraded', 'agent.recovered',
+  'ticket.opened', 'ticket.reopened', 'ticket.awaiting_approval', 'ticket.escalated', 'ticket.resolved',
+] as const;
+
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
