@@ -5,7 +5,7 @@
 import { constants } from 'node:os';
 import { z } from 'zod';
 import { ACTION_TYPES, CAUSES, type Mode } from '../domain/types.js';
-import { BYTES_PATTERN, DURATION_PATTERN, parseDuration } from '../lib/duration.js';
+import { BYTES_PATTERN, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, parseDuration } from '../lib/duration.js';
 
 export const MODES = ['observe', 'recommend', 'execute'] as const satisfies readonly Mode[];
 
@@ -46,9 +46,10 @@ function duration(opts: { positive: boolean }) {
       try {
         ms = parseDuration(s);
       } catch {
-        ctx.addIssue({ code: 'custom', message: `expected a duration with a unit (ms, s, m, h), e.g. 500ms or 1m30s; got ${show(s)}` });
+        ctx.addIssue({ code: 'custom', message: `expected a duration with a unit (ms, s, m, h, d), e.g. 500ms or 1m30s; got ${show(s)}` });
         return;
       }
+      if (ms > MAX_DURATION_MS) ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_DURATION}; got ${show(s)}` });
       if (opts.positive && ms <= 0) ctx.addIssue({ code: 'custom', message: `must be longer than 0ms; got ${show(s)}` });
     })
     .meta({ pattern: DURATION_PATTERN.source });
