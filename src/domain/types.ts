@@ -145,7 +145,8 @@ export interface CheckState {
   healthy: boolean | null;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  last: (ProbeResult & { at: Millis }) | null;
+  /** `at` is wall time (a record); `mono`, when known, is monotonic time (for comparisons). */
+  last: (ProbeResult & { at: Millis; mono?: number }) | null;
   /** When `healthy` last changed. */
   since: Millis | null;
 }
@@ -164,6 +165,8 @@ export interface ProcessState {
   running: boolean;
   pid: number | null;
   startedAt: Millis | null;
+  /** Monotonic time of the start, when known: what check freshness is compared with (a wall step moves startedAt). */
+  startedMono?: number | null;
   /** Linux process state letter from /proc/PID/stat (R, S, D, T, Z, ...), when running. */
   procState: string | null;
   /** Set when the last start attempt failed before the process ran (ENOENT, EACCES, ...). */

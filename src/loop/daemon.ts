@@ -366,7 +366,7 @@ export class Daemon {
   /** Speeds up observation of a service being repaired, and schedules the next decision time. */
   private afterActions(open: Ticket[], pending: Action[]): void {
     const verifying = open.filter((t) => t.status === 'verifying');
-    for (const t of verifying) this.scheduler.boost(t.service, 50, this.clock.now() + this.config.agent.verifyStableMs + 2000);
+    for (const t of verifying) this.scheduler.boost(t.service, 50, this.config.agent.verifyStableMs + 2000);
     const retryAt = pending.map((a) => a.notBefore ?? 0).filter((n) => n > 0);
     let next = Infinity;
     if (verifying.length > 0) next = VERIFY_TICK_MS;
