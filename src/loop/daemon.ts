@@ -12,7 +12,7 @@ import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '
 import { progressVerdict } from '../runtime/diagnostics.js';
 import { faultStartedAt, WardenMetrics } from '../runtime/metrics.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { CheckScheduler } from '../probes/checks.js';
 import { Store } from '../store/store.js';
 import { Executor } from './executor.js';
@@ -37,9 +37,9 @@ export class Daemon {
   private supervisor!: ProcessSupervisor;
   private scheduler!: CheckScheduler;
   private executor!: Executor;
-  private passTimer: NodeJS.Timeout | undefined;
-  private rotateTimer: NodeJS.Timeout | undefined;
-  private wakeTimer: NodeJS.Timeout | undefined;
+  private passTimer: Repeating | undefined;
+  private rotateTimer: Repeating | undefined;
+  private wakeTimer: TimerHandle | undefined;
   private passing = false;
   private wakePending = false;
   private again = false;
@@ -54,7 +54,7 @@ export class Daemon {
   /** ticket id → when its fault started, for time-to-recover. */
   private readonly incidentStart = new Map<string, number>();
   private lastOpenTickets = 0;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private watchdogTimer: Repeating | undefined;
   private processDriver!: ProcessDriver;
   private systemdDriver!: SystemdDriver;
   private notifier!: Notifier;
@@ -116,7 +116,7 @@ export class Daemon {
       if (r.ok) return;
       this.log(`notify ${ch.name}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
       if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel: ch.name, event: ev.kind, attempts: r.attempts, error: r.error } }]);
-    });
+    }, this.clock);
     const resumed = this.executor.resume();
     const open = this.store.listTickets({ openOnly: true });
     const reboots = this.store.listReboots().length;
@@ -138,10 +138,10 @@ export class Daemon {
     });
     this.scheduler.setServices(cfg.services);
     this.scheduler.start();
-    this.passTimer = setInterval(() => this.wake(), cfg.agent.intervalMs);
-    this.rotateTimer = setInterval(() => this.supervisor.rotateLogs(processServices(this.config)), ROTATE_EVERY_MS);
+    this.passTimer = every(this.clock, cfg.agent.intervalMs, () => this.wake());
+    this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.supervisor.rotateLogs(processServices(this.config)));
     if (this.sd.watchdogEveryMs !== null) {
-      this.watchdogTimer = setInterval(() => this.watchdogPing(), this.sd.watchdogEveryMs);
+      this.watchdogTimer = every(this.clock, this.sd.watchdogEveryMs, () => this.watchdogPing());
     }
     if (cfg.agent.api) {
       try {
@@ -157,9 +157,9 @@ export class Daemon {
         }, () => this.apiToken)), cfg.agent.api, { onError: (e) => this.log(`api: ${e.message}`) });
       } catch (e) {
         this.scheduler.stop();
-        clearInterval(this.passTimer);
-        clearInterval(this.rotateTimer);
-        clearInterval(this.watchdogTimer);
+        this.passTimer?.cancel();
+        this.rotateTimer?.cancel();
+        this.watchdogTimer?.cancel();
         this.supervisor.dispose();
         this.systemdDriver.dispose();
         this.store.close();
@@ -261,8 +261,8 @@ export class Daemon {
 
   /** A pass at a known future time (verification stability, retry backoff). */
   private wakeIn(ms: number): void {
-    clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
+    this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = this.clock.setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
   }
 
   private runPass(): void {
@@ -398,10 +398,10 @@ export class Daemon {
     this.sd.send({ STOPPING: '1', STATUS: 'draining' }).catch(() => undefined);
     // Before the store closes: the API's handlers read it.
     await this.api?.close();
-    clearInterval(this.passTimer);
-    clearInterval(this.rotateTimer);
-    clearInterval(this.watchdogTimer);
-    clearTimeout(this.wakeTimer);
+    this.passTimer?.cancel();
+    this.rotateTimer?.cancel();
+    this.watchdogTimer?.cancel();
+    this.clock.clearTimeout(this.wakeTimer);
     this.scheduler?.stop();
     const drained = await this.executor.drain(graceMs);
     this.audit([{ kind: 'agent.stopped', subject: null, data: { pid: process.pid, drained } }]);
