@@ -15,6 +15,7 @@ import type { ServiceDriver } from '../kinds/driver.js';
 import { Daemon } from '../loop/daemon.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
+import { readBootId } from '../runtime/boot.js';
 import { dbPath, Store } from '../store/store.js';
 import { CliError, config, printJson, type GlobalOpts } from './common.js';
 import { readOnly } from './status.js';
@@ -112,7 +113,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     // Decide as in recommend mode: what would be done is reported, nothing is set in motion.
     const asRecommend = { ...cfg, agent: { ...cfg.agent, mode: 'recommend' as const } };
     const out = decide({
-      config: asRecommend, world, now,
+      config: asRecommend, world, now, mono: systemClock.mono(), boot: readBootId(),
       tickets: store?.listTickets({ openOnly: true }) ?? [],
       actions: store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? [],
       frozen: store?.getFlag('frozen') != null,

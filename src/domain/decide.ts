@@ -3,6 +3,7 @@
 // the runtime persists the result in one transaction and only then runs the effects.
 import { diagnose } from '../diagnosis/rules.js';
 import { detect, type Detection, type Problem } from './detect.js';
+import { elapsed, stampOf, type Instant } from './elapsed.js';
 import { gate, type CountStarted, type GateResult } from './policy.js';
 import type {
   Action, ActionType, Diagnosis, Finding, ReconcileReport, Recommendation, ResolvedConfig, Summary,
@@ -18,7 +19,11 @@ export interface AuditIntent {
 export interface DecideInput {
   config: ResolvedConfig;
   world: World;
+  /** Wall time: stamps records only. */
   now: number;
+  /** Monotonic time (CLOCK_MONOTONIC) and the boot it belongs to: every duration is decided on these. */
+  mono: number;
+  boot: string;
   /** Every ticket that is not resolved. */
   tickets: readonly Ticket[];
   /** Every action that is not terminal, plus the actions of the tickets above. */
@@ -47,6 +52,7 @@ const MAX_ATTEMPTS = 3;
 
 export function decide(input: DecideInput): DecideOutput {
   const { config, now } = input;
+  const instant: Instant = { wall: now, mono: input.mono, boot: input.boot };
   const tickets = new Map(input.tickets.map((t) => [t.id, structuredClone(t)]));
   const actions = new Map(input.actions.map((a) => [a.id, structuredClone(a)]));
   const changedT = new Set<string>();
@@ -62,7 +68,7 @@ export function decide(input: DecideInput): DecideOutput {
     audit.push({ kind: 'ticket.status', subject: t.id, data: { from: t.status, to: status, reason, service: t.service } });
     t.status = status;
     t.reason = reason;
-    if (status === 'resolved') { t.resolvedAt = now; t.verification = null; }
+    if (status === 'resolved') { t.resolvedAt = now; t.resolvedMono = stampOf(instant); t.verification = null; t.verificationMono = null; }
     touchT(t);
   };
   const putA = (a: Action): void => { actions.set(a.id, a); changedA.add(a.id); };
@@ -78,14 +84,16 @@ export function decide(input: DecideInput): DecideOutput {
       // the deploy step starts): there is nothing to diagnose or repair on the root, so no ticket.
       if (!p.findings.some((f) => f.service === p.service)) continue;
       const prev = input.latestByFingerprint(p.fingerprint);
-      if (prev && prev.status === 'resolved' && prev.resolvedAt != null && now - prev.resolvedAt <= config.agent.reopenWindowMs) {
+      if (prev && prev.status === 'resolved' && prev.resolvedAt != null && elapsed(instant, prev.resolvedAt, prev.resolvedMono) <= config.agent.reopenWindowMs) {
         t = structuredClone(prev);
         t.occurrences += 1;
         t.flapping = t.occurrences >= config.agent.flapThreshold;
         t.status = 'open';
         t.reason = null;
         t.resolvedAt = null;
+        t.resolvedMono = null;
         t.verification = null;
+        t.verificationMono = null;
         t.failedRepairs = 0;
         t.step = 0;
         audit.push({ kind: 'ticket.reopened', subject: t.id, data: { fingerprint: t.fingerprint, occurrences: t.occurrences, flapping: t.flapping } });
@@ -144,7 +152,7 @@ export function decide(input: DecideInput): DecideOutput {
           touchT(t);
           plan(t, p);
         } else if (last.state === 'completed') {
-          t.verification = { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null };
+          startVerification(t);
           setStatus(t, 'verifying', `verifying ${last.type} of ${last.target}`);
         } else if (last.state === 'failed') {
           setStatus(t, 'escalated', `action ${last.id} (${last.type} ${last.target}) failed: ${last.error ?? 'unknown error'}`);
@@ -201,7 +209,7 @@ export function decide(input: DecideInput): DecideOutput {
   // ------------------------------------------------------------ helpers over the pass state
 
   function gateFor(type: ActionType, target: string): GateResult {
-    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now, countStarted: input.countStarted });
+    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now: instant, countStarted: input.countStarted });
   }
 
   function rediagnose(t: Ticket, p: Problem): void {
@@ -253,14 +261,26 @@ export function decide(input: DecideInput): DecideOutput {
     runIfReady(a);
   }
 
+  /** A verification window starting now: wall times to show, monotonic times to decide on. */
+  function startVerification(t: Ticket): void {
+    const deadlineMs = config.agent.verifyDeadlineMs;
+    t.verification = { startedAt: now, deadline: now + deadlineMs, healthySince: null };
+    t.verificationMono = { boot: input.boot, startedAt: input.mono, deadline: input.mono + deadlineMs, healthySince: null };
+  }
+
   function verify(t: Ticket, p: Problem | undefined): void {
-    const v = t.verification ?? { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null };
+    // A window from another boot (monotonic time restarted) or from before monotonic stamps cannot
+    // be measured: it starts again rather than be compared on the wall clock.
+    if (!t.verification || t.verificationMono?.boot !== input.boot) { startVerification(t); touchT(t); }
+    const v = t.verification!;
+    const m = t.verificationMono!;
     const root = detection.health[t.service];
     if (root?.health === 'missing') {
       // The repaired process is gone again: the repair did not hold. Plan again; the rate limits
       // and the failed-repair backstop decide whether another attempt is allowed.
       t.failedRepairs += 1;
       t.verification = null;
+      t.verificationMono = null;
       t.step = 0; // a new repair starts its chain from the first step
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: root.reason, failedRepairs: t.failedRepairs } });
       setStatus(t, 'open', `repair did not hold: ${root.reason}`);
@@ -270,18 +290,20 @@ export function decide(input: DecideInput): DecideOutput {
     // A restarted service may fail its checks while it starts: wait for healthy until the deadline.
     // Dependents that still fail once the root is stably healthy get tickets of their own.
     if (root?.health === 'healthy') {
-      if (v.healthySince === null) { v.healthySince = now; touchT(t); }
+      if (m.healthySince === null) { m.healthySince = input.mono; v.healthySince = now; touchT(t); }
       t.verification = v;
-      if (now - v.healthySince >= config.agent.verifyStableMs) {
-        audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: now - v.healthySince, tookMs: now - v.startedAt } });
-        setStatus(t, 'resolved', `healthy for ${now - v.healthySince} ms after repair`);
+      const healthyFor = input.mono - m.healthySince;
+      if (healthyFor >= config.agent.verifyStableMs) {
+        audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: healthyFor, tookMs: input.mono - m.startedAt } });
+        setStatus(t, 'resolved', `healthy for ${healthyFor} ms after repair`);
       }
       return;
     }
-    if (v.healthySince !== null) { v.healthySince = null; touchT(t); }
+    if (m.healthySince !== null) { m.healthySince = null; v.healthySince = null; touchT(t); }
     t.verification = v;
-    if (now > v.deadline) {
+    if (input.mono > m.deadline) {
       t.verification = null;
+      t.verificationMono = null;
       setStatus(t, 'escalated', `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`);
     }
   }

@@ -2,6 +2,7 @@
 // builders, and a driver that steps `decide` pass by pass the way the daemon does — keeping tickets
 // and actions between passes in memory, with a fake clock. Not imported by production code.
 import { decide, type DecideInput, type DecideOutput } from './decide.js';
+import type { MonoStamp, WindowStart } from './elapsed.js';
 import type {
   Action, ActionType, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
   RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, Ticket, World,
@@ -10,6 +11,9 @@ import { TERMINAL_ACTION_STATES } from './types.js';
 
 /** A fixed, round start time: 2025-01-01T00:00:00.000Z. */
 export const T0: Millis = Date.UTC(2025, 0, 1);
+/** Monotonic time at T0 (milliseconds since an imaginary boot), and that boot's id. */
+export const M0 = 5_000_000;
+export const BOOT = 'boot-1';
 
 // ---------------------------------------------------------------- configuration
 
@@ -87,7 +91,7 @@ export function exitAt(at: Millis, how: { code?: number | null; signal?: string 
 
 /** Alive and scheduled normally (procState 'S'). */
 export function running(over: Partial<ProcessState> = {}): ProcessState {
-  return { running: true, pid: 4242, startedAt: T0 - 60_000, procState: 'S', spawnError: null, exits: [], ...over };
+  return { running: true, pid: 4242, startedAt: T0 - 60_000, startedMono: M0 - 60_000, procState: 'S', spawnError: null, exits: [], ...over };
 }
 
 /** Alive but SIGSTOP-ed (procState 'T'): the mark of a hung process. */
@@ -114,7 +118,13 @@ export function spawnFailed(error = 'spawn node ENOENT'): ProcessState {
 
 export type CheckVerdict = 'healthy' | 'failing' | 'timedOut' | 'pending';
 
-export function checkState(id: string, verdict: CheckVerdict, at: Millis = T0, type: CheckState['type'] = 'tcp'): CheckState {
+export function checkState(id: string, verdict: CheckVerdict, at: Millis = T0, type: CheckState['type'] = 'tcp', mono?: number): CheckState {
+  const s = checkStateAt(id, verdict, at, type);
+  if (mono !== undefined && s.last !== null) s.last.mono = mono;
+  return s;
+}
+
+function checkStateAt(id: string, verdict: CheckVerdict, at: Millis, type: CheckState['type']): CheckState {
   switch (verdict) {
     case 'pending':
       return { id, type, healthy: null, consecutiveFailures: 0, consecutiveSuccesses: 0, last: null, since: null };
@@ -146,14 +156,14 @@ export interface ServiceView {
  * The world at `at`. Services not listed are running with every check passing; a listed process
  * without `checks` has passing checks when running and failing ones otherwise.
  */
-export function worldOf(config: ResolvedConfig, at: Millis, views: Record<string, ProcessState | ServiceView> = {}): World {
+export function worldOf(config: ResolvedConfig, at: Millis, views: Record<string, ProcessState | ServiceView> = {}, mono?: number): World {
   const services: Record<string, ServiceObservation> = {};
   for (const s of config.services) {
     const v = views[s.name];
     const view: ServiceView = v === undefined ? { process: running() } : 'process' in v ? v : { process: v };
     const checks = Array.isArray(view.checks)
       ? view.checks
-      : s.checks.map((c) => checkState(c.id, (view.checks as CheckVerdict | undefined) ?? (view.process.running ? 'healthy' : 'failing'), at, c.probe.type));
+      : s.checks.map((c) => checkState(c.id, (view.checks as CheckVerdict | undefined) ?? (view.process.running ? 'healthy' : 'failing'), at, c.probe.type, mono));
     services[s.name] = { name: s.name, host: s.host, process: view.process, checks };
   }
   return { at, services };
@@ -173,8 +183,14 @@ export interface PassOptions {
  * person's part (approve, reject) are explicit methods.
  */
 export class Driver {
+  /** Wall time: moves with advance(), and alone with stepWall(). */
   now: Millis;
+  /** Monotonic time of the boot `boot`: moves only with advance(). */
+  mono = M0;
+  boot = BOOT;
   frozen = false;
+  /** When each action started on monotonic time (the store keeps this beside the action). */
+  readonly starts = new Map<string, MonoStamp>();
   readonly tickets = new Map<string, Ticket>();
   readonly actions = new Map<string, Action>();
   readonly passes: DecideOutput[] = [];
@@ -187,12 +203,27 @@ export class Driver {
 
   advance(ms: number): this {
     this.now += ms;
+    this.mono += ms;
+    return this;
+  }
+
+  /** Steps only the wall clock, as NTP or `date -s` would. */
+  stepWall(ms: number): this {
+    this.now += ms;
+    return this;
+  }
+
+  /** The host reboots: a new boot id, monotonic time restarts, the wall clock moves on by `ms`. */
+  reboot(ms = 60_000, boot = `boot-${Number(this.boot.replace(/\D+/g, '')) + 1}`): this {
+    this.now += ms;
+    this.mono = 10_000;
+    this.boot = boot;
     return this;
   }
 
   /** The world now, built from `views` (see worldOf). */
   world(views: Record<string, ProcessState | ServiceView> = {}): World {
-    return worldOf(this.config, this.now, views);
+    return worldOf(this.config, this.now, views, this.mono);
   }
 
   /** The input the daemon would hand to `decide` now. */
@@ -203,7 +234,7 @@ export class Driver {
     for (const t of open) for (const id of t.actionIds) { const a = this.actions.get(id); if (a) acts.set(id, a); }
     const logs = opts.logs ?? this.logs;
     return {
-      config: this.config, world, now: this.now,
+      config: this.config, world, now: this.now, mono: this.mono, boot: this.boot,
       tickets: open.map((t) => structuredClone(t)),
       actions: [...acts.values()].map((a) => structuredClone(a)),
       frozen: this.frozen,
@@ -224,9 +255,12 @@ export class Driver {
     return out;
   }
 
-  countStarted(target: string, type: ActionType | '*', since: Millis): number {
-    return [...this.actions.values()].filter((a) =>
-      a.target === target && (type === '*' || a.type === type) && a.startedAt != null && a.startedAt >= since).length;
+  countStarted(target: string, type: ActionType | '*', since: WindowStart): number {
+    return [...this.actions.values()].filter((a) => {
+      if (a.target !== target || (type !== '*' && a.type !== type) || a.startedAt == null) return false;
+      const s = this.starts.get(a.id);
+      return s !== undefined && s.boot === since.boot ? s.mono >= since.mono : a.startedAt >= since.wall;
+    }).length;
   }
 
   latestByFingerprint(fp: string): Ticket | null {
@@ -265,6 +299,7 @@ export class Driver {
     const a = this.action(id);
     if (a.state !== 'validated') throw new Error(`action ${id} is ${a.state}, not validated`);
     Object.assign(a, { state: 'executing', attempts: a.attempts + 1, startedAt: this.now, notBefore: null });
+    this.starts.set(id, { mono: this.mono, boot: this.boot });
     return a;
   }
 

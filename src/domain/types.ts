@@ -309,8 +309,15 @@ export interface Ticket {
   updatedAt: Millis;
   actionIds: string[];
   diagnosis: Diagnosis | null;
-  /** When the current verification started and must end. */
+  /** When the current verification started and must end (wall times, for display). */
   verification: { startedAt: Millis; deadline: Millis; healthySince: Millis | null } | null;
+  /**
+   * The same verification on monotonic time of the boot `boot`: what stability and the deadline
+   * are decided on, so a wall-clock step neither resolves nor stalls it.
+   */
+  verificationMono?: { boot: string; startedAt: number; deadline: number; healthySince: number | null } | null;
+  /** The monotonic stamp of resolvedAt, so the reopen window is measured on monotonic time. */
+  resolvedMono?: { mono: number; boot: string } | null;
   /** Why the ticket is escalated or held; why automation stopped. */
   reason: string | null;
   /** Repairs whose verification failed on this ticket (a backstop against endless repair). */

@@ -55,6 +55,7 @@ export class Daemon {
   private readonly incidentStart = new Map<string, number>();
   private lastOpenTickets = 0;
   private watchdogTimer: Repeating | undefined;
+  private bootId = '';
   private processDriver!: ProcessDriver;
   private systemdDriver!: SystemdDriver;
   private notifier!: Notifier;
@@ -80,8 +81,10 @@ export class Daemon {
     const cfg = this.config;
     // Before anything is opened: a missing token refuses the start with no side effects.
     if (cfg.agent.api) this.apiToken = readToken(cfg.agent.api);
-    this.store = Store.open(cfg.agent.dataDir);
-    const boot = this.store.recordBoot(readBootId(), this.clock.now());
+    const bootId = readBootId();
+    this.bootId = bootId;
+    this.store = Store.open(cfg.agent.dataDir, { stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
+    const boot = this.store.recordBoot(bootId, this.clock.now());
     this.supervisor = new ProcessSupervisor({
       dataDir: cfg.agent.dataDir,
       instanceId: instanceIdOf(cfg),
@@ -310,8 +313,8 @@ export class Daemon {
     const frozen = store.getFlag('frozen') !== null;
     const world = this.world();
     const out = decide({
-      config: this.config, world, now, tickets, actions: [...actions.values()], frozen,
-      countStarted: (target, type, since) => store.countStartedActions(target, type, Math.max(since, manualResetSince(store, target))),
+      config: this.config, world, now, mono: this.clock.mono(), boot: this.bootId, tickets, actions: [...actions.values()], frozen,
+      countStarted: (target, type, since) => store.countStartedActions(target, type, since, manualResetSince(store, target)),
       latestByFingerprint: (fp) => store.latestTicketByFingerprint(fp),
       newId: (k) => store.nextId(k),
       logTail: (svc) => {

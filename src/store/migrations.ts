@@ -130,6 +130,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'monotonic action starts',
+    sql: `
+      -- When an action started on CLOCK_MONOTONIC, and in which boot: rate-limit windows count on it
+      -- within one boot (a wall-clock step cannot empty or fill them) and on started_at across boots.
+      ALTER TABLE actions ADD COLUMN started_mono REAL;
+      ALTER TABLE actions ADD COLUMN started_boot TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;
