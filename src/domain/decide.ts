@@ -292,9 +292,9 @@ export function decide(input: DecideInput): DecideOutput {
     if (root?.health === 'healthy') {
       if (m.healthySince === null) { m.healthySince = input.mono; v.healthySince = now; touchT(t); }
       t.verification = v;
-      const healthyFor = input.mono - m.healthySince;
+      const healthyFor = Math.round(input.mono - m.healthySince); // monotonic time has fractions of a ms
       if (healthyFor >= config.agent.verifyStableMs) {
-        audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: healthyFor, tookMs: input.mono - m.startedAt } });
+        audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: healthyFor, tookMs: Math.round(input.mono - m.startedAt) } });
         setStatus(t, 'resolved', `healthy for ${healthyFor} ms after repair`);
       }
       return;
