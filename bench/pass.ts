@@ -6,7 +6,7 @@
 // each service's health fields, i.e. the least any pass must do.
 import { parseArgs } from 'node:util';
 import { decide, type DecideInput } from '../src/domain/decide.js';
-import { ALLOW_ALL, dead, makeConfig, running, service, T0, worldOf, type ServiceView } from '../src/domain/testing.js';
+import { ALLOW_ALL, BOOT, dead, M0, makeConfig, running, service, T0, worldOf, type ServiceView } from '../src/domain/testing.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../src/domain/types.js';
 import { stats } from './lib.js';
 
@@ -25,7 +25,7 @@ function inventory(n: number): ResolvedConfig {
 
 function input(config: ResolvedConfig, world: World, tickets: Ticket[], actions: Action[]): DecideInput {
   return {
-    config, world, now: T0, tickets, actions, frozen: false, started: [], limitResets: {}, recentlyResolved: [],
+    config, world, now: T0, mono: M0, boot: BOOT, tickets, actions, frozen: false, started: [], limitResets: {}, recentlyResolved: [],
     nextIds: { T: 1, A: 1 }, answers: [], diagnosing: new Set(),
   };
 }

@@ -26,6 +26,8 @@ function run(cmd, args, opts = {}) {
 
 // Debian packages: [binary that proves it is installed, package].
 const debs = [['redis-server', 'redis-server']];
+// libfaketime: the end-to-end test that steps the wall clock under a running daemon.
+if (['test', 'setup', undefined].includes(process.env.npm_lifecycle_event)) debs.push(['faketime', 'faketime']);
 // The system tests (test/system/) debootstrap a Debian tree and boot systemd in it with
 // systemd-nspawn; WARDEN_SKIP_SYSTEM=1 skips those tests, and then these packages.
 // The demo and the bench do not need them.

@@ -19,6 +19,7 @@ import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/in
 import { Daemon } from '../loop/daemon.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
+import { readBootId } from '../runtime/boot.js';
 import { dbPath, Store } from '../store/store.js';
 import { CliError, config, printJson, type GlobalOpts } from './common.js';
 import { readOnly } from './status.js';
@@ -119,7 +120,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     // Decide as in recommend mode, with the daemon's reading of the store: what would be done is
     // reported, nothing is set in motion, nothing is written.
     const asRecommend = { ...cfg, agent: { ...cfg.agent, mode: 'recommend' as const } };
-    const out = decideSettled(readDecideInput(store, asRecommend, world, now), (req) => {
+    const out = decideSettled(readDecideInput(store, asRecommend, world, { wall: now, mono: systemClock.mono(), boot: readBootId() }), (req) => {
       const spec = cfg.services.find((x) => x.name === req.problem.service);
       const logTail = spec ? driverFor(spec).logTail(spec, 50) : [];
       return { ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: asRecommend, world, problem: req.problem, now, logTail }) };

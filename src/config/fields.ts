@@ -3,7 +3,7 @@
 // plugins can use these without a cycle through the schema that is assembled from them.
 import { constants } from 'node:os';
 import { z } from 'zod';
-import { BYTES_PATTERN, DURATION_PATTERN, parseDuration } from '../lib/duration.js';
+import { BYTES_PATTERN, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, parseDuration } from '../lib/duration.js';
 import { suggestion } from '../lib/suggest.js';
 
 /** How a value from the file is quoted in messages: strings in quotes, collections by their kind. */
@@ -43,9 +43,10 @@ export function duration(opts: { positive: boolean }) {
       try {
         ms = parseDuration(s);
       } catch {
-        ctx.addIssue({ code: 'custom', message: `expected a duration with a unit (ms, s, m, h), e.g. 500ms or 1m30s; got ${show(s)}` });
+        ctx.addIssue({ code: 'custom', message: `expected a duration with a unit (ms, s, m, h, d), e.g. 500ms or 1m30s; got ${show(s)}` });
         return;
       }
+      if (ms > MAX_DURATION_MS) ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_DURATION}; got ${show(s)}` });
       if (opts.positive && ms <= 0) ctx.addIssue({ code: 'custom', message: `must be longer than 0ms; got ${show(s)}` });
     })
     .meta({ pattern: DURATION_PATTERN.source });

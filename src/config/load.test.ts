@@ -194,8 +194,22 @@ test('durations need a unit', () => {
       verify: { deadline: 0s }
   `)), [
     '4:13: agent.interval: expected a duration with a unit, e.g. 500ms; got the bare number 500',
-    '5:17: agent.reopenWindow: expected a duration with a unit (ms, s, m, h), e.g. 500ms or 1m30s; got "5 min"',
+    '5:17: agent.reopenWindow: expected a duration with a unit (ms, s, m, h, d), e.g. 500ms or 1m30s; got "5 min"',
     '6:23: agent.verify.deadline: must be longer than 0ms; got "0s"',
+  ]);
+});
+
+test('every duration is at most 7d: longer ones are config errors, not timers that fire at once', () => {
+  assert.deepEqual(errors(y(`
+    version: 1
+    agent:
+      name: otto
+      reopenWindow: 7d
+      verify: { deadline: 720h }
+      crashLoop: { exits: 3, window: 7d1ms }
+  `)), [
+    '5:23: agent.verify.deadline: must be at most 7d; got "720h"',
+    '6:34: agent.crashLoop.window: must be at most 7d; got "7d1ms"',
   ]);
 });
 

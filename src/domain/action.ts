@@ -7,6 +7,7 @@
 //      │              │            │   └──► validated (retry after backoff)
 //      └──────────────┴──► cancelled
 import type { AuditIntent } from './audit.js';
+import type { MonoStamp } from './elapsed.js';
 import { WardenError } from '../lib/errors.js';
 import type { Action, ActionState, ActionType } from './types.js';
 
@@ -15,6 +16,8 @@ export interface TransitionContext {
   now: number;
   /** Who submits the event (an agent name or a person); audited. */
   actor: string;
+  /** Now on monotonic time with the boot, when known: windows are measured on it. */
+  stamp?: MonoStamp;
 }
 
 export type ActionEvent =

@@ -8,6 +8,7 @@ import { proposeAction, transitionAction, isTerminal, type ActionEvent } from '.
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
+import { elapsed, stampOf, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
 import { gate, type GateResult } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
@@ -22,6 +23,8 @@ export interface StartedAction {
   target: string;
   type: ActionType;
   startedAt: number;
+  /** When it started on monotonic time, and in which boot (absent for actions recorded before). */
+  stamp?: MonoStamp;
 }
 
 /** A diagnoser's answer for a ticket, for the evidence named by `key`. */
@@ -39,7 +42,11 @@ export interface DiagnoseRequest {
 export interface DecideInput {
   config: ResolvedConfig;
   world: World;
+  /** Wall time: stamps records only. */
   now: number;
+  /** Monotonic time (CLOCK_MONOTONIC) and the boot it belongs to: every duration is decided on these. */
+  mono: number;
+  boot: string;
   /** Every ticket that is not resolved. */
   tickets: readonly Ticket[];
   /** Every action that is not terminal, plus the actions of the tickets above. */
@@ -77,7 +84,8 @@ export const MAX_FAILED_REPAIRS = 5;
 
 export function decide(input: DecideInput): DecideOutput {
   const { config, now } = input;
-  const ctx = { now, actor: config.agent.name };
+  const instant: Instant = { wall: now, mono: input.mono, boot: input.boot };
+  const ctx = { now, actor: config.agent.name, stamp: stampOf(instant) };
   const tickets = new Map(input.tickets.map((t) => [t.id, t]));
   const actions = new Map(input.actions.map((a) => [a.id, a]));
   const changedT = new Set<string>();
@@ -116,7 +124,7 @@ export function decide(input: DecideInput): DecideOutput {
       // the deploy step starts): there is nothing to diagnose or repair on the root, so no ticket.
       if (!p.findings.some((f) => f.service === p.service)) continue;
       const prev = resolvedByFp.get(p.fingerprint);
-      const t = prev && prev.resolvedAt != null && now - prev.resolvedAt <= config.agent.reopenWindowMs
+      const t = prev && prev.resolvedAt != null && elapsed(instant, prev.resolvedAt, prev.resolvedMono) <= config.agent.reopenWindowMs
         ? onT(prev, { type: 'reopen', flapThreshold: config.agent.flapThreshold })
         : (() => { const r = openTicket(newId('T'), p, ctx); return putT(r.next, r.audit); })();
       id = t.id;
@@ -169,7 +177,7 @@ export function decide(input: DecideInput): DecideOutput {
           // A chain (runbook, then restart): the next step is planned and gated like the first.
           plan(onT(t, { type: 'next_step' }));
         } else if (last.state === 'completed') {
-          t = onT(t, { type: 'verification', verification: { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null } });
+          t = startVerification(t);
           setStatus(t, 'verifying', `verifying ${last.type} of ${last.target}`);
         } else if (last.state === 'failed') {
           setStatus(t, 'escalated', `action ${last.id} (${last.type} ${last.target}) failed: ${last.error ?? 'unknown error'}`);
@@ -225,13 +233,15 @@ export function decide(input: DecideInput): DecideOutput {
 
   // ------------------------------------------------------------ helpers over the pass state
 
-  function countStarted(target: string, type: ActionType | '*', since: number): number {
-    const from = Math.max(since, input.limitResets[target] ?? 0);
-    return input.started.filter((s) => s.target === target && (type === '*' || s.type === type) && s.startedAt >= from).length;
+  /** Started repairs in a window: on monotonic time within this boot, on wall time across boots. */
+  function countStarted(target: string, type: ActionType | '*', since: WindowStart): number {
+    const reset = input.limitResets[target] ?? 0;
+    return input.started.filter((s) => s.target === target && (type === '*' || s.type === type) && s.startedAt >= reset
+      && (s.stamp && s.stamp.boot === since.boot ? s.stamp.mono >= since.mono : s.startedAt >= since.wall)).length;
   }
 
   function gateFor(type: ActionType, target: string): GateResult {
-    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now, countStarted });
+    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now: instant, countStarted });
   }
 
   /**
@@ -286,8 +296,22 @@ export function decide(input: DecideInput): DecideOutput {
     runIfReady(a);
   }
 
+  /** A verification window starting now: wall times to show, monotonic times to decide on. */
+  function startVerification(t: Ticket): Ticket {
+    const deadlineMs = config.agent.verifyDeadlineMs;
+    return onT(t, {
+      type: 'verification',
+      verification: { startedAt: now, deadline: now + deadlineMs, healthySince: null },
+      mono: { boot: input.boot, startedAt: input.mono, deadline: input.mono + deadlineMs, healthySince: null },
+    });
+  }
+
   function verify(t: Ticket, p: Problem | undefined): void {
-    const v = t.verification ?? { startedAt: now, deadline: now + config.agent.verifyDeadlineMs, healthySince: null };
+    // A window from another boot (monotonic time restarted) or from before monotonic stamps cannot
+    // be measured: it starts again rather than be compared on the wall clock.
+    if (!t.verification || t.verificationMono?.boot !== input.boot) t = startVerification(t);
+    const v = t.verification!;
+    const m = t.verificationMono!;
     const root = detection.health[t.service];
     if (root?.health === 'missing') {
       // The repaired process is gone again: the repair did not hold. Plan again; the rate limits
@@ -299,19 +323,20 @@ export function decide(input: DecideInput): DecideOutput {
     // A restarted service may fail its checks while it starts: wait for healthy until the deadline.
     // Dependents that still fail once the root is stably healthy get tickets of their own.
     if (root?.health === 'healthy') {
-      const healthySince = v.healthySince ?? now;
-      if (now - healthySince >= config.agent.verifyStableMs) {
-        onT(t, { type: 'verified', healthyForMs: now - healthySince, tookMs: now - v.startedAt });
-      } else if (v.healthySince === null || t.verification === null) {
-        onT(t, { type: 'verification', verification: { ...v, healthySince } });
+      if (m.healthySince === null) {
+        t = onT(t, { type: 'verification', verification: { ...v, healthySince: now }, mono: { ...m, healthySince: input.mono } });
+      }
+      const since = t.verificationMono!.healthySince!;
+      const healthyFor = Math.round(input.mono - since); // monotonic time has fractions of a ms
+      if (healthyFor >= config.agent.verifyStableMs) {
+        onT(t, { type: 'verified', healthyForMs: healthyFor, tookMs: Math.round(input.mono - m.startedAt) });
       }
       return;
     }
-    if (now > v.deadline) {
+    if (m.healthySince !== null) t = onT(t, { type: 'verification', verification: { ...v, healthySince: null }, mono: { ...m, healthySince: null } });
+    if (input.mono > m.deadline) {
       setStatus(t, 'escalated', `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`);
-      return;
     }
-    if (v.healthySince !== null || t.verification === null) onT(t, { type: 'verification', verification: { ...v, healthySince: null } });
   }
 
   function runIfReady(a: Action): void {

@@ -1,7 +1,7 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
 import type {
-  Finding, Health, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
+  Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
 } from './types.js';
 
 export interface ServiceHealth {
@@ -42,7 +42,7 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
   }
   if (p.failing) return { health: 'unhealthy', reason: p.failing };
   // A result taken before this process started says nothing about it (the service was down then).
-  const fresh = obs.checks.filter((c) => p.startedAt == null || (c.last !== null && c.last.at >= p.startedAt));
+  const fresh = obs.checks.filter((c) => c.last === null ? p.startedAt == null : startedBefore(p, c.last));
   const failing = fresh.filter((c) => c.healthy === false);
   if (failing.length > 0) {
     const c = failing[0]!;
@@ -51,6 +51,12 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
   if (spec.checks.length === 0) return { health: 'healthy', reason: `process ${p.pid} running` };
   if (fresh.length < obs.checks.length || fresh.some((c) => c.healthy === null)) return { health: 'unknown', reason: 'waiting for first check results' };
   return { health: 'healthy', reason: 'all checks passing' };
+}
+
+/** Was the result taken after the process started? On monotonic time when both sides have it. */
+function startedBefore(p: ProcessState, last: { at: Millis; mono?: number }): boolean {
+  if (p.startedMono != null && last.mono !== undefined) return last.mono >= p.startedMono;
+  return p.startedAt == null || last.at >= p.startedAt;
 }
 
 const ACTIVE_REPAIR: readonly Ticket['status'][] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying'];

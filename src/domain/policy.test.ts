@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findRule, gate, globMatch, type CountStarted, type GateInput } from './policy.js';
-import { T0, makeConfig, type ConfigOptions } from './testing.js';
+import { BOOT, M0, T0, makeConfig, type ConfigOptions } from './testing.js';
 import type { ActionType, PolicyRule } from './types.js';
 
 const rule = (service: string, allow: ActionType[], over: Partial<PolicyRule> = {}): PolicyRule =>
@@ -12,12 +12,12 @@ function gateWith(opts: ConfigOptions & { type?: ActionType; target?: string; fr
   const calls: [string, string, number][] = [];
   const used = opts.used ?? 0;
   const countStarted: CountStarted = (target, type, since) => {
-    calls.push([target, type, since]);
+    calls.push([target, type, since.wall]);
     return typeof used === 'number' ? used : used(target, type, since);
   };
   const result = gate({
     config: makeConfig(opts), type: opts.type ?? 'restart', target: opts.target ?? 'cache', host: 'local',
-    frozen: opts.frozen ?? false, now: T0, countStarted, ...(opts.mode ? { mode: opts.mode } : {}),
+    frozen: opts.frozen ?? false, now: { wall: T0, mono: M0, boot: BOOT }, countStarted, ...(opts.mode ? { mode: opts.mode } : {}),
   });
   return { result, calls };
 }

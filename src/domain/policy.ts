@@ -1,6 +1,7 @@
 // The policy gate: may this agent run this catalog action on this target now? Pure: the rate-limit
 // counts come in as a function over the persisted action history.
 import { formatDuration } from '../lib/duration.js';
+import { windowStart, type Instant, type WindowStart } from './elapsed.js';
 import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
 
 export function globMatch(pattern: string, value: string): boolean {
@@ -8,7 +9,8 @@ export function globMatch(pattern: string, value: string): boolean {
   return re.test(value);
 }
 
-export type CountStarted = (target: string, type: ActionType | '*', since: number) => number;
+/** Started actions since a window start: by monotonic stamp within its boot, by wall time otherwise. */
+export type CountStarted = (target: string, type: ActionType | '*', since: WindowStart) => number;
 
 export type GateResult =
   | { ok: true; approval: 'none' | 'required'; rule: PolicyRule }
@@ -20,7 +22,7 @@ export interface GateInput {
   target: string;
   host: string;
   frozen: boolean;
-  now: number;
+  now: Instant;
   countStarted: CountStarted;
   /** Override the configured mode (reconcile --once evaluates as if executing). */
   mode?: Mode;
@@ -40,7 +42,7 @@ export function gate(input: GateInput): GateResult {
   if (input.frozen) return { ok: false, blockedBy: 'frozen', reason: 'frozen: the kill switch is on' };
   for (const limit of config.policy.limits) {
     if (limit.action !== '*' && limit.action !== type) continue;
-    const used = input.countStarted(target, limit.action, input.now - limit.windowMs);
+    const used = input.countStarted(target, limit.action, windowStart(input.now, limit.windowMs));
     if (used >= limit.max) {
       return {
         ok: false,

@@ -4,6 +4,7 @@
 import { diagnose } from '../diagnosis/rules.js';
 import type { DecideInput, DecideOutput, DiagnosisAnswer } from './decide.js';
 import { decideSettled } from './settle.js';
+import type { MonoStamp } from './elapsed.js';
 import type {
   Action, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
   RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, Ticket, World,
@@ -13,6 +14,9 @@ import { transitionAction, type ActionEvent } from './action.js';
 
 /** A fixed, round start time: 2025-01-01T00:00:00.000Z. */
 export const T0: Millis = Date.UTC(2025, 0, 1);
+/** Monotonic time at T0 (milliseconds since an imaginary boot), and that boot's id. */
+export const M0 = 5_000_000;
+export const BOOT = 'boot-1';
 
 // ---------------------------------------------------------------- configuration
 
@@ -90,7 +94,7 @@ export function exitAt(at: Millis, how: { code?: number | null; signal?: string 
 
 /** Alive and scheduled normally (procState 'S'). */
 export function running(over: Partial<ProcessState> = {}): ProcessState {
-  return { running: true, pid: 4242, startedAt: T0 - 60_000, procState: 'S', spawnError: null, exits: [], ...over };
+  return { running: true, pid: 4242, startedAt: T0 - 60_000, startedMono: M0 - 60_000, procState: 'S', spawnError: null, exits: [], ...over };
 }
 
 /** Alive but SIGSTOP-ed (procState 'T'): the mark of a hung process. */
@@ -117,7 +121,13 @@ export function spawnFailed(error = 'spawn node ENOENT'): ProcessState {
 
 export type CheckVerdict = 'healthy' | 'failing' | 'timedOut' | 'pending';
 
-export function checkState(id: string, verdict: CheckVerdict, at: Millis = T0, type: CheckState['type'] = 'tcp'): CheckState {
+export function checkState(id: string, verdict: CheckVerdict, at: Millis = T0, type: CheckState['type'] = 'tcp', mono?: number): CheckState {
+  const s = checkStateAt(id, verdict, at, type);
+  if (mono !== undefined && s.last !== null) s.last.mono = mono;
+  return s;
+}
+
+function checkStateAt(id: string, verdict: CheckVerdict, at: Millis, type: CheckState['type']): CheckState {
   switch (verdict) {
     case 'pending':
       return { id, type, healthy: null, consecutiveFailures: 0, consecutiveSuccesses: 0, last: null, since: null };
@@ -149,14 +159,14 @@ export interface ServiceView {
  * The world at `at`. Services not listed are running with every check passing; a listed process
  * without `checks` has passing checks when running and failing ones otherwise.
  */
-export function worldOf(config: ResolvedConfig, at: Millis, views: Record<string, ProcessState | ServiceView> = {}): World {
+export function worldOf(config: ResolvedConfig, at: Millis, views: Record<string, ProcessState | ServiceView> = {}, mono?: number): World {
   const services: Record<string, ServiceObservation> = {};
   for (const s of config.services) {
     const v = views[s.name];
     const view: ServiceView = v === undefined ? { process: running() } : 'process' in v ? v : { process: v };
     const checks = Array.isArray(view.checks)
       ? view.checks
-      : s.checks.map((c) => checkState(c.id, (view.checks as CheckVerdict | undefined) ?? (view.process.running ? 'healthy' : 'failing'), at, c.probe.type));
+      : s.checks.map((c) => checkState(c.id, (view.checks as CheckVerdict | undefined) ?? (view.process.running ? 'healthy' : 'failing'), at, c.probe.type, mono));
     services[s.name] = { name: s.name, host: s.host, process: view.process, checks };
   }
   return { at, services };
@@ -176,8 +186,14 @@ export interface PassOptions {
  * person's part (approve, reject) are explicit methods.
  */
 export class Driver {
+  /** Wall time: moves with advance(), and alone with stepWall(). */
   now: Millis;
+  /** Monotonic time of the boot `boot`: moves only with advance(). */
+  mono = M0;
+  boot = BOOT;
   frozen = false;
+  /** When each action started on monotonic time (the store keeps this beside the action). */
+  readonly starts = new Map<string, MonoStamp>();
   readonly tickets = new Map<string, Ticket>();
   readonly actions = new Map<string, Action>();
   readonly passes: DecideOutput[] = [];
@@ -190,12 +206,27 @@ export class Driver {
 
   advance(ms: number): this {
     this.now += ms;
+    this.mono += ms;
+    return this;
+  }
+
+  /** Steps only the wall clock, as NTP or `date -s` would. */
+  stepWall(ms: number): this {
+    this.now += ms;
+    return this;
+  }
+
+  /** The host reboots: a new boot id, monotonic time restarts, the wall clock moves on by `ms`. */
+  reboot(ms = 60_000, boot = `boot-${Number(this.boot.replace(/\D+/g, '')) + 1}`): this {
+    this.now += ms;
+    this.mono = 10_000;
+    this.boot = boot;
     return this;
   }
 
   /** The world now, built from `views` (see worldOf). */
   world(views: Record<string, ProcessState | ServiceView> = {}): World {
-    return worldOf(this.config, this.now, views);
+    return worldOf(this.config, this.now, views, this.mono);
   }
 
   /** The input the daemon would hand to `decide` now. */
@@ -205,12 +236,15 @@ export class Driver {
     for (const a of this.actions.values()) if (!TERMINAL_ACTION_STATES.includes(a.state)) acts.set(a.id, a);
     for (const t of open) for (const id of t.actionIds) { const a = this.actions.get(id); if (a) acts.set(id, a); }
     return {
-      config: this.config, world, now: this.now,
+      config: this.config, world, now: this.now, mono: this.mono, boot: this.boot,
       tickets: open.map((t) => structuredClone(t)),
       actions: [...acts.values()].map((a) => structuredClone(a)),
       frozen: this.frozen,
       started: [...this.actions.values()].filter((a) => a.ticketId !== null && a.startedAt != null)
-        .map((a) => ({ target: a.target, type: a.type, startedAt: a.startedAt! })),
+        .map((a) => {
+          const stamp = this.starts.get(a.id);
+          return { target: a.target, type: a.type, startedAt: a.startedAt!, ...(stamp ? { stamp } : {}) };
+        }),
       limitResets: {},
       recentlyResolved: [...this.tickets.values()].filter((t) => t.status === 'resolved').map((t) => structuredClone(t)),
       nextIds: { ...this.counters },
@@ -234,9 +268,8 @@ export class Driver {
     for (const t of out.tickets) this.tickets.set(t.id, structuredClone(t));
     for (const a of out.actions) this.actions.set(a.id, structuredClone(a));
     Object.assign(this.counters, out.nextIds);
-    const merged = out;
-    this.passes.push(merged!);
-    return merged!;
+    this.passes.push(out);
+    return out;
   }
 
   // -------------------------------------------------------------- the executor's and people's part
@@ -266,14 +299,16 @@ export class Driver {
 
   /** Applies an event through the action machine, as the executor and the commands do. */
   private act(id: string, e: ActionEvent, actor = this.config.agent.name): Action {
-    const { next } = transitionAction(this.action(id), e, { now: this.now, actor });
+    const { next } = transitionAction(this.action(id), e, { now: this.now, actor, stamp: { mono: this.mono, boot: this.boot } });
     this.actions.set(id, next);
     return next;
   }
 
   /** The executor picks the action up: durable `executing` before the effect. */
   startAction(id: string): Action {
-    return this.act(id, { type: 'start' });
+    const a = this.act(id, { type: 'start' });
+    this.starts.set(id, { mono: this.mono, boot: this.boot });
+    return a;
   }
 
   completeAction(id: string): Action {

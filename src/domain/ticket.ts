@@ -18,7 +18,7 @@ export type TicketEvent =
   | { type: 'action_added'; actionId: string }
   /** The next step of a repair chain (runbook, then restart). */
   | { type: 'next_step' }
-  | { type: 'verification'; verification: NonNullable<Ticket['verification']> }
+  | { type: 'verification'; verification: NonNullable<Ticket['verification']>; mono: NonNullable<Ticket['verificationMono']> }
   | { type: 'verified'; healthyForMs: number; tookMs: number }
   | { type: 'verification_failed'; reason: string }
   /** A person: out of automation for good (resolve) or until resolved (hold). */
@@ -62,7 +62,14 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
     audit.push({ kind: 'ticket.status', subject: t.id, data: { from: next.status, to, reason, service: t.service } });
     next.status = to;
     next.reason = reason;
-    if (to === 'resolved') { next.resolvedAt = ctx.now; next.verification = null; }
+    if (to === 'resolved') resolved();
+    if (to === 'escalated') { next.verification = null; next.verificationMono = null; }
+  };
+  const resolved = (): void => {
+    next.resolvedAt = ctx.now;
+    next.resolvedMono = ctx.stamp ?? null;
+    next.verification = null;
+    next.verificationMono = null;
   };
   const closed = (): TransitionError => new TransitionError(`ticket ${t.id} is ${t.status}; ${e.type} needs a ticket that is not resolved`);
 
@@ -74,7 +81,9 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.status = 'open';
       next.reason = null;
       next.resolvedAt = null;
+      next.resolvedMono = null;
       next.verification = null;
+      next.verificationMono = null;
       next.failedRepairs = 0;
       next.step = 0;
       next.evidenceKey = null;
@@ -124,6 +133,7 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       break;
     case 'verification':
       next.verification = e.verification;
+      next.verificationMono = e.mono;
       break;
     case 'verified':
       audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: e.healthyForMs, tookMs: e.tookMs } });
@@ -132,6 +142,7 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
     case 'verification_failed':
       next.failedRepairs += 1;
       next.verification = null;
+      next.verificationMono = null;
       next.step = 0; // a new repair starts its chain from the first step
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: e.reason, failedRepairs: next.failedRepairs } });
       setStatus('open', `repair did not hold: ${e.reason}`);
@@ -143,8 +154,9 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       audit.push({ kind: 'ticket.status', subject: t.id, data: { from: t.status, to, reason: e.reason } });
       next.status = to;
       next.verification = null;
+      next.verificationMono = null;
       next.reason = `${e.reason} (${e.by})`;
-      if (to === 'resolved') next.resolvedAt = ctx.now;
+      if (to === 'resolved') resolved();
       break;
     }
   }

@@ -172,7 +172,8 @@ export interface CheckState {
   healthy: boolean | null;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  last: (ProbeResult & { at: Millis }) | null;
+  /** `at` is wall time (a record); `mono`, when known, is monotonic time (for comparisons). */
+  last: (ProbeResult & { at: Millis; mono?: number }) | null;
   /** When `healthy` last changed. */
   since: Millis | null;
 }
@@ -191,6 +192,8 @@ export interface ProcessState {
   running: boolean;
   pid: number | null;
   startedAt: Millis | null;
+  /** Monotonic time of the start, when known: what check freshness is compared with (a wall step moves startedAt). */
+  startedMono?: number | null;
   /** Linux process state letter from /proc/PID/stat (R, S, D, T, Z, ...), when running. */
   procState: string | null;
   /** Set when the last start attempt failed before the process ran (ENOENT, EACCES, ...). */
@@ -333,8 +336,15 @@ export interface Ticket {
   updatedAt: Millis;
   actionIds: string[];
   diagnosis: Diagnosis | null;
-  /** When the current verification started and must end. */
+  /** When the current verification started and must end (wall times, for display). */
   verification: { startedAt: Millis; deadline: Millis; healthySince: Millis | null } | null;
+  /**
+   * The same verification on monotonic time of the boot `boot`: what stability and the deadline
+   * are decided on, so a wall-clock step neither resolves nor stalls it.
+   */
+  verificationMono?: { boot: string; startedAt: number; deadline: number; healthySince: number | null } | null;
+  /** The monotonic stamp of resolvedAt, so the reopen window is measured on monotonic time. */
+  resolvedMono?: { mono: number; boot: string } | null;
   /** Why the ticket is escalated or held; why automation stopped. */
   reason: string | null;
   /** Repairs whose verification failed on this ticket (a backstop against endless repair). */

@@ -57,6 +57,28 @@ class SystemClock implements Clock {
 
 export const systemClock: Clock = new SystemClock();
 
+/** A repeating timer on the clock (a timeout chain: a slow callback never piles up ticks). */
+export interface Repeating {
+  cancel(): void;
+}
+
+export function every(clock: Clock, ms: number, fn: () => void): Repeating {
+  let handle: TimerHandle | undefined;
+  let cancelled = false;
+  const tick = (): void => {
+    if (cancelled) return;
+    handle = clock.setTimeout(tick, ms);
+    fn();
+  };
+  handle = clock.setTimeout(tick, ms);
+  return { cancel: () => { cancelled = true; clock.clearTimeout(handle); } };
+}
+
+/** Resolves after `ms` on the clock's monotonic time (simulated time in tests). */
+export function sleepOn(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => { clock.setTimeout(resolve, ms); });
+}
+
 export function iso(ms: number | null | undefined): string | null {
   return ms == null ? null : new Date(ms).toISOString();
 }

@@ -7,6 +7,8 @@ test('parseDuration reads each unit and compound forms', () => {
   assert.equal(parseDuration('2s'), 2_000);
   assert.equal(parseDuration('10m'), 600_000);
   assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration('7d'), 604_800_000);
+  assert.equal(parseDuration('1d12h'), 129_600_000);
   assert.equal(parseDuration('1.5s'), 1_500);
   assert.equal(parseDuration('1m30s'), 90_000);
   assert.equal(parseDuration('1h2m3s4ms'), 3_723_004);
@@ -15,8 +17,8 @@ test('parseDuration reads each unit and compound forms', () => {
 });
 
 test('parseDuration rejects what is not a duration with a unit', () => {
-  for (const bad of ['', '5', '500', 'ms', '1.s', '.5s', '-1s', '1 s', ' 1s', '1d', '1sec', '1S', '1m 30s', '1e3ms']) {
-    assert.throws(() => parseDuration(bad), /invalid duration .*expected a number with a unit \(ms, s, m, h\)/, bad);
+  for (const bad of ['', '5', '500', 'ms', '1.s', '.5s', '-1s', '1 s', ' 1s', '1sec', '1S', '1m 30s', '1e3ms', '1w']) {
+    assert.throws(() => parseDuration(bad), /invalid duration .*expected a number with a unit \(ms, s, m, h, d\)/, bad);
   }
   assert.throws(() => parseDuration(5 as unknown as string), /invalid duration 5/);
 });

@@ -1,21 +1,28 @@
 // Durations and sizes as people write them in configuration ("1m30s", "10MiB") and as they read
 // them in output. Milliseconds and bytes are the only units the rest of the code sees.
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * The longest duration any setting may have: a week is more than any Warden wait needs, and it
+ * keeps deadline arithmetic far from the limits of timers and floats.
+ */
+export const MAX_DURATION_MS = 7 * UNIT_MS.d;
+export const MAX_DURATION = '7d';
 
 /**
  * One or more `<number><unit>` parts, Go style: "250ms", "1.5s", "1m30s", "1h". Exported so the
  * config schema can publish the same pattern to editors. `ms` comes before `m` in the alternation
  * so a regex engine tries the longer unit first.
  */
-export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+export const DURATION_PATTERN = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
-/** Parses "250ms", "2s", "10m", "1h", "1.5s", "1m30s" into milliseconds (rounded to whole ms). */
+/** Parses "250ms", "2s", "10m", "1h", "7d", "1.5s", "1m30s" into milliseconds (rounded to whole ms). */
 export function parseDuration(s: string): number {
   if (typeof s !== 'string' || !DURATION_PATTERN.test(s)) {
     throw new Error(
-      `invalid duration ${JSON.stringify(s)}: expected a number with a unit (ms, s, m, h), e.g. 500ms, 2s, 1m30s`,
+      `invalid duration ${JSON.stringify(s)}: expected a number with a unit (ms, s, m, h, d), e.g. 500ms, 2s, 1m30s`,
     );
   }
   let total = 0;

@@ -15,7 +15,7 @@ import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '
 import { progressVerdict } from '../runtime/diagnostics.js';
 import { faultStartedAt, WardenMetrics } from '../runtime/metrics.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { systemClock, type Clock } from '../lib/clock.js';
+import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { CheckScheduler } from '../probes/checks.js';
 import { Store } from '../store/store.js';
 import { Executor } from './executor.js';
@@ -46,9 +46,9 @@ export class Daemon {
   private executor!: Executor;
   private reconciler!: Reconciler;
   private diagnoses!: DiagnosisRunner;
-  private passTimer: NodeJS.Timeout | undefined;
-  private rotateTimer: NodeJS.Timeout | undefined;
-  private wakeTimer: NodeJS.Timeout | undefined;
+  private passTimer: Repeating | undefined;
+  private rotateTimer: Repeating | undefined;
+  private wakeTimer: TimerHandle | undefined;
   private passing = false;
   private wakePending = false;
   private again = false;
@@ -63,7 +63,8 @@ export class Daemon {
   /** ticket id → when its fault started, for time-to-recover. */
   private readonly incidentStart = new Map<string, number>();
   private lastOpenTickets = 0;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private watchdogTimer: Repeating | undefined;
+  private bootId = '';
   private processDriver!: ProcessDriver;
   private systemdDriver!: SystemdDriver;
   private notifier!: Notifier;
@@ -89,9 +90,11 @@ export class Daemon {
     const cfg = this.config;
     // Before anything is opened: a missing token refuses the start with no side effects.
     if (cfg.agent.api) this.apiToken = readToken(cfg.agent.api);
-    this.store = Store.open(cfg.agent.dataDir);
+    const bootId = readBootId();
+    this.bootId = bootId;
+    this.store = Store.open(cfg.agent.dataDir, { stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
     await reportUnusable(cfg, this.log);
-    const boot = this.store.recordBoot(readBootId(), this.clock.now());
+    const boot = this.store.recordBoot(bootId, this.clock.now());
     this.supervisor = new ProcessSupervisor({
       dataDir: cfg.agent.dataDir,
       instanceId: instanceIdOf(cfg),
@@ -134,14 +137,14 @@ export class Daemon {
       onAnswer: (a) => { this.reconciler.answer(a); this.wake(); },
     });
     this.reconciler = new Reconciler({
-      store: this.store, config: () => this.config, now: () => this.clock.now(), observe: () => this.world(),
+      store: this.store, config: () => this.config, now: () => ({ wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId }), observe: () => this.world(),
       diagnosing: () => this.diagnoses.diagnosing,
     });
     this.notifier = new Notifier(cfg.notify, (ch, ev, r) => {
       if (r.ok) return;
       this.log(`notify ${ch.name}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
       if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel: ch.name, event: ev.kind, attempts: r.attempts, error: r.error } }]);
-    });
+    }, this.clock);
     const resumed = this.executor.resume();
     const open = this.store.listTickets({ openOnly: true });
     const reboots = this.store.listReboots().length;
@@ -163,10 +166,10 @@ export class Daemon {
     });
     this.scheduler.setServices(cfg.services);
     this.scheduler.start();
-    this.passTimer = setInterval(() => this.wake(), cfg.agent.intervalMs);
-    this.rotateTimer = setInterval(() => this.supervisor.rotateLogs(processServices(this.config)), ROTATE_EVERY_MS);
+    this.passTimer = every(this.clock, cfg.agent.intervalMs, () => this.wake());
+    this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.supervisor.rotateLogs(processServices(this.config)));
     if (this.sd.watchdogEveryMs !== null) {
-      this.watchdogTimer = setInterval(() => this.watchdogPing(), this.sd.watchdogEveryMs);
+      this.watchdogTimer = every(this.clock, this.sd.watchdogEveryMs, () => this.watchdogPing());
     }
     if (cfg.agent.api) {
       try {
@@ -182,9 +185,9 @@ export class Daemon {
         }, () => this.apiToken)), cfg.agent.api, { onError: (e) => this.log(`api: ${e.message}`) });
       } catch (e) {
         this.scheduler.stop();
-        clearInterval(this.passTimer);
-        clearInterval(this.rotateTimer);
-        clearInterval(this.watchdogTimer);
+        this.passTimer?.cancel();
+        this.rotateTimer?.cancel();
+        this.watchdogTimer?.cancel();
         this.supervisor.dispose();
         this.systemdDriver.dispose();
         this.store.close();
@@ -287,8 +290,8 @@ export class Daemon {
 
   /** A pass at a known future time (verification stability, retry backoff). */
   private wakeIn(ms: number): void {
-    clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
+    this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = this.clock.setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
   }
 
   private runPass(): void {
@@ -367,7 +370,7 @@ export class Daemon {
   /** Speeds up observation of a service being repaired, and schedules the next decision time. */
   private afterActions(open: Ticket[], pending: Action[]): void {
     const verifying = open.filter((t) => t.status === 'verifying');
-    for (const t of verifying) this.scheduler.boost(t.service, 50, this.clock.now() + this.config.agent.verifyStableMs + 2000);
+    for (const t of verifying) this.scheduler.boost(t.service, 50, this.config.agent.verifyStableMs + 2000);
     const retryAt = pending.map((a) => a.notBefore ?? 0).filter((n) => n > 0);
     let next = Infinity;
     if (verifying.length > 0) next = VERIFY_TICK_MS;
@@ -399,10 +402,10 @@ export class Daemon {
     this.sd.send({ STOPPING: '1', STATUS: 'draining' }).catch(() => undefined);
     // Before the store closes: the API's handlers read it.
     await this.api?.close();
-    clearInterval(this.passTimer);
-    clearInterval(this.rotateTimer);
-    clearInterval(this.watchdogTimer);
-    clearTimeout(this.wakeTimer);
+    this.passTimer?.cancel();
+    this.rotateTimer?.cancel();
+    this.watchdogTimer?.cancel();
+    this.clock.clearTimeout(this.wakeTimer);
     this.scheduler?.stop();
     this.diagnoses.abortAll();
     const drained = await this.executor.drain(graceMs);

@@ -47,7 +47,7 @@ function rig(config: ResolvedConfig, diagnoser: Diagnoser = rulesDiagnoser): Rig
     gather: (req) => ({ ticketId: req.ticketId, key: req.key, config, world: r.world(), problem: req.problem, now: clock.now(), logTail: [] }),
     onAnswer: (a) => r.reconciler.answer(a),
   });
-  r.reconciler = new Reconciler({ store, config: () => config, now: () => clock.now(), observe: r.world, diagnosing: () => r.runner.diagnosing });
+  r.reconciler = new Reconciler({ store, config: () => config, now: () => ({ wall: clock.now(), mono: clock.mono(), boot: 'boot-1' }), observe: r.world, diagnosing: () => r.runner.diagnosing });
   r.pass = () => {
     const res = r.reconciler.pass();
     for (const req of res.out.diagnose) r.runner.run(req);
@@ -145,7 +145,7 @@ describe('reconciler', () => {
     r.views = { cache: dead([{ at: r.clock.now(), code: null, signal: 'SIGKILL', uptimeMs: 50 }]) };
     for (let i = 0; i < 4; i++) { r.pass(); await settle(); r.clock.advance(10); }
     assert.equal(r.store.getTicket('T1')?.status, 'escalated');
-    const once = (): string[] => decideSettled(readDecideInput(r.store, { ...r.config, agent: { ...r.config.agent, mode: 'recommend' } }, r.world(), r.clock.now()), (req) => ({
+    const once = (): string[] => decideSettled(readDecideInput(r.store, { ...r.config, agent: { ...r.config.agent, mode: 'recommend' } }, r.world(), { wall: r.clock.now(), mono: r.clock.mono(), boot: 'boot-1' }), (req) => ({
       ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: r.config, world: r.world(), problem: req.problem, now: r.clock.now(), logTail: [] }),
     })).report.recommendations.filter((x) => x.target === 'cache').map((x) => `${x.event} ${x.action ?? '-'}`);
     assert.deepEqual(once(), ['reconcile_blocked -']);

@@ -3,6 +3,7 @@
 // daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
 import { applyQueued, FROZEN_FLAG, limitResetFlag, type Command, type CommandResult } from '../app/commands.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
+import type { Instant } from '../domain/elapsed.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 
@@ -11,10 +12,11 @@ export function readDecideInput(
   store: Store | null,
   config: ResolvedConfig,
   world: World,
-  now: number,
+  instant: Instant,
   answers: readonly DiagnosisAnswer[] = [],
   diagnosing: ReadonlySet<string> = new Set(),
 ): DecideInput {
+  const now = instant.wall;
   const tickets = store?.listTickets({ openOnly: true }) ?? [];
   const actions = new Map<string, Action>();
   for (const a of store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? []) actions.set(a.id, a);
@@ -32,7 +34,7 @@ export function readDecideInput(
     if (at > 0) limitResets[s.name] = at;
   }
   return {
-    config, world, now, tickets, actions: [...actions.values()],
+    config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
     frozen: store?.getFlag(FROZEN_FLAG) != null,
     started: store?.startedRepairsSince(now - longest) ?? [],
     limitResets,
@@ -57,8 +59,8 @@ export interface PassResult {
 export interface ReconcilerDeps {
   store: Store;
   config: () => ResolvedConfig;
-  /** Wall time for the records of this pass. */
-  now: () => number;
+  /** Now, on the wall clock (records) and the monotonic clock with its boot (durations). */
+  now: () => Instant;
   /** The world now; called outside the write transaction (reads /proc, the check scheduler). */
   observe: () => World;
   /** Tickets a diagnoser is working on right now. */
@@ -81,9 +83,10 @@ export class Reconciler {
     const world = this.deps.observe();
     const answers = this.answers;
     const result = store.transaction(() => {
-      const now = this.deps.now();
+      const instant = this.deps.now();
+      const now = instant.wall;
       const commands = applyQueued(store, now);
-      const input = readDecideInput(store, config, world, now, answers, this.deps.diagnosing());
+      const input = readDecideInput(store, config, world, instant, answers, this.deps.diagnosing());
       const out = decide(input);
       for (const t of out.tickets) store.putTicket(t);
       for (const a of out.actions) store.putAction(a);

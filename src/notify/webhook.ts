@@ -3,7 +3,7 @@
 // the receiver rejects only repeats the rejection).
 import type { NotifyChannel } from '../domain/types.js';
 import { backoffMs } from '../loop/executor.js';
-import { sleep } from '../lib/wait.js';
+import { sleepOn, systemClock, type Clock } from '../lib/clock.js';
 
 export interface NotifyEvent {
   kind: string;
@@ -22,7 +22,9 @@ export interface DeliveryResult {
 }
 
 
-export async function deliverWebhook(channel: NotifyChannel, event: NotifyEvent, random: () => number = Math.random): Promise<DeliveryResult> {
+export async function deliverWebhook(
+  channel: NotifyChannel, event: NotifyEvent, random: () => number = Math.random, clock: Clock = systemClock,
+): Promise<DeliveryResult> {
   let attempts = 0;
   let status: number | null = null;
   let error: string | null = null;
@@ -44,6 +46,6 @@ export async function deliverWebhook(channel: NotifyChannel, event: NotifyEvent,
       error = e instanceof Error ? (e.cause instanceof Error ? `${e.message}: ${e.cause.message}` : e.message) : String(e);
     }
     if (attempts > channel.retries) return { ok: false, attempts, status, error };
-    await sleep(backoffMs(attempts, random));
+    await sleepOn(clock, backoffMs(attempts, random));
   }
 }

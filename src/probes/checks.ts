@@ -1,7 +1,7 @@
 // The check scheduler: runs every service's checks on their own intervals, one probe in flight per
 // check, and turns results into consecutive counts and a debounced healthy/unhealthy verdict.
 import type { CheckSpec, CheckState, ProbeResult, ServiceSpec } from '../domain/types.js';
-import type { Clock } from '../lib/clock.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
 import { runProbe } from './index.js';
 
 export type ProbeRunner = (spec: CheckSpec['probe'], timeoutMs: number) => Promise<ProbeResult>;
@@ -13,24 +13,28 @@ export interface CheckSchedulerOptions {
   onError?: (err: unknown) => void;
 }
 
+/** How long after its timeout a probe that has not answered is given up on by the scheduler. */
+export const BACKSTOP_GRACE_MS = 1_000;
+
 interface Entry {
   service: string;
   spec: CheckSpec;
   /** The spec as JSON: a check whose spec did not change keeps its state across setServices. */
   key: string;
   state: CheckState;
-  timer: NodeJS.Timeout | null;
+  timer: TimerHandle | null;
   /** Settles (never rejects) when the running probe's result has been applied or discarded. */
   inflight: Promise<void> | null;
   /** Bumped by reset(): a probe started before it reports on a process that no longer exists. */
   generation: number;
-  /** performance.now() when the last probe started: intervals are start-to-start. */
+  /** Monotonic time when the last probe started: intervals are start-to-start. */
   lastStart: number;
 }
 
 interface Boost {
   intervalMs: number;
-  untilMs: number;
+  /** Monotonic time the faster pace ends. */
+  untilMono: number;
 }
 
 function freshState(spec: CheckSpec): CheckState {
@@ -49,10 +53,13 @@ function copyState(s: CheckState): CheckState {
   return { ...s, last: s.last === null ? null : { ...s.last } };
 }
 
-/** The debounce rule, pure: the next state of a check after one result observed at `at`. */
-export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResult, at: number): CheckState {
+/**
+ * The debounce rule, pure: the next state of a check after one result observed at wall time `at`
+ * (a record) and monotonic time `mono` (what freshness is decided on).
+ */
+export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResult, at: number, mono?: number): CheckState {
   const next = copyState(prev);
-  next.last = { ...result, at };
+  next.last = mono === undefined ? { ...result, at } : { ...result, at, mono };
   let healthy = prev.healthy;
   if (result.ok) {
     next.consecutiveSuccesses = prev.consecutiveSuccesses + 1;
@@ -155,9 +162,9 @@ export class CheckScheduler {
     await Promise.all([...entries.values()].map((e) => this.run(e)));
   }
 
-  /** Probe a service every `intervalMs` (if faster than a check's own) until clock time `untilMs`. */
-  boost(service: string, intervalMs: number, untilMs: number): void {
-    this.boosts.set(service, { intervalMs, untilMs });
+  /** Probe a service every `intervalMs` (if faster than a check's own) for the next `forMs`. */
+  boost(service: string, intervalMs: number, forMs: number): void {
+    this.boosts.set(service, { intervalMs, untilMono: this.clock.mono() + forMs });
     if (!this.running) return;
     // Pull waiting timers forward so the faster pace starts now, not after the slow wait.
     for (const e of this.services.get(service)?.values() ?? []) {
@@ -185,7 +192,7 @@ export class CheckScheduler {
   private intervalOf(e: Entry): number {
     const boost = this.boosts.get(e.service);
     if (boost === undefined) return e.spec.intervalMs;
-    if (this.clock.now() >= boost.untilMs) {
+    if (this.clock.mono() >= boost.untilMono) {
       this.boosts.delete(e.service);
       return e.spec.intervalMs;
     }
@@ -193,15 +200,15 @@ export class CheckScheduler {
   }
 
   private clearTimer(e: Entry): void {
-    if (e.timer !== null) clearTimeout(e.timer);
+    if (e.timer !== null) this.clock.clearTimeout(e.timer);
     e.timer = null;
   }
 
   /** Arm the timer for the next probe, an interval after the last one started. */
   private schedule(e: Entry): void {
     this.clearTimer(e);
-    const delay = Math.max(0, e.lastStart + this.intervalOf(e) - performance.now());
-    e.timer = setTimeout(() => {
+    const delay = Math.max(0, e.lastStart + this.intervalOf(e) - this.clock.mono());
+    e.timer = this.clock.setTimeout(() => {
       e.timer = null;
       this.launch(e);
     }, delay);
@@ -217,12 +224,23 @@ export class CheckScheduler {
     this.clearTimer(e);
     const generation = e.generation;
     const epoch = this.epoch;
-    e.lastStart = performance.now();
-    const done = this.probe(e.spec.probe, e.spec.timeoutMs)
+    e.lastStart = this.clock.mono();
+    const started = e.lastStart;
+    // Probes time out by themselves; this clock timer is the backstop for one that does not (a
+    // hung probe would hold its check, one in flight, forever), late enough never to race them.
+    let backstop: TimerHandle | undefined;
+    const timedOut = new Promise<ProbeResult>((resolve) => {
+      backstop = this.clock.setTimeout(() => resolve({
+        ok: false, message: `timed out after ${e.spec.timeoutMs} ms`, latencyMs: this.clock.mono() - started, timedOut: true,
+      }), e.spec.timeoutMs + BACKSTOP_GRACE_MS);
+    });
+    const probed = this.probe(e.spec.probe, e.spec.timeoutMs)
       .catch((err: unknown): ProbeResult => ({
         ok: false, message: `probe failed: ${String(err)}`, latencyMs: 0, timedOut: false,
-      }))
+      }));
+    const done = Promise.race([probed, timedOut])
       .then((result) => {
+        this.clock.clearTimeout(backstop);
         e.inflight = null;
         if (this.current(e) && generation === e.generation && epoch === this.epoch) this.record(e, result);
         if (this.running && this.current(e) && e.inflight === null) this.schedule(e);
@@ -232,7 +250,7 @@ export class CheckScheduler {
   }
 
   private record(e: Entry, result: ProbeResult): void {
-    e.state = applyResult(e.state, e.spec, result, this.clock.now());
+    e.state = applyResult(e.state, e.spec, result, this.clock.now(), this.clock.mono());
     try {
       this.onChange(e.service, copyState(e.state));
     } catch (err) {

@@ -147,6 +147,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX commands_pending ON commands (state) WHERE state = 'pending';
     `,
   },
+  {
+    version: 4,
+    name: 'monotonic action starts',
+    sql: `
+      -- When an action started on CLOCK_MONOTONIC, and in which boot: rate-limit windows count on it
+      -- within one boot (a wall-clock step cannot empty or fill them) and on started_at across boots.
+      ALTER TABLE actions ADD COLUMN started_mono REAL;
+      ALTER TABLE actions ADD COLUMN started_boot TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

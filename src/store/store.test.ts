@@ -4,9 +4,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { WindowStart } from '../domain/elapsed.js';
 import type { Action, Ticket } from '../domain/types.js';
+import { SimulatedClock } from '../testing/clock.js';
 import { Store, dbPath, isStoreError } from './store.js';
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion } from './migrations.js';
+
+const HOUR = 3_600_000;
+/** A window start in another boot than the store's stamps: counted on wall time. */
+const acrossBoots = (wall: number): WindowStart => ({ wall, mono: 0, boot: 'another-boot' });
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -245,14 +251,38 @@ void describe('Store: actions', () => {
     s.putAction(action('A4', { startedAt: 1600, type: 'start', state: 'completed' }));
     s.putAction(action('A5', { startedAt: null, state: 'awaiting_approval' })); // never ran
     s.putAction(action('A6', { startedAt: 1700, target: 'cache', state: 'completed' }));
-    assert.equal(s.countStartedActions('api', 'restart', 1000), 2);
-    assert.equal(s.countStartedActions('api', '*', 1000), 3);
-    assert.equal(s.countStartedActions('api', '*', 0), 4);
-    assert.equal(s.countStartedActions('api', 'restart', 1501), 0);
-    assert.equal(s.countStartedActions('cache', 'restart', 0), 1);
-    assert.equal(s.countStartedActions('db', '*', 0), 0);
+    assert.equal(s.countStartedActions('api', 'restart', acrossBoots(1000)), 2);
+    assert.equal(s.countStartedActions('api', '*', acrossBoots(1000)), 3);
+    assert.equal(s.countStartedActions('api', '*', acrossBoots(0)), 4);
+    assert.equal(s.countStartedActions('api', 'restart', acrossBoots(1501)), 0);
+    assert.equal(s.countStartedActions('cache', 'restart', acrossBoots(0)), 1);
+    assert.equal(s.countStartedActions('db', '*', acrossBoots(0)), 0);
     s.putAction(action('A7', { startedAt: 1800, type: 'start', state: 'completed', ticketId: null })); // a deployment
-    assert.equal(s.countStartedActions('api', '*', 0), 4, 'a first start is not a repair');
+    assert.equal(s.countStartedActions('api', '*', acrossBoots(0)), 4, 'a first start is not a repair');
+    s.close();
+  });
+
+  void it('within one boot, counts by the monotonic stamp of each start: a wall step changes nothing', () => {
+    const clock = new SimulatedClock(undefined, 50_000);
+    const t1 = clock.now();
+    const s = Store.open(tmp(), { stamp: () => ({ mono: clock.mono(), boot: 'b1' }) });
+    s.putTicket(ticket('T1'));
+    s.putAction(action('A1', { startedAt: t1, state: 'executing' }));
+    clock.advance(1000);
+    s.putAction(action('A1', { startedAt: t1, state: 'completed' })); // same start: stamp kept
+    clock.stepWall(-HOUR); // the next start's wall time is an hour before the first one's
+    s.putAction(action('A2', { startedAt: clock.now(), state: 'completed' }));
+    const window = (ms: number): WindowStart => ({ wall: clock.now() - ms, mono: clock.mono() - ms, boot: 'b1' });
+    assert.equal(s.countStartedActions('api', 'restart', window(1000)), 2, 'both started within the last second');
+    assert.equal(s.countStartedActions('api', 'restart', window(999)), 1, 'A1 started 1000 ms ago, on monotonic time');
+    clock.stepWall(2 * HOUR);
+    assert.equal(s.countStartedActions('api', 'restart', window(1000)), 2, 'a forward step empties nothing');
+    clock.advance(1001);
+    assert.equal(s.countStartedActions('api', 'restart', window(1000)), 0, 'they leave the window on monotonic time');
+    // Another boot: monotonic values do not compare, so the wall time of each start counts.
+    assert.equal(s.countStartedActions('api', 'restart', { wall: t1, mono: 0, boot: 'b2' }), 1);
+    // A person's reset (a wall time) still excludes starts before it.
+    assert.equal(s.countStartedActions('api', 'restart', window(10_000), t1), 1);
     s.close();
   });
 });

@@ -4,7 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { StartedAction } from '../domain/decide.js';
+import type { MonoStamp, WindowStart } from '../domain/elapsed.js';
 import type { Action, ActionState, ActionType, ExitRecord, Health, Ticket, TicketStatus } from '../domain/types.js';
+import { systemClock } from '../lib/clock.js';
+import { readBootId } from '../runtime/boot.js';
 import { CLOSED_TICKET_STATES } from '../domain/types.js';
 import { AuditLog } from './audit.js';
 import type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification } from './audit.js';
@@ -89,15 +93,18 @@ export class Store {
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly log: AuditLog;
   private savepoints = 0;
+  /** Now on monotonic time, with the boot: stamped on an action when it starts. */
+  private readonly stamp: () => MonoStamp;
 
-  private constructor(db: Database.Database, file: string, readonly: boolean) {
+  private constructor(db: Database.Database, file: string, readonly: boolean, stamp: (() => MonoStamp) | undefined) {
+    this.stamp = stamp ?? systemStamp();
     this.db = db;
     this.path = file;
     this.readonly = readonly;
     this.log = new AuditLog((sql) => this.st(sql));
   }
 
-  static open(dataDir: string, opts: { readonly?: boolean } = {}): Store {
+  static open(dataDir: string, opts: { readonly?: boolean; stamp?: () => MonoStamp } = {}): Store {
     const dir = path.resolve(dataDir);
     const file = path.join(dir, DB_FILE);
     const readonly = opts.readonly ?? false;
@@ -134,7 +141,7 @@ export class Store {
       db.close();
       throw err;
     }
-    return new Store(db, file, readonly);
+    return new Store(db, file, readonly, opts.stamp);
   }
 
   close(): void {
@@ -279,12 +286,15 @@ export class Store {
   putAction(a: Action): void {
     try {
       this.st(
-        `INSERT INTO actions (id, ticket_id, type, target, state, idempotency_key, created_at, started_at, json)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO actions (id, ticket_id, type, target, state, idempotency_key, created_at, started_at, json, started_mono, started_boot)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET ticket_id = excluded.ticket_id, type = excluded.type,
            target = excluded.target, state = excluded.state, idempotency_key = excluded.idempotency_key,
-           created_at = excluded.created_at, started_at = excluded.started_at, json = excluded.json`,
-      ).run(a.id, a.ticketId, a.type, a.target, a.state, a.idempotencyKey, a.createdAt, a.startedAt, JSON.stringify(a));
+           created_at = excluded.created_at, started_at = excluded.started_at, json = excluded.json,
+           -- The monotonic stamp is taken when startedAt is first written (or changes: a new attempt).
+           started_mono = CASE WHEN actions.started_at IS excluded.started_at THEN actions.started_mono ELSE excluded.started_mono END,
+           started_boot = CASE WHEN actions.started_at IS excluded.started_at THEN actions.started_boot ELSE excluded.started_boot END`,
+      ).run(a.id, a.ticketId, a.type, a.target, a.state, a.idempotencyKey, a.createdAt, a.startedAt, JSON.stringify(a), ...startStamp(a, this.stamp));
     } catch (err) {
       if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_UNIQUE') {
         const other = this.getActionByKey(a.idempotencyKey);
@@ -330,22 +340,26 @@ export class Store {
     );
   }
 
-  /** Actions on `target` (of `type`, or any with '*') that started at or after `since`: the ones
-   * that ran or are running, whatever their outcome. For rate limits. */
   /**
-   * Repairs (actions on a ticket) on `target` started since `since`, for rate limits. A service's
-   * first start (a deploy, with no ticket) is not a repair and does not use up the limit.
+   * Repairs (actions on a ticket) on `target` started since `since`, for rate limits: on monotonic
+   * time for starts stamped in `since.boot`, on wall time otherwise; none before the wall time
+   * `resetAt` (a person reset the limits). A service's first start (a deploy, with no ticket) is
+   * not a repair and does not use up the limit.
    */
-  startedRepairsSince(since: number): { target: string; type: ActionType; startedAt: number }[] {
-    return this.st(
-      `SELECT target, type, started_at AS startedAt FROM actions WHERE ticket_id IS NOT NULL AND started_at >= ?`,
-    ).all(since) as { target: string; type: ActionType; startedAt: number }[];
+  startedRepairsSince(since: number): StartedAction[] {
+    const rows = this.st(
+      `SELECT target, type, started_at AS startedAt, started_mono AS startedMono, started_boot AS startedBoot
+         FROM actions WHERE ticket_id IS NOT NULL AND started_at >= ?`,
+    ).all(since) as { target: string; type: ActionType; startedAt: number; startedMono: number | null; startedBoot: string | null }[];
+    return rows.map((r) => ({ target: r.target, type: r.type, startedAt: r.startedAt, ...(r.startedMono != null && r.startedBoot != null ? { stamp: { mono: r.startedMono, boot: r.startedBoot } } : {}) }));
   }
 
-  countStartedActions(target: string, type: ActionType | '*', since: number): number {
+  countStartedActions(target: string, type: ActionType | '*', since: WindowStart, resetAt = 0): number {
     const row = this.st(
-      `SELECT count(*) AS n FROM actions WHERE target = ? AND ticket_id IS NOT NULL AND (? = '*' OR type = ?) AND started_at >= ?`,
-    ).get(target, type, type, since) as { n: number };
+      `SELECT count(*) AS n FROM actions WHERE target = ? AND ticket_id IS NOT NULL AND (? = '*' OR type = ?)
+         AND started_at >= ?
+         AND CASE WHEN started_boot = ? AND started_mono IS NOT NULL THEN started_mono >= ? ELSE started_at >= ? END`,
+    ).get(target, type, type, resetAt, since.boot, since.mono, since.wall) as { n: number };
     return row.n;
   }
 
@@ -493,5 +507,29 @@ export class Store {
 
   private jsonAll<T>(sql: string, ...args: unknown[]): T[] {
     return (this.st(sql).all(...args) as { json: string }[]).map((r) => JSON.parse(r.json) as T);
+  }
+}
+
+/** The monotonic stamp of an action's start, or none while it has not started. */
+function startStamp(a: Action, stamp: () => MonoStamp): [number | null, string | null] {
+  if (a.startedAt == null) return [null, null];
+  const s = stamp();
+  return [s.mono, s.boot];
+}
+
+/** Monotonic time of the system clock, with this boot's id (read once). */
+function systemStamp(): () => MonoStamp {
+  let boot: string | undefined;
+  return () => {
+    boot ??= readBootIdOr('unknown');
+    return { mono: systemClock.mono(), boot };
+  };
+}
+
+function readBootIdOr(fallback: string): string {
+  try {
+    return readBootId();
+  } catch {
+    return fallback;
   }
 }

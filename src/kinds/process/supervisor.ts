@@ -4,11 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
-import type { Clock } from '../../lib/clock.js';
+import { sleepOn, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
 import { findByArgv, groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
 import { rotateFile, tailLines } from './logs.js';
-import { sleep } from '../../lib/wait.js';
 import { KeyedSerial } from '../../lib/serial.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
@@ -54,6 +53,8 @@ interface Watch {
   pid: number;
   procStart: number;
   startedAt: number | null;
+  /** Monotonic time of the start, when Warden spawned it (unknown for an adopted process). */
+  startedMono: number | null;
   argv: string[];
   /** Our own child: its 'exit' event reports the exit. */
   child: ChildProcess | null;
@@ -73,7 +74,7 @@ export class ProcessSupervisor {
   /** Per-service tail of the start/stop chain: operations on one service never interleave. */
   private readonly serially = new KeyedSerial();
   private readonly pollMs: number;
-  private pollTimer: NodeJS.Timeout | undefined;
+  private pollTimer: TimerHandle | undefined;
   private readonly onError: (err: unknown) => void;
   private disposed = false;
 
@@ -112,6 +113,7 @@ export class ProcessSupervisor {
       ...(w !== undefined && !alive ? { exitPending: true } : {}),
       pid: alive ? w.pid : null,
       startedAt: alive ? w.startedAt : null,
+      startedMono: alive ? w.startedMono : null,
       procState: alive ? stat.state : null,
       spawnError: this.spawnErrors.get(service) ?? null,
       exits: this.opts.registry.recentExits(service, EXITS_SHOWN),
@@ -176,7 +178,7 @@ export class ProcessSupervisor {
   /** Stop watching. The services keep running: Warden stopping is not a reason for them to stop. */
   dispose(): void {
     this.disposed = true;
-    clearInterval(this.pollTimer);
+    this.opts.clock.clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
     for (const w of this.watched.values()) {
       if (w.child !== null) {
@@ -241,6 +243,7 @@ export class ProcessSupervisor {
     this.opts.registry.putProcess({ service: name, pid, procStart, startedAt, argv: [...spec.start] });
     this.spawnErrors.delete(name);
     const watch = this.newWatch(pid, procStart, startedAt, spec.start, child);
+    watch.startedMono = this.opts.clock.mono();
     this.watched.set(name, watch);
     child.on('exit', (code, signal) => this.recordExit(name, watch, code, signal));
     // Errors after a successful spawn (a failed kill) must not become an unhandled 'error' event.
@@ -259,7 +262,7 @@ export class ProcessSupervisor {
     }
     // Signal the whole group only when the service leads it; otherwise a group id could be ours.
     const group = stat.pgrp === w.pid;
-    const graceEnd = performance.now() + spec.stopGraceMs;
+    const graceEnd = this.opts.clock.mono() + spec.stopGraceMs;
     w.stopping = true;
     signalGroup(w.pid, group, spec.stopSignal);
     // A stopped (T) process only acts on the signal once continued.
@@ -272,9 +275,9 @@ export class ProcessSupervisor {
     }
     if (!group) return;
     // The leader is gone; whatever else it started gets the rest of the grace period, then SIGKILL.
-    while (performance.now() < graceEnd) {
+    while (this.opts.clock.mono() < graceEnd) {
       if (!groupAlive(w.pid)) return;
-      await sleep(20);
+      await sleepOn(this.opts.clock, 20);
     }
     signalGroup(w.pid, true, 'SIGKILL');
   }
@@ -282,7 +285,7 @@ export class ProcessSupervisor {
   private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null): Watch {
     let markExited = (): void => {};
     const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    return { pid, procStart, startedAt, argv: [...argv], child, poll: false, exited, markExited, stopping: false };
+    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false };
   }
 
   private watchAdopted(service: string, rec: ProcessRecord): void {
@@ -291,17 +294,24 @@ export class ProcessSupervisor {
     // large inventory costs one wake-up per pollMs, not one per service.
     w.poll = true;
     this.watched.set(service, w);
-    this.pollTimer ??= setInterval(() => this.pollAdopted(), this.pollMs);
+    this.armPoll();
   }
 
   private pollAdopted(): void {
+    this.pollTimer = undefined;
     let any = false;
     for (const [service, w] of [...this.watched]) {
       if (!w.poll) continue;
       any = true;
       if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
     }
-    if (!any) { clearInterval(this.pollTimer); this.pollTimer = undefined; }
+    if (any) this.armPoll();
+  }
+
+  /** A timeout chain on the clock rather than an interval: re-armed only while something is adopted. */
+  private armPoll(): void {
+    if (this.pollTimer !== undefined || this.disposed) return;
+    this.pollTimer = this.opts.clock.setTimeout(() => this.pollAdopted(), this.pollMs);
   }
 
   /** Record one exit exactly once: registry first, so onExit's reader already sees it. */
@@ -309,7 +319,9 @@ export class ProcessSupervisor {
     if (this.watched.get(service) !== w) return;
     this.watched.delete(service);
     const at = this.opts.clock.now();
-    const exit: ExitRecord = { at, code, signal, uptimeMs: w.startedAt === null ? null : Math.max(0, at - w.startedAt), ...(w.stopping ? { byWarden: true } : {}) };
+    // Uptime on monotonic time when Warden saw the start; an adopted process only has a wall estimate.
+    const uptimeMs = w.startedMono !== null ? this.opts.clock.mono() - w.startedMono : w.startedAt === null ? null : Math.max(0, at - w.startedAt);
+    const exit: ExitRecord = { at, code, signal, uptimeMs, ...(w.stopping ? { byWarden: true } : {}) };
     try {
       this.opts.registry.addExit(service, exit);
       if (this.opts.registry.getProcess(service)?.pid === w.pid) this.opts.registry.deleteProcess(service);
@@ -326,12 +338,12 @@ export class ProcessSupervisor {
 
   /** True once the watch's exit is recorded, false when `ms` passed first. */
   private async waitGone(w: Watch, ms: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<false>((resolve) => { timer = this.opts.clock.setTimeout(() => resolve(false), ms); });
     try {
       return await Promise.race([w.exited.then(() => true as const), timeout]);
     } finally {
-      clearTimeout(timer);
+      this.opts.clock.clearTimeout(timer);
     }
   }
 

@@ -3,7 +3,7 @@
 // `systemctl show` for every watched unit (and every timer's job) per tick, a snapshot kept in
 // memory, and the differences between snapshots reported as exits and changes.
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
-import type { Clock } from '../../lib/clock.js';
+import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { readProcStat } from '../../lib/proc.js';
 import type { ServiceDriver } from '../driver.js';
 import { binary, commandRunner, SystemctlError, type CommandResult, type CommandRunner } from './command.js';
@@ -81,7 +81,7 @@ export class SystemdDriver implements ServiceDriver {
   private readonly acting = new Map<string, number>();
   private readonly serially = new KeyedSerial();
   private pollChain: Promise<void> = Promise.resolve();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private firstPoll: Promise<void> | null = null;
   /** Why the last tick could not observe anything; null after a good tick. */
   private observeError: string | null = null;
@@ -114,7 +114,7 @@ export class SystemdDriver implements ServiceDriver {
     const tick = async (): Promise<void> => {
       await this.refresh();
       // A timeout chain, not setInterval: a slow systemctl never piles up ticks.
-      if (!this.disposed) this.timer = setTimeout(() => void tick(), this.pollMs);
+      if (!this.disposed) this.timer = this.opts.clock.setTimeout(() => void tick(), this.pollMs);
     };
     this.firstPoll = tick();
     return this.firstPoll;
@@ -129,7 +129,7 @@ export class SystemdDriver implements ServiceDriver {
 
   dispose(): void {
     this.disposed = true;
-    clearTimeout(this.timer);
+    this.opts.clock.clearTimeout(this.timer);
   }
 
   state(spec: ServiceSpec): SystemdProcessState {
@@ -180,7 +180,7 @@ export class SystemdDriver implements ServiceDriver {
   logTail(spec: ServiceSpec, lines: number): string[] {
     const view = spec.unit === null ? undefined : this.views.get(spec.unit);
     if (view === undefined) return [];
-    if (view.logsAt === null || this.opts.clock.now() - view.logsAt > JOURNAL_STALE_MS) this.refreshLogs(spec).catch(this.onError);
+    if (view.logsAt === null || this.opts.clock.mono() - view.logsAt > JOURNAL_STALE_MS) this.refreshLogs(spec).catch(this.onError);
     return lines <= 0 ? [] : view.logs.slice(-lines);
   }
 
@@ -339,7 +339,7 @@ export class SystemdDriver implements ServiceDriver {
     const lines = res.stdout.split('\n').filter((l) => l !== '');
     if (view !== undefined) {
       view.logs = lines;
-      view.logsAt = this.opts.clock.now();
+      view.logsAt = this.opts.clock.mono();
     }
     return lines;
   }

@@ -13,5 +13,5 @@ export default defineChannel({
   }),
   compile: (c) => ({ url: c.url, headers: { ...c.headers } }),
   prerequisites: [],
-  deliver: (channel, event) => deliverWebhook(channel, event),
+  deliver: (channel, event, clock) => deliverWebhook(channel, event, Math.random, clock),
 });
