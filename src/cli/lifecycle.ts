@@ -12,7 +12,10 @@ import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { describeFailure } from '../daemon/self.js';
+import { isWardenError } from '../lib/errors.js';
 import { Daemon } from '../loop/daemon.js';
+import { ApiConfigError } from '../runtime/api.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
 import { dbPath, Store } from '../store/store.js';
@@ -64,13 +67,20 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
     .action(async () => {
       const cfg = config(globals());
       const daemon = new Daemon(cfg);
-      await daemon.start();
+      try {
+        await daemon.start();
+      } catch (e) {
+        // One timestamped line in the daemon's log, saying what to do; no stack, nothing left running.
+        const what = isWardenError(e) || e instanceof ApiConfigError ? `${e.code}: ${e.message}` : describeFailure(e, 'start').reason;
+        process.stderr.write(`${new Date().toISOString()} start failed: ${what}\n`);
+        throw new CliError('', 1);
+      }
       // SIGHUP reloads the config, validated first; a bad file keeps the running one.
       process.on('SIGHUP', () => { daemon.reload(() => loadConfig(globals().config)); });
       await new Promise<void>((done) => {
         const stop = (sig: string): void => {
           process.stdout.write(`${new Date().toISOString()} received ${sig}: draining\n`);
-          daemon.stop().then(done, (e: unknown) => { process.stderr.write(`stop failed: ${String(e)}\n`); done(); });
+          daemon.stop().then(done, (e: unknown) => { process.stderr.write(`${new Date().toISOString()} stop failed: ${describeFailure(e, 'start').reason}\n`); done(); });
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
