@@ -87,8 +87,8 @@ const FULL = 'the data directory\'s filesystem is full: free space there';
 const HINTS: Record<string, string> = {
   SQLITE_FULL: FULL,
   ENOSPC: FULL,
-  SQLITE_CORRUPT: 'the store is corrupt: stop Warden and copy the data directory aside before repairing or replacing warden.db',
-  SQLITE_NOTADB: 'the store is not a SQLite database: stop Warden and copy the data directory aside before replacing warden.db',
+  SQLITE_CORRUPT: 'the store is corrupt: copy the data directory aside, then restore warden.db from a backup',
+  SQLITE_NOTADB: 'warden.db is not a SQLite database: copy the data directory aside, then restore warden.db from a backup',
   SQLITE_READONLY: 'the store cannot be written: check the data directory\'s permissions and mount',
   EACCES: 'check the data directory\'s permissions',
   EROFS: 'the data directory is on a read-only filesystem',

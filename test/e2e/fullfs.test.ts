@@ -2,14 +2,14 @@
 // says so everywhere (/healthz, status, metrics, one notification); when space returns the loop
 // recovers and nothing committed before is lost. The data directory is a real tmpfs (needs root).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, killLab } from '../../src/demo/lab.js';
+import { freePort, killLab, makeLab } from '../../src/demo/lab.js';
 import { Store } from '../../src/store/store.js';
-import { cli, cliJson, startLab, waitFor } from './harness.js';
+import { cli, cliJson, startLab, waitFor, WARDEN } from './harness.js';
 import { startReceiver } from './receiver.js';
 
 /** Writes zeros until the filesystem refuses; the last chunks are page-sized so nothing is left. */
@@ -128,4 +128,19 @@ test('store on a full filesystem: healthz, status, metrics and one notification 
   assert.ok(auditAfter.some((r) => r.kind === 'agent.recovered'), 'the incident is audited once the store takes writes');
   const actions = await run.actions();
   assert.deepEqual(earlier.actionIds.map((id) => actions.find((a) => a.id === id)?.state), ['completed'], 'the earlier repair is still recorded');
+});
+
+test('a start that cannot open its store exits non-zero with one timestamped line saying what to do', async (t) => {
+  const lab = await makeLab({ noWorker: true });
+  t.after(() => rmSync(lab.dir, { recursive: true, force: true }));
+  mkdirSync(join(lab.dir, 'data'));
+  writeFileSync(join(lab.dir, 'data', 'warden.db'), Buffer.alloc(8192, 0x5a));
+  // execFile resolves only once the process has exited: nothing is left running.
+  const r = await new Promise<{ code: number | null; stderr: string; stdout: string }>((resolve) => {
+    execFile(WARDEN, ['--config', lab.configPath, 'run'], { timeout: 15_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z start failed: SQLITE_NOTADB: .*restore warden\.db from a backup; then start Warden again\)\n$/);
+  assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, 'no stack trace');
+  assert.doesNotMatch(r.stdout, /online:/);
 });
