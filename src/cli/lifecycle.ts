@@ -16,7 +16,10 @@ import { SystemdDriver } from '../kinds/systemd/driver.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
+import { describeFailure } from '../daemon/self.js';
+import { isWardenError } from '../lib/errors.js';
 import { Daemon } from '../loop/daemon.js';
+import { ApiConfigError } from '../runtime/api.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
 import { readBootId } from '../runtime/boot.js';
@@ -71,7 +74,14 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
     .action(async () => {
       const cfg = config(globals());
       const daemon = new Daemon(cfg);
-      await daemon.start();
+      try {
+        await daemon.start();
+      } catch (e) {
+        // One timestamped line in the daemon's log, saying what to do; no stack, nothing left running.
+        const what = isWardenError(e) || e instanceof ApiConfigError ? `${e.code}: ${e.message}` : describeFailure(e, 'start').reason;
+        process.stderr.write(`${new Date().toISOString()} start failed: ${what}\n`);
+        throw new CliError('', 1);
+      }
       // SIGHUP reloads the config, validated first; a bad file keeps the running one.
       process.on('SIGHUP', () => { daemon.reload(() => loadConfig(globals().config)); });
       // SIGUSR2: a person's command was queued (warden approve, resolve, freeze...): pass now.
@@ -79,7 +89,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
       await new Promise<void>((done) => {
         const stop = (sig: string): void => {
           process.stdout.write(`${new Date().toISOString()} received ${sig}: draining\n`);
-          daemon.stop().then(done, (e: unknown) => { process.stderr.write(`stop failed: ${String(e)}\n`); done(); });
+          daemon.stop().then(done, (e: unknown) => { process.stderr.write(`${new Date().toISOString()} stop failed: ${describeFailure(e, 'start').reason}\n`); done(); });
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));

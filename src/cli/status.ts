@@ -7,25 +7,35 @@ import { dbPath, type Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
-import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle } from '../runtime/diagnostics.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
+import { lockHolder } from '../daemon/lock.js';
 import { ago, CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
     .description('summary state, the health of each service, open tickets, kill switch and mode')
     .option('--json', 'print JSON')
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
       const cfg = config(globals());
       const fresh = !existsSync(dbPath(cfg.agent.dataDir));
       const now = Date.now();
-      const json = fresh ? apiStatus({ config: cfg, store: null, now }) : withStore(cfg, 'read', (s) => apiStatus({ config: cfg, store: s, now }));
-      if (o.json) return printJson(json);
+      const json = await statusOf(cfg, fresh, now);
       const d = json.daemon;
+      // DESIGN: exit 3 when the daemon is down or its data stale, in both output forms.
+      const exit = !d.running || d.stale ? new CliError('', 3) : null;
+      if (o.json) {
+        printJson(json);
+        if (exit) throw exit;
+        return;
+      }
       process.stdout.write(`${cfg.agent.name}: ${json.summary}   mode ${json.mode}${json.frozen ? '   FROZEN' : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
+      if (d.stale) process.stdout.write(`STALE: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
+      else if (!d.running && !fresh) process.stdout.write(`STALE: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
       printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory');
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
+      if (exit) throw exit;
     });
 
   const audit = program.command('audit').description('the append-only, hash-chained audit log');
@@ -68,6 +78,19 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       if (note) process.stderr.write(`${note}\n`);
       process.stdout.write(renderDiagnostics(bundle as DiagnosticsBundle));
     });
+}
+
+/**
+ * The status from the daemon's API when it answers (it knows whether its own passes fail), else
+ * from the store, with the lock's holder telling a daemon whose passes fail from one that is down.
+ */
+export async function statusOf(cfg: ResolvedConfig, fresh: boolean, now: number, env: NodeJS.ProcessEnv = process.env): Promise<StatusJson> {
+  if (cfg.agent.api) {
+    const answer = await apiGet(cfg.agent.api, '/api/status', { env, timeoutMs: 1000 });
+    if (answer.ok) return answer.body as StatusJson;
+  }
+  const holder = lockHolder(cfg.agent.dataDir);
+  return fresh ? apiStatus({ config: cfg, store: null, now, holder }) : withStore(cfg, 'read', (s) => apiStatus({ config: cfg, store: s, now, holder }));
 }
 
 /**

@@ -56,7 +56,7 @@ export interface DecideInput {
   started: readonly StartedAction[];
   /** Per service: when a person last resolved one of its tickets (rate-limit counts restart then). */
   limitResets: Readonly<Record<string, number>>;
-  /** Resolved tickets that may reopen: resolved within the reopen window. */
+  /** The latest resolved ticket of each problem without an open ticket: they may reopen. */
   recentlyResolved: readonly Ticket[];
   /** The next free id numbers; decide allocates from them and returns what it used. */
   nextIds: { T: number; A: number };

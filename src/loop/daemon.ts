@@ -18,6 +18,8 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { CheckScheduler } from '../probes/checks.js';
 import { Store } from '../store/store.js';
+import { acquireDataDirLock, type DataDirLock } from '../daemon/lock.js';
+import { SelfHealth, type SelfEvent } from '../daemon/self.js';
 import { Executor } from './executor.js';
 import { describe, notificationOf } from './events.js';
 import { instanceIdOf } from './shared.js';
@@ -70,11 +72,15 @@ export class Daemon {
   private notifier!: Notifier;
   private readonly sd: SdNotify;
   lastPassAt = 0;
+  private lock: DataDirLock | null = null;
+  /** Whether passes succeed: read by /healthz, the watchdog, status, metrics and notifications. */
+  readonly self: SelfHealth;
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
     this.sd = new SdNotify(process.env, this.log);
+    this.self = new SelfHealth({ clock: this.clock, log: this.log, onFailure: () => this.metrics.passFailed(), onChange: (e) => this.selfChanged(e) });
   }
 
   async start(): Promise<void> {
@@ -82,14 +88,31 @@ export class Daemon {
       await this.startUp();
     } catch (e) {
       this.state = 'failed';
+      this.abandonStart();
       throw e;
     }
+  }
+
+  /** A start that cannot complete leaves nothing behind: no timers, watchers, open store or lock. */
+  private abandonStart(): void {
+    this.scheduler?.stop();
+    this.passTimer?.cancel();
+    this.rotateTimer?.cancel();
+    this.watchdogTimer?.cancel();
+    this.clock.clearTimeout(this.wakeTimer);
+    this.diagnoses?.abortAll();
+    this.supervisor?.dispose();
+    this.systemdDriver?.dispose();
+    this.store?.close();
+    this.lock?.release();
   }
 
   private async startUp(): Promise<void> {
     const cfg = this.config;
     // Before anything is opened: a missing token refuses the start with no side effects.
     if (cfg.agent.api) this.apiToken = readToken(cfg.agent.api);
+    // Before anything is written: a second Warden on this data directory stops here.
+    this.lock = acquireDataDirLock(cfg.agent.dataDir);
     const bootId = readBootId();
     this.bootId = bootId;
     this.store = Store.open(cfg.agent.dataDir, { stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
@@ -143,7 +166,12 @@ export class Daemon {
     this.notifier = new Notifier(cfg.notify, (ch, ev, r) => {
       if (r.ok) return;
       this.log(`notify ${ch.name}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
-      if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel: ch.name, event: ev.kind, attempts: r.attempts, error: r.error } }]);
+      // Guarded: with the store full this would otherwise be an unhandled rejection that kills us.
+      try {
+        if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel: ch.name, event: ev.kind, attempts: r.attempts, error: r.error } }]);
+      } catch (e) {
+        this.log(`audit notify.failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
     }, this.clock);
     const resumed = this.executor.resume();
     const open = this.store.listTickets({ openOnly: true });
@@ -172,27 +200,17 @@ export class Daemon {
       this.watchdogTimer = every(this.clock, this.sd.watchdogEveryMs, () => this.watchdogPing());
     }
     if (cfg.agent.api) {
-      try {
-        this.api = await startApi(createApi(daemonApiDeps({
-          config: () => this.config, store: this.store, now: () => this.clock.now(),
-          lastPassAt: () => this.lastPassAt, running: () => this.state === 'running', summary: () => this.lastSummary,
-          observe: (name, lines) => {
-            const spec = this.config.services.find((x) => x.name === name)!;
-            const driver = this.driverFor(spec);
-            return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
-          },
-          metrics: this.metrics,
-        }, () => this.apiToken)), cfg.agent.api, { onError: (e) => this.log(`api: ${e.message}`) });
-      } catch (e) {
-        this.scheduler.stop();
-        this.passTimer?.cancel();
-        this.rotateTimer?.cancel();
-        this.watchdogTimer?.cancel();
-        this.supervisor.dispose();
-        this.systemdDriver.dispose();
-        this.store.close();
-        throw e;
-      }
+      this.api = await startApi(createApi(daemonApiDeps({
+        config: () => this.config, store: this.store, now: () => this.clock.now(),
+        lastPassAt: () => this.lastPassAt, running: () => this.state === 'running', summary: () => this.lastSummary,
+        failing: () => this.self.problem,
+        observe: (name, lines) => {
+          const spec = this.config.services.find((x) => x.name === name)!;
+          const driver = this.driverFor(spec);
+          return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
+        },
+        metrics: this.metrics,
+      }, () => this.apiToken)), cfg.agent.api, { onError: (e) => this.log(`api: ${e.message}`) });
       this.log(`api listening on ${cfg.agent.api.host}:${this.api.port}`);
     }
     this.state = 'running';
@@ -201,7 +219,18 @@ export class Daemon {
 
   /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
   progressing(): { ok: boolean; reason: string } {
-    return progressVerdict(this.state === 'running', this.lastPassAt, this.clock.now(), this.config.agent.intervalMs);
+    return progressVerdict(this.state === 'running', this.lastPassAt, this.clock.now(), this.config.agent.intervalMs, this.self.problem);
+  }
+
+  /** Out of band, since the store may be what fails; audited once the store takes writes again. */
+  private selfChanged(e: SelfEvent): void {
+    this.notify(e.kind, null, `${this.config.agent.name} ${e.summary}`, e.data);
+    if (e.kind !== 'agent.recovered') return;
+    try {
+      this.audit([{ kind: 'agent.recovered', subject: null, data: e.data }]);
+    } catch (err) {
+      this.log(`audit agent.recovered: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   private watchdogPing(): void {
@@ -302,9 +331,10 @@ export class Daemon {
     try {
       this.pass();
       this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
+      this.self.passSucceeded();
     } catch (e) {
       // Pass guard: one bad pass is reported and the next one starts from fresh observations.
-      this.log(`pass ${id} failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.self.passFailed(id, e);
     } finally {
       this.passing = false;
       if (this.again) { this.again = false; this.wake(); }
@@ -415,6 +445,7 @@ export class Daemon {
     this.supervisor.dispose();
     this.systemdDriver.dispose();
     this.store.close();
+    this.lock?.release();
     this.state = 'stopped';
   }
 }

@@ -2,6 +2,7 @@
 // queued commands, read, decide, commit → hand back the effects to run after the commit. The
 // daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
 import { applyQueued, FROZEN_FLAG, limitResetFlag, type Command, type CommandResult } from '../app/commands.js';
+import { detect } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../domain/types.js';
@@ -36,13 +37,26 @@ export function readDecideInput(
   return {
     config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
     frozen: store?.getFlag(FROZEN_FLAG) != null,
-    started: store?.startedRepairsSince(now - longest) ?? [],
+    started: store?.startedRepairsSince({ wall: now - longest, mono: instant.mono - longest, boot: instant.boot }) ?? [],
     limitResets,
-    recentlyResolved: store?.resolvedTicketsSince(now - config.agent.reopenWindowMs) ?? [],
+    recentlyResolved: recentlyResolved(store, config, world, tickets),
     nextIds: store?.nextIds() ?? { T: 1, A: 1 },
     answers,
     diagnosing,
   };
+}
+
+/**
+ * The latest ticket of each problem that has no open ticket, when it is resolved: the ones that may
+ * reopen (decide measures the reopen window on monotonic time, so no clock filters them here).
+ */
+function recentlyResolved(store: Store | null, config: ResolvedConfig, world: World, open: readonly Ticket[]): Ticket[] {
+  if (!store) return [];
+  const openFps = new Set(open.map((t) => t.fingerprint));
+  return detect(config, world, open).problems
+    .filter((p) => !openFps.has(p.fingerprint))
+    .map((p) => store.latestTicketByFingerprint(p.fingerprint))
+    .filter((t): t is Ticket => t !== null && t.status === 'resolved');
 }
 
 export interface PassResult {

@@ -13,7 +13,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ticketJson } from '../cli/common.js';
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
 import type { Store } from '../store/store.js';
-import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES } from './diagnostics.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type PassFailure } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 
 export const TOKEN_ENV = 'WARDEN_API_TOKEN';
@@ -209,6 +209,8 @@ export interface DaemonView {
   /** False once the daemon drains or stops. */
   running: () => boolean;
   summary: () => Summary;
+  /** Passes are failing (daemon/self.ts); null while they succeed. */
+  failing?: () => PassFailure | null;
   /** Live observation of one service (known to be in the inventory). */
   observe: (name: string, logLines: number) => {
     process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null;
@@ -225,9 +227,9 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
     token: typeof token === 'function' ? token : () => token,
     healthy: () => {
       const last = d.lastPassAt();
-      return { ...progressVerdict(d.running(), last, d.now(), d.config().agent.intervalMs), lastPassAt: last > 0 ? new Date(last).toISOString() : null };
+      return { ...progressVerdict(d.running(), last, d.now(), d.config().agent.intervalMs, d.failing?.() ?? null), lastPassAt: last > 0 ? new Date(last).toISOString() : null };
     },
-    status: () => apiStatus({ config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary() } }),
+    status: () => apiStatus({ config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary(), failing: d.failing?.() ?? null } }),
     tickets: (q) => d.store.listTickets({
       ...(q.status ? { statuses: [q.status] } : {}), openOnly: !q.all && !q.status, limit: q.limit,
     }).map(ticketJson),

@@ -241,7 +241,12 @@ export interface StatusJson {
   openTickets: number;
   frozen: boolean;
   mode: string;
-  daemon: { running: boolean; pid: number | null; lastPassAt: string | null };
+  /** `stale` only when a daemon runs but its passes do not complete: what is shown is not current. */
+  daemon: { running: boolean; pid: number | null; lastPassAt: string | null; stale?: { since: string | null; reason: string } };
+}
+
+export function failureText(f: PassFailure): string {
+  return `reconcile passes fail since ${new Date(f.since).toISOString()} (${f.failures} in a row): ${f.reason}`;
 }
 
 /**
@@ -256,9 +261,13 @@ export function loopProgressing(lastPassAt: Millis | null | undefined, now: Mill
   return lastPassAt != null && lastPassAt > 0 && now - lastPassAt < progressBudgetMs(intervalMs);
 }
 
+/** Passes are failing (daemon/self.ts): what /healthz, the watchdog and status need of it. */
+export interface PassFailure { since: Millis; failures: number; reason: string }
+
 /** The verdict /healthz and the systemd watchdog both give, with the reason for people. */
-export function progressVerdict(running: boolean, lastPassAt: Millis, now: Millis, intervalMs: number): { ok: boolean; reason: string } {
+export function progressVerdict(running: boolean, lastPassAt: Millis, now: Millis, intervalMs: number, failing: PassFailure | null = null): { ok: boolean; reason: string } {
   if (!running) return { ok: false, reason: 'the daemon is not running (starting, draining or stopped)' };
+  if (failing) return { ok: false, reason: failureText(failing) };
   if (!loopProgressing(lastPassAt, now, intervalMs)) {
     return { ok: false, reason: lastPassAt > 0 ? `no reconcile pass for ${now - lastPassAt} ms (budget ${progressBudgetMs(intervalMs)} ms)` : 'no reconcile pass yet' };
   }
@@ -280,7 +289,12 @@ export interface StatusInput {
   store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag'> | null;
   now: Millis;
   /** The daemon answering for itself (the API); otherwise liveness is read from the daemon flag. */
-  live?: { pid: number; lastPassAt: Millis; summary: Summary } | null;
+  live?: { pid: number; lastPassAt: Millis; summary: Summary; failing?: PassFailure | null } | null;
+  /**
+   * The data directory's lock holder (daemon/lock.ts lockHolder), when the caller probed it: then a
+   * live holder whose heartbeat is old is a daemon whose passes fail, not a daemon that is down.
+   */
+  holder?: { pid: number } | null;
 }
 
 /** `warden status --json` and `GET /api/status`: the shape DESIGN.md promises, plus `daemon`. */
@@ -288,7 +302,22 @@ export function apiStatus(input: StatusInput): StatusJson {
   const { config: cfg, store, now } = input;
   const states = new Map((store?.listServiceStates() ?? []).map((s) => [`${s.host}/${s.name}`, s]));
   const flag = input.live ?? (JSON.parse(store?.getFlag('daemon') ?? 'null') as DaemonFlag | null);
-  const running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
+  let running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
+  let pid = flag?.pid ?? null;
+  let stale: { since: string | null; reason: string } | undefined;
+  if (input.live?.failing) {
+    stale = { since: iso(input.live.failing.since), reason: failureText(input.live.failing) };
+  } else if (!input.live && input.holder) {
+    running = true;
+    pid = input.holder.pid;
+    if (!loopProgressing(flag?.lastPassAt, now, cfg.agent.intervalMs)) {
+      const last = flag?.lastPassAt ?? null;
+      stale = {
+        since: iso(last),
+        reason: `the daemon (pid ${pid}) holds the data directory but has recorded no completed pass ${last ? `for ${Math.round((now - last) / 1000)} s` : 'yet'}: its passes fail or it is stuck (see its log, or /healthz)`,
+      };
+    }
+  }
   return {
     summary: flag?.summary ?? 'nominal',
     services: cfg.services.map((svc) => {
@@ -298,6 +327,6 @@ export function apiStatus(input: StatusInput): StatusJson {
     openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     mode: cfg.agent.mode,
-    daemon: { running, pid: flag?.pid ?? null, lastPassAt: iso(flag?.lastPassAt) },
+    daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}) },
   };
 }

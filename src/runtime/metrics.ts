@@ -29,6 +29,7 @@ export class WardenMetrics {
   private readonly actions: Counter<'type' | 'outcome'>;
   private readonly detect: Histogram;
   private readonly recover: Histogram;
+  private readonly passFailures: Counter;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -39,6 +40,7 @@ export class WardenMetrics {
     this.actions = new Counter({ name: 'warden_actions_total', help: 'Actions that reached a final state, by type and outcome.', labelNames: ['type', 'outcome'], registers });
     this.detect = new Histogram({ name: 'warden_time_to_detect_seconds', help: 'From the fault (process exit, first failing probe) to its ticket being opened.', buckets: DETECT_BUCKETS, registers });
     this.recover = new Histogram({ name: 'warden_time_to_recover_seconds', help: 'From the fault (as for time to detect) to its repair being verified (ticket resolved).', buckets: RECOVER_BUCKETS, registers });
+    this.passFailures = new Counter({ name: 'warden_pass_failures_total', help: 'Reconcile passes that failed (store full or corrupt, an internal error); see /healthz for why.', registers });
     const up = new Gauge({ name: 'warden_up', help: '1 while the daemon runs.', registers });
     up.set(1);
     // Zeros from the start: a dashboard can tell "none" from "no data", and rate() sees the first one.
@@ -60,6 +62,11 @@ export class WardenMetrics {
   observePass(seconds: number, at: Millis = Date.now()): void {
     this.passDuration.observe(seconds);
     this.lastPass.set(at / 1000);
+  }
+
+  /** After every pass that failed. */
+  passFailed(): void {
+    this.passFailures.inc();
   }
 
   /** After every pass, with the pass's findings (level-based: the whole current set). */

@@ -218,11 +218,6 @@ export class Store {
     }
   }
 
-  /** Resolved tickets last changed at or after `since` (the ones that may reopen). */
-  resolvedTicketsSince(since: number): Ticket[] {
-    return this.jsonAll<Ticket>(`SELECT json FROM tickets WHERE status = 'resolved' AND updated_at >= ?`, since);
-  }
-
   // ------------------------------------------------------------------------------ commands
 
   enqueueCommand(json: string, at: number): number {
@@ -346,11 +341,13 @@ export class Store {
    * `resetAt` (a person reset the limits). A service's first start (a deploy, with no ticket) is
    * not a repair and does not use up the limit.
    */
-  startedRepairsSince(since: number): StartedAction[] {
+  /** Repairs started within a window, on either clock (see countStartedActions for how they count). */
+  startedRepairsSince(since: WindowStart): StartedAction[] {
     const rows = this.st(
       `SELECT target, type, started_at AS startedAt, started_mono AS startedMono, started_boot AS startedBoot
-         FROM actions WHERE ticket_id IS NOT NULL AND started_at >= ?`,
-    ).all(since) as { target: string; type: ActionType; startedAt: number; startedMono: number | null; startedBoot: string | null }[];
+         FROM actions WHERE ticket_id IS NOT NULL AND started_at IS NOT NULL
+          AND (started_at >= ? OR (started_boot = ? AND started_mono >= ?))`,
+    ).all(since.wall, since.boot, since.mono) as { target: string; type: ActionType; startedAt: number; startedMono: number | null; startedBoot: string | null }[];
     return rows.map((r) => ({ target: r.target, type: r.type, startedAt: r.startedAt, ...(r.startedMono != null && r.startedBoot != null ? { stamp: { mono: r.startedMono, boot: r.startedBoot } } : {}) }));
   }
 
