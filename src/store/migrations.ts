@@ -130,6 +130,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'process started by action',
+    sql: `
+      -- The action that started each process (the id its environment marker carries): after a
+      -- crash, "did this action's effect happen?" compares identities, not start times.
+      ALTER TABLE processes ADD COLUMN action_id TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;
