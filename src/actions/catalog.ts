@@ -22,35 +22,38 @@ export type ResumeVerdict =
   | { outcome: 'unknown'; detail: string };
 
 export interface ActionKind {
-  /** Performs the effect; resolves with a one-line detail, rejects with an Error on failure. */
-  run(ctx: ActionContext): Promise<string>;
-  /** Decides, after Warden restarted mid-action, whether the effect happened. */
+  /**
+   * Performs the effect; resolves with a one-line detail, rejects with an Error on failure. When
+   * `signal` fires it stops what it is doing and settles only once nothing it began still runs.
+   */
+  run(ctx: ActionContext, signal: AbortSignal): Promise<string>;
+  /** Decides from the world as it is now whether the effect happened: after Warden restarted
+   *  mid-action, and after an attempt was aborted. */
   resume(ctx: ActionContext): ResumeVerdict;
   /** Upper bound on one attempt. */
   timeoutMs(ctx: ActionContext): number;
 }
 
-// A process started at or after the action began is the action's effect. /proc start times are
-// in clock ticks (10 ms), so allow that much rounding.
-const TICK_SLACK_MS = 20;
-
-function startedByAction(ctx: ActionContext): { yes: boolean; detail: string } {
+/**
+ * Whether the running process is this action's effect, by identity: the action id its marker
+ * carries, never an estimate of when it started. null when the driver cannot tell.
+ */
+function startedByAction(ctx: ActionContext): { yes: boolean | null; detail: string } {
   const st = ctx.driver.state(ctx.spec);
-  const began = ctx.action.startedAt ?? 0;
-  if (st.running && st.startedAt != null && st.startedAt + TICK_SLACK_MS >= began) {
-    return { yes: true, detail: `pid ${st.pid} started after the action began` };
-  }
-  return { yes: false, detail: st.running ? `pid ${st.pid} predates the action` : 'not running' };
+  if (!st.running) return { yes: false, detail: 'not running' };
+  if (st.startedBy === undefined) return { yes: null, detail: `pid ${st.pid ?? '?'} runs; which action started it cannot be told` };
+  if (st.startedBy === ctx.action.id) return { yes: true, detail: `pid ${st.pid ?? '?'} was started by this action` };
+  return { yes: false, detail: `pid ${st.pid ?? '?'} was started ${st.startedBy === null ? 'by no action' : `by action ${st.startedBy}`}` };
 }
 
 const start: ActionKind = {
-  async run(ctx) {
-    const { pid } = await ctx.driver.start(ctx.spec);
+  async run(ctx, signal) {
+    const { pid } = await ctx.driver.start(ctx.spec, { signal, actionId: ctx.action.id });
     return `started${pid ? ` pid ${pid}` : ''}`;
   },
   resume(ctx) {
     const s = startedByAction(ctx);
-    if (s.yes) return { outcome: 'completed', detail: s.detail };
+    if (s.yes === true) return { outcome: 'completed', detail: s.detail };
     // Start is a no-op on a running process, so continuing can never start a second one.
     return { outcome: 'continue', detail: s.detail };
   },
@@ -58,20 +61,22 @@ const start: ActionKind = {
 };
 
 const restart: ActionKind = {
-  async run(ctx) {
-    const { pid } = await ctx.driver.restart(ctx.spec);
+  async run(ctx, signal) {
+    const { pid } = await ctx.driver.restart(ctx.spec, { signal, actionId: ctx.action.id });
     return `restarted${pid ? `, pid ${pid}` : ''}`;
   },
   resume(ctx) {
     const s = startedByAction(ctx);
+    // Not knowing whether it restarted, restarting again could be the duplicate: stop and say so.
+    if (s.yes === null) return { outcome: 'unknown', detail: s.detail };
     return s.yes ? { outcome: 'completed', detail: s.detail } : { outcome: 'continue', detail: s.detail };
   },
   timeoutMs: (ctx) => ctx.spec.stopGraceMs + 15_000,
 };
 
 const stop: ActionKind = {
-  async run(ctx) {
-    await ctx.driver.stop(ctx.spec);
+  async run(ctx, signal) {
+    await ctx.driver.stop(ctx.spec, { signal, actionId: ctx.action.id });
     return 'stopped';
   },
   resume(ctx) {
@@ -82,7 +87,8 @@ const stop: ActionKind = {
 };
 
 const runRunbook: ActionKind = {
-  async run(ctx) {
+  async run(ctx, signal) {
+    signal.throwIfAborted();
     const rb = runbookOf(ctx);
     const logs = join(ctx.dataDir, 'logs');
     mkdirSync(logs, { recursive: true });
@@ -93,14 +99,21 @@ const runRunbook: ActionKind = {
         cwd: rb.cwd, env: { ...process.env, ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') },
         stdio: ['ignore', fd, fd], detached: true,
       });
+      // Timed out or aborted, its whole group is killed and the attempt settles only once the
+      // runbook has exited: nothing it began outlives the attempt.
+      let stopped: Error | null = null;
+      const kill = (why: Error): void => {
+        stopped ??= why;
+        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      };
+      const onAbort = (): void => kill(signal.reason instanceof Error ? signal.reason : new Error(`runbook ${rb.name} aborted`));
       const code = await new Promise<number | string>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
-          reject(Object.assign(new Error(`runbook ${rb.name} timed out after ${rb.timeoutMs} ms`), { retryable: false }));
-        }, rb.timeoutMs);
+        const timer = setTimeout(() => kill(new Error(`runbook ${rb.name} timed out after ${rb.timeoutMs} ms`)), rb.timeoutMs);
+        signal.addEventListener('abort', onAbort, { once: true });
         child.once('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { retryable: false })); });
         child.once('exit', (c, sig) => { clearTimeout(timer); resolve(sig ?? c ?? -1); });
-      });
+      }).finally(() => signal.removeEventListener('abort', onAbort));
+      if (stopped !== null) throw Object.assign(stopped, { retryable: false });
       if (code !== 0) throw Object.assign(new Error(`runbook ${rb.name} exited with ${code}`), { retryable: false });
       return `runbook ${rb.name} exited 0`;
     } finally {

@@ -203,6 +203,11 @@ export interface ProcessState {
   /** The process died a moment ago and its exit is not recorded yet. */
   exitPending?: boolean;
   /**
+   * Which action started the running process: its id, null when no action did (started by hand),
+   * absent when the driver cannot tell. Resume compares this identity, never start times.
+   */
+  startedBy?: string | null;
+  /**
    * Set when the service runs but its own supervisor reports failure (a systemd timer that is
    * active while its last run failed): running is not healthy. One sentence.
    */

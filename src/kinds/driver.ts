@@ -3,12 +3,20 @@
 // implement it; the daemon picks the driver by the service's kind.
 import type { ProcessState, ServiceSpec } from '../domain/types.js';
 
+/** How one attempt of an action drives a service. */
+export interface ActOptions {
+  /** Fires when the attempt is aborted (its timeout): stop what is in progress, start nothing new. */
+  signal?: AbortSignal;
+  /** The action performing the operation: a process it starts carries this id (see ProcessState.startedBy). */
+  actionId?: string;
+}
+
 export interface ServiceDriver {
   /** A synchronous snapshot (drivers that poll return their latest observation). */
   state(spec: ServiceSpec): ProcessState;
-  start(spec: ServiceSpec): Promise<{ pid: number | null }>;
-  stop(spec: ServiceSpec): Promise<void>;
-  restart(spec: ServiceSpec): Promise<{ pid: number | null }>;
+  start(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }>;
+  stop(spec: ServiceSpec, opts?: ActOptions): Promise<void>;
+  restart(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }>;
   /** The last `lines` lines of the service's output (log file, or the journal). */
   logTail(spec: ServiceSpec, lines: number): string[];
 }

@@ -1,10 +1,14 @@
 // Runs catalog actions exactly once: the action's state is durable before the effect starts and
-// after it ends; one action per target at a time; retries back off exponentially with jitter.
-import { actionKinds, type ActionContext } from '../actions/catalog.js';
+// after it ends; one action per target at a time, its target held until the effect has really
+// ended; an attempt that times out is aborted, and retried only if the world shows its effect did
+// not happen; retries back off exponentially with jitter.
+import { actionKinds, type ActionContext, type ActionKind } from '../actions/catalog.js';
 import { transitionAction, type ActionEvent } from '../domain/action.js';
 import type { Action, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
-import type { Clock } from '../lib/clock.js';
+import type { Clock, TimerHandle } from '../lib/clock.js';
+import { WardenError, errorText } from '../lib/errors.js';
+import { actionTimeoutOverrideMs } from '../lib/fault.js';
 import type { Store } from '../store/store.js';
 
 export interface ExecutorDeps {
@@ -18,6 +22,10 @@ export interface ExecutorDeps {
   onSettled: (action: Action) => void;
   log: (line: string) => void;
 }
+
+/** How long an aborted effect may take to wind down before its action is failed; its target stays
+ *  busy until it has ended all the same. */
+export const ABORT_GRACE_MS = 30_000;
 
 const BACKOFF_BASE_MS = 200;
 const BACKOFF_CAP_MS = 10_000;
@@ -82,8 +90,11 @@ export class Executor {
 
   private launch(a: Action, resumed: boolean): void {
     this.busyTargets.add(a.target);
-    const p = this.attempt(a, resumed)
+    const effects: Promise<unknown>[] = [];
+    const p = this.attempt(a, resumed, effects)
       .catch((e: unknown) => this.deps.log(`action ${a.id}: internal error: ${String(e)}`))
+      // The target stays busy until every effect this launch began has really ended.
+      .then(async () => { await Promise.allSettled(effects); })
       .finally(() => {
         this.running.delete(a.id);
         this.busyTargets.delete(a.target);
@@ -93,7 +104,7 @@ export class Executor {
     this.running.set(a.id, p);
   }
 
-  private async attempt(a: Action, resumed: boolean): Promise<void> {
+  private async attempt(a: Action, resumed: boolean, effects: Promise<unknown>[]): Promise<void> {
     const { clock } = this.deps;
     const ctx = this.context(a);
     if (!ctx) { this.finish(a, { type: 'fail', error: 'service no longer in the inventory' }); return; }
@@ -104,11 +115,19 @@ export class Executor {
       this.deps.log(`action ${a.id} ${a.type} ${a.target}: executing (attempt ${a.attempts}/${a.maxAttempts})`);
     }
     const kind = actionKinds[a.type];
-    try {
-      const detail = await withTimeout(kind.run(ctx), kind.timeoutMs(ctx), `${a.type} ${a.target}`);
-      this.finish(a, { type: 'complete', detail });
-    } catch (e) {
-      const err = e as Error & { retryable?: boolean };
+    const r = await this.perform(kind, ctx, effects);
+    if (r.ok) {
+      this.finish(a, { type: 'complete', detail: r.detail });
+    } else {
+      const err = r.error as Error & { retryable?: boolean };
+      if (r.aborted) {
+        // The effect has ended (or will never be waited for again): look at the world before
+        // deciding, since an attempt cut short may well have done its work.
+        const verdict = r.ended ? kind.resume(ctx) : { outcome: 'unknown' as const, detail: `the effect did not end within ${ABORT_GRACE_MS} ms of being aborted` };
+        this.deps.log(`action ${a.id} ${a.type} ${a.target}: ${err.message}; ${verdict.detail} → ${verdict.outcome}`);
+        if (verdict.outcome === 'completed') { this.finish(a, { type: 'complete', detail: `${verdict.detail} (${err.message})` }); return; }
+        if (verdict.outcome === 'unknown') { this.finish(a, { type: 'fail', error: `${err.message}; ${verdict.detail}` }); return; }
+      }
       const retryable = err.retryable !== false && a.attempts < a.maxAttempts;
       if (retryable) {
         this.apply(a, { type: 'retry', error: err.message, notBefore: clock.now() + backoffMs(a.attempts) });
@@ -117,6 +136,46 @@ export class Executor {
         this.finish(a, { type: 'fail', error: err.message });
       }
     }
+  }
+
+  /**
+   * Runs one attempt's effect under its timeout (monotonic, the injected clock's): on timeout the
+   * effect is aborted and waited for until it has really ended, at most ABORT_GRACE_MS more.
+   */
+  private async perform(kind: ActionKind, ctx: ActionContext, effects: Promise<unknown>[]): Promise<Outcome> {
+    const { clock } = this.deps;
+    const { action: a } = ctx;
+    const ac = new AbortController();
+    let timeoutMs: number;
+    try {
+      timeoutMs = actionTimeoutOverrideMs() ?? kind.timeoutMs(ctx);
+    } catch (error) {
+      return { ok: false, error, aborted: false, ended: true };
+    }
+    const effect = kind.run(ctx, ac.signal).then(
+      (detail): Outcome => ({ ok: true, detail }),
+      (error: unknown): Outcome => ({ ok: false, error, aborted: ac.signal.aborted, ended: true }),
+    );
+    effects.push(effect);
+    let timer: TimerHandle | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = clock.setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const first = await Promise.race([effect, timedOut]);
+    clock.clearTimeout(timer);
+    if (first !== 'timeout') return first;
+    const reason = new WardenError('ACTION_TIMEOUT', `${a.type} ${a.target} timed out after ${timeoutMs} ms`, { retryable: true });
+    ac.abort(reason);
+    const grace = new Promise<'gone'>((resolve) => {
+      timer = clock.setTimeout(() => resolve('gone'), ABORT_GRACE_MS);
+    });
+    const after = await Promise.race([effect, grace]);
+    clock.clearTimeout(timer);
+    // Whatever the effect said after the abort, the attempt as such timed out.
+    if (after === 'gone') return { ok: false, error: reason, aborted: true, ended: false };
+    if (after.ok) return after;
+    this.deps.log(`action ${a.id} ${a.type} ${a.target}: aborted effect ended: ${errorText(after.error)}`);
+    return { ok: false, error: reason, aborted: true, ended: true };
   }
 
   /** The one way the executor changes an action: its state machine, persisted with its audit. */
@@ -138,14 +197,9 @@ export class Executor {
   }
 }
 
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, t]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+type Outcome =
+  | { ok: true; detail: string }
+  /** `aborted`: the attempt timed out; `ended`: its effect has settled since. */
+  | { ok: false; error: unknown; aborted: boolean; ended: boolean };
+
+

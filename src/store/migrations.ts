@@ -157,6 +157,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE actions ADD COLUMN started_boot TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'process started by action',
+    sql: `
+      -- The action that started each process (the id its environment marker carries): after a
+      -- crash, "did this action's effect happen?" compares identities, not start times.
+      ALTER TABLE processes ADD COLUMN action_id TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -300,6 +300,15 @@ void describe('Store: processes, exits, service states, flags', () => {
     s.close();
   });
 
+  void it('keeps the id of the action that started a process', () => {
+    const s = Store.open(tmp());
+    s.putProcess({ service: 'api', pid: 4242, procStart: 1, startedAt: 1000, argv: ['node'], actionId: 'A7' });
+    assert.equal(s.getProcess('api')?.actionId, 'A7');
+    s.putProcess({ service: 'api', pid: 4343, procStart: 2, startedAt: 2000, argv: ['node'], actionId: null });
+    assert.equal(s.getProcess('api')?.actionId, undefined, 'a process no action started carries none');
+    s.close();
+  });
+
   void it('keeps the newest 50 exits per service, newest first', () => {
     const s = Store.open(tmp());
     for (let i = 1; i <= 60; i++) s.addExit('api', { at: i * 10, code: i % 2 ? 1 : null, signal: i % 2 ? null : 'SIGKILL', uptimeMs: i });

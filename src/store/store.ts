@@ -32,6 +32,8 @@ export interface ProcessRecord {
   procStart: number;
   startedAt: number;
   argv: string[];
+  /** The action that started it (the id its marker carries); null when unknown or none. */
+  actionId?: string | null;
 }
 
 export interface ServiceStateRecord {
@@ -364,19 +366,19 @@ export class Store {
 
   putProcess(p: ProcessRecord): void {
     this.st(
-      `INSERT INTO processes (service, pid, proc_start, started_at, argv) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO processes (service, pid, proc_start, started_at, argv, action_id) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (service) DO UPDATE SET pid = excluded.pid, proc_start = excluded.proc_start,
-         started_at = excluded.started_at, argv = excluded.argv`,
-    ).run(p.service, p.pid, p.procStart, p.startedAt, JSON.stringify(p.argv));
+         started_at = excluded.started_at, argv = excluded.argv, action_id = excluded.action_id`,
+    ).run(p.service, p.pid, p.procStart, p.startedAt, JSON.stringify(p.argv), p.actionId ?? null);
   }
 
   getProcess(service: string): ProcessRecord | null {
-    const row = this.st('SELECT service, pid, proc_start, started_at, argv FROM processes WHERE service = ?').get(service) as
-      { service: string; pid: number; proc_start: number; started_at: number; argv: string } | undefined;
+    const row = this.st('SELECT service, pid, proc_start, started_at, argv, action_id FROM processes WHERE service = ?').get(service) as
+      { service: string; pid: number; proc_start: number; started_at: number; argv: string; action_id: string | null } | undefined;
     if (row === undefined) return null;
     return {
       service: row.service, pid: row.pid, procStart: row.proc_start, startedAt: row.started_at,
-      argv: JSON.parse(row.argv) as string[],
+      argv: JSON.parse(row.argv) as string[], ...(row.action_id !== null ? { actionId: row.action_id } : {}),
     };
   }
 

@@ -1,13 +1,13 @@
 // The process supervisor seen through the ServiceDriver interface.
 import type { ProcessState, ServiceSpec } from '../../domain/types.js';
-import type { ServiceDriver } from '../driver.js';
+import type { ActOptions, ServiceDriver } from '../driver.js';
 import type { ProcessSupervisor } from './supervisor.js';
 
 export class ProcessDriver implements ServiceDriver {
   constructor(readonly supervisor: ProcessSupervisor) {}
   state(spec: ServiceSpec): ProcessState { return this.supervisor.state(spec.name); }
-  start(spec: ServiceSpec): Promise<{ pid: number | null }> { return this.supervisor.start(spec); }
-  stop(spec: ServiceSpec): Promise<void> { return this.supervisor.stop(spec); }
-  restart(spec: ServiceSpec): Promise<{ pid: number | null }> { return this.supervisor.restart(spec); }
+  start(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }> { return this.supervisor.start(spec, opts); }
+  stop(spec: ServiceSpec, opts?: ActOptions): Promise<void> { return this.supervisor.stop(spec, opts); }
+  restart(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }> { return this.supervisor.restart(spec, opts); }
   logTail(spec: ServiceSpec, lines: number): string[] { return this.supervisor.logTail(spec.name, lines); }
 }

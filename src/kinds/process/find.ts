@@ -4,9 +4,19 @@ import { realpathSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { listPids, readCmdline, readEnviron, readFd, readProcStat } from '../../lib/proc.js';
 
-/** Set in every child's environment as `<instanceId>/<service>`: finds a child the registry lost
- *  (together with the child's stdout, which is the service's log file: see scanMarked). */
+/** Set in every child's environment as `<instanceId>/<service>[/<actionId>]`: finds a child the
+ *  registry lost (together with the child's stdout, which is the service's log file: see
+ *  scanMarked), and names the action that started it. */
 export const MARKER_ENV = 'WARDEN_INSTANCE';
+
+/** The marker value for a child of this service, started by this action (if any). */
+export function markerOf(instanceId: string, service: string, actionId?: string | null): string {
+  return actionId ? `${instanceId}/${service}/${actionId}` : `${instanceId}/${service}`;
+}
+
+/** A process carrying a service's mark; `actionId` is absent when its mark cannot say (found by
+ *  its stdout only: a rewritten title overwrote the environment). */
+export interface Marked { pid: number; actionId?: string | null }
 
 /** Whether a running process is this argv. Processes may rewrite their title (redis-server shows
  *  "redis-server 127.0.0.1:6390"), so a rewritten title whose program name matches also counts. */
@@ -25,24 +35,26 @@ export function cmdlineMatches(cmdline: string[], argv: string[]): boolean {
  * environment, or stdout open on the service's log file under dataDir. Both are needed: a process
  * that rewrites its title (redis-server's setproctitle) overwrites its environment block with it.
  */
-export function scanMarked(instanceId: string, dataDir: string): Map<string, number[]> {
+export function scanMarked(instanceId: string, dataDir: string): Map<string, Marked[]> {
   const prefix = `${instanceId}/`;
   // /proc shows canonical paths, so compare against the resolved directory.
   const logDir = realDir(join(dataDir, 'logs')) + '/';
-  const byService = new Map<string, number[]>();
-  const add = (service: string, pid: number): void => {
-    byService.set(service, [...(byService.get(service) ?? []), pid]);
+  const byService = new Map<string, Marked[]>();
+  const add = (service: string, m: Marked): void => {
+    byService.set(service, [...(byService.get(service) ?? []), m]);
   };
   for (const pid of listPids()) {
     if (pid === process.pid) continue;
     const marker = readEnviron(pid)?.[MARKER_ENV];
     if (marker?.startsWith(prefix) === true) {
-      add(marker.slice(prefix.length), pid);
+      // Service names cannot contain '/', so the first one ends the name.
+      const [service = '', actionId = null] = marker.slice(prefix.length).split('/', 2);
+      add(service, { pid, actionId });
       continue;
     }
     const stdout = readFd(pid, 1);
     if (stdout?.startsWith(logDir) === true && stdout.endsWith('.log')) {
-      add(basename(stdout).slice(0, -'.log'.length), pid);
+      add(basename(stdout).slice(0, -'.log'.length), { pid });
     }
   }
   return byService;
@@ -50,14 +62,15 @@ export function scanMarked(instanceId: string, dataDir: string): Map<string, num
 
 /** Of the processes carrying a service's mark, the one Warden spawned: it leads its own group
  *  (its children inherit the mark but not the leadership) and runs the service's argv. */
-export function pickMarked(pids: number[], argv: string[]): { pid: number; startTime: number } | null {
-  let best: { pid: number; startTime: number } | null = null;
-  for (const pid of pids) {
+export function pickMarked(marked: Marked[], argv: string[]): Marked & { startTime: number } | null {
+  let best: Marked & { startTime: number } | null = null;
+  for (const m of marked) {
+    const pid = m.pid;
     const stat = readProcStat(pid);
     if (stat === null || stat.pgrp !== pid || stat.state === 'Z' || stat.state === 'X') continue;
     const cmdline = readCmdline(pid);
     if (cmdline === null || !cmdlineMatches(cmdline, argv)) continue;
-    if (best === null || stat.startTime < best.startTime) best = { pid, startTime: stat.startTime };
+    if (best === null || stat.startTime < best.startTime) best = { ...m, startTime: stat.startTime };
   }
   return best;
 }

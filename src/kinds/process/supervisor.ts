@@ -6,13 +6,19 @@ import { join } from 'node:path';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import { sleepOn, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
-import { findByArgv, groupAlive, MARKER_ENV, pickMarked, scanMarked, signalGroup } from './find.js';
+import { findByArgv, groupAlive, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
+import type { ActOptions } from '../driver.js';
+import { faultPoint } from '../../lib/fault.js';
 import { rotateFile, tailLines } from './logs.js';
 import { KeyedSerial } from '../../lib/serial.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
 
-export interface ProcessRecord { service: string; pid: number; procStart: number; startedAt: number; argv: string[] }
+export interface ProcessRecord {
+  service: string; pid: number; procStart: number; startedAt: number; argv: string[];
+  /** The action that started it (the id its marker carries); null or absent when unknown or none. */
+  actionId?: string | null;
+}
 
 /** Durable memory of what Warden started (the Store implements it), so a restarted Warden can
  *  find its processes instead of starting duplicates. */
@@ -65,6 +71,8 @@ interface Watch {
   markExited: () => void;
   /** Set while Warden itself stops the process: that exit is not a crash. */
   stopping: boolean;
+  /** The action that started it (ProcessState.startedBy): null none, undefined unknown. */
+  startedBy: string | null | undefined;
 }
 
 
@@ -117,13 +125,14 @@ export class ProcessSupervisor {
       procState: alive ? stat.state : null,
       spawnError: this.spawnErrors.get(service) ?? null,
       exits: this.opts.registry.recentExits(service, EXITS_SHOWN),
+      ...(alive && w.startedBy !== undefined ? { startedBy: w.startedBy } : {}),
     };
   }
 
   adopt(services: ServiceSpec[]): { adopted: string[]; gone: string[] } {
     const adopted: string[] = [];
     const gone: string[] = [];
-    let marked: Map<string, number[]> | null = null;
+    let marked: Map<string, Marked[]> | null = null;
     for (const spec of services) {
       const name = spec.name;
       const current = this.watched.get(name);
@@ -134,7 +143,7 @@ export class ProcessSupervisor {
       const rec = this.opts.registry.getProcess(name);
       // Same pid and same start time: the same process (a reused pid starts later).
       if (rec !== null && isAlive(rec.pid, rec.procStart)) {
-        this.watchAdopted(name, rec);
+        this.watchAdopted(name, rec, rec.actionId ?? null);
         adopted.push(name);
         continue;
       }
@@ -142,12 +151,14 @@ export class ProcessSupervisor {
       marked ??= scanMarked(this.opts.instanceId, this.opts.dataDir);
       // Last, a process running exactly this argv that Warden did not start (started by hand, or
       // a peer Warden): adopt it rather than start a duplicate that would fight it for its port.
-      const found = pickMarked(marked.get(name) ?? [], spec.start) ?? findByArgv(spec.start);
-      if (found !== null) {
+      // One found by its marker is recorded with the action id the marker carries; one found by
+      // argv alone was started by no action of ours.
+      const found = pickMarked(marked.get(name) ?? [], spec.start) ?? { ...findByArgv(spec.start), actionId: null };
+      if (found.pid !== undefined && found.startTime !== undefined) {
         const startedAt = processStartMs(found.startTime) ?? this.opts.clock.now();
-        const record = { service: name, pid: found.pid, procStart: found.startTime, startedAt, argv: spec.start };
+        const record = { service: name, pid: found.pid, procStart: found.startTime, startedAt, argv: spec.start, actionId: found.actionId ?? null };
         this.opts.registry.putProcess(record);
-        this.watchAdopted(name, record);
+        this.watchAdopted(name, record, found.actionId);
         adopted.push(name);
       } else if (rec !== null) {
         // It exited while Warden was away. When and how are unknown, but the exit is recorded: a
@@ -160,18 +171,21 @@ export class ProcessSupervisor {
     return { adopted, gone };
   }
 
-  start(spec: ServiceSpec): Promise<{ pid: number }> {
-    return this.serially.run(spec.name, () => this.startNow(spec));
+  // An aborted operation (opts.signal) starts nothing new: one still queued behind another never
+  // runs, a stop cut short finishes with SIGKILL at once, and a restart so cut short does not start.
+
+  start(spec: ServiceSpec, opts: ActOptions = {}): Promise<{ pid: number }> {
+    return this.serially.run(spec.name, () => this.startNow(spec, opts));
   }
 
-  stop(spec: ServiceSpec): Promise<void> {
-    return this.serially.run(spec.name, () => this.stopNow(spec));
+  stop(spec: ServiceSpec, opts: ActOptions = {}): Promise<void> {
+    return this.serially.run(spec.name, () => this.stopNow(spec, opts.signal));
   }
 
-  restart(spec: ServiceSpec): Promise<{ pid: number }> {
+  restart(spec: ServiceSpec, opts: ActOptions = {}): Promise<{ pid: number }> {
     return this.serially.run(spec.name, async () => {
-      await this.stopNow(spec);
-      return this.startNow(spec);
+      await this.stopNow(spec, opts.signal);
+      return this.startNow(spec, opts);
     });
   }
 
@@ -192,8 +206,9 @@ export class ProcessSupervisor {
 
 
 
-  private async startNow(spec: ServiceSpec): Promise<{ pid: number }> {
+  private async startNow(spec: ServiceSpec, opts: ActOptions): Promise<{ pid: number }> {
     if (this.disposed) throw new Error('process supervisor is disposed');
+    opts.signal?.throwIfAborted();
     const name = spec.name;
     const w = this.watched.get(name);
     if (w !== undefined) {
@@ -219,13 +234,17 @@ export class ProcessSupervisor {
     }
     let child: ChildProcess;
     try {
+      // The last moment an aborted attempt can still start nothing; once spawned, the effect is done.
+      opts.signal?.throwIfAborted();
+      faultPoint('before-spawn');
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, spec.env, { [MARKER_ENV]: `${this.opts.instanceId}/${name}` });
+      Object.assign(env, spec.env, { [MARKER_ENV]: markerOf(this.opts.instanceId, name, opts.actionId) });
       // detached: its own session and process group, so it survives Warden and a stop can signal
       // everything it started.
       child = spawn(file, args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     } catch (err) {
+      if (opts.signal?.aborted === true && err === opts.signal.reason) throw err;
       throw this.spawnFailed(name, errText(err), err);
     } finally {
       closeSync(fd);
@@ -238,11 +257,14 @@ export class ProcessSupervisor {
     }
     // Recorded before anything else can run: the child cannot have been reaped yet (that happens
     // on the event loop), so its /proc entry is there to read.
+    faultPoint('after-spawn');
     const procStart = readProcStat(pid)?.startTime ?? -1;
     const startedAt = this.opts.clock.now();
-    this.opts.registry.putProcess({ service: name, pid, procStart, startedAt, argv: [...spec.start] });
+    const actionId = opts.actionId ?? null;
+    this.opts.registry.putProcess({ service: name, pid, procStart, startedAt, argv: [...spec.start], actionId });
+    faultPoint('after-record');
     this.spawnErrors.delete(name);
-    const watch = this.newWatch(pid, procStart, startedAt, spec.start, child);
+    const watch = this.newWatch(pid, procStart, startedAt, spec.start, child, actionId);
     watch.startedMono = this.opts.clock.mono();
     this.watched.set(name, watch);
     child.on('exit', (code, signal) => this.recordExit(name, watch, code, signal));
@@ -251,7 +273,8 @@ export class ProcessSupervisor {
     return { pid };
   }
 
-  private async stopNow(spec: ServiceSpec): Promise<void> {
+  private async stopNow(spec: ServiceSpec, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const w = this.watched.get(spec.name);
     if (w === undefined) return;
     const stat = readProcStat(w.pid);
@@ -267,7 +290,7 @@ export class ProcessSupervisor {
     signalGroup(w.pid, group, spec.stopSignal);
     // A stopped (T) process only acts on the signal once continued.
     signalGroup(w.pid, group, 'SIGCONT');
-    if (!(await this.waitGone(w, spec.stopGraceMs))) {
+    if (!(await this.waitGone(w, spec.stopGraceMs, signal))) {
       signalGroup(w.pid, group, 'SIGKILL');
       if (!(await this.waitGone(w, KILL_WAIT_MS))) {
         throw Object.assign(new Error(`${spec.name} (pid ${w.pid}) did not exit after SIGKILL`), { code: 'STOP_FAILED' });
@@ -275,21 +298,21 @@ export class ProcessSupervisor {
     }
     if (!group) return;
     // The leader is gone; whatever else it started gets the rest of the grace period, then SIGKILL.
-    while (this.opts.clock.mono() < graceEnd) {
+    while (this.opts.clock.mono() < graceEnd && signal?.aborted !== true) {
       if (!groupAlive(w.pid)) return;
       await sleepOn(this.opts.clock, 20);
     }
     signalGroup(w.pid, true, 'SIGKILL');
   }
 
-  private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null): Watch {
+  private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null, startedBy: string | null | undefined): Watch {
     let markExited = (): void => {};
     const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false };
+    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false, startedBy };
   }
 
-  private watchAdopted(service: string, rec: ProcessRecord): void {
-    const w = this.newWatch(rec.pid, rec.procStart, rec.startedAt, rec.argv, null);
+  private watchAdopted(service: string, rec: ProcessRecord, startedBy: string | null | undefined): void {
+    const w = this.newWatch(rec.pid, rec.procStart, rec.startedAt, rec.argv, null, startedBy);
     // Not our child, so no exit event: poll /proc. One timer serves every adopted process, so a
     // large inventory costs one wake-up per pollMs, not one per service.
     w.poll = true;
@@ -336,14 +359,21 @@ export class ProcessSupervisor {
     }
   }
 
-  /** True once the watch's exit is recorded, false when `ms` passed first. */
-  private async waitGone(w: Watch, ms: number): Promise<boolean> {
+  /** True once the watch's exit is recorded, false when `ms` passed (or `signal` fired) first. */
+  private async waitGone(w: Watch, ms: number, signal?: AbortSignal): Promise<boolean> {
     let timer: TimerHandle | undefined;
-    const timeout = new Promise<false>((resolve) => { timer = this.opts.clock.setTimeout(() => resolve(false), ms); });
+    let stop = (): void => {};
+    const timeout = new Promise<false>((resolve) => {
+      stop = () => resolve(false);
+      timer = this.opts.clock.setTimeout(stop, ms);
+      if (signal?.aborted === true) stop();
+      else signal?.addEventListener('abort', stop, { once: true });
+    });
     try {
       return await Promise.race([w.exited.then(() => true as const), timeout]);
     } finally {
       this.opts.clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
     }
   }
 

@@ -5,7 +5,7 @@
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { readProcStat } from '../../lib/proc.js';
-import type { ServiceDriver } from '../driver.js';
+import type { ActOptions, ServiceDriver } from '../driver.js';
 import { binary, commandRunner, SystemctlError, type CommandResult, type CommandRunner } from './command.js';
 import {
   int, parseShow, showArgs, timestamp, triggeredUnitOf, unitHealth, unitType,
@@ -160,16 +160,16 @@ export class SystemdDriver implements ServiceDriver {
     };
   }
 
-  start(spec: ServiceSpec): Promise<{ pid: number | null }> {
-    return this.act(spec, 'start');
+  start(spec: ServiceSpec, opts: ActOptions = {}): Promise<{ pid: number | null }> {
+    return this.act(spec, 'start', opts.signal);
   }
 
-  async stop(spec: ServiceSpec): Promise<void> {
-    await this.act(spec, 'stop');
+  async stop(spec: ServiceSpec, opts: ActOptions = {}): Promise<void> {
+    await this.act(spec, 'stop', opts.signal);
   }
 
-  restart(spec: ServiceSpec): Promise<{ pid: number | null }> {
-    return this.act(spec, 'restart');
+  restart(spec: ServiceSpec, opts: ActOptions = {}): Promise<{ pid: number | null }> {
+    return this.act(spec, 'restart', opts.signal);
   }
 
   /**
@@ -346,12 +346,15 @@ export class SystemdDriver implements ServiceDriver {
 
   // ---------------------------------------------------------------- acting
 
-  private act(spec: ServiceSpec, verb: 'start' | 'stop' | 'restart'): Promise<{ pid: number | null }> {
+  private act(spec: ServiceSpec, verb: 'start' | 'stop' | 'restart', signal?: AbortSignal): Promise<{ pid: number | null }> {
     if (spec.kind !== 'systemd' || spec.unit === null) {
       return Promise.reject(Object.assign(new Error(`${spec.name} is not a systemd service`), { code: 'NOT_SYSTEMD' }));
     }
     const unit = spec.unit;
     return this.serially.run(unit, async () => {
+      // Aborted while queued: queue no job. A job already queued is systemd's to finish (killing
+      // systemctl would not cancel it), so that wait is not cut short: the effect really ends first.
+      signal?.throwIfAborted();
       // Waits for systemd's job (no --no-block): success means the unit got there.
       const argv = [verb, '--no-ask-password', '--', unit];
       this.acting.set(unit, (this.acting.get(unit) ?? 0) + 1);
