@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Janitor, now, pollHealthy, randomBetween, sleep } from './lib.js';
+import { type Janitor, now, pollHealthy, randomBetween, sleep } from './lib.js';
 
 export interface BaselineTrial {
   killAt: number;

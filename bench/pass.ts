@@ -6,7 +6,7 @@
 // each service's health fields, i.e. the least any pass must do.
 import { parseArgs } from 'node:util';
 import { decide, type DecideInput } from '../src/domain/decide.js';
-import { ALLOW_ALL, BOOT, dead, M0, makeConfig, running, service, T0, worldOf, type ServiceView } from '../src/domain/testing.js';
+import { ALLOW_ALL, BOOT, dead, M0, makeConfig, running, service, T0, worldOf, type ServiceView } from '../src/testing/domain.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../src/domain/types.js';
 import { stats } from './lib.js';
 

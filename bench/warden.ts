@@ -11,7 +11,7 @@ import { fingerprintOf } from '../src/domain/detect.js';
 import type { ResolvedConfig } from '../src/domain/types.js';
 import { Daemon } from '../src/loop/daemon.js';
 import { dbPath, Store, type AuditRecord } from '../src/store/store.js';
-import { Janitor, now, pollHealthy, randomBetween, sleep, waitUntil } from './lib.js';
+import { type Janitor, now, pollHealthy, randomBetween, sleep, waitUntil } from './lib.js';
 
 export const SUBJECT = 'web';
 

@@ -3,8 +3,7 @@
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load.js';
-import type { Action, ResolvedConfig, Ticket } from '../domain/types.js';
-import { iso } from '../lib/clock.js';
+import type { ResolvedConfig } from '../domain/types.js';
 import { dbPath, Store } from '../store/store.js';
 
 /** Thrown by commands to stop with a message and an exit code; the CLI entry maps it. */
@@ -75,51 +74,4 @@ export function ago(ms: number | null | undefined, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
-// ------------------------------------------------------------------ JSON forms (public interface)
-
-export function ticketJson(t: Ticket): Record<string, unknown> {
-  return {
-    id: t.id,
-    fingerprint: t.fingerprint,
-    status: t.status,
-    service: t.service,
-    host: t.host,
-    findings: t.findings,
-    cause: t.cause,
-    rootCause: t.rootCause,
-    confidence: t.confidence,
-    occurrences: t.occurrences,
-    flapping: t.flapping,
-    openedAt: iso(t.openedAt),
-    diagnosedAt: iso(t.diagnosedAt),
-    resolvedAt: iso(t.resolvedAt),
-    updatedAt: iso(t.updatedAt),
-    actionIds: t.actionIds,
-    reason: t.reason,
-    diagnosis: t.diagnosis,
-    verification: t.verification && {
-      startedAt: iso(t.verification.startedAt),
-      deadline: iso(t.verification.deadline),
-      healthySince: iso(t.verification.healthySince),
-    },
-  };
-}
-
-export function actionJson(a: Action): Record<string, unknown> {
-  return {
-    id: a.id,
-    ticketId: a.ticketId,
-    type: a.type,
-    target: a.target,
-    params: a.params,
-    state: a.state,
-    attempts: a.attempts,
-    idempotencyKey: a.idempotencyKey,
-    requestedBy: a.requestedBy,
-    approvedBy: a.approvedBy,
-    createdAt: iso(a.createdAt),
-    startedAt: iso(a.startedAt),
-    finishedAt: iso(a.finishedAt),
-    error: a.error,
-  };
-}
+export { actionJson, ticketJson } from '../views/json.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { T0 } from '../domain/testing.js';
+import { T0 } from '../testing/domain.js';
 import { apiGet, createApi, daemonApiDeps, startApi, type DaemonView } from '../runtime/api.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { liveCheck, makeFixture } from '../runtime/testing.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { T0 } from '../domain/testing.js';
+import { T0 } from '../testing/domain.js';
 import { WardenError } from '../lib/errors.js';
 import { apiStatus, progressVerdict } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { detect } from '../domain/detect.js';
 import {
   T0, dead, exitAt, makeConfig, neverRan, running, runbook, spawnFailed, stopped, worldOf, type ConfigOptions, type ServiceView,
-} from '../domain/testing.js';
+} from '../testing/domain.js';
 import type { Cause, Diagnosis, ProcessState } from '../domain/types.js';
 import { diagnose, findResourceExhaustion } from './rules.js';
 

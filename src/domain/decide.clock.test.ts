@@ -3,7 +3,7 @@
 // outcomes and their timing on monotonic time are the same.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Driver, dead, makeConfig, running, type ConfigOptions, type ServiceView } from './testing.js';
+import { Driver, dead, makeConfig, running, type ConfigOptions, type ServiceView } from '../testing/domain.js';
 
 const HOUR = 3_600_000;
 const STEPS = [HOUR, -HOUR];

@@ -4,7 +4,7 @@ import { MAX_FAILED_REPAIRS, decide } from './decide.js';
 import {
   ALLOW_ALL, Driver, T0, dead, exitAt, makeConfig, neverRan, running, runbook, service, spawnFailed, stopped,
   type ConfigOptions, type ServiceView,
-} from './testing.js';
+} from '../testing/domain.js';
 import type { ProcessState, Ticket } from './types.js';
 
 type Views = Record<string, ProcessState | ServiceView>;

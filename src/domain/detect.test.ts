@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { detect, fingerprintOf, serviceHealth } from './detect.js';
 import {
   T0, checkState, dead, exitAt, makeConfig, neverRan, running, service, spawnFailed, stopped, worldOf,
-} from './testing.js';
+} from '../testing/domain.js';
 import type { Ticket } from './types.js';
 
 function ticketFor(svc: string, status: Ticket['status']): Ticket {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findRule, gate, globMatch, type CountStarted, type GateInput } from './policy.js';
-import { BOOT, M0, T0, makeConfig, type ConfigOptions } from './testing.js';
+import { BOOT, M0, T0, makeConfig, type ConfigOptions } from '../testing/domain.js';
 import type { ActionType, PolicyRule } from './types.js';
 
 const rule = (service: string, allow: ActionType[], over: Partial<PolicyRule> = {}): PolicyRule =>

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { dead, makeConfig, running } from '../domain/testing.js';
+import { dead, makeConfig, running } from '../testing/domain.js';
 import type { ProcessState, ServiceSpec } from '../domain/types.js';
 import type { ActOptions, ServiceDriver } from '../kinds/driver.js';
 import { action } from '../runtime/testing.js';

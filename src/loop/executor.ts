@@ -7,6 +7,7 @@ import { transitionAction, type ActionEvent } from '../domain/action.js';
 import type { Action, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
+import { backoffMs } from '../lib/backoff.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import { actionTimeoutOverrideMs } from '../lib/fault.js';
 import type { Store } from '../store/store.js';
@@ -26,15 +27,6 @@ export interface ExecutorDeps {
 /** How long an aborted effect may take to wind down before its action is failed; its target stays
  *  busy until it has ended all the same. */
 export const ABORT_GRACE_MS = 30_000;
-
-const BACKOFF_BASE_MS = 200;
-const BACKOFF_CAP_MS = 10_000;
-
-/** Exponential backoff with "equal jitter" (half fixed, half random), capped. */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
 
 export class Executor {
   private readonly running = new Map<string, Promise<void>>();

@@ -10,7 +10,7 @@ import { applyCommand } from '../app/commands.js';
 import { rulesDiagnoser, type Diagnoser } from '../diagnosis/diagnoser.js';
 import { diagnose } from '../diagnosis/rules.js';
 import { decideSettled } from '../domain/settle.js';
-import { dead, makeConfig, running, worldOf, type ServiceView } from '../domain/testing.js';
+import { dead, makeConfig, running, worldOf, type ServiceView } from '../testing/domain.js';
 import type { ProcessState, ResolvedConfig, World } from '../domain/types.js';
 import { Store } from '../store/store.js';
 import { SimulatedClock } from '../testing/clock.js';

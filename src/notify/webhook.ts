@@ -2,7 +2,7 @@
 // jitter on network errors and 5xx/429 answers. A 4xx other than 429 is final (retrying a request
 // the receiver rejects only repeats the rejection).
 import type { NotifyChannel } from '../domain/types.js';
-import { backoffMs } from '../loop/executor.js';
+import { backoffMs } from '../lib/backoff.js';
 import { sleepOn, systemClock, type Clock } from '../lib/clock.js';
 
 export interface NotifyEvent {

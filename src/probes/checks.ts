@@ -1,5 +1,6 @@
 // The check scheduler: runs every service's checks on their own intervals, one probe in flight per
 // check, and turns results into consecutive counts and a debounced healthy/unhealthy verdict.
+import { logError } from '../lib/log.js';
 import type { CheckSpec, CheckState, ProbeResult, ServiceSpec } from '../domain/types.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { runProbe } from './index.js';
@@ -93,7 +94,7 @@ export class CheckScheduler {
     opts: CheckSchedulerOptions = {},
   ) {
     this.probe = opts.runProbe ?? runProbe;
-    this.onError = opts.onError ?? ((err) => console.error('check scheduler: onChange failed:', err));
+    this.onError = opts.onError ?? logError('check scheduler: onChange failed');
   }
 
   setServices(services: ServiceSpec[]): void {

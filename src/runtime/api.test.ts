@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Hono } from 'hono';
-import { T0 } from '../domain/testing.js';
+import { T0 } from '../testing/domain.js';
 import type { ApiSpec } from '../domain/types.js';
 import { ApiConfigError, apiBaseUrl, apiGet, createApi, daemonApiDeps, readToken, startApi, tokenMatches, type DaemonView } from './api.js';
 import { diagnosticsBundle } from './diagnostics.js';

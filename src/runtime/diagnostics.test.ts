@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { T0 } from '../domain/testing.js';
+import { T0 } from '../testing/domain.js';
 import type { ProcessState } from '../domain/types.js';
 import { apiStatus, diagnosticsBundle, loopProgressing, renderDiagnostics } from './diagnostics.js';
 import { liveCheck, makeFixture, ticket } from './testing.js';

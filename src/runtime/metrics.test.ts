@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tcpCheck, T0 } from '../domain/testing.js';
+import { tcpCheck, T0 } from '../testing/domain.js';
 import type { ServiceObservation } from '../domain/types.js';
 import { faultStartedAt, WardenMetrics } from './metrics.js';
 

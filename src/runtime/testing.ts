@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeConfig, T0 } from '../domain/testing.js';
+import { makeConfig, T0 } from '../testing/domain.js';
 import type { Action, CheckState, ResolvedConfig, Ticket } from '../domain/types.js';
 import { Store } from '../store/store.js';
 

@@ -1,8 +1,9 @@
 // End-to-end harness: runs the real `bin/warden` (daemon and commands) as separate processes
 // against a lab of real processes, and reads results through the CLI's --json, as a user would.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { killLab, makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
 import { readProcStat } from '../../src/lib/proc.js';
 import { waitFor as waitForLib } from '../../src/lib/wait.js';
@@ -89,6 +90,17 @@ export interface LabRun {
   cleanup(): Promise<void>;
 }
 
+/** The daemon's output and audit log of a finished lab, in $TMPDIR/warden-e2e-logs/. */
+function keepLogs(labDir: string, output: string, audit: unknown[]): void {
+  try {
+    const dir = join(tmpdir(), 'warden-e2e-logs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${basename(labDir)}.log`), `${output}\n--- audit\n${audit.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  } catch {
+    // Diagnostics only.
+  }
+}
+
 /** Starts a lab and a real daemon on it; `cleanup` stops both and removes every trace. */
 export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
   const lab = await makeLab(opts);
@@ -127,6 +139,8 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
       if (existsSync(join(dataDir, 'warden.db'))) {
         const s = Store.open(dataDir, { readonly: true });
         killLab(s);
+        // Kept after the lab is gone, so a failure under load (CI) can be read afterwards.
+        keepLogs(lab.dir, run.daemon.output, s.listAudit({}));
         s.close();
       }
       rmSync(lab.dir, { recursive: true, force: true });

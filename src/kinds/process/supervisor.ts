@@ -1,5 +1,6 @@
 // The process supervisor for `kind: process`: Warden starts and stops these services itself (like
 // Monit), sees their exits the moment they happen, and finds them again after its own restart.
+import { logError } from '../../lib/log.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -88,7 +89,7 @@ export class ProcessSupervisor {
 
   constructor(private readonly opts: SupervisorOptions) {
     this.pollMs = opts.pollMs ?? 100;
-    this.onError = opts.onError ?? ((err) => console.error('process supervisor:', err));
+    this.onError = opts.onError ?? logError('process supervisor');
   }
 
   logFile(service: string): string {

@@ -2,6 +2,7 @@
 // systemctl. systemd offers no exit events to a non-D-Bus client, so the driver polls: one
 // `systemctl show` for every watched unit (and every timer's job) per tick, a snapshot kept in
 // memory, and the differences between snapshots reported as exits and changes.
+import { logError } from '../../lib/log.js';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { readProcStat } from '../../lib/proc.js';
@@ -96,7 +97,7 @@ export class SystemdDriver implements ServiceDriver {
     this.journalLines = opts.journalLines ?? 50;
     this.systemctl = opts.systemctl ?? commandRunner(binary('systemctl'));
     this.journalctl = opts.journalctl ?? commandRunner(binary('journalctl'));
-    this.onError = opts.onError ?? ((err) => console.error('systemd driver:', err));
+    this.onError = opts.onError ?? logError('systemd driver');
   }
 
   /** Watch these services (those of kind systemd); the others are ignored. */

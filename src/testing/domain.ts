@@ -2,15 +2,15 @@
 // builders, and a driver that steps `decide` pass by pass the way the daemon does — keeping tickets
 // and actions between passes in memory, with a fake clock. Not imported by production code.
 import { diagnose } from '../diagnosis/rules.js';
-import type { DecideInput, DecideOutput, DiagnosisAnswer } from './decide.js';
-import { decideSettled } from './settle.js';
-import type { MonoStamp } from './elapsed.js';
+import type { DecideInput, DecideOutput, DiagnosisAnswer } from '../domain/decide.js';
+import { decideSettled } from '../domain/settle.js';
+import type { MonoStamp } from '../domain/elapsed.js';
 import type {
   Action, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
   RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, Ticket, World,
-} from './types.js';
-import { TERMINAL_ACTION_STATES } from './types.js';
-import { transitionAction, type ActionEvent } from './action.js';
+} from '../domain/types.js';
+import { TERMINAL_ACTION_STATES } from '../domain/types.js';
+import { transitionAction, type ActionEvent } from '../domain/action.js';
 
 /** A fixed, round start time: 2025-01-01T00:00:00.000Z. */
 export const T0: Millis = Date.UTC(2025, 0, 1);

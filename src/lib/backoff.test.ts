@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffMs } from './executor.js';
+import { backoffMs } from './backoff.js';
 
 const BASE = 200;
 const CAP = 10_000;

@@ -1,0 +1,51 @@
+// The JSON forms of tickets and actions: a public interface (scripts and dashboards read them from
+// `--json` and the API), with stable field names and ISO-8601 timestamps with milliseconds.
+import type { Action, Ticket } from '../domain/types.js';
+import { iso } from '../lib/clock.js';
+
+export function ticketJson(t: Ticket): Record<string, unknown> {
+  return {
+    id: t.id,
+    fingerprint: t.fingerprint,
+    status: t.status,
+    service: t.service,
+    host: t.host,
+    findings: t.findings,
+    cause: t.cause,
+    rootCause: t.rootCause,
+    confidence: t.confidence,
+    occurrences: t.occurrences,
+    flapping: t.flapping,
+    openedAt: iso(t.openedAt),
+    diagnosedAt: iso(t.diagnosedAt),
+    resolvedAt: iso(t.resolvedAt),
+    updatedAt: iso(t.updatedAt),
+    actionIds: t.actionIds,
+    reason: t.reason,
+    diagnosis: t.diagnosis,
+    verification: t.verification && {
+      startedAt: iso(t.verification.startedAt),
+      deadline: iso(t.verification.deadline),
+      healthySince: iso(t.verification.healthySince),
+    },
+  };
+}
+
+export function actionJson(a: Action): Record<string, unknown> {
+  return {
+    id: a.id,
+    ticketId: a.ticketId,
+    type: a.type,
+    target: a.target,
+    params: a.params,
+    state: a.state,
+    attempts: a.attempts,
+    idempotencyKey: a.idempotencyKey,
+    requestedBy: a.requestedBy,
+    approvedBy: a.approvedBy,
+    createdAt: iso(a.createdAt),
+    startedAt: iso(a.startedAt),
+    finishedAt: iso(a.finishedAt),
+    error: a.error,
+  };
+}
