@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config/load.js';
 import { makeLab, ROOT, type Lab } from '../src/demo/lab.js';
 import { fingerprintOf } from '../src/domain/detect.js';
 import type { ResolvedConfig } from '../src/domain/types.js';
-import { Daemon } from '../src/loop/daemon.js';
+import { Daemon } from '../src/daemon/daemon.js';
 import { dbPath, Store, type AuditRecord } from '../src/store/store.js';
 import { type Janitor, now, pollHealthy, randomBetween, sleep, waitUntil } from './lib.js';
 

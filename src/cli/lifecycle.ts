@@ -18,7 +18,7 @@ import { driverOf } from '../kinds/index.js';
 import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
 import { describeFailure } from '../daemon/self.js';
 import { isWardenError } from '../lib/errors.js';
-import { Daemon } from '../loop/daemon.js';
+import { Daemon } from '../daemon/daemon.js';
 import { ApiConfigError } from '../runtime/api.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';

@@ -4,7 +4,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import type { Action, Cause, Ticket } from '../domain/types.js';
-import { Daemon } from '../loop/daemon.js';
+import { Daemon } from '../daemon/daemon.js';
 import { Store } from '../store/store.js';
 import { waitFor } from '../lib/wait.js';
 import { killLab, makeLab, type Lab } from './lab.js';

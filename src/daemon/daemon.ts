@@ -1,0 +1,436 @@
+// The daemon: a manager of runnables (lock, store, drivers, notifier, executor, check scheduler,
+// pass loop, watchdog, API) started in that order and stopped in reverse; the pass loop runs the
+// reconciler (observe → decide → commit) and hands each committed pass to the effect runner.
+// Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
+// the loop early; a timer guarantees a full pass every `interval`.
+import type { AuditIntent } from '../domain/audit.js';
+import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
+import { rulesDiagnoser } from '../diagnosis/diagnoser.js';
+import type { ServiceDriver } from '../kinds/driver.js';
+import { driverOf } from '../kinds/index.js';
+import { ProcessDriver } from '../kinds/process/driver.js';
+import { ProcessSupervisor } from '../kinds/process/supervisor.js';
+import { SystemdDriver } from '../kinds/systemd/driver.js';
+import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
+import { errorText } from '../lib/errors.js';
+import { DiagnosisRunner } from '../loop/diagnosis.js';
+import { EffectRunner } from '../loop/effects.js';
+import { Executor } from '../loop/executor.js';
+import { Reconciler } from '../loop/reconciler.js';
+import { instanceIdOf } from '../loop/shared.js';
+import { Notifier } from '../notify/notifier.js';
+import { reportUnusable } from '../plugins/index.js';
+import { CheckScheduler } from '../probes/checks.js';
+import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
+import { readBootId } from '../runtime/boot.js';
+import { progressVerdict } from '../runtime/diagnostics.js';
+import { WardenMetrics } from '../runtime/metrics.js';
+import { SdNotify } from '../runtime/sdnotify.js';
+import { Store } from '../store/store.js';
+import { acquireDataDirLock, type DataDirLock } from './lock.js';
+import { Manager, type Runnable } from './manager.js';
+import { SelfHealth, type SelfEvent } from './self.js';
+
+export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
+
+export interface DaemonOptions {
+  clock?: Clock;
+  log?: (line: string) => void;
+}
+
+/** A diagnosis that takes longer is abandoned and the ticket escalated. */
+const DIAGNOSIS_TIMEOUT_MS = 60_000;
+const ROTATE_EVERY_MS = 10_000;
+
+export class Daemon {
+  state: DaemonState = 'starting';
+  readonly clock: Clock;
+  readonly metrics = new WardenMetrics();
+  /** Whether passes succeed: read by /healthz, the watchdog, status, metrics and notifications. */
+  readonly self: SelfHealth;
+  private readonly log: (line: string) => void;
+  private readonly sd: SdNotify;
+  private readonly manager: Manager;
+  private store!: Store;
+  private supervisor!: ProcessSupervisor;
+  private processDriver!: ProcessDriver;
+  private systemdDriver!: SystemdDriver;
+  private notifier!: Notifier;
+  private executor!: Executor;
+  private diagnoses!: DiagnosisRunner;
+  private reconciler!: Reconciler;
+  private effects!: EffectRunner;
+  private scheduler!: CheckScheduler;
+  private api: RunningApi | null = null;
+  private apiToken: string | null = null;
+  private bootId = '';
+  private passTimer: Repeating | undefined;
+  private rotateTimer: Repeating | undefined;
+  private watchdogTimer: Repeating | undefined;
+  private wakeTimer: TimerHandle | undefined;
+  private passing = false;
+  private wakePending = false;
+  private again = false;
+  private passId = 0;
+  private readonly lastCheckVerdict = new Map<string, boolean | null>();
+
+  constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
+    this.sd = new SdNotify(process.env, this.log);
+    this.manager = new Manager(this.log);
+    this.self = new SelfHealth({ clock: this.clock, log: this.log, onFailure: () => this.metrics.passFailed(), onChange: (e) => this.selfChanged(e) });
+  }
+
+  get lastPassAt(): number {
+    return this.effects?.lastPassAt ?? 0;
+  }
+
+  async start(): Promise<void> {
+    // Before anything is opened: a missing token refuses the start with no side effects.
+    if (this.config.agent.api) this.apiToken = readToken(this.config.agent.api);
+    try {
+      await this.manager.start(this.runnables());
+    } catch (e) {
+      this.state = 'failed';
+      throw e;
+    }
+    this.state = 'running';
+    this.runPass();
+  }
+
+  /** SIGTERM: stop deciding, let in-flight actions reach a durable state, leave services running. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.state !== 'running' && this.state !== 'starting') return;
+    this.state = 'draining';
+    this.sd.send({ STOPPING: '1', STATUS: 'draining' }).catch(() => undefined);
+    this.drainGraceMs = graceMs;
+    await this.manager.stop();
+    this.state = 'stopped';
+  }
+
+  private drainGraceMs = 10_000;
+
+  /** The parts, in start order; each one's stop undoes its start. */
+  private runnables(): Runnable[] {
+    const cfg = this.config;
+    let lock: DataDirLock | null = null;
+    return [
+      {
+        // Before anything is written: a second Warden on this data directory stops here.
+        name: 'lock',
+        start: () => { lock = acquireDataDirLock(cfg.agent.dataDir); },
+        stop: () => lock?.release(),
+      },
+      {
+        name: 'store',
+        start: async () => {
+          const bootId = readBootId();
+          this.bootId = bootId;
+          this.store = Store.open(cfg.agent.dataDir, { stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
+          await reportUnusable(cfg, this.log);
+        },
+        stop: () => this.store.close(),
+      },
+      {
+        name: 'drivers',
+        start: () => this.startDrivers(),
+        stop: () => { this.supervisor.dispose(); this.systemdDriver.dispose(); },
+      },
+      {
+        name: 'notifier',
+        start: () => { this.notifier = new Notifier(cfg.notify, (ch, ev, r) => this.undelivered(ch.name, ev, r), this.clock); },
+        stop: () => this.notifier.drain(Math.min(this.drainGraceMs, 3000)).then(() => undefined),
+      },
+      {
+        name: 'executor',
+        start: () => this.startExecutor(),
+        stop: async () => {
+          this.diagnoses.abortAll();
+          const drained = await this.executor.drain(this.drainGraceMs);
+          this.audit([{ kind: 'agent.stopped', subject: null, data: { pid: process.pid, drained } }]);
+          this.log(`stopping: ${drained ? 'in-flight actions settled' : 'grace period over; unfinished actions resume on next start'}; services keep running`);
+        },
+      },
+      {
+        name: 'checks',
+        start: () => {
+          this.scheduler = new CheckScheduler(this.clock, (service, st) => {
+            // Wake on what can change a decision: a check's verdict.
+            const key = `${service}/${st.id}`;
+            const prev = this.lastCheckVerdict.get(key);
+            this.lastCheckVerdict.set(key, st.healthy);
+            if (prev !== st.healthy) this.wake();
+          }, { onError: (e) => this.log(`checks: ${errorText(e)}`) });
+          this.scheduler.setServices(this.config.services);
+          this.scheduler.start();
+        },
+        stop: () => this.scheduler.stop(),
+      },
+      {
+        name: 'loop',
+        start: () => this.startLoop(),
+        stop: () => {
+          this.passTimer?.cancel();
+          this.rotateTimer?.cancel();
+          this.clock.clearTimeout(this.wakeTimer);
+        },
+      },
+      {
+        name: 'watchdog',
+        start: () => {
+          const every_ = this.sd.watchdogEveryMs;
+          if (every_ !== null) this.watchdogTimer = every(this.clock, every_, () => this.watchdogPing());
+        },
+        stop: () => this.watchdogTimer?.cancel(),
+      },
+      {
+        name: 'api',
+        start: () => this.startApi(),
+        // Before the store closes: the API's handlers read it.
+        stop: () => this.api?.close(),
+      },
+    ];
+  }
+
+  private startDrivers(): void {
+    const cfg = this.config;
+    this.supervisor = new ProcessSupervisor({
+      dataDir: cfg.agent.dataDir,
+      instanceId: instanceIdOf(cfg),
+      registry: this.store,
+      clock: this.clock,
+      onExit: (service, exit) => {
+        this.log(`observe ${service}: process exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
+        this.wake();
+      },
+      onError: (e) => this.log(`process supervisor: ${errorText(e)}`),
+    });
+    this.processDriver = new ProcessDriver(this.supervisor);
+    this.systemdDriver = new SystemdDriver({
+      clock: this.clock,
+      onChange: () => this.wake(),
+      onExit: (service, exit) => {
+        // Kept in the store too, so the exit history outlives this process (debug, diagnosis).
+        this.store.addExit(service, exit);
+        this.log(`observe ${service}: unit run ended (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
+        this.wake();
+      },
+      onError: (e) => this.log(`systemd: ${errorText(e)}`),
+    });
+    this.systemdDriver.setServices(cfg.services);
+  }
+
+  /** Resumes interrupted actions, then announces the agent: people learn that it is back, and after what. */
+  private async startExecutor(): Promise<void> {
+    const cfg = this.config;
+    const boot = this.store.recordBoot(this.bootId, this.clock.now());
+    // The first observation of systemd units is real before the first pass decides anything.
+    if (cfg.services.some((x) => x.kind === 'systemd')) await this.systemdDriver.startPolling();
+    const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
+    this.executor = new Executor({
+      store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, config: () => this.config,
+      actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
+    });
+    this.diagnoses = new DiagnosisRunner({
+      diagnoser: rulesDiagnoser, clock: this.clock, timeoutMs: DIAGNOSIS_TIMEOUT_MS,
+      gather: (req) => {
+        const spec = this.config.services.find((x) => x.name === req.problem.service);
+        return {
+          ticketId: req.ticketId, key: req.key, config: this.config, world: this.world(), problem: req.problem, now: this.clock.now(),
+          logTail: spec ? this.driverFor(spec).logTail(spec, 50) : [],
+        };
+      },
+      onAnswer: (a) => { this.reconciler.answer(a); this.wake(); },
+    });
+    const resumed = this.executor.resume();
+    const open = this.store.listTickets({ openOnly: true });
+    const reboots = this.store.listReboots().length;
+    // The audit head goes out of band too: a copy outside this host is what makes rewriting the
+    // whole chain (every hash and the head) detectable.
+    const auditHead = this.store.auditHead();
+    const data = { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, rebooted: boot.reboot, reboots, openTickets: open.length, resumedActions: resumed.map((a) => a.id), adopted, gone, auditHead };
+    this.audit([{ kind: 'agent.online', subject: null, data }]);
+    this.notify('agent.online', null, `${cfg.agent.name} online; ${reboots} reboots; ${open.length} open tickets; ${resumed.length} actions resumed`, data);
+    this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed, ${reboots} reboots${boot.reboot ? ' (this start follows a reboot)' : ''}`);
+  }
+
+  private startLoop(): void {
+    this.reconciler = new Reconciler({
+      store: this.store, config: () => this.config, observe: () => this.world(),
+      now: () => ({ wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId }),
+      diagnosing: () => this.diagnoses.diagnosing,
+    });
+    this.effects = new EffectRunner({
+      store: this.store, config: () => this.config, clock: this.clock, metrics: this.metrics, executor: this.executor,
+      diagnoses: this.diagnoses, scheduler: this.scheduler, log: this.log,
+      notify: (kind, subject, summary, data) => this.notify(kind, subject, summary, data),
+      wakeIn: (ms) => this.wakeIn(ms),
+      // READY=1 only after the first full pass: systemd then knows Warden is really watching.
+      onFirstPass: () => { this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined); },
+    });
+    this.passTimer = every(this.clock, this.config.agent.intervalMs, () => this.wake());
+    this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.supervisor.rotateLogs(processServices(this.config)));
+  }
+
+  private async startApi(): Promise<void> {
+    const api = this.config.agent.api;
+    if (!api) return;
+    this.api = await startApi(createApi(daemonApiDeps({
+      config: () => this.config, store: this.store, now: () => this.clock.now(),
+      lastPassAt: () => this.lastPassAt, running: () => this.state === 'running', summary: () => this.effects.lastSummary,
+      failing: () => this.self.problem,
+      observe: (name, lines) => {
+        const spec = this.config.services.find((x) => x.name === name)!;
+        const driver = this.driverFor(spec);
+        return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
+      },
+      metrics: this.metrics,
+    }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
+    this.log(`api listening on ${api.host}:${this.api.port}`);
+  }
+
+  /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
+  progressing(): { ok: boolean; reason: string } {
+    return progressVerdict(this.state === 'running', this.lastPassAt, this.clock.now(), this.config.agent.intervalMs, this.self.problem);
+  }
+
+  /** Out of band, since the store may be what fails; audited once the store takes writes again. */
+  private selfChanged(e: SelfEvent): void {
+    this.notify(e.kind, null, `${this.config.agent.name} ${e.summary}`, e.data);
+    if (e.kind !== 'agent.recovered') return;
+    try {
+      this.audit([{ kind: 'agent.recovered', subject: null, data: e.data }]);
+    } catch (err) {
+      this.log(`audit agent.recovered: ${errorText(err)}`);
+    }
+  }
+
+  private undelivered(channel: string, ev: { kind: string; subject: string | null }, r: { ok: boolean; attempts: number; error: string | null }): void {
+    if (r.ok) return;
+    this.log(`notify ${channel}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
+    // Guarded: with the store full this would otherwise be an unhandled rejection that kills us.
+    try {
+      if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel, event: ev.kind, attempts: r.attempts, error: r.error } }]);
+    } catch (e) {
+      this.log(`audit notify.failed: ${errorText(e)}`);
+    }
+  }
+
+  private watchdogPing(): void {
+    const p = this.progressing();
+    // A wedged loop must stop the pings, so systemd's watchdog restarts us.
+    if (!p.ok) { this.log(`watchdog: not pinging: ${p.reason}`); return; }
+    this.sd.send({ WATCHDOG: '1', STATUS: this.statusLine() }).catch(() => undefined);
+  }
+
+  private statusLine(): string {
+    return `${this.effects.lastSummary}; ${this.config.services.length} services; ${this.effects.lastOpenTickets} open tickets; mode ${this.config.agent.mode}`;
+  }
+
+  /**
+   * SIGHUP: read the config again. A file that does not validate changes nothing: the running
+   * config stays and the reason is logged and audited.
+   */
+  reload(load: () => ResolvedConfig): boolean {
+    let next: ResolvedConfig;
+    try {
+      next = load();
+      if (next.agent.dataDir !== this.config.agent.dataDir) throw new Error(`agent.dataDir changed (${this.config.agent.dataDir} → ${next.agent.dataDir}); that needs a restart`);
+    } catch (e) {
+      const msg = errorText(e);
+      this.log(`reload rejected, keeping the running config: ${msg}`);
+      this.audit([{ kind: 'config.rejected', subject: null, data: { file: this.config.file, error: msg } }]);
+      return false;
+    }
+    if (next.agent.api) {
+      try {
+        this.apiToken = readToken(next.agent.api);
+      } catch (e) {
+        this.log(`reload: keeping the old API token: ${errorText(e)}`);
+      }
+    }
+    this.config = next;
+    this.scheduler.setServices(next.services);
+    this.systemdDriver.setServices(next.services);
+    if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
+    this.notifier.setChannels(next.notify);
+    void reportUnusable(next, this.log);
+    this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
+    this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
+    this.wake();
+    return true;
+  }
+
+  /** Ask for a pass as soon as possible; coalesces bursts of events into one pass. */
+  wake(): void {
+    if (this.state !== 'running') return;
+    if (this.passing) { this.again = true; return; }
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(() => { this.wakePending = false; this.runPass(); });
+  }
+
+  /** A pass at a known future time (verification stability, retry backoff). */
+  private wakeIn(ms: number): void {
+    this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = this.clock.setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
+  }
+
+  private runPass(): void {
+    if (this.state !== 'running') return;
+    this.passing = true;
+    const id = ++this.passId;
+    const t0 = performance.now();
+    try {
+      const r = this.reconciler.pass();
+      // Effects only after the decision is committed: an action must be durable before it runs.
+      this.effects.run(r);
+      this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
+      this.self.passSucceeded();
+    } catch (e) {
+      // Pass guard: one bad pass is reported and the next one starts from fresh observations.
+      this.self.passFailed(id, e);
+    } finally {
+      this.passing = false;
+      if (this.again) { this.again = false; this.wake(); }
+    }
+  }
+
+  private world(): World {
+    const services: World['services'] = {};
+    for (const s of this.config.services) {
+      services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
+    }
+    return { at: this.clock.now(), services };
+  }
+
+  private driverFor(spec: ServiceSpec): ServiceDriver {
+    return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
+  }
+
+  private notify(kind: string, subject: string | null, summary: string, data: Record<string, unknown>): void {
+    this.notifier.send({ kind, agent: this.config.agent.name, at: new Date(this.clock.now()).toISOString(), subject, summary, data });
+  }
+
+  private settled(a: Action): void {
+    if (a.state === 'completed' || a.state === 'failed') this.metrics.actionFinished(a.type, a.state);
+    if (a.state === 'completed' && (a.type === 'restart' || a.type === 'start')) {
+      // Results from before the repair must not count toward verification: forget them, probe now.
+      this.scheduler.reset(a.target);
+      this.scheduler.kick(a.target).catch((e: unknown) => this.log(`kick ${a.target}: ${errorText(e)}`));
+    }
+    this.wake();
+  }
+
+  private audit(intents: AuditIntent[]): void {
+    const now = this.clock.now();
+    this.store.transaction(() => {
+      for (const i of intents) this.store.audit({ at: now, actor: this.config.agent.name, kind: i.kind, subject: i.subject, data: i.data });
+    });
+  }
+}
+
+function processServices(cfg: ResolvedConfig): ServiceSpec[] {
+  return cfg.services.filter((s) => s.kind === 'process');
+}

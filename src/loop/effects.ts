@@ -1,0 +1,126 @@
+// The effect runner: everything a committed pass sets in motion, run only after the commit (an
+// action must be durable before it runs; a notification must not announce a decision that rolled
+// back). Logs, notifications, metrics and the heartbeat; the actions to execute; the diagnoses to
+// ask for; and when the next pass is due (verification ticks, retry backoff).
+import type { AuditIntent } from '../domain/audit.js';
+import type { DecideOutput } from '../domain/decide.js';
+import type { Health, ResolvedConfig, Summary, World } from '../domain/types.js';
+import type { Clock } from '../lib/clock.js';
+import type { CheckScheduler } from '../probes/checks.js';
+import { faultStartedAt, type WardenMetrics } from '../runtime/metrics.js';
+import type { Store } from '../store/store.js';
+import type { DiagnosisRunner } from './diagnosis.js';
+import { describe, notificationOf } from './events.js';
+import type { Executor } from './executor.js';
+import type { PassResult } from './reconciler.js';
+
+/** How often the loop looks again while a repair is being verified. */
+const VERIFY_TICK_MS = 25;
+/** The heartbeat `warden status` reads is written at most this often. */
+const HEARTBEAT_MS = 1000;
+
+export interface EffectRunnerDeps {
+  store: Store;
+  config: () => ResolvedConfig;
+  clock: Clock;
+  metrics: WardenMetrics;
+  executor: Executor;
+  diagnoses: DiagnosisRunner;
+  scheduler: CheckScheduler;
+  log: (line: string) => void;
+  notify: (kind: string, subject: string | null, summary: string, data: Record<string, unknown>) => void;
+  /** Asks for a pass in `ms` (replacing an earlier request). */
+  wakeIn: (ms: number) => void;
+  /** The first pass has been committed (systemd READY=1). */
+  onFirstPass: () => void;
+}
+
+export class EffectRunner {
+  private readonly lastHealth = new Map<string, Health>();
+  /** ticket id → when its fault started, for time-to-recover. */
+  private readonly incidentStart = new Map<string, number>();
+  private lastHeartbeat = 0;
+  private first = true;
+  lastPassAt = 0;
+  lastSummary: Summary = 'nominal';
+  lastOpenTickets = 0;
+
+  constructor(private readonly deps: EffectRunnerDeps) {}
+
+  run(r: PassResult): void {
+    this.record(r);
+    for (const id of r.out.execute) this.deps.executor.run(id);
+    for (const req of r.out.diagnose) this.deps.diagnoses.run(req);
+    this.schedule(r);
+  }
+
+  /** What people and metrics see of a committed pass. */
+  private record(r: PassResult): void {
+    const { store, log, metrics } = this.deps;
+    const config = this.deps.config();
+    const { out, now, world, open } = r;
+    for (const c of r.commands) log(`command ${c.cmd.kind} by ${c.cmd.by}: ${c.result.message}`);
+    const healthChanges = Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
+    const beat = now - this.lastHeartbeat >= HEARTBEAT_MS;
+    if (healthChanges.length > 0 || beat) {
+      store.transaction(() => {
+        for (const [name, h] of healthChanges) {
+          const spec = config.services.find((s) => s.name === name)!;
+          store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
+        }
+        if (beat) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
+      });
+      if (beat) this.lastHeartbeat = now;
+    }
+    for (const [name, h] of healthChanges) {
+      if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
+      this.lastHealth.set(name, h.health);
+    }
+    metrics.setFindings(out.report.findings);
+    metrics.setTickets(open);
+    for (const i of out.audit) {
+      this.measure(config, i, world, now, out);
+      log(describe(i));
+      const n = notificationOf(i);
+      if (n) this.deps.notify(n.kind, i.subject, n.summary, i.data);
+    }
+    this.lastPassAt = now;
+    this.lastSummary = out.report.summary;
+    this.lastOpenTickets = open.length;
+    if (this.first) {
+      this.first = false;
+      this.deps.onFirstPass();
+    }
+  }
+
+  /** Speeds up observation of a service being repaired, and schedules the next decision time. */
+  private schedule(r: PassResult): void {
+    const { scheduler, clock } = this.deps;
+    const config = this.deps.config();
+    const verifying = r.open.filter((t) => t.status === 'verifying');
+    for (const t of verifying) scheduler.boost(t.service, 50, config.agent.verifyStableMs + 2000);
+    let next = verifying.length > 0 ? VERIFY_TICK_MS : Infinity;
+    for (const a of r.pending) if (a.notBefore != null && a.notBefore > 0) next = Math.min(next, Math.max(0, a.notBefore - clock.now()));
+    if (next !== Infinity) this.deps.wakeIn(next);
+  }
+
+  /** Time to detect and time to recover, from the fault's start as the world shows it. */
+  private measure(config: ResolvedConfig, i: AuditIntent, world: World, now: number, out: DecideOutput): void {
+    const { metrics } = this.deps;
+    if ((i.kind === 'ticket.opened' || i.kind === 'ticket.reopened') && i.subject) {
+      const t = out.tickets.find((x) => x.id === i.subject);
+      const spec = t && config.services.find((x) => x.name === t.service);
+      const obs = t && world.services[t.service];
+      const at = spec && obs ? faultStartedAt(obs, spec) : null;
+      if (at !== null) metrics.observeDetect(Math.max(0, now - at) / 1000);
+      this.incidentStart.set(i.subject, at ?? now);
+    } else if (i.kind === 'ticket.verified' && i.subject) {
+      const start = this.incidentStart.get(i.subject) ?? out.tickets.find((x) => x.id === i.subject)?.openedAt ?? now;
+      metrics.observeRecover(Math.max(0, now - start) / 1000);
+      this.incidentStart.delete(i.subject);
+    } else if (i.kind === 'action.cancelled' && i.subject) {
+      const a = out.actions.find((x) => x.id === i.subject);
+      if (a) metrics.actionFinished(a.type, 'cancelled');
+    }
+  }
+}
