@@ -1,6 +1,8 @@
 // The diagnoser seam: the loop asks, a diagnoser answers asynchronously. Rules answer at once; an
 // LLM diagnoser (later) may take seconds, and must not slow passes or other tickets meanwhile.
+import { z } from 'zod';
 import type { DiagnoseRequest } from '../domain/decide.js';
+import { registry, type Plugin } from '../plugins/plugin.js';
 import type { Diagnosis } from '../domain/types.js';
 import { diagnose, type DiagnoseInput } from './rules.js';
 
@@ -21,7 +23,17 @@ export const rulesDiagnoser: Diagnoser = {
   diagnose: (bundle) => Promise.resolve(diagnose(bundle)),
 };
 
-/** The diagnosers by name; `agent.diagnoser` (later) picks one, rules is the default. */
-export const diagnosers = { rules: rulesDiagnoser } as const satisfies Record<string, Diagnoser>;
+/** A diagnoser as a plugin: what `doctor` lists and what a provider's prerequisites hang on. */
+export interface DiagnoserPlugin<N extends string = string> extends Plugin<N, z.ZodType, Record<string, never>> {
+  diagnoser: Diagnoser;
+}
+
+/** The diagnoser registry: one line per diagnoser (rules today; LLM providers next). */
+export const diagnosers = registry('diagnoser', {
+  rules: {
+    name: 'rules', description: 'deterministic rules over the evidence: exits, process state, checks, log patterns, dependencies',
+    config: z.strictObject({}), compile: () => ({}), prerequisites: [], diagnoser: rulesDiagnoser,
+  },
+}) satisfies Record<string, DiagnoserPlugin>;
 
 export type { DiagnoseRequest };

@@ -1,6 +1,7 @@
 // Every plugin family in one table, for what looks across families: `warden doctor`, the start-up
 // and reload report, `validate`'s warnings. Each family's own table lives with its plugins.
 import { actions } from '../actions/index.js';
+import { diagnosers } from '../diagnosis/diagnoser.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
@@ -8,7 +9,7 @@ import { probes } from '../probes/index.js';
 import type { Family, Plugin, PluginStatus } from './plugin.js';
 import { evaluate, type EvalOptions } from './prerequisites.js';
 
-export const families: { [F in Family]: Record<string, Plugin> } = { kind: kinds, probe: probes, action: actions, channel: channels };
+export const families: { [F in Family]: Record<string, Plugin> } = { kind: kinds, probe: probes, action: actions, channel: channels, diagnoser: diagnosers };
 
 /** Every plugin's prerequisites evaluated now, family by family in table order. */
 export async function pluginStatuses(opts: EvalOptions = {}): Promise<PluginStatus[]> {
@@ -35,6 +36,7 @@ export function pluginsUsed(cfg: ResolvedConfig): Map<string, string[]> {
   }
   for (const r of cfg.policy.rules) for (const a of r.allow) use('action', a, `policy rule for ${r.match.service}`);
   for (const n of cfg.notify) use('channel', n.type, `notify ${n.name}`);
+  use('diagnoser', 'rules', 'diagnosis');
   return used;
 }
 
