@@ -23,8 +23,10 @@ export type CommandResult = { ok: true; message: string } | { ok: false; code: s
 export const FROZEN_FLAG = 'frozen';
 
 /** A person resolving a ticket by hand restarts the rate-limit count for its service. */
+export const LIMIT_RESET_PREFIX = 'limits-reset:';
+
 export function limitResetFlag(service: string): string {
-  return `limits-reset:${service}`;
+  return `${LIMIT_RESET_PREFIX}${service}`;
 }
 
 class CommandError extends WardenError {

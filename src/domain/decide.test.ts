@@ -324,6 +324,32 @@ void describe('decide: causes and their repairs', () => {
     assert.equal(d.onlyTicket().status, 'remediating');
   });
 
+  it('a repair that did not hold is diagnosed again from what the log says now, even before the exit is recorded', () => {
+    const d = driver({ override: { cache: { runbooks: [runbook('free-disk', ['resource_exhausted'])] } } });
+    const killed = dead();
+    d.pass({ cache: killed });
+    assert.equal(d.action('A1').type, 'restart', 'a kill looks like a plain exit');
+    d.executeAll();
+    d.advance(100).pass({ cache: running() });
+    assert.equal(d.onlyTicket().status, 'verifying');
+    // The restarted process died at once (ENOSPC); its exit is not recorded yet (a zombie), so the
+    // exit history is what it was at the first diagnosis.
+    const out = d.advance(100).pass({ cache: { ...killed, exitPending: true } }, { logs: { cache: ['write failed: ENOSPC: no space left on device'] } });
+    assert.equal(d.onlyTicket().cause, 'resource_exhausted');
+    assert.deepEqual(out.execute.map((id) => d.action(id).type), ['run-runbook']);
+  });
+
+  it('a ticket whose symptom is attributed to a broken dependency for a moment is not resolved as recovered', () => {
+    const d = driver({ rules: [{ match: { service: '*', host: '*' }, allow: ['start', 'restart'], approval: 'required' }] });
+    d.pass({ web: dead() });
+    const t = d.onlyTicket();
+    assert.equal(t.status, 'awaiting_approval');
+    // cache fails its checks for a moment: web's finding moves under cache's problem.
+    d.advance(100).pass({ web: dead(), cache: { process: running(), checks: 'timedOut' } });
+    assert.equal(d.ticket(t.id).status, 'awaiting_approval', 'web is still down: nothing recovered');
+    assert.equal(d.action('A1').state, 'awaiting_approval');
+  });
+
   it('a chain: the runbook first, then the restart, each gated; verified after the last step', () => {
     const d = driver({ override: { cache: { runbooks: [runbook('free-disk', ['resource_exhausted'])] } } });
     const logs = { cache: ['ENOSPC'] };

@@ -141,17 +141,21 @@ export function decide(input: DecideInput): DecideOutput {
     const p = problemOf.get(id);
     const last = ticketActions(t).at(-1);
     // The root itself may have recovered while dependents still show symptoms: nothing is left to
-    // diagnose or repair on the root (re-diagnosing it would read "unknown" and escalate).
-    const rootBroken = p?.findings.some((f) => f.service === t.service) ?? false;
+    // diagnose or repair on the root (re-diagnosing it would read "unknown" and escalate). Its own
+    // health says so, not where its finding is filed: for a moment a broken dependency may claim it.
+    const rootHealth = detection.health[t.service]?.health;
+    const rootBroken = rootHealth === 'missing' || rootHealth === 'unhealthy';
 
     switch (t.status) {
       case 'open':
       case 'diagnosing':
-        if (!p || !rootBroken) {
+        if (!rootBroken) {
           for (const a of ticketActions(t)) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
           setStatus(t, 'resolved', 'recovered without action');
           break;
         }
+        // Broken, but its symptom is attributed to a dependency's ticket for now: that one acts.
+        if (!p) break;
         // Diagnose before planning, again only when the evidence changed. While a repair is
         // verified, symptoms of a restarting service are expected and must not rewrite the diagnosis.
         t = needDiagnosis(t, p);

@@ -13,6 +13,7 @@ export function evidenceKey(config: ResolvedConfig, world: World, problem: Probl
   const facts = {
     findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}`),
     running: p?.running ?? null,
+    exitPending: p?.exitPending ?? false,
     // Only the states that mean something different to a diagnosis: stopped, uninterruptible, zombie.
     state: p?.procState && 'TtDZ'.includes(p.procState) ? p.procState : null,
     spawnError: p?.spawnError ?? null,

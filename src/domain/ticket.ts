@@ -144,6 +144,8 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.verification = null;
       next.verificationMono = null;
       next.step = 0; // a new repair starts its chain from the first step
+      // A repair that did not hold is new evidence, whatever the facts the key is made of say.
+      next.evidenceKey = null;
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: e.reason, failedRepairs: next.failedRepairs } });
       setStatus('open', `repair did not hold: ${e.reason}`);
       break;

@@ -1,7 +1,7 @@
 // The reconciler: observe (outside the write transaction) → in one transaction: apply people's
 // queued commands, read, decide, commit → hand back the effects to run after the commit. The
 // daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
-import { applyQueued, FROZEN_FLAG, limitResetFlag, type Command, type CommandResult } from '../app/commands.js';
+import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, type Command, type CommandResult } from '../app/commands.js';
 import { detect } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
@@ -30,10 +30,7 @@ export function readDecideInput(
   }
   const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs));
   const limitResets: Record<string, number> = {};
-  for (const s of config.services) {
-    const at = Number(store?.getFlag(limitResetFlag(s.name)) ?? 0);
-    if (at > 0) limitResets[s.name] = at;
-  }
+  for (const [service, at] of store?.flagsWithPrefix(LIMIT_RESET_PREFIX) ?? []) if (Number(at) > 0) limitResets[service] = Number(at);
   return {
     config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
     frozen: store?.getFlag(FROZEN_FLAG) != null,
@@ -104,7 +101,7 @@ export class Reconciler {
       const out = decide(input);
       for (const t of out.tickets) store.putTicket(t);
       for (const a of out.actions) store.putAction(a);
-      store.useIds(out.nextIds);
+      if (out.nextIds.T !== input.nextIds.T || out.nextIds.A !== input.nextIds.A) store.useIds(out.nextIds);
       store.auditBatch(out.audit.map((i) => ({ at: now, actor: config.agent.name, kind: i.kind, subject: i.subject, data: i.data })));
       const open = [...new Map([...input.tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
       const acts = new Map(input.actions.map((a) => [a.id, a]));

@@ -166,6 +166,15 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE processes ADD COLUMN action_id TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'exits caused by warden',
+    sql: `
+      -- An exit Warden caused (its own stop or restart) is a repair, not a crash: without this flag
+      -- a service Warden restarted three times looked like a crash loop once its exits were re-read.
+      ALTER TABLE exits ADD COLUMN by_warden INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -325,6 +325,18 @@ void describe('Store: processes, exits, service states, flags', () => {
     s.close();
   });
 
+  void it('an exit Warden caused (a stop or restart) is remembered as such, and order is arrival order', () => {
+    const s = Store.open(tmp());
+    s.addExit('api', { at: 2000, code: null, signal: 'SIGTERM', uptimeMs: 10, byWarden: true });
+    // A wall-clock step back: the next exit is stamped earlier but happened later.
+    s.addExit('api', { at: 1000, code: 1, signal: null, uptimeMs: 5 });
+    assert.deepEqual(s.recentExits('api'), [
+      { at: 1000, code: 1, signal: null, uptimeMs: 5 },
+      { at: 2000, code: null, signal: 'SIGTERM', uptimeMs: 10, byWarden: true },
+    ]);
+    s.close();
+  });
+
   void it('upserts and lists service states', () => {
     const s = Store.open(tmp());
     s.putServiceState({ name: 'cache', host: 'local', health: 'healthy', since: 1, detail: 'ok' });

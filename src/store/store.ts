@@ -391,21 +391,21 @@ export class Store {
   /** Appends an exit and drops all but the newest EXITS_KEPT of that service. */
   addExit(service: string, e: ExitRecord): void {
     this.transaction(() => {
-      this.st('INSERT INTO exits (service, at, code, signal, uptime_ms) VALUES (?, ?, ?, ?, ?)')
-        .run(service, e.at, e.code, e.signal, e.uptimeMs);
+      this.st('INSERT INTO exits (service, at, code, signal, uptime_ms, by_warden) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(service, e.at, e.code, e.signal, e.uptimeMs, e.byWarden ? 1 : 0);
       this.st(
         `DELETE FROM exits WHERE service = ? AND id NOT IN
-           (SELECT id FROM exits WHERE service = ? ORDER BY at DESC, id DESC LIMIT ${EXITS_KEPT})`,
+           (SELECT id FROM exits WHERE service = ? ORDER BY id DESC LIMIT ${EXITS_KEPT})`,
       ).run(service, service);
     });
   }
 
-  /** Newest first. */
+  /** Newest first, in the order they were recorded (wall stamps can step backwards). */
   recentExits(service: string, limit: number = EXITS_KEPT): ExitRecord[] {
     const rows = this.st(
-      'SELECT at, code, signal, uptime_ms FROM exits WHERE service = ? ORDER BY at DESC, id DESC LIMIT ?',
-    ).all(service, limitArg(limit)) as { at: number; code: number | null; signal: string | null; uptime_ms: number | null }[];
-    return rows.map((r) => ({ at: r.at, code: r.code, signal: r.signal, uptimeMs: r.uptime_ms }));
+      'SELECT at, code, signal, uptime_ms, by_warden FROM exits WHERE service = ? ORDER BY id DESC LIMIT ?',
+    ).all(service, limitArg(limit)) as { at: number; code: number | null; signal: string | null; uptime_ms: number | null; by_warden: number }[];
+    return rows.map((r) => ({ at: r.at, code: r.code, signal: r.signal, uptimeMs: r.uptime_ms, ...(r.by_warden ? { byWarden: true } : {}) }));
   }
 
   // ------------------------------------------------------------------------------ service states
@@ -452,6 +452,12 @@ export class Store {
   getFlag(key: string): string | null {
     const row = this.st('SELECT value FROM flags WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value ?? null;
+  }
+
+  /** Every flag whose key starts with `prefix`, keyed by the rest of the key (one query, not one per key). */
+  flagsWithPrefix(prefix: string): Map<string, string> {
+    const rows = this.st('SELECT key, value FROM flags WHERE key >= ? AND key < ?').all(prefix, `${prefix}\uffff`) as { key: string; value: string }[];
+    return new Map(rows.map((r) => [r.key.slice(prefix.length), r.value]));
   }
 
   /** null deletes the flag. */

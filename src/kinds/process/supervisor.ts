@@ -80,6 +80,8 @@ interface Watch {
 export class ProcessSupervisor {
   private readonly watched = new Map<string, Watch>();
   private readonly spawnErrors = new Map<string, string>();
+  /** Recent exits per service (the registry's, cached: a pass must not query each service's). */
+  private readonly exits = new Map<string, ExitRecord[]>();
   /** Per-service tail of the start/stop chain: operations on one service never interleave. */
   private readonly serially = new KeyedSerial();
   private readonly pollMs: number;
@@ -125,9 +127,19 @@ export class ProcessSupervisor {
       startedMono: alive ? w.startedMono : null,
       procState: alive ? stat.state : null,
       spawnError: this.spawnErrors.get(service) ?? null,
-      exits: this.opts.registry.recentExits(service, EXITS_SHOWN),
+      exits: this.exitsOf(service),
       ...(alive && w.startedBy !== undefined ? { startedBy: w.startedBy } : {}),
     };
+  }
+
+  /** Recent exits, newest first: read from the registry once, then again only after an exit. */
+  private exitsOf(service: string): ExitRecord[] {
+    let exits = this.exits.get(service);
+    if (exits === undefined) {
+      exits = this.opts.registry.recentExits(service, EXITS_SHOWN);
+      this.exits.set(service, exits);
+    }
+    return exits;
   }
 
   adopt(services: ServiceSpec[]): { adopted: string[]; gone: string[] } {
@@ -166,6 +178,7 @@ export class ProcessSupervisor {
         // service that ran and died is an incident, not a service that was never started.
         this.opts.registry.deleteProcess(name);
         this.opts.registry.addExit(name, { at: this.opts.clock.now(), code: null, signal: null, uptimeMs: null });
+        this.exits.delete(name);
         gone.push(name);
       }
     }
@@ -347,6 +360,7 @@ export class ProcessSupervisor {
     const uptimeMs = w.startedMono !== null ? this.opts.clock.mono() - w.startedMono : w.startedAt === null ? null : Math.max(0, at - w.startedAt);
     const exit: ExitRecord = { at, code, signal, uptimeMs, ...(w.stopping ? { byWarden: true } : {}) };
     try {
+      this.exits.delete(service);
       this.opts.registry.addExit(service, exit);
       if (this.opts.registry.getProcess(service)?.pid === w.pid) this.opts.registry.deleteProcess(service);
     } catch (err) {
