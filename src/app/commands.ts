@@ -4,6 +4,7 @@
 // runs, the CLI queues the command and the daemon applies it here, at the start of its next pass.
 import { transitionAction, isTerminal } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
+import type { Instant } from '../domain/elapsed.js';
 import { transitionTicket } from '../domain/ticket.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
@@ -25,6 +26,18 @@ export const FROZEN_FLAG = 'frozen';
 /** A person resolving a ticket by hand restarts the rate-limit count for its service. */
 export const LIMIT_RESET_PREFIX = 'limits-reset:';
 
+/** A reset as stored: `{ wall, mono, boot }` (older Wardens wrote the wall time alone). */
+export function parseLimitReset(value: string): Instant | null {
+  const n = Number(value);
+  if (Number.isFinite(n)) return n > 0 ? { wall: n, mono: Number.NaN, boot: '' } : null;
+  try {
+    const v = JSON.parse(value) as Partial<Instant>;
+    return typeof v.wall === 'number' ? { wall: v.wall, mono: typeof v.mono === 'number' ? v.mono : Number.NaN, boot: typeof v.boot === 'string' ? v.boot : '' } : null;
+  } catch {
+    return null;
+  }
+}
+
 export function limitResetFlag(service: string): string {
   return `${LIMIT_RESET_PREFIX}${service}`;
 }
@@ -36,7 +49,7 @@ class CommandError extends WardenError {
 }
 
 /** Applies one command in a transaction; a refused command changes nothing and says why. */
-export function applyCommand(store: Store, cmd: Command, now: number): CommandResult {
+export function applyCommand(store: Store, cmd: Command, now: Instant): CommandResult {
   try {
     const message = store.transaction(() => run(store, cmd, now));
     return { ok: true, message };
@@ -46,8 +59,9 @@ export function applyCommand(store: Store, cmd: Command, now: number): CommandRe
   }
 }
 
-function run(store: Store, cmd: Command, now: number): string {
-  const ctx = { now, actor: cmd.by };
+function run(store: Store, cmd: Command, instant: Instant): string {
+  const now = instant.wall;
+  const ctx = { now, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } };
   const audit = (intents: readonly AuditIntent[]): void => {
     for (const i of intents) store.audit({ at: now, actor: cmd.by, kind: i.kind, subject: i.subject, data: i.data });
   };
@@ -84,7 +98,8 @@ function run(store: Store, cmd: Command, now: number): string {
       }
       store.putTicket(r.next);
       audit(r.audit);
-      if (to === 'resolved') store.setFlag(limitResetFlag(t.service), String(now));
+      // When, on both clocks: the count restarts then, and a wall-clock step must not move it.
+      if (to === 'resolved') store.setFlag(limitResetFlag(t.service), JSON.stringify(instant));
       return to === 'resolved' ? `ticket ${t.id} resolved` : `ticket ${t.id} held: Warden will not act on it until it is resolved`;
     }
     case 'freeze':
@@ -99,7 +114,7 @@ function run(store: Store, cmd: Command, now: number): string {
 }
 
 /** Applies every command queued for the daemon, in order (inside the pass's transaction). */
-export function applyQueued(store: Store, now: number): { id: number; cmd: Command; result: CommandResult }[] {
+export function applyQueued(store: Store, now: Instant): { id: number; cmd: Command; result: CommandResult }[] {
   const done: { id: number; cmd: Command; result: CommandResult }[] = [];
   for (const row of store.pendingCommands()) {
     let cmd: Command;

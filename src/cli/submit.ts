@@ -4,36 +4,24 @@
 import { applyCommand, type Command, type CommandResult } from '../app/commands.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { sleep } from '../lib/wait.js';
-import type { Store } from '../store/store.js';
+import { lockHolder } from '../daemon/lock.js';
+import { systemClock } from '../lib/clock.js';
+import { readBootId } from '../runtime/boot.js';
 import { CliError, withStore } from './common.js';
 
 /** How long the CLI waits for a running daemon to apply a queued command. */
 const WAIT_MS = 10_000;
 
-/** The pid of a live daemon on this data directory, from its heartbeat; null when none runs. */
-export function runningDaemon(store: Store): number | null {
-  const raw = store.getFlag('daemon');
-  if (!raw) return null;
-  try {
-    const { pid } = JSON.parse(raw) as { pid?: number };
-    if (typeof pid !== 'number' || pid === process.pid) return null;
-    process.kill(pid, 0);
-    return pid;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else, so it is alive.
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? Number((JSON.parse(raw) as { pid: number }).pid) : null;
-  }
-}
-
 export async function submit(cfg: ResolvedConfig, cmd: Command): Promise<string> {
+  // The data directory's lock says whether a daemon runs (not its heartbeat, which a dead one leaves).
+  const holder = lockHolder(cfg.agent.dataDir);
   const queued = withStore(cfg, 'write', (s): { id: number; pid: number } | CommandResult => {
-    const pid = runningDaemon(s);
-    if (pid === null) return applyCommand(s, cmd, Date.now());
-    return { id: s.enqueueCommand(JSON.stringify(cmd), Date.now()), pid };
+    if (holder === null) return applyCommand(s, cmd, { wall: Date.now(), mono: systemClock.mono(), boot: readBootId() });
+    return { id: s.enqueueCommand(JSON.stringify(cmd), Date.now()), pid: holder.pid };
   });
   if ('ok' in queued) return outcome(queued);
   try {
-    process.kill(queued.pid, 'SIGUSR2');
+    if (queued.pid > 0) process.kill(queued.pid, 'SIGUSR2');
   } catch {
     // Not ours to signal: the daemon still applies it within one pass interval.
   }
@@ -42,7 +30,10 @@ export async function submit(cfg: ResolvedConfig, cmd: Command): Promise<string>
     const r = withStore(cfg, 'read', (s) => s.commandResult(queued.id));
     if (r && r.state !== 'pending' && r.result) return outcome(JSON.parse(r.result) as CommandResult);
     if (Date.now() > deadline) {
-      throw new CliError(`queued as command ${queued.id}, but the daemon (pid ${queued.pid}) has not applied it within ${WAIT_MS / 1000} s; it applies it on its next successful pass (see "warden status")`);
+      // Withdrawn, so that a command nobody waits for any more is never applied days later.
+      const withdrawn = withStore(cfg, 'write', (s) => s.withdrawCommand(queued.id, JSON.stringify({ ok: false, code: 'WITHDRAWN', message: 'not applied in time; withdrawn by the CLI' })));
+      if (!withdrawn) continue; // applied just now: read its result
+      throw new CliError(`the daemon (pid ${queued.pid}) did not apply the command within ${WAIT_MS / 1000} s, so it was withdrawn and nothing changed; see "warden status" (its passes may be failing)`);
     }
     await sleep(20);
   }

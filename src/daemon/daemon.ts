@@ -229,7 +229,7 @@ export class Daemon {
     if (cfg.services.some((x) => x.kind === 'systemd')) await this.systemdDriver.startPolling();
     const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
     this.executor = new Executor({
-      store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, config: () => this.config,
+      store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
     });
     this.diagnoses = new DiagnosisRunner({
@@ -266,6 +266,7 @@ export class Daemon {
       diagnoses: this.diagnoses, scheduler: this.scheduler, log: this.log,
       notify: (kind, subject, summary, data) => this.notify(kind, subject, summary, data),
       wakeIn: (ms) => this.wakeIn(ms),
+      boot: () => this.bootId,
       // READY=1 only after the first full pass: systemd then knows Warden is really watching.
       onFirstPass: () => { this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined); },
     });

@@ -28,8 +28,8 @@ export type ActionEvent =
   | { type: 'start' }
   | { type: 'complete'; detail: string | null }
   | { type: 'fail'; error: string }
-  /** The attempt failed and may be tried again at `notBefore` (wall time). */
-  | { type: 'retry'; error: string; notBefore: number }
+  /** The attempt failed and may be tried again after `backoffMs` (measured on monotonic time). */
+  | { type: 'retry'; error: string; backoffMs: number }
   /** Warden restarted while it was executing; the effect was re-verified from the world. */
   | { type: 'resume'; outcome: 'completed' | 'continue' | 'unknown'; detail: string };
 
@@ -109,6 +109,7 @@ export function transitionAction(a: Action, e: ActionEvent, ctx: TransitionConte
       next.attempts = a.attempts + 1;
       next.startedAt = ctx.now;
       next.notBefore = null;
+      next.notBeforeMono = null;
       return { next, audit: [{ kind: 'action.executing', subject, data: { ...base, attempt: next.attempts, idempotencyKey: a.idempotencyKey } }] };
     case 'complete':
       return finish(next, 'completed', null, e.detail, ctx);
@@ -116,9 +117,10 @@ export function transitionAction(a: Action, e: ActionEvent, ctx: TransitionConte
       return finish(next, 'failed', e.error, null, ctx);
     case 'retry':
       next.state = 'validated';
-      next.notBefore = e.notBefore;
+      next.notBefore = ctx.now + e.backoffMs;
+      next.notBeforeMono = ctx.stamp ? { mono: ctx.stamp.mono + e.backoffMs, boot: ctx.stamp.boot } : null;
       next.error = e.error;
-      return { next, audit: [{ kind: 'action.retry', subject, data: { error: e.error, attempt: a.attempts, notBefore: e.notBefore } }] };
+      return { next, audit: [{ kind: 'action.retry', subject, data: { error: e.error, attempt: a.attempts, notBefore: next.notBefore } }] };
     case 'resume': {
       const audit: AuditIntent[] = [{ kind: 'action.resumed', subject, data: { outcome: e.outcome, detail: e.detail } }];
       if (e.outcome === 'continue') return { next, audit };
@@ -137,6 +139,13 @@ function finish(a: Action, state: 'completed' | 'failed', error: string | null, 
     next: a,
     audit: [{ kind: state === 'completed' ? 'action.completed' : 'action.failed', subject: a.id, data: { type: a.type, target: a.target, detail, error, tookMs } }],
   };
+}
+
+/** Milliseconds until a retry may start (≤ 0: now); on monotonic time within the boot it was set in. */
+export function retryIn(a: Pick<Action, 'notBefore' | 'notBeforeMono'>, now: { wall: number; mono: number; boot: string }): number {
+  if (a.notBefore == null) return 0;
+  if (a.notBeforeMono && a.notBeforeMono.boot === now.boot) return a.notBeforeMono.mono - now.mono;
+  return a.notBefore - now.wall;
 }
 
 export function isTerminal(a: Pick<Action, 'state'>): boolean {

@@ -129,6 +129,26 @@ void describe('decide on monotonic time: a rate-limit window', () => {
     });
   }
 
+  it('a person\'s reset of the count holds across a wall step back: repairs after it still count', () => {
+    const d = driver({ limits: [{ action: 'restart', per: 'service', max: 1, windowMs: 600_000 }], agent: { reopenWindowMs: 1_000 } });
+    const repair = (): void => {
+      d.pass({ cache: dead() });
+      d.executeAll();
+      d.advance(10).pass();
+      d.advance(10).pass();
+      d.advance(500).pass();
+    };
+    repair();
+    d.advance(5_000);
+    d.limitResets.cache = { wall: d.now, mono: d.mono, boot: d.boot };
+    d.stepWall(-3_600_000);
+    d.advance(5_000);
+    repair(); // allowed: the earlier restart was before the reset
+    assert.equal(d.ticket('T2').status, 'resolved');
+    d.advance(5_000).pass({ cache: dead() });
+    assert.equal(d.ticket('T3').status, 'escalated', 'the restart after the reset counts, whatever the wall clock says');
+  });
+
   it('across a reboot the window counts on wall time', () => {
     const d = driver({ limits: [{ action: 'restart', per: 'service', max: 1, windowMs: 600_000 }], agent: { reopenWindowMs: 1_000 } });
     d.pass({ cache: dead() });

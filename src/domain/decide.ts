@@ -4,7 +4,7 @@
 // transaction and only then runs the effects (execute an action, ask a diagnoser).
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
-import { proposeAction, transitionAction, isTerminal, type ActionEvent } from './action.js';
+import { proposeAction, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
@@ -55,7 +55,7 @@ export interface DecideInput {
   /** Repair actions started within the longest rate-limit window. */
   started: readonly StartedAction[];
   /** Per service: when a person last resolved one of its tickets (rate-limit counts restart then). */
-  limitResets: Readonly<Record<string, number>>;
+  limitResets: Readonly<Record<string, Instant>>;
   /** The latest resolved ticket of each problem without an open ticket: they may reopen. */
   recentlyResolved: readonly Ticket[];
   /** The next free id numbers; decide allocates from them and returns what it used. */
@@ -239,9 +239,10 @@ export function decide(input: DecideInput): DecideOutput {
 
   /** Started repairs in a window: on monotonic time within this boot, on wall time across boots. */
   function countStarted(target: string, type: ActionType | '*', since: WindowStart): number {
-    const reset = input.limitResets[target] ?? 0;
-    return input.started.filter((s) => s.target === target && (type === '*' || s.type === type) && s.startedAt >= reset
-      && (s.stamp && s.stamp.boot === since.boot ? s.stamp.mono >= since.mono : s.startedAt >= since.wall)).length;
+    const reset = input.limitResets[target];
+    const after = (at: WindowStart, s: StartedAction): boolean => (s.stamp && s.stamp.boot === at.boot ? s.stamp.mono >= at.mono : s.startedAt >= at.wall);
+    return input.started.filter((s) => s.target === target && (type === '*' || s.type === type)
+      && after(since, s) && (!reset || after(reset, s))).length;
   }
 
   function gateFor(type: ActionType, target: string): GateResult {
@@ -345,7 +346,7 @@ export function decide(input: DecideInput): DecideOutput {
 
   function runIfReady(a: Action): void {
     if (a.state !== 'validated' || input.frozen) return;
-    if (a.notBefore != null && a.notBefore > now) return;
+    if (retryIn(a, instant) > 0) return;
     if (!execute.includes(a.id)) execute.push(a.id);
   }
 }

@@ -391,6 +391,8 @@ export interface Action {
   finishedAt: Millis | null;
   /** Earliest time the next attempt may start (retry backoff). */
   notBefore: Millis | null;
+  /** notBefore on monotonic time, with its boot: what is decided on (a wall step must not move it). */
+  notBeforeMono?: { mono: number; boot: string } | null;
   error: string | null;
 }
 

@@ -2,6 +2,7 @@
 // action must be durable before it runs; a notification must not announce a decision that rolled
 // back). Logs, notifications, metrics and the heartbeat; the actions to execute; the diagnoses to
 // ask for; and when the next pass is due (verification ticks, retry backoff).
+import { retryIn } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DecideOutput } from '../domain/decide.js';
 import type { Health, ResolvedConfig, Summary, World } from '../domain/types.js';
@@ -31,6 +32,8 @@ export interface EffectRunnerDeps {
   notify: (kind: string, subject: string | null, summary: string, data: Record<string, unknown>) => void;
   /** Asks for a pass in `ms` (replacing an earlier request). */
   wakeIn: (ms: number) => void;
+  /** The kernel's boot id (monotonic stamps compare only within it). */
+  boot: () => string;
   /** The first pass has been committed (systemd READY=1). */
   onFirstPass: () => void;
 }
@@ -100,7 +103,8 @@ export class EffectRunner {
     const verifying = r.open.filter((t) => t.status === 'verifying');
     for (const t of verifying) scheduler.boost(t.service, 50, config.agent.verifyStableMs + 2000);
     let next = verifying.length > 0 ? VERIFY_TICK_MS : Infinity;
-    for (const a of r.pending) if (a.notBefore != null && a.notBefore > 0) next = Math.min(next, Math.max(0, a.notBefore - clock.now()));
+    const now = { wall: clock.now(), mono: clock.mono(), boot: this.deps.boot() };
+    for (const a of r.pending) if (a.notBefore != null) next = Math.min(next, Math.max(0, retryIn(a, now)));
     if (next !== Infinity) this.deps.wakeIn(next);
   }
 

@@ -53,7 +53,7 @@ function setup(t: { after(fn: () => void): void }): { clock: SimulatedClock; sto
   t.after(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
   const clock = new SimulatedClock();
   const driver = new SlowDriver();
-  const executor = new Executor({ store, clock, config: () => config, driverFor: () => driver, actor: 'otto', onSettled: () => undefined, log: () => undefined });
+  const executor = new Executor({ store, clock, boot: 'boot-1', config: () => config, driverFor: () => driver, actor: 'otto', onSettled: () => undefined, log: () => undefined });
   store.putAction(action({ id: 'A1', ticketId: null, type: 'restart', target: 'web', state: 'validated', attempts: 0, startedAt: null, finishedAt: null }));
   const web = config.services.find((s) => s.name === 'web')!;
   return { clock, store, driver, executor, timeoutMs: web.stopGraceMs + 15_000 };

@@ -17,6 +17,8 @@ export interface ExecutorDeps {
   /** The driver for a service's kind. */
   driverFor: (spec: ResolvedConfig['services'][number]) => ServiceDriver;
   clock: Clock;
+  /** The kernel's boot id: monotonic stamps compare only within it. */
+  boot: string;
   config: () => ResolvedConfig;
   actor: string;
   /** Called when an action settled (or changed state) so the loop can take the next decision. */
@@ -97,7 +99,6 @@ export class Executor {
   }
 
   private async attempt(a: Action, resumed: boolean, effects: Promise<unknown>[]): Promise<void> {
-    const { clock } = this.deps;
     const ctx = this.context(a);
     if (!ctx) { this.finish(a, { type: 'fail', error: 'service no longer in the inventory' }); return; }
     if (!resumed) {
@@ -122,7 +123,7 @@ export class Executor {
       }
       const retryable = err.retryable !== false && a.attempts < a.maxAttempts;
       if (retryable) {
-        this.apply(a, { type: 'retry', error: err.message, notBefore: clock.now() + backoffMs(a.attempts) });
+        this.apply(a, { type: 'retry', error: err.message, backoffMs: backoffMs(a.attempts) });
         this.deps.log(`action ${a.id} ${a.type} ${a.target}: attempt ${a.attempts} failed (${err.message}); retrying after backoff`);
       } else {
         this.finish(a, { type: 'fail', error: err.message });
@@ -174,7 +175,7 @@ export class Executor {
   private apply(a: Action, e: ActionEvent): Action {
     const { store, clock, actor } = this.deps;
     const now = clock.now();
-    const { next, audit } = transitionAction(a, e, { now, actor });
+    const { next, audit } = transitionAction(a, e, { now, actor, stamp: { mono: clock.mono(), boot: this.deps.boot } });
     store.transaction(() => {
       store.putAction(next);
       for (const i of audit) store.audit({ at: now, actor, kind: i.kind, subject: i.subject, data: i.data });

@@ -150,7 +150,7 @@ describe('reconciler', () => {
     })).report.recommendations.filter((x) => x.target === 'cache').map((x) => `${x.event} ${x.action ?? '-'}`);
     assert.deepEqual(once(), ['reconcile_blocked -']);
     // A person looked at it and resolved it: the count restarts, so the daemon acts again...
-    assert.ok(applyCommand(r.store, { kind: 'resolve', ticketId: 'T1', by: 'person:alice', reason: 'fixed the disk' }, r.clock.now()).ok);
+    assert.ok(applyCommand(r.store, { kind: 'resolve', ticketId: 'T1', by: 'person:alice', reason: 'fixed the disk' }, { wall: r.clock.now(), mono: r.clock.mono(), boot: 'boot-1' }).ok);
     r.clock.advance(10);
     // ...and reconcile --once says the same instead of "limit reached".
     assert.deepEqual(once(), ['reconcile_required restart']);

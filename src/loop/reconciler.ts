@@ -1,7 +1,7 @@
 // The reconciler: observe (outside the write transaction) → in one transaction: apply people's
 // queued commands, read, decide, commit → hand back the effects to run after the commit. The
 // daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
-import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, type Command, type CommandResult } from '../app/commands.js';
+import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, type Command, type CommandResult } from '../app/commands.js';
 import { detect } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
@@ -29,8 +29,11 @@ export function readDecideInput(
     }
   }
   const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs));
-  const limitResets: Record<string, number> = {};
-  for (const [service, at] of store?.flagsWithPrefix(LIMIT_RESET_PREFIX) ?? []) if (Number(at) > 0) limitResets[service] = Number(at);
+  const limitResets: Record<string, Instant> = {};
+  for (const [service, value] of store?.flagsWithPrefix(LIMIT_RESET_PREFIX) ?? []) {
+    const at = parseLimitReset(value);
+    if (at) limitResets[service] = at;
+  }
   return {
     config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
     frozen: store?.getFlag(FROZEN_FLAG) != null,
@@ -93,10 +96,12 @@ export class Reconciler {
     const config = this.deps.config();
     const world = this.deps.observe();
     const answers = this.answers;
+    // People's commands first, committed on their own: a freeze or a hold takes effect even when
+    // the decision below fails (store trouble, a bug).
+    const commands = store.transaction(() => applyQueued(store, this.deps.now()));
     const result = store.transaction(() => {
       const instant = this.deps.now();
       const now = instant.wall;
-      const commands = applyQueued(store, now);
       const input = readDecideInput(store, config, world, instant, answers, this.deps.diagnosing());
       const out = decide(input);
       for (const t of out.tickets) store.putTicket(t);

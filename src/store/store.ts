@@ -234,6 +234,11 @@ export class Store {
     this.st(`UPDATE commands SET state = ?, result = ? WHERE id = ?`).run(ok ? 'done' : 'failed', result, id);
   }
 
+  /** Marks a pending command failed with `result`; false when it was applied (or settled) first. */
+  withdrawCommand(id: number, result: string): boolean {
+    return this.st(`UPDATE commands SET state = 'failed', result = ? WHERE id = ? AND state = 'pending'`).run(result, id).changes === 1;
+  }
+
   commandResult(id: number): { state: 'pending' | 'done' | 'failed'; result: string | null } | null {
     return (this.st('SELECT state, result FROM commands WHERE id = ?').get(id) as { state: 'pending' | 'done' | 'failed'; result: string | null } | undefined) ?? null;
   }

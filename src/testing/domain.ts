@@ -194,6 +194,8 @@ export class Driver {
   frozen = false;
   /** When each action started on monotonic time (the store keeps this beside the action). */
   readonly starts = new Map<string, MonoStamp>();
+  /** What `warden tickets resolve` records: the rate-limit count of a service restarts then. */
+  readonly limitResets: Record<string, { wall: Millis; mono: number; boot: string }> = {};
   readonly tickets = new Map<string, Ticket>();
   readonly actions = new Map<string, Action>();
   readonly passes: DecideOutput[] = [];
@@ -245,7 +247,7 @@ export class Driver {
           const stamp = this.starts.get(a.id);
           return { target: a.target, type: a.type, startedAt: a.startedAt!, ...(stamp ? { stamp } : {}) };
         }),
-      limitResets: {},
+      limitResets: { ...this.limitResets },
       recentlyResolved: [...this.tickets.values()].filter((t) => t.status === 'resolved').map((t) => structuredClone(t)),
       nextIds: { ...this.counters },
       answers,
