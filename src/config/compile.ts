@@ -31,6 +31,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       mode: a.mode,
       dataDir: resolve(base, a.dataDir),
       intervalMs: parseDuration(a.interval),
+      resyncMs: Math.max(parseDuration(a.resync), parseDuration(a.interval)),
       verifyStableMs: parseDuration(a.verify.stable),
       verifyDeadlineMs: parseDuration(a.verify.deadline),
       crashLoopWindowMs: parseDuration(a.crashLoop.window),

@@ -44,7 +44,7 @@ test('a minimal config compiles with every default filled in', () => {
   assert.deepEqual(cfg, {
     file: FILE,
     agent: {
-      name: 'otto', mode: 'recommend', dataDir: '/srv/warden/.warden', intervalMs: 1000,
+      name: 'otto', mode: 'recommend', dataDir: '/srv/warden/.warden', intervalMs: 1000, resyncMs: 10_000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
       reopenWindowMs: 600_000, flapThreshold: 3, api: null,
     },

@@ -102,7 +102,8 @@ const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
   dataDir: path.default('.warden').meta({ description: "Store, audit chain and reboot log; relative to the config file's directory." }),
-  interval: duration({ positive: true }).default('1s').meta({ description: 'A full reconcile pass runs at least this often.' }),
+  interval: duration({ positive: true }).default('1s').meta({ description: 'The loop looks at least this often: a pass whenever anything is open or changed (events wake it at once).' }),
+  resync: duration({ positive: true }).default('10s').meta({ description: 'A full level-based pass over the whole inventory (every service observed afresh) at least this often; never more often than interval.' }),
   verify: z
     .strictObject({
       stable: duration({ positive: false }).default('500ms').meta({ description: 'A repaired service must stay healthy this long.' }),

@@ -18,7 +18,8 @@ agent:
   mode: recommend               # observe: watch only | recommend: propose repairs (default)
                                 # | execute: carry out repairs that policy allows
   dataDir: .warden              # store, audit chain, reboot log (default .warden)
-  interval: 1s                  # a full reconcile pass at least this often (default 1s)
+  interval: 1s                  # the loop looks at least this often; events wake it at once (default 1s)
+  resync: 10s                   # a full pass, every service observed afresh, this often (default 10s)
   verify:
     stable: 500ms               # a repaired service must stay healthy this long... (default 500ms)
     deadline: 30s               # ...within this time, or its ticket escalates (default 30s)

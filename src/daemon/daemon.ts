@@ -73,6 +73,18 @@ export class Daemon {
   private again = false;
   private passId = 0;
   private readonly lastCheckVerdict = new Map<string, boolean | null>();
+  /** The last observation of every service: a pass re-observes only what events or open work name. */
+  private readonly observed: World['services'] = {};
+  /** Services an event touched since the last pass (an exit, a check verdict, a unit change, a repair). */
+  private readonly dirty = new Set<string>();
+  /** Something other than a service changed (an answer, a command, a reload): pass at the next chance. */
+  private kicked = true;
+  /** The last pass found something under way or wrong: the next tick passes again. */
+  private busy = true;
+  /** Monotonic time of the last full pass (every service observed afresh); -Infinity: none yet. */
+  private lastFullAt = Number.NEGATIVE_INFINITY;
+  /** Services to look at again on every pass while they are not healthy or have open tickets. */
+  private inPlay = new Set<string>();
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -160,7 +172,7 @@ export class Daemon {
             const key = `${service}/${st.id}`;
             const prev = this.lastCheckVerdict.get(key);
             this.lastCheckVerdict.set(key, st.healthy);
-            if (prev !== st.healthy) this.wake();
+            if (prev !== st.healthy) this.touch(service);
           }, { onError: (e) => this.log(`checks: ${errorText(e)}`) });
           this.scheduler.setServices(this.config.services);
           this.scheduler.start();
@@ -202,19 +214,19 @@ export class Daemon {
       clock: this.clock,
       onExit: (service, exit) => {
         this.log(`observe ${service}: process exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
-        this.wake();
+        this.touch(service);
       },
       onError: (e) => this.log(`process supervisor: ${errorText(e)}`),
     });
     this.processDriver = new ProcessDriver(this.supervisor);
     this.systemdDriver = new SystemdDriver({
       clock: this.clock,
-      onChange: () => this.wake(),
+      onChange: (service) => this.touch(service),
       onExit: (service, exit) => {
         // Kept in the store too, so the exit history outlives this process (debug, diagnosis).
         this.store.addExit(service, exit);
         this.log(`observe ${service}: unit run ended (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
-        this.wake();
+        this.touch(service);
       },
       onError: (e) => this.log(`systemd: ${errorText(e)}`),
     });
@@ -237,11 +249,11 @@ export class Daemon {
       gather: (req) => {
         const spec = this.config.services.find((x) => x.name === req.problem.service);
         return {
-          ticketId: req.ticketId, key: req.key, config: this.config, world: this.world(), problem: req.problem, now: this.clock.now(),
+          ticketId: req.ticketId, key: req.key, config: this.config, world: this.freshWorld(), problem: req.problem, now: this.clock.now(),
           logTail: spec ? this.driverFor(spec).logTail(spec, 50) : [],
         };
       },
-      onAnswer: (a) => { this.reconciler.answer(a); this.wake(); },
+      onAnswer: (a) => { this.reconciler.answer(a); this.kick(); },
     });
     const resumed = this.executor.resume();
     const open = this.store.listTickets({ openOnly: true });
@@ -257,7 +269,7 @@ export class Daemon {
 
   private startLoop(): void {
     this.reconciler = new Reconciler({
-      store: this.store, config: () => this.config, observe: () => this.world(),
+      store: this.store, config: () => this.config, observe: (touched) => this.world(touched),
       now: () => ({ wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId }),
       diagnosing: () => this.diagnoses.diagnosing,
     });
@@ -270,7 +282,7 @@ export class Daemon {
       // READY=1 only after the first full pass: systemd then knows Warden is really watching.
       onFirstPass: () => { this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined); },
     });
-    this.passTimer = every(this.clock, this.config.agent.intervalMs, () => this.wake());
+    this.passTimer = every(this.clock, this.config.agent.intervalMs, () => this.tick());
     this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.supervisor.rotateLogs(processServices(this.config)));
   }
 
@@ -359,8 +371,21 @@ export class Daemon {
     void reportUnusable(next, this.log);
     this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
     this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
-    this.wake();
+    this.lastFullAt = Number.NEGATIVE_INFINITY;
+    this.kick();
     return true;
+  }
+
+  /** An event touched a service: observe it again in a pass as soon as possible. */
+  private touch(service: string): void {
+    this.dirty.add(service);
+    this.wake();
+  }
+
+  /** Something besides a service changed (a person's command, an answer): pass as soon as possible. */
+  kick(): void {
+    this.kicked = true;
+    this.wake();
   }
 
   /** Ask for a pass as soon as possible; coalesces bursts of events into one pass. */
@@ -372,10 +397,33 @@ export class Daemon {
     setImmediate(() => { this.wakePending = false; this.runPass(); });
   }
 
+  /**
+   * The interval timer. A pass when anything is under way, changed or queued, or when the full
+   * resync is due; otherwise nothing can have changed without an event, and the tick only proves the
+   * loop alive (heartbeat). Steady-state cost so follows change, not the size of the inventory.
+   */
+  private tick(): void {
+    if (this.state !== 'running' || this.passing) return;
+    try {
+      if (this.busy || this.kicked || this.dirty.size > 0 || this.fullDue() || this.store.hasPendingCommands()) {
+        this.runPass();
+        return;
+      }
+      this.effects.quiet(this.clock.now());
+      this.self.passSucceeded();
+    } catch (e) {
+      this.self.passFailed(++this.passId, e);
+    }
+  }
+
+  private fullDue(): boolean {
+    return this.clock.mono() - this.lastFullAt >= this.config.agent.resyncMs;
+  }
+
   /** A pass at a known future time (verification stability, retry backoff). */
   private wakeIn(ms: number): void {
     this.clock.clearTimeout(this.wakeTimer);
-    this.wakeTimer = this.clock.setTimeout(() => { this.wakeTimer = undefined; this.wake(); }, ms);
+    this.wakeTimer = this.clock.setTimeout(() => { this.wakeTimer = undefined; this.kick(); }, ms);
   }
 
   private runPass(): void {
@@ -383,14 +431,28 @@ export class Daemon {
     this.passing = true;
     const id = ++this.passId;
     const t0 = performance.now();
+    const full = this.fullDue();
+    const touched = [...this.dirty];
+    this.dirty.clear();
+    this.kicked = false;
     try {
-      const r = this.reconciler.pass();
+      const r = this.reconciler.pass(full ? null : touched);
+      if (full) this.lastFullAt = this.clock.mono();
+      this.busy = r.busy;
+      // Services not healthy, or with open tickets, are looked at again on every pass until settled.
+      this.inPlay = new Set([
+        ...Object.entries(r.out.detection.health).filter(([, h]) => h.health !== 'healthy').map(([n]) => n),
+        ...r.open.map((t) => t.service), ...r.pending.map((a) => a.target),
+      ]);
       // Effects only after the decision is committed: an action must be durable before it runs.
       this.effects.run(r);
       this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
       this.self.passSucceeded();
     } catch (e) {
       // Pass guard: one bad pass is reported and the next one starts from fresh observations.
+      for (const s of touched) this.dirty.add(s);
+      this.kicked = true;
+      this.lastFullAt = Number.NEGATIVE_INFINITY;
       this.self.passFailed(id, e);
     } finally {
       this.passing = false;
@@ -398,7 +460,28 @@ export class Daemon {
     }
   }
 
-  private world(): World {
+  /**
+   * The world: every service observed afresh (`touched` null: a full pass), or only the touched
+   * ones and those in play, the rest as last observed (nothing has told us they changed).
+   */
+  private world(touched: readonly string[] | null): World {
+    const specs = this.config.services;
+    if (touched === null) {
+      for (const key of Object.keys(this.observed)) delete this.observed[key];
+      for (const s of specs) this.observe(s);
+    } else {
+      const names = new Set([...touched, ...this.inPlay]);
+      for (const s of specs) if (names.has(s.name) || this.observed[s.name] === undefined) this.observe(s);
+    }
+    return { at: this.clock.now(), services: this.observed };
+  }
+
+  private observe(s: ServiceSpec): void {
+    this.observed[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
+  }
+
+  /** A fresh look at every service, for diagnosis evidence and the API. */
+  private freshWorld(): World {
     const services: World['services'] = {};
     for (const s of this.config.services) {
       services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
@@ -421,7 +504,7 @@ export class Daemon {
       this.scheduler.reset(a.target);
       this.scheduler.kick(a.target).catch((e: unknown) => this.log(`kick ${a.target}: ${errorText(e)}`));
     }
-    this.wake();
+    this.touch(a.target);
   }
 
   private audit(intents: AuditIntent[]): void {

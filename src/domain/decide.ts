@@ -64,6 +64,8 @@ export interface DecideInput {
   answers: readonly DiagnosisAnswer[];
   /** Tickets whose diagnosis is being worked on right now (not asked again). */
   diagnosing: ReadonlySet<string>;
+  /** detect(config, world, tickets), when the caller already computed it (one O(services) walk, not two). */
+  detection?: Detection;
 }
 
 export interface DecideOutput {
@@ -95,7 +97,7 @@ export function decide(input: DecideInput): DecideOutput {
   const diagnoseReqs: DiagnoseRequest[] = [];
   const ids = { ...input.nextIds };
   const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
-  const detection = detect(config, input.world, [...tickets.values()]);
+  const detection = input.detection ?? detect(config, input.world, [...tickets.values()]);
   const hostOf = (svc: string): string => config.services.find((s) => s.name === svc)?.host ?? 'local';
 
   const putT = (t: Ticket, a: readonly AuditIntent[]): Ticket => { tickets.set(t.id, t); changedT.add(t.id); audit.push(...a); return t; };

@@ -109,7 +109,10 @@ export interface ResolvedConfig {
     mode: Mode;
     /** Absolute. */
     dataDir: string;
+    /** The loop looks at least this often (a pass when anything is open or changed). */
     intervalMs: number;
+    /** A full pass over the whole inventory, every service observed afresh, at least this often. */
+    resyncMs: number;
     /** How long a repaired service must stay healthy before its ticket resolves. */
     verifyStableMs: number;
     /** How long verification may take before the ticket escalates. */

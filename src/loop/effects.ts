@@ -96,6 +96,15 @@ export class EffectRunner {
     }
   }
 
+  /** A tick that found nothing to decide: the loop is alive (heartbeat), nothing else changed. */
+  quiet(now: number): void {
+    if (now - this.lastHeartbeat >= HEARTBEAT_MS) {
+      this.deps.store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: this.lastSummary, mode: this.deps.config().agent.mode }));
+      this.lastHeartbeat = now;
+    }
+    this.lastPassAt = now;
+  }
+
   /** Speeds up observation of a service being repaired, and schedules the next decision time. */
   private schedule(r: PassResult): void {
     const { scheduler, clock } = this.deps;

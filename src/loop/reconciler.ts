@@ -2,7 +2,7 @@
 // queued commands, read, decide, commit → hand back the effects to run after the commit. The
 // daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
 import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, type Command, type CommandResult } from '../app/commands.js';
-import { detect } from '../domain/detect.js';
+import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../domain/types.js';
@@ -29,6 +29,7 @@ export function readDecideInput(
     }
   }
   const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs));
+  const detection = detect(config, world, tickets);
   const limitResets: Record<string, Instant> = {};
   for (const [service, value] of store?.flagsWithPrefix(LIMIT_RESET_PREFIX) ?? []) {
     const at = parseLimitReset(value);
@@ -39,7 +40,8 @@ export function readDecideInput(
     frozen: store?.getFlag(FROZEN_FLAG) != null,
     started: store?.startedRepairsSince({ wall: now - longest, mono: instant.mono - longest, boot: instant.boot }) ?? [],
     limitResets,
-    recentlyResolved: recentlyResolved(store, config, world, tickets),
+    recentlyResolved: recentlyResolved(store, detection, tickets),
+    detection,
     nextIds: store?.nextIds() ?? { T: 1, A: 1 },
     answers,
     diagnosing,
@@ -50,10 +52,10 @@ export function readDecideInput(
  * The latest ticket of each problem that has no open ticket, when it is resolved: the ones that may
  * reopen (decide measures the reopen window on monotonic time, so no clock filters them here).
  */
-function recentlyResolved(store: Store | null, config: ResolvedConfig, world: World, open: readonly Ticket[]): Ticket[] {
+function recentlyResolved(store: Store | null, detection: Detection, open: readonly Ticket[]): Ticket[] {
   if (!store) return [];
   const openFps = new Set(open.map((t) => t.fingerprint));
-  return detect(config, world, open).problems
+  return detection.problems
     .filter((p) => !openFps.has(p.fingerprint))
     .map((p) => store.latestTicketByFingerprint(p.fingerprint))
     .filter((t): t is Ticket => t !== null && t.status === 'resolved');
@@ -68,6 +70,11 @@ export interface PassResult {
   pending: Action[];
   /** People's commands applied at the start of this pass. */
   commands: { id: number; cmd: Command; result: CommandResult }[];
+  /**
+   * Something is under way or wrong (findings, open tickets, unfinished actions, effects asked
+   * for): the next interval tick must pass again. When false, nothing can change without an event.
+   */
+  busy: boolean;
 }
 
 export interface ReconcilerDeps {
@@ -75,8 +82,11 @@ export interface ReconcilerDeps {
   config: () => ResolvedConfig;
   /** Now, on the wall clock (records) and the monotonic clock with its boot (durations). */
   now: () => Instant;
-  /** The world now; called outside the write transaction (reads /proc, the check scheduler). */
-  observe: () => World;
+  /**
+   * The world now; called outside the write transaction (reads /proc, the check scheduler).
+   * `touched` names the services events changed (null: observe every service afresh).
+   */
+  observe: (touched: readonly string[] | null) => World;
   /** Tickets a diagnoser is working on right now. */
   diagnosing: () => ReadonlySet<string>;
 }
@@ -91,10 +101,10 @@ export class Reconciler {
     this.answers = [...this.answers.filter((x) => x.ticketId !== a.ticketId), a];
   }
 
-  pass(): PassResult {
+  pass(touched: readonly string[] | null = null): PassResult {
     const { store } = this.deps;
     const config = this.deps.config();
-    const world = this.deps.observe();
+    const world = this.deps.observe(touched);
     const answers = this.answers;
     // People's commands first, committed on their own: a freeze or a hold takes effect even when
     // the decision below fails (store trouble, a bug).
@@ -112,7 +122,10 @@ export class Reconciler {
       const acts = new Map(input.actions.map((a) => [a.id, a]));
       for (const a of out.actions) acts.set(a.id, a);
       const pending = [...acts.values()].filter((a) => a.state === 'validated');
-      return { world, now, out, open, pending, commands };
+      const unfinished = [...acts.values()].some((a) => a.state !== 'completed' && a.state !== 'failed' && a.state !== 'cancelled');
+      const busy = open.length > 0 || unfinished || out.execute.length > 0 || out.diagnose.length > 0
+        || out.detection.findings.length > 0 || out.detection.neverStarted.length > 0;
+      return { world, now, out, open, pending, commands, busy };
     });
     // Committed: these answers are used (or stale); newer ones may have arrived meanwhile.
     this.answers = this.answers.filter((a) => !answers.includes(a));

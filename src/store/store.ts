@@ -226,6 +226,10 @@ export class Store {
     return Number(this.st(`INSERT INTO commands (at, json, state) VALUES (?, ?, 'pending')`).run(at, json).lastInsertRowid);
   }
 
+  hasPendingCommands(): boolean {
+    return this.st(`SELECT 1 FROM commands WHERE state = 'pending' LIMIT 1`).get() !== undefined;
+  }
+
   pendingCommands(): { id: number; json: string }[] {
     return this.st(`SELECT id, json FROM commands WHERE state = 'pending' ORDER BY id`).all() as { id: number; json: string }[];
   }

@@ -70,7 +70,7 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
   return {
     file: '/srv/lab/warden.yaml',
     agent: {
-      name: 'otto', mode: o.mode ?? 'execute', dataDir: '/srv/lab/.warden', intervalMs: 1000,
+      name: 'otto', mode: o.mode ?? 'execute', dataDir: '/srv/lab/.warden', intervalMs: 1000, resyncMs: 10_000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
       reopenWindowMs: 600_000, flapThreshold: 3, api: null, ...o.agent,
     },

@@ -32,6 +32,8 @@ export interface ProcessRegistry {
 }
 
 const EXITS_SHOWN = 20;
+/** Adopted processes (not our children: no exit event) checked in /proc per poll tick. */
+const ADOPTED_PER_TICK = 500;
 /** After SIGKILL a process can still take a moment (uninterruptible sleep); give up after this. */
 const KILL_WAIT_MS = 5000;
 
@@ -82,6 +84,8 @@ export class ProcessSupervisor {
   private readonly spawnErrors = new Map<string, string>();
   /** Recent exits per service (the registry's, cached: a pass must not query each service's). */
   private readonly exits = new Map<string, ExitRecord[]>();
+  /** Where the next poll of adopted processes starts (they are polled in slices). */
+  private pollCursor = 0;
   /** Per-service tail of the start/stop chain: operations on one service never interleave. */
   private readonly serially = new KeyedSerial();
   private readonly pollMs: number;
@@ -336,13 +340,17 @@ export class ProcessSupervisor {
 
   private pollAdopted(): void {
     this.pollTimer = undefined;
-    let any = false;
-    for (const [service, w] of [...this.watched]) {
-      if (!w.poll) continue;
-      any = true;
+    const adopted = [...this.watched].filter(([, w]) => w.poll);
+    if (adopted.length === 0) return;
+    // A bounded slice per tick, round robin: 10,000 adopted processes cost ADOPTED_PER_TICK /proc
+    // reads per tick (each one seen every N / ADOPTED_PER_TICK ticks), not 100,000 reads a second.
+    const n = Math.min(adopted.length, ADOPTED_PER_TICK);
+    for (let i = 0; i < n; i++) {
+      const [service, w] = adopted[(this.pollCursor + i) % adopted.length]!;
       if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
     }
-    if (any) this.armPoll();
+    this.pollCursor = (this.pollCursor + n) % Math.max(1, adopted.length);
+    this.armPoll();
   }
 
   /** A timeout chain on the clock rather than an interval: re-armed only while something is adopted. */
