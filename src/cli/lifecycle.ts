@@ -130,10 +130,11 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     // Decide as in recommend mode, with the daemon's reading of the store: what would be done is
     // reported, nothing is set in motion, nothing is written.
     const asRecommend = { ...cfg, agent: { ...cfg.agent, mode: 'recommend' as const } };
-    const out = decideSettled(readDecideInput(store, asRecommend, world, { wall: now, mono: systemClock.mono(), boot: readBootId() }), (req) => {
+    const instant = { wall: now, mono: systemClock.mono(), boot: readBootId() };
+    const out = decideSettled(readDecideInput(store, asRecommend, world, instant), (req) => {
       const spec = cfg.services.find((x) => x.name === req.problem.service);
       const logTail = spec ? driverFor(spec).logTail(spec, 50) : [];
-      return { ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: asRecommend, world, problem: req.problem, now, logTail }) };
+      return { ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: asRecommend, world, problem: req.problem, now, mono: instant.mono, boot: instant.boot, logTail }) };
     });
     return out.report;
   } finally {

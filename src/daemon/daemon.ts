@@ -210,6 +210,7 @@ export class Daemon {
     this.supervisor = new ProcessSupervisor({
       dataDir: cfg.agent.dataDir,
       instanceId: instanceIdOf(cfg),
+      boot: this.bootId,
       registry: this.store,
       clock: this.clock,
       onExit: (service, exit) => {
@@ -224,7 +225,7 @@ export class Daemon {
       onChange: (service) => this.touch(service),
       onExit: (service, exit) => {
         // Kept in the store too, so the exit history outlives this process (debug, diagnosis).
-        this.store.addExit(service, exit);
+        this.store.addExit(service, { ...exit, stamp: { mono: this.clock.mono(), boot: this.bootId } });
         this.log(`observe ${service}: unit run ended (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
         this.touch(service);
       },
@@ -249,7 +250,8 @@ export class Daemon {
       gather: (req) => {
         const spec = this.config.services.find((x) => x.name === req.problem.service);
         return {
-          ticketId: req.ticketId, key: req.key, config: this.config, world: this.freshWorld(), problem: req.problem, now: this.clock.now(),
+          ticketId: req.ticketId, key: req.key, config: this.config, world: this.freshWorld(), problem: req.problem,
+          now: this.clock.now(), mono: this.clock.mono(), boot: this.bootId,
           logTail: spec ? this.driverFor(spec).logTail(spec, 50) : [],
         };
       },

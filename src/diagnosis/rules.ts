@@ -2,6 +2,7 @@
 // one carries its evidence and every other one says why it was rejected. Log text is untrusted
 // input: it is only matched against fixed patterns, never executed or echoed into actions.
 import type { Problem } from '../domain/detect.js';
+import { within } from '../domain/elapsed.js';
 import type {
   ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
 } from '../domain/types.js';
@@ -13,6 +14,9 @@ export interface DiagnoseInput {
   now: number;
   /** The last lines of the root service's log (read by the runtime; may be empty). */
   logTail: readonly string[];
+  /** Monotonic time and boot now: windows are measured on them when the records carry stamps. */
+  mono?: number;
+  boot?: string;
 }
 
 type Resource = { what: 'disk' | 'file descriptors' | 'memory'; line: string; restartHelps: boolean };
@@ -42,9 +46,9 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const evidence: Evidence[] = [];
   const rejected = new Map<Cause, string>();
 
-  const windowStart = now - config.agent.crashLoopWindowMs;
+  const instant = { wall: now, mono: input.mono ?? Number.NaN, boot: input.boot ?? '' };
   // Exits Warden caused (stop, restart) are repairs, not crashes.
-  const recentExits = (proc?.exits ?? []).filter((e) => e.at >= windowStart && !e.byWarden);
+  const recentExits = (proc?.exits ?? []).filter((e) => !e.byWarden && within(instant, e.at, e.stamp, config.agent.crashLoopWindowMs));
   const last = proc?.exits[0];
   const resource = findResourceExhaustion(input.logTail);
   const failing = (obs?.checks ?? []).filter((c) => c.healthy === false);

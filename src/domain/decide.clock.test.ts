@@ -193,3 +193,22 @@ void describe('decide on monotonic time: the reopen window', () => {
     });
   }
 });
+
+void describe('decide on monotonic time: the crash-loop window', () => {
+  for (const step of STEPS) {
+    it(`a wall step of ${label(step)} neither hides a crash loop nor makes one`, () => {
+      const verdict = (spacingMs: number): string => {
+        const d = driver();
+        // Three exits, `spacingMs` apart on both clocks, the last one just now.
+        const exits = [0, 1, 2].map((i) => ({
+          at: d.now - i * spacingMs, code: 1, signal: null, uptimeMs: 50, stamp: { mono: d.mono - i * spacingMs, boot: d.boot },
+        }));
+        d.stepWall(step);
+        d.pass({ cache: dead(exits) });
+        return d.onlyTicket().cause ?? 'none';
+      };
+      assert.equal(verdict(1_000), 'crash_loop', 'three exits within 60 s');
+      assert.equal(verdict(40_000), 'process_exited', 'three exits over 80 s');
+    });
+  }
+});

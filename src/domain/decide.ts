@@ -257,7 +257,7 @@ export function decide(input: DecideInput): DecideOutput {
    * (answers for older evidence are stale and ignored).
    */
   function needDiagnosis(t: Ticket, p: Problem): Ticket {
-    const key = evidenceKey(config, input.world, p, now);
+    const key = evidenceKey(config, input.world, p, instant);
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {

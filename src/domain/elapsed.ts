@@ -37,3 +37,8 @@ export interface WindowStart {
 export function windowStart(now: Instant, windowMs: number): WindowStart {
   return { wall: now.wall - windowMs, mono: now.mono - windowMs, boot: now.boot };
 }
+
+/** Did a recorded moment fall within the last `windowMs`? (See `elapsed` for which clock decides.) */
+export function within(now: Instant, wall: Millis, stamp: Partial<MonoStamp> | null | undefined, windowMs: number): boolean {
+  return elapsed(now, wall, stamp) <= windowMs;
+}

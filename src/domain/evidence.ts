@@ -3,13 +3,13 @@
 // slow and costs money; rules are cheap but their answer must not churn either).
 import { createHash } from 'node:crypto';
 import type { Problem } from './detect.js';
+import { within, type Instant } from './elapsed.js';
 import type { ResolvedConfig, World } from './types.js';
 
-export function evidenceKey(config: ResolvedConfig, world: World, problem: Problem, now: number): string {
+export function evidenceKey(config: ResolvedConfig, world: World, problem: Problem, now: Instant): string {
   const obs = world.services[problem.service];
   const p = obs?.process;
-  const windowStart = now - config.agent.crashLoopWindowMs;
-  const recentExits = (p?.exits ?? []).filter((e) => e.at >= windowStart && !e.byWarden).length;
+  const recentExits = (p?.exits ?? []).filter((e) => !e.byWarden && within(now, e.at, e.stamp, config.agent.crashLoopWindowMs)).length;
   const facts = {
     findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}`),
     running: p?.running ?? null,

@@ -189,6 +189,8 @@ export interface ExitRecord {
   uptimeMs: number | null;
   /** True when Warden itself stopped the process (a stop or restart): not a crash. */
   byWarden?: boolean;
+  /** When it exited on monotonic time, with the boot: crash-loop windows are measured on it. */
+  stamp?: { mono: number; boot: string };
 }
 
 export interface ProcessState {

@@ -175,6 +175,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE exits ADD COLUMN by_warden INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 7,
+    name: 'monotonic exits',
+    sql: `
+      -- When an exit happened on CLOCK_MONOTONIC, and in which boot: crash-loop windows count on it
+      -- within one boot, so a wall-clock step neither makes nor hides a crash loop.
+      ALTER TABLE exits ADD COLUMN at_mono REAL;
+      ALTER TABLE exits ADD COLUMN at_boot TEXT;
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -400,8 +400,8 @@ export class Store {
   /** Appends an exit and drops all but the newest EXITS_KEPT of that service. */
   addExit(service: string, e: ExitRecord): void {
     this.transaction(() => {
-      this.st('INSERT INTO exits (service, at, code, signal, uptime_ms, by_warden) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(service, e.at, e.code, e.signal, e.uptimeMs, e.byWarden ? 1 : 0);
+      this.st('INSERT INTO exits (service, at, code, signal, uptime_ms, by_warden, at_mono, at_boot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(service, e.at, e.code, e.signal, e.uptimeMs, e.byWarden ? 1 : 0, e.stamp?.mono ?? null, e.stamp?.boot ?? null);
       this.st(
         `DELETE FROM exits WHERE service = ? AND id NOT IN
            (SELECT id FROM exits WHERE service = ? ORDER BY id DESC LIMIT ${EXITS_KEPT})`,
@@ -412,9 +412,13 @@ export class Store {
   /** Newest first, in the order they were recorded (wall stamps can step backwards). */
   recentExits(service: string, limit: number = EXITS_KEPT): ExitRecord[] {
     const rows = this.st(
-      'SELECT at, code, signal, uptime_ms, by_warden FROM exits WHERE service = ? ORDER BY id DESC LIMIT ?',
-    ).all(service, limitArg(limit)) as { at: number; code: number | null; signal: string | null; uptime_ms: number | null; by_warden: number }[];
-    return rows.map((r) => ({ at: r.at, code: r.code, signal: r.signal, uptimeMs: r.uptime_ms, ...(r.by_warden ? { byWarden: true } : {}) }));
+      'SELECT at, code, signal, uptime_ms, by_warden, at_mono, at_boot FROM exits WHERE service = ? ORDER BY id DESC LIMIT ?',
+    ).all(service, limitArg(limit)) as { at: number; code: number | null; signal: string | null; uptime_ms: number | null; by_warden: number; at_mono: number | null; at_boot: string | null }[];
+    return rows.map((r) => ({
+      at: r.at, code: r.code, signal: r.signal, uptimeMs: r.uptime_ms,
+      ...(r.by_warden ? { byWarden: true } : {}),
+      ...(r.at_mono != null && r.at_boot != null ? { stamp: { mono: r.at_mono, boot: r.at_boot } } : {}),
+    }));
   }
 
   // ------------------------------------------------------------------------------ service states

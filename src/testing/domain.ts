@@ -265,7 +265,7 @@ export class Driver {
     const logs = opts.logs ?? this.logs;
     const out = decideSettled(this.input(world), (r) => ({
       ticketId: r.ticketId, key: r.key,
-      diagnosis: diagnose({ config: this.config, world, problem: r.problem, now: this.now, logTail: logs[r.problem.service] ?? [] }),
+      diagnosis: diagnose({ config: this.config, world, problem: r.problem, now: this.now, mono: this.mono, boot: this.boot, logTail: logs[r.problem.service] ?? [] }),
     }));
     for (const t of out.tickets) this.tickets.set(t.id, structuredClone(t));
     for (const a of out.actions) this.actions.set(a.id, structuredClone(a));

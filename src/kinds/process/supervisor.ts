@@ -49,6 +49,8 @@ export class SpawnError extends Error {
 export interface SupervisorOptions {
   dataDir: string;
   instanceId: string;
+  /** The kernel's boot id: exits are stamped on monotonic time with it (crash-loop windows). */
+  boot?: string;
   registry: ProcessRegistry;
   clock: Clock;
   onExit: (service: string, exit: ExitRecord) => void;
@@ -366,7 +368,10 @@ export class ProcessSupervisor {
     const at = this.opts.clock.now();
     // Uptime on monotonic time when Warden saw the start; an adopted process only has a wall estimate.
     const uptimeMs = w.startedMono !== null ? this.opts.clock.mono() - w.startedMono : w.startedAt === null ? null : Math.max(0, at - w.startedAt);
-    const exit: ExitRecord = { at, code, signal, uptimeMs, ...(w.stopping ? { byWarden: true } : {}) };
+    const exit: ExitRecord = {
+      at, code, signal, uptimeMs, ...(w.stopping ? { byWarden: true } : {}),
+      ...(this.opts.boot ? { stamp: { mono: this.opts.clock.mono(), boot: this.opts.boot } } : {}),
+    };
     try {
       this.exits.delete(service);
       this.opts.registry.addExit(service, exit);
