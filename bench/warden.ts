@@ -10,6 +10,7 @@ import { makeLab, ROOT, type Lab } from '../src/demo/lab.js';
 import { fingerprintOf } from '../src/domain/detect.js';
 import type { ResolvedConfig } from '../src/domain/types.js';
 import { Daemon } from '../src/daemon/daemon.js';
+import { waitFor } from '../src/lib/wait.js';
 import { dbPath, Store, type AuditRecord } from '../src/store/store.js';
 import { type Janitor, now, pollHealthy, randomBetween, sleep, waitUntil } from './lib.js';
 
@@ -49,6 +50,61 @@ async function benchLab(): Promise<{ lab: Lab; cfg: ResolvedConfig }> {
   return { lab, cfg: loadConfig(lab.configPath) };
 }
 
+/**
+ * `./bin/warden --config CONFIG run` as a separate process, as in production, its output appended
+ * to `outFile`. The janitor kills it however the bench ends. `env` is added to the daemon's
+ * environment (its services inherit it). `softLimits` raises the daemon's soft rlimits (hence its
+ * children's) through `sh -c 'ulimit -S …; exec …'`: the pid stays the daemon's.
+ */
+export function spawnWardenRun(
+  janitor: Janitor, configPath: string, outFile: string,
+  opts: { env?: Record<string, string>; softLimits?: { nofile?: number; nproc?: number } } = {},
+): ChildProcess {
+  const argv = [process.execPath, join(ROOT, 'bin', 'warden'), '--config', configPath, 'run'];
+  const ulimits = [
+    ...(opts.softLimits?.nofile !== undefined ? [`ulimit -S -n ${opts.softLimits.nofile}`] : []),
+    ...(opts.softLimits?.nproc !== undefined ? [`ulimit -S -u ${opts.softLimits.nproc}`] : []),
+  ];
+  const [file, ...args] = ulimits.length > 0 ? ['sh', '-c', `${ulimits.join(' && ')} && exec "$@"`, 'sh', ...argv] : argv;
+  const out = openSync(outFile, 'a');
+  const child = spawn(file!, args, { stdio: ['ignore', out, out], env: { ...process.env, ...opts.env } });
+  closeSync(out);
+  janitor.track(child.pid, false);
+  return child;
+}
+
+/** The daemon's store, opened read-only once the daemon has created and migrated it. */
+export async function openStoreWhenReady(dataDir: string, timeoutMs: number, alive: () => boolean = () => true): Promise<Store> {
+  return waitFor(() => {
+    if (!alive()) throw new Error('warden exited before its store was ready');
+    if (!existsSync(dbPath(dataDir))) return null;
+    let store: Store | null = null;
+    try {
+      store = Store.open(dataDir, { readonly: true });
+      store.listTickets({ limit: 1 });
+      return store;
+    } catch {
+      // Not migrated yet: the daemon is still starting.
+      store?.close();
+      return null;
+    }
+  }, timeoutMs, 'warden to create a readable store', { everyMs: 10 });
+}
+
+/** SIGTERM (Warden drains and leaves its services running), SIGKILL after `graceMs`. */
+export async function stopWardenRun(janitor: Janitor, child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.pid === undefined) return;
+  if (child.exitCode === null && child.signalCode === null) {
+    const gone = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => { timer = setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } r(); }, graceMs); });
+    await Promise.race([gone, late]);
+    clearTimeout(timer);
+  }
+  janitor.untrack(child.pid);
+}
+
 export class WardenUnderTest {
   lab!: Lab;
   cfg!: ResolvedConfig;
@@ -85,29 +141,12 @@ export class WardenUnderTest {
       this.daemon = new Daemon(this.cfg, { log: () => undefined });
       await this.daemon.start();
     } else {
-      const out = openSync(join(this.lab.dir, 'warden.out'), 'a');
-      this.child = spawn(process.execPath, [join(ROOT, 'bin', 'warden'), '--config', this.lab.configPath, 'run'], { stdio: ['ignore', out, out] });
-      closeSync(out);
-      this.janitor.track(this.child.pid, false);
-      this.child.once('exit', (code, signal) => { if (this.child) process.stderr.write(`bench: warden exited early (${signal ?? code}); see ${join(this.lab.dir, 'warden.out')}\n`); });
-      await waitUntil(() => existsSync(dbPath(this.cfg.agent.dataDir)), 10_000, 'warden to create its store');
+      const child = spawnWardenRun(this.janitor, this.lab.configPath, join(this.lab.dir, 'warden.out'));
+      this.child = child;
+      child.once('exit', (code, signal) => { if (this.child) process.stderr.write(`bench: warden exited early (${signal ?? code}); see ${join(this.lab.dir, 'warden.out')}\n`); });
     }
-    await waitUntil(() => this.storeOpen(), 10_000, 'the store to be readable');
+    this.store = await openStoreWhenReady(this.cfg.agent.dataDir, 20_000);
     await this.ready(30_000);
-  }
-
-  private storeOpen(): boolean {
-    let store: Store | null = null;
-    try {
-      store = Store.open(this.cfg.agent.dataDir, { readonly: true });
-      store.listTickets({ limit: 1 });
-      this.store = store;
-      return true;
-    } catch {
-      // Not migrated yet: the daemon is still starting.
-      store?.close();
-      return false;
-    }
   }
 
   private pidOf(service: string): number | null {
@@ -199,14 +238,8 @@ export class WardenUnderTest {
   async stop(): Promise<void> {
     if (this.daemon) await this.daemon.stop(5_000);
     const child = this.child;
-    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      this.child = null;
-      const gone = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = sleep(10_000).then(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } });
-      await Promise.race([gone, timer]);
-      this.janitor.untrack(child.pid);
-    }
+    this.child = null;
+    if (child) await stopWardenRun(this.janitor, child, 10_000);
     this.killServices();
     this.store?.close();
   }
