@@ -41,6 +41,10 @@ export interface DaemonOptions {
 /** A diagnosis that takes longer is abandoned and the ticket escalated. */
 const DIAGNOSIS_TIMEOUT_MS = 60_000;
 const ROTATE_EVERY_MS = 10_000;
+/** Log files checked for rotation per tick (each is checked every N / ROTATE_PER_TICK ticks). */
+const ROTATE_PER_TICK = 500;
+/** Services read fresh from the system on each full pass beyond those in play (round robin). */
+const FRESH_PER_RESYNC = 500;
 
 export class Daemon {
   state: DaemonState = 'starting';
@@ -85,6 +89,10 @@ export class Daemon {
   private lastFullAt = Number.NEGATIVE_INFINITY;
   /** Services to look at again on every pass while they are not healthy or have open tickets. */
   private inPlay = new Set<string>();
+  /** Where the next full pass's fresh slice starts. */
+  private freshCursor = 0;
+  /** Where the next log-rotation slice starts. */
+  private rotateCursor = 0;
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -285,7 +293,7 @@ export class Daemon {
       onFirstPass: () => { this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined); },
     });
     this.passTimer = every(this.clock, this.config.agent.intervalMs, () => this.tick());
-    this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.supervisor.rotateLogs(processServices(this.config)));
+    this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.rotateSlice());
   }
 
   private async startApi(): Promise<void> {
@@ -463,23 +471,33 @@ export class Daemon {
   }
 
   /**
-   * The world: every service observed afresh (`touched` null: a full pass), or only the touched
-   * ones and those in play, the rest as last observed (nothing has told us they changed).
+   * The world. A full pass (`touched` null) takes every service again: fresh from the system for
+   * the ones events touched, the ones in play and a rolling slice of the rest (FRESH_PER_RESYNC, so
+   * every process is read again within a few resyncs), from the drivers' event-fed state for the
+   * others. Other passes take only the touched ones and those in play; the rest stay as last seen.
    */
   private world(touched: readonly string[] | null): World {
     const specs = this.config.services;
+    const fresh = new Set([...(touched ?? []), ...this.inPlay]);
     if (touched === null) {
-      for (const key of Object.keys(this.observed)) delete this.observed[key];
-      for (const s of specs) this.observe(s);
+      const names = new Set(specs.map((x) => x.name));
+      for (const key of Object.keys(this.observed)) if (!names.has(key)) delete this.observed[key];
+      for (let i = 0; i < Math.min(FRESH_PER_RESYNC, specs.length); i++) fresh.add(specs[(this.freshCursor + i) % specs.length]!.name);
+      this.freshCursor = specs.length === 0 ? 0 : (this.freshCursor + FRESH_PER_RESYNC) % specs.length;
+      // Untouched services keep their last observation: no event said it changed, and rebuilding
+      // ten thousand of them per resync is garbage for nothing.
+      for (const s of specs) {
+        if (fresh.has(s.name)) this.observe(s, false);
+        else if (this.observed[s.name] === undefined) this.observe(s, true);
+      }
     } else {
-      const names = new Set([...touched, ...this.inPlay]);
-      for (const s of specs) if (names.has(s.name) || this.observed[s.name] === undefined) this.observe(s);
+      for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
     return { at: this.clock.now(), services: this.observed };
   }
 
-  private observe(s: ServiceSpec): void {
-    this.observed[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
+  private observe(s: ServiceSpec, cached: boolean): void {
+    this.observed[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s, { cached }), checks: this.scheduler.states(s.name) };
   }
 
   /** A fresh look at every service, for diagnosis evidence and the API. */
@@ -493,6 +511,15 @@ export class Daemon {
 
   private driverFor(spec: ServiceSpec): ServiceDriver {
     return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
+  }
+
+  /** Log sizes checked in a rolling slice: a bounded number of stat calls per tick, whatever the inventory. */
+  private rotateSlice(): void {
+    const specs = processServices(this.config);
+    const n = Math.min(specs.length, ROTATE_PER_TICK);
+    const slice = Array.from({ length: n }, (_, i) => specs[(this.rotateCursor + i) % specs.length]!);
+    this.rotateCursor = specs.length === 0 ? 0 : (this.rotateCursor + n) % specs.length;
+    this.supervisor.rotateLogs(slice);
   }
 
   private notify(kind: string, subject: string | null, summary: string, data: Record<string, unknown>): void {

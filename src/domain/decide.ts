@@ -84,6 +84,9 @@ export interface DecideOutput {
 /** Verification failures after which a ticket escalates whatever the rate limits say. */
 export const MAX_FAILED_REPAIRS = 5;
 
+/** First starts (deploys) proposed and not yet finished at any one time. */
+export const MAX_DEPLOYS_IN_FLIGHT = 256;
+
 export function decide(input: DecideInput): DecideOutput {
   const { config, now } = input;
   const instant: Instant = { wall: now, mono: input.mono, boot: input.boot };
@@ -98,7 +101,8 @@ export function decide(input: DecideInput): DecideOutput {
   const ids = { ...input.nextIds };
   const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
   const detection = input.detection ?? detect(config, input.world, [...tickets.values()]);
-  const hostOf = (svc: string): string => config.services.find((s) => s.name === svc)?.host ?? 'local';
+  const hosts = new Map(config.services.map((x) => [x.name, x.host]));
+  const hostOf = (svc: string): string => hosts.get(svc) ?? 'local';
 
   const putT = (t: Ticket, a: readonly AuditIntent[]): Ticket => { tickets.set(t.id, t); changedT.add(t.id); audit.push(...a); return t; };
   const putA = (a: Action, au: readonly AuditIntent[]): Action => { actions.set(a.id, a); changedA.add(a.id); audit.push(...au); return a; };
@@ -203,8 +207,13 @@ export function decide(input: DecideInput): DecideOutput {
 
   // 3. Deploy: services that never ran are started once their dependencies are healthy.
   const deployRecs: Recommendation[] = [];
+  const specOf = new Map(config.services.map((x) => [x.name, x]));
+  const deploying = new Set([...actions.values()].filter((a) => a.ticketId === null && !isTerminal(a)).map((a) => a.target));
+  // First starts in flight at once are bounded: ten thousand services do not fork at the same
+  // instant (nor build one giant pass); the rest follow as these settle.
+  let deployRoom = MAX_DEPLOYS_IN_FLIGHT - deploying.size;
   for (const name of detection.neverStarted) {
-    const spec = config.services.find((s) => s.name === name)!;
+    const spec = specOf.get(name)!;
     const waiting = spec.dependsOn.filter((d) => detection.health[d]?.health !== 'healthy');
     if (waiting.length > 0) {
       deployRecs.push({ event: 'reconcile_blocked', action: 'start', target: name, reason: `waiting for ${waiting.join(', ')} to be healthy` });
@@ -215,8 +224,8 @@ export function decide(input: DecideInput): DecideOutput {
     deployRecs.push(g.ok || g.blockedBy === 'mode'
       ? { event: 'reconcile_required', action: 'start', target: name, reason: 'declared but not running' }
       : { event: 'reconcile_blocked', action: 'start', target: name, reason: g.reason });
-    const pending = [...actions.values()].some((a) => a.ticketId === null && a.target === name && !isTerminal(a));
-    if (!g.ok || pending) continue;
+    if (!g.ok || deploying.has(name) || deployRoom <= 0) continue;
+    deployRoom--;
     // Recommend mode proposes the first start too; it never executes anything.
     const state = config.agent.mode === 'recommend' ? 'proposed' : g.approval === 'required' ? 'awaiting_approval' : 'validated';
     const r = proposeAction({ id: newId('A'), type: 'start', target: name, params: {}, ticketId: null, idempotencyKey: `deploy:${name}:${now}`, state, why: { reason: 'declared but not running' } }, ctx);

@@ -12,8 +12,12 @@ export interface ActOptions {
 }
 
 export interface ServiceDriver {
-  /** A synchronous snapshot (drivers that poll return their latest observation). */
-  state(spec: ServiceSpec): ProcessState;
+  /**
+   * A synchronous snapshot (drivers that poll return their latest observation). `cached`: what the
+   * driver's events last said, without reading the system again (a pass over services no event
+   * touched); a driver that cannot tell reads as usual.
+   */
+  state(spec: ServiceSpec, opts?: { cached?: boolean }): ProcessState;
   start(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }>;
   stop(spec: ServiceSpec, opts?: ActOptions): Promise<void>;
   restart(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }>;

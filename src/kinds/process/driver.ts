@@ -5,7 +5,7 @@ import type { ProcessSupervisor } from './supervisor.js';
 
 export class ProcessDriver implements ServiceDriver {
   constructor(readonly supervisor: ProcessSupervisor) {}
-  state(spec: ServiceSpec): ProcessState { return this.supervisor.state(spec.name); }
+  state(spec: ServiceSpec, opts?: { cached?: boolean }): ProcessState { return this.supervisor.state(spec.name, opts); }
   start(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }> { return this.supervisor.start(spec, opts); }
   stop(spec: ServiceSpec, opts?: ActOptions): Promise<void> { return this.supervisor.stop(spec, opts); }
   restart(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }> { return this.supervisor.restart(spec, opts); }

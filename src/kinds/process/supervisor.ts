@@ -76,6 +76,8 @@ interface Watch {
   markExited: () => void;
   /** Set while Warden itself stops the process: that exit is not a crash. */
   stopping: boolean;
+  /** The state letter of the last /proc read (null: never read). */
+  lastState: string | null;
   /** The action that started it (ProcessState.startedBy): null none, undefined unknown. */
   startedBy: string | null | undefined;
 }
@@ -119,10 +121,16 @@ export class ProcessSupervisor {
     }
   }
 
-  state(service: string): ProcessState {
+  /**
+   * Read fresh by default: a process can be stopped (T) or dead a moment after the last event.
+   * `cached` skips /proc for our own children (their exit is an event; the state letter is the last
+   * one read): the steady state of a large inventory must not read /proc per service per pass.
+   */
+  state(service: string, opts: { cached?: boolean } = {}): ProcessState {
     const w = this.watched.get(service);
-    // Read fresh: a process can be stopped (T) or dead a moment after the last event.
-    const stat = w === undefined ? null : readProcStat(w.pid);
+    const cached = opts.cached === true && w !== undefined && w.child !== null && w.lastState !== null;
+    const stat = w === undefined ? null : cached ? { startTime: w.procStart, state: w.lastState! } : readProcStat(w.pid);
+    if (w !== undefined && stat !== null && !cached) w.lastState = stat.state;
     const alive = w !== undefined && stat !== null && stat.startTime === w.procStart && stat.state !== 'Z' && stat.state !== 'X';
     return {
       running: alive,
@@ -328,7 +336,7 @@ export class ProcessSupervisor {
   private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null, startedBy: string | null | undefined): Watch {
     let markExited = (): void => {};
     const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false, startedBy };
+    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false, startedBy, lastState: null };
   }
 
   private watchAdopted(service: string, rec: ProcessRecord, startedBy: string | null | undefined): void {
