@@ -1,5 +1,6 @@
 // What every command shares: loading the config, opening the store, printing tables or --json,
 // and the one error type commands throw to exit with a message.
+import { WardenError } from '../lib/errors.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { loadConfig } from '../config/load.js';
@@ -7,9 +8,9 @@ import type { ResolvedConfig } from '../domain/types.js';
 import { dbPath, Store } from '../store/store.js';
 
 /** Thrown by commands to stop with a message and an exit code; the CLI entry maps it. */
-export class CliError extends Error {
+export class CliError extends WardenError {
   constructor(message: string, readonly exitCode = 1) {
-    super(message);
+    super(exitCode === 2 ? 'USAGE' : 'COMMAND_FAILED', message);
   }
 }
 

@@ -1,6 +1,7 @@
 // Turning problems found in a config file into `file:line:col: what is wrong, what was expected`.
 // Validation works on plain data (paths like ['services', 0, 'start']); this module maps each path
 // back to the YAML node it came from, so every message points at the text the person must change.
+import { WardenError } from '../lib/errors.js';
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
 import { show } from './fields.js';
@@ -32,14 +33,11 @@ export function formatIssue(i: ConfigIssue): string {
 }
 
 /** Every problem in a config file at once, so one edit-validate round fixes them all. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
-  readonly retryable = false;
+export class ConfigError extends WardenError {
   readonly issues: ConfigIssue[];
 
   constructor(issues: ConfigIssue[], options?: { cause?: unknown }) {
-    super(issues.map(formatIssue).join('\n'), options);
-    this.name = 'ConfigError';
+    super('CONFIG_INVALID', issues.map(formatIssue).join('\n'), { cause: options?.cause });
     this.issues = issues;
   }
 }

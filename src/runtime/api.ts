@@ -2,6 +2,7 @@
 // Prometheus, and read-only JSON under /api for people and scripts. Everything but /healthz needs
 // the bearer token. Handlers only read: every change still goes through the CLI and the store, so
 // the API adds no second way to act.
+import { WardenError } from '../lib/errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -36,18 +37,16 @@ export interface ApiDeps {
 }
 
 /** An error with the HTTP status and stable code it maps to. */
-export class ApiError extends Error {
-  constructor(readonly status: ContentfulStatusCode, readonly code: string, message: string, readonly details: Record<string, unknown> = {}) {
-    super(message);
-    this.name = 'ApiError';
+export class ApiError extends WardenError {
+  constructor(readonly status: ContentfulStatusCode, code: string, message: string, readonly details: Record<string, unknown> = {}) {
+    super(code, message);
   }
 }
 
 /** The API cannot start as configured (no token, port taken); the daemon refuses to start. */
-export class ApiConfigError extends Error {
-  constructor(readonly code: 'API_TOKEN_MISSING' | 'API_LISTEN_FAILED', message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApiConfigError';
+export class ApiConfigError extends WardenError {
+  constructor(code: 'API_TOKEN_MISSING' | 'API_LISTEN_FAILED', message: string, options?: { cause?: unknown }) {
+    super(code, message, { cause: options?.cause });
   }
 }
 

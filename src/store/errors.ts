@@ -1,6 +1,8 @@
 // Store failures callers are expected to branch on carry a stable `code`; anything else
 // (disk full, SQLITE_BUSY after the timeout) surfaces as the underlying SqliteError.
 
+import { WardenError } from '../lib/errors.js';
+
 export type StoreErrorCode =
   /** Read-only open of a data directory that has no database: nothing was created. */
   | 'STORE_MISSING'
@@ -15,16 +17,11 @@ export type StoreErrorCode =
   /** An argument the store refuses to persist (bad audit entry, unknown id kind). */
   | 'INVALID_INPUT';
 
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-  readonly code: StoreErrorCode;
-  /** True when the same call may succeed later without anyone changing anything. */
-  readonly retryable: boolean;
+export class StoreError extends WardenError {
+  declare readonly code: StoreErrorCode;
 
   constructor(code: StoreErrorCode, message: string, opts: { cause?: unknown; retryable?: boolean } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.code = code;
-    this.retryable = opts.retryable ?? false;
+    super(code, message, opts);
   }
 }
 

@@ -1,5 +1,6 @@
 // The process supervisor for `kind: process`: Warden starts and stops these services itself (like
 // Monit), sees their exits the moment they happen, and finds them again after its own restart.
+import { WardenError } from '../../lib/errors.js';
 import { logError } from '../../lib/log.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
@@ -37,12 +38,9 @@ const ADOPTED_PER_TICK = 500;
 /** After SIGKILL a process can still take a moment (uninterruptible sleep); give up after this. */
 const KILL_WAIT_MS = 5000;
 
-export class SpawnError extends Error {
-  readonly code = 'SPAWN_FAILED';
-  readonly retryable = false;
+export class SpawnError extends WardenError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SpawnError';
+    super('SPAWN_FAILED', message, { cause: options?.cause, retryable: false });
   }
 }
 

@@ -1,6 +1,7 @@
 // Running systemctl and journalctl. Injectable, so driver tests can script systemd's answers; the
 // default never rejects: a missing binary or a timeout is an answer too (code null), because the
 // poll loop must keep going on a host without systemd.
+import { WardenError } from '../../lib/errors.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -39,22 +40,18 @@ export function commandRunner(file: string): CommandRunner {
   });
 }
 
-export class SystemctlError extends Error {
-  readonly code = 'SYSTEMCTL_FAILED';
+export class SystemctlError extends WardenError {
   /** systemctl's exit status; null when it could not run or timed out. */
   readonly status: number | null;
   readonly stderr: string;
   readonly argv: readonly string[];
-  /** 5: unit not found, 4: not permitted. Neither changes by trying again. */
-  readonly retryable: boolean;
 
   constructor(argv: readonly string[], result: CommandResult) {
     const first = result.stderr.trim().split('\n')[0] ?? '';
-    super(`systemctl ${argv.join(' ')} failed (${result.code === null ? 'did not finish' : `status ${result.code}`})${first !== '' ? `: ${first}` : ''}`);
-    this.name = 'SystemctlError';
+    // 5: unit not found, 4: not permitted. Neither changes by trying again.
+    super('SYSTEMCTL_FAILED', `systemctl ${argv.join(' ')} failed (${result.code === null ? 'did not finish' : `status ${result.code}`})${first !== '' ? `: ${first}` : ''}`, { retryable: result.code !== 4 && result.code !== 5 });
     this.status = result.code;
     this.stderr = result.stderr;
     this.argv = [...argv];
-    this.retryable = result.code !== 4 && result.code !== 5;
   }
 }
