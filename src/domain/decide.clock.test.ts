@@ -34,6 +34,16 @@ function passWhile(d: Driver, id: string, status: string, everyMs: number, maxMs
 
 const label = (step: number): string => `${step > 0 ? '+' : '-'}1h`;
 
+/** cache dies, is restarted and stays healthy past the stable period: ticket `id` resolves. */
+function repairCache(d: Driver, id: string): void {
+  d.pass({ cache: dead() });
+  d.executeAll();
+  d.advance(10).pass();
+  d.advance(10).pass();
+  d.advance(500).pass();
+  assert.equal(d.ticket(id).status, 'resolved');
+}
+
 void describe('decide on monotonic time: a verification', () => {
   /** Kill, restart, healthy: the wall clock steps `step` once stability has started. */
   function stable(step: number): Outcome {
@@ -104,12 +114,7 @@ void describe('decide on monotonic time: a rate-limit window', () => {
   function secondFailure(afterMs: number, step: number): Outcome {
     const d = driver({ limits: [{ action: 'restart', per: 'service', max: 1, windowMs: 600_000 }], agent: { reopenWindowMs: 1_000 } });
     const start = d.mono;
-    d.pass({ cache: dead() });
-    d.executeAll();
-    d.advance(10).pass();
-    d.advance(10).pass();
-    d.advance(500).pass();
-    assert.equal(d.ticket('T1').status, 'resolved');
+    repairCache(d, 'T1');
     d.advance(afterMs);
     d.stepWall(step);
     d.pass({ cache: dead() });
@@ -131,20 +136,12 @@ void describe('decide on monotonic time: a rate-limit window', () => {
 
   it('a person\'s reset of the count holds across a wall step back: repairs after it still count', () => {
     const d = driver({ limits: [{ action: 'restart', per: 'service', max: 1, windowMs: 600_000 }], agent: { reopenWindowMs: 1_000 } });
-    const repair = (): void => {
-      d.pass({ cache: dead() });
-      d.executeAll();
-      d.advance(10).pass();
-      d.advance(10).pass();
-      d.advance(500).pass();
-    };
-    repair();
+    repairCache(d, 'T1');
     d.advance(5_000);
     d.limitResets.cache = { wall: d.now, mono: d.mono, boot: d.boot };
     d.stepWall(-3_600_000);
     d.advance(5_000);
-    repair(); // allowed: the earlier restart was before the reset
-    assert.equal(d.ticket('T2').status, 'resolved');
+    repairCache(d, 'T2'); // allowed: the earlier restart was before the reset
     d.advance(5_000).pass({ cache: dead() });
     assert.equal(d.ticket('T3').status, 'escalated', 'the restart after the reset counts, whatever the wall clock says');
   });
@@ -167,12 +164,7 @@ void describe('decide on monotonic time: the reopen window', () => {
   function comeback(afterMs: number, step: number): Outcome {
     const d = driver();
     const start = d.mono;
-    d.pass({ cache: dead() });
-    d.executeAll();
-    d.advance(10).pass();
-    d.advance(10).pass();
-    d.advance(500).pass();
-    assert.equal(d.ticket('T1').status, 'resolved');
+    repairCache(d, 'T1');
     d.advance(afterMs);
     d.stepWall(step);
     d.pass({ cache: dead() });

@@ -1,6 +1,7 @@
-// The reconciler: observe (outside the write transaction) → in one transaction: apply people's
-// queued commands, read, decide, commit → hand back the effects to run after the commit. The
-// daemon and `reconcile --once` share it, so they read the store the same way and cannot disagree.
+// The reconciler: observe (outside any write transaction) → apply people's queued commands (their
+// own transaction) → in one transaction: read, decide, commit → hand back the effects to run after
+// the commit. The daemon and `reconcile --once` read the store through the same readDecideInput,
+// so they cannot disagree.
 import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, type Command, type CommandResult } from '../app/commands.js';
 import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
