@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { tcpCheck, T0 } from '../testing/domain.js';
 import type { ServiceObservation } from '../domain/types.js';
@@ -161,4 +163,11 @@ test('the agent: frozen, build info, reloads, notification failures, tickets ope
   assert.equal(line(text, 'warden_config_last_reload_successful '), 'warden_config_last_reload_successful 1');
   assert.equal(line(text, 'warden_config_last_reload_success_timestamp_seconds '), `warden_config_last_reload_success_timestamp_seconds ${(T0 + 9000) / 1000}`);
   assert.equal(line(text, 'warden_frozen '), 'warden_frozen 0');
+});
+
+test('docs/metrics.md documents every metric Warden defines (not the default process metrics)', async () => {
+  const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'metrics.md'), 'utf8');
+  const ours = (await new WardenMetrics({ defaultMetrics: false }).registry.getMetricsAsJSON()).map((x) => x.name);
+  assert.ok(ours.length >= 19, 'the registry has our metrics');
+  for (const name of ours) assert.ok(doc.includes(`| \`${name}\` |`), `${name} is documented in docs/metrics.md`);
 });
