@@ -3,6 +3,7 @@
 // reconciler (observe → decide → commit) and hands each committed pass to the effect runner.
 // Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
 // the loop early; a timer guarantees a full pass every `interval`.
+import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
 import { rulesDiagnoser } from '../diagnosis/diagnoser.js';
@@ -180,6 +181,7 @@ export class Daemon {
             const key = `${service}/${st.id}`;
             const prev = this.lastCheckVerdict.get(key);
             this.lastCheckVerdict.set(key, st.healthy);
+            this.metrics.checkResult(service, st);
             if (prev !== st.healthy) this.touch(service);
           }, { onError: (e) => this.log(`checks: ${errorText(e)}`) });
           this.scheduler.setServices(this.config.services);
@@ -278,6 +280,9 @@ export class Daemon {
   }
 
   private startLoop(): void {
+    this.metrics.setInventory(this.config.services, this.config.notify.map((c) => c.name));
+    this.metrics.setFrozen(this.store.getFlag(FROZEN_FLAG) != null);
+    this.metrics.configLoaded(true, this.clock.now());
     this.reconciler = new Reconciler({
       store: this.store, config: () => this.config, observe: (touched) => this.world(touched),
       now: () => ({ wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId }),
@@ -332,6 +337,7 @@ export class Daemon {
   private undelivered(channel: string, ev: { kind: string; subject: string | null }, r: { ok: boolean; attempts: number; error: string | null }): void {
     if (r.ok) return;
     this.log(`notify ${channel}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
+    this.metrics.notifyFailed(channel);
     // Guarded: with the store full this would otherwise be an unhandled rejection that kills us.
     try {
       if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel, event: ev.kind, attempts: r.attempts, error: r.error } }]);
@@ -363,6 +369,7 @@ export class Daemon {
     } catch (e) {
       const msg = errorText(e);
       this.log(`reload rejected, keeping the running config: ${msg}`);
+      this.metrics.configLoaded(false, this.clock.now());
       this.audit([{ kind: 'config.rejected', subject: null, data: { file: this.config.file, error: msg } }]);
       return false;
     }
@@ -378,6 +385,9 @@ export class Daemon {
     this.systemdDriver.setServices(next.services);
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
     this.notifier.setChannels(next.notify);
+    this.metrics.configLoaded(true, this.clock.now());
+    this.metrics.setInventory(next.services, next.notify.map((c) => c.name));
+    this.effects.retain(new Set(next.services.map((x) => x.name)));
     void reportUnusable(next, this.log);
     this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
     this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
@@ -527,7 +537,7 @@ export class Daemon {
   }
 
   private settled(a: Action): void {
-    if (a.state === 'completed' || a.state === 'failed') this.metrics.actionFinished(a.type, a.state);
+    this.metrics.actionSettled(a, this.clock.now());
     if (a.state === 'completed' && (a.type === 'restart' || a.type === 'start')) {
       // Results from before the repair must not count toward verification: forget them, probe now.
       this.scheduler.reset(a.target);

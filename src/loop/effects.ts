@@ -2,6 +2,7 @@
 // action must be durable before it runs; a notification must not announce a decision that rolled
 // back). Logs, notifications, metrics and the heartbeat; the actions to execute; the diagnoses to
 // ask for; and when the next pass is due (verification ticks, retry backoff).
+import { FROZEN_FLAG } from '../app/commands.js';
 import { retryIn } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DecideOutput } from '../domain/decide.js';
@@ -42,6 +43,8 @@ export class EffectRunner {
   private readonly lastHealth = new Map<string, Health>();
   /** ticket id → when its fault started, for time-to-recover. */
   private readonly incidentStart = new Map<string, number>();
+  /** Tickets whose current occurrence has not been diagnosed yet (warden_tickets_opened_total). */
+  private readonly undiagnosed = new Set<string>();
   private lastHeartbeat = 0;
   private first = true;
   lastPassAt = 0;
@@ -78,15 +81,19 @@ export class EffectRunner {
     for (const [name, h] of healthChanges) {
       if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
+      metrics.setServiceHealth(name, world.services[name]?.host ?? 'local', h.health);
     }
     metrics.setFindings(out.report.findings);
     metrics.setTickets(open);
+    // Only a command can freeze or unfreeze, so the flag is read only on passes that applied some.
+    if (r.commands.length > 0) metrics.setFrozen(store.getFlag(FROZEN_FLAG) != null);
     for (const i of out.audit) {
       this.measure(config, i, world, now, out);
       log(describe(i));
       const n = notificationOf(i);
       if (n) this.deps.notify(n.kind, i.subject, n.summary, i.data);
     }
+    this.countDiagnosed(out);
     this.lastPassAt = now;
     this.lastSummary = out.report.summary;
     this.lastOpenTickets = open.length;
@@ -94,6 +101,28 @@ export class EffectRunner {
       this.first = false;
       this.deps.onFirstPass();
     }
+  }
+
+  /**
+   * Counts each ticket occurrence once, with its cause, when its first diagnosis is in: the ticket
+   * has left `diagnosing` with a diagnosis for the current evidence (a repeated, identical diagnosis
+   * writes no ticket.diagnosed record, so the ticket itself is read). Only tickets this pass changed.
+   */
+  private countDiagnosed(out: DecideOutput): void {
+    if (this.undiagnosed.size === 0) return;
+    for (const t of out.tickets) {
+      if (!this.undiagnosed.has(t.id)) continue;
+      if (t.status === 'resolved') this.undiagnosed.delete(t.id);
+      else if (t.status !== 'diagnosing' && t.evidenceKey != null && t.cause !== null) {
+        this.deps.metrics.ticketOpened(t.cause);
+        this.undiagnosed.delete(t.id);
+      }
+    }
+  }
+
+  /** Forgets services no longer configured, so one added back under the same name is reported afresh. */
+  retain(services: ReadonlySet<string>): void {
+    for (const name of this.lastHealth.keys()) if (!services.has(name)) this.lastHealth.delete(name);
   }
 
   /** A tick that found nothing to decide: the loop is alive (heartbeat), nothing else changed. */
@@ -127,6 +156,10 @@ export class EffectRunner {
       const at = spec && obs ? faultStartedAt(obs, spec) : null;
       if (at !== null) metrics.observeDetect(Math.max(0, now - at) / 1000);
       this.incidentStart.set(i.subject, at ?? now);
+      this.undiagnosed.add(i.subject);
+    } else if (i.kind === 'ticket.diagnosis_failed' && i.subject) {
+      // No cause could be found: counted as the taxonomy's `unknown`, so opened tickets add up.
+      if (this.undiagnosed.delete(i.subject)) metrics.ticketOpened('unknown');
     } else if (i.kind === 'ticket.verified' && i.subject) {
       const start = this.incidentStart.get(i.subject) ?? out.tickets.find((x) => x.id === i.subject)?.openedAt ?? now;
       metrics.observeRecover(Math.max(0, now - start) / 1000);
