@@ -1,5 +1,6 @@
 // What every command shares: loading the config, opening the store, printing tables or --json,
 // and the one error type commands throw to exit with a message.
+import { InvalidArgumentError } from 'commander';
 import { WardenError } from '../lib/errors.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -13,6 +14,21 @@ export class CliError extends WardenError {
     super(exitCode === 2 ? 'USAGE' : 'COMMAND_FAILED', message);
   }
 }
+
+/**
+ * The one parser of integer options (`--limit`, `--lines`, ...): plain decimal digits within
+ * [min, max], so "abc", "-1" or "1e9" is a usage error (exit 2) rather than a store error.
+ */
+export function intOption(min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`Expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** The most records a listing returns at once. */
+export const LIMIT_MAX = 1_000_000;
 
 export interface GlobalOpts {
   config: string;

@@ -9,7 +9,7 @@ import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
 import { lockHolder } from '../daemon/lock.js';
-import { ago, CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { ago, CliError, config, intOption, LIMIT_MAX, printJson, printTable, withStore, type GlobalOpts } from './common.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
@@ -41,12 +41,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
   const audit = program.command('audit').description('the append-only, hash-chained audit log');
   audit.command('list')
     .description('list audit records, oldest first')
-    .option('--limit <n>', 'only the last n records', '50')
+    .option('--limit <n>', 'only the last n records', intOption(1, LIMIT_MAX), 50)
     .option('--subject <id>', 'only records about this ticket or action')
     .option('--json', 'print JSON')
-    .action((o: { limit: string; subject?: string; json?: boolean }) => {
+    .action((o: { limit: number; subject?: string; json?: boolean }) => {
       const cfg = config(globals());
-      const recs = withStore(cfg, 'read', (s) => s.listAudit({ limit: Number(o.limit), ...(o.subject ? { subject: o.subject } : {}) }));
+      const recs = withStore(cfg, 'read', (s) => s.listAudit({ limit: o.limit, ...(o.subject ? { subject: o.subject } : {}) }));
       if (o.json) return printJson(recs.map((r) => ({ ...r, at: iso(r.at) })));
       printTable(recs.map((r) => ({ seq: String(r.seq), at: iso(r.at)!, actor: r.actor, kind: r.kind, subject: r.subject ?? '-', data: JSON.stringify(r.data).slice(0, 100) })), 'the audit log is empty');
     });
@@ -67,13 +67,11 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
 
   program.command('debug <service>')
     .description('diagnostics bundle of one service: state, checks, last exit, restarts, last 50 log lines, recent tickets and actions')
-    .option('--lines <n>', 'log lines', String(LOG_LINES))
+    .option('--lines <n>', 'log lines (0 to 1000)', intOption(0, 1000), LOG_LINES)
     .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
-    .action(async (name: string, o: { lines: string; json?: boolean }) => {
+    .action(async (name: string, o: { lines: number; json?: boolean }) => {
       const cfg = config(globals());
-      const lines = Number(o.lines);
-      if (!Number.isInteger(lines) || lines < 0 || lines > 1000) throw new CliError(`--lines: expected an integer from 0 to 1000, got "${o.lines}"`, 2);
-      const { bundle, note } = await debugBundle(cfg, name, lines);
+      const { bundle, note } = await debugBundle(cfg, name, o.lines);
       if (o.json) return printJson(bundle);
       if (note) process.stderr.write(`${note}\n`);
       process.stdout.write(renderDiagnostics(bundle as DiagnosticsBundle));

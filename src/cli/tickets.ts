@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { TicketStatus } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, config, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
+  actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
 import { submit } from './submit.js';
 
@@ -15,13 +15,13 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .description('list tickets, open ones by default')
     .option('--all', 'include resolved tickets')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
-    .option('--limit <n>', 'at most n tickets', '50')
+    .option('--limit <n>', 'at most n tickets', intOption(1, LIMIT_MAX), 50)
     .option('--json', 'print JSON')
-    .action((o: { all?: boolean; status?: string; limit: string; json?: boolean }) => {
+    .action((o: { all?: boolean; status?: string; limit: number; json?: boolean }) => {
       if (o.status && !STATUSES.includes(o.status as TicketStatus)) throw new CliError(`unknown status "${o.status}"; expected one of ${STATUSES.join(', ')}`, 2);
       const cfg = config(globals());
       const list = withStore(cfg, 'read', (s) => s.listTickets({
-        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: Number(o.limit),
+        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit,
       }));
       if (o.json) return printJson(list.map(ticketJson));
       printTable(list.map((t) => ({
