@@ -4,6 +4,7 @@ import type { ActionState } from '../domain/types.js';
 import {
   actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, withStore, type GlobalOpts,
 } from './common.js';
+import { state } from './color.js';
 import { submit } from './submit.js';
 
 const STATES: ActionState[] = ['proposed', 'validated', 'awaiting_approval', 'executing', 'completed', 'failed', 'cancelled'];
@@ -27,7 +28,7 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
       printTable(list.map((a) => ({
         id: a.id, ticket: a.ticketId ?? '(deploy)', type: a.type, target: a.target, state: a.state,
         attempts: String(a.attempts), created: ago(a.createdAt), error: a.error ?? '',
-      })), 'no actions');
+      })), 'no actions', { state });
     });
 
   actions.command('show <id>')

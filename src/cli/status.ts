@@ -10,6 +10,7 @@ import { apiGet } from '../runtime/api.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
 import { lockHolder } from '../daemon/lock.js';
 import { ago, CliError, config, intOption, LIMIT_MAX, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { alert, state } from './color.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
@@ -28,12 +29,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         if (exit) throw exit;
         return;
       }
-      process.stdout.write(`${cfg.agent.name}: ${json.summary}   mode ${json.mode}${json.frozen ? '   FROZEN' : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
-      if (d.stale) process.stdout.write(`STALE: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
-      else if (!d.running && !fresh) process.stdout.write(`STALE: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
+      process.stdout.write(`${cfg.agent.name}: ${state(json.summary)}   mode ${json.mode}${json.frozen ? `   ${alert('FROZEN')}` : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
+      if (d.stale) process.stdout.write(`${alert('STALE')}: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
+      else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
-      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory');
+      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory', { health: state });
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
     });

@@ -4,6 +4,7 @@ import type { TicketStatus } from '../domain/types.js';
 import {
   actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
+import { state } from './color.js';
 import { submit } from './submit.js';
 
 const STATUSES: TicketStatus[] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held'];
@@ -27,7 +28,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
       printTable(list.map((t) => ({
         id: t.id, status: t.status, service: t.service, cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
         opened: ago(t.openedAt), reason: t.reason ?? '',
-      })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)');
+      })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)', { status: state });
     });
 
   tickets.command('show <id>')
@@ -41,7 +42,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
         const actions = t.actionIds.map((a) => s.getAction(a)).filter((a) => a !== null);
         if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson) });
         const out: string[] = [];
-        out.push(`ticket ${t.id}  ${t.status}${t.reason ? ` — ${t.reason}` : ''}`);
+        out.push(`ticket ${t.id}  ${state(t.status)}${t.reason ? ` — ${t.reason}` : ''}`);
         out.push(`  service      ${t.host}/${t.service}   fingerprint ${t.fingerprint}`);
         out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
         out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);
