@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { registerActions } from './actions.js';
 import { CliError, type GlobalOpts } from './common.js';
+import { registerCompletion } from './completion.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerLifecycle } from './lifecycle.js';
@@ -38,6 +39,7 @@ Getting started:
   registerActions(program, globals);
   registerDemo(program, globals);
   registerSystem(program, globals);
+  registerCompletion(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
