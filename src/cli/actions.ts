@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import type { ActionState } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, config, personIdentity, printJson, printTable, withStore, type GlobalOpts,
+  actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, withStore, type GlobalOpts,
 } from './common.js';
+import { state } from './color.js';
 import { submit } from './submit.js';
 
 const STATES: ActionState[] = ['proposed', 'validated', 'awaiting_approval', 'executing', 'completed', 'failed', 'cancelled'];
@@ -15,19 +16,19 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .description('list actions, newest first')
     .option('--state <state>', `only this state (${STATES.join(', ')})`)
     .option('--ticket <id>', 'only actions of this ticket')
-    .option('--limit <n>', 'at most n actions', '50')
+    .option('--limit <n>', 'at most n actions', intOption(1, LIMIT_MAX), 50)
     .option('--json', 'print JSON')
-    .action((o: { state?: string; ticket?: string; limit: string; json?: boolean }) => {
+    .action((o: { state?: string; ticket?: string; limit: number; json?: boolean }) => {
       if (o.state && !STATES.includes(o.state as ActionState)) throw new CliError(`unknown state "${o.state}"; expected one of ${STATES.join(', ')}`, 2);
       const cfg = config(globals());
       const list = withStore(cfg, 'read', (s) => s.listActions({
-        ...(o.state ? { states: [o.state as ActionState] } : {}), ...(o.ticket ? { ticketId: o.ticket } : {}), limit: Number(o.limit),
+        ...(o.state ? { states: [o.state as ActionState] } : {}), ...(o.ticket ? { ticketId: o.ticket } : {}), limit: o.limit,
       }));
       if (o.json) return printJson(list.map(actionJson));
       printTable(list.map((a) => ({
         id: a.id, ticket: a.ticketId ?? '(deploy)', type: a.type, target: a.target, state: a.state,
         attempts: String(a.attempts), created: ago(a.createdAt), error: a.error ?? '',
-      })), 'no actions');
+      })), 'no actions', { state });
     });
 
   actions.command('show <id>')

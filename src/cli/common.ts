@@ -1,5 +1,6 @@
 // What every command shares: loading the config, opening the store, printing tables or --json,
 // and the one error type commands throw to exit with a message.
+import { InvalidArgumentError } from 'commander';
 import { WardenError } from '../lib/errors.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
@@ -13,6 +14,21 @@ export class CliError extends WardenError {
     super(exitCode === 2 ? 'USAGE' : 'COMMAND_FAILED', message);
   }
 }
+
+/**
+ * The one parser of integer options (`--limit`, `--lines`, ...): plain decimal digits within
+ * [min, max], so "abc", "-1" or "1e9" is a usage error (exit 2) rather than a store error.
+ */
+export function intOption(min: number, max: number): (value: string) => number {
+  return (value: string): number => {
+    const n = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`Expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** The most records a listing returns at once. */
+export const LIMIT_MAX = 1_000_000;
 
 export interface GlobalOpts {
   config: string;
@@ -53,17 +69,24 @@ export function printJson(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 }
 
-/** A plain aligned table; empty lists print a hint instead of an empty header. */
-export function printTable(rows: Record<string, string>[], empty: string): void {
+/**
+ * A plain aligned table; empty lists print a hint instead of an empty header. `paint` colours the
+ * cells of some columns after padding, so escape codes never skew the alignment.
+ */
+export function printTable(rows: Record<string, string>[], empty: string, paint: Record<string, (v: string) => string> = {}): void {
   if (rows.length === 0) {
     process.stdout.write(`${empty}\n`);
     return;
   }
   const cols = Object.keys(rows[0]!);
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(width[i]!))).join('  ').trimEnd();
-  process.stdout.write(`${line(cols.map((c) => c.toUpperCase()))}\n`);
-  for (const r of rows) process.stdout.write(`${line(cols.map((c) => r[c] ?? ''))}\n`);
+  const line = (cells: string[], painted: boolean): string => cells.map((c, i) => {
+    const padded = i === cells.length - 1 ? c : c.padEnd(width[i]!);
+    const p = painted ? paint[cols[i]!] : undefined;
+    return p ? p(c) + padded.slice(c.length) : padded;
+  }).join('  ').trimEnd();
+  process.stdout.write(`${line(cols.map((c) => c.toUpperCase()), false)}\n`);
+  for (const r of rows) process.stdout.write(`${line(cols.map((c) => r[c] ?? ''), true)}\n`);
 }
 
 export function ago(ms: number | null | undefined, now = Date.now()): string {

@@ -20,7 +20,8 @@ export function registerDoctor(program: Command, globals: () => GlobalOpts): voi
         ...environment.filter((c) => c.status === 'fail').map((c) => `${c.check}: ${c.detail}`),
       ];
       if (o.json) {
-        printJson({ ok: problems.length === 0, plugins, environment, problems });
+        // `state` beside `status` on checks: one name per concept across JSON forms (docs/json.md).
+        printJson({ ok: problems.length === 0, plugins, environment: environment.map((c) => ({ ...c, state: c.status })), problems });
       } else {
         printTable(plugins.map((p) => ({ FAMILY: p.family, NAME: p.name, STATE: p.state, USED: p.usedBy.length > 0 ? 'yes' : '-', REASON: p.reason })), 'no plugins');
         process.stdout.write('\n');

@@ -1,8 +1,10 @@
 // The command line: one commander program, thin commands over core, one error mapper.
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { registerActions } from './actions.js';
 import { CliError, type GlobalOpts } from './common.js';
+import { registerCompletion } from './completion.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerLifecycle } from './lifecycle.js';
@@ -10,13 +12,17 @@ import { registerStatus } from './status.js';
 import { registerSystem } from './system.js';
 import { registerTickets } from './tickets.js';
 
+/** The package's version, read once from package.json at the checkout's root. */
+export const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 export async function runCli(argv: string[]): Promise<number> {
   const program = new Command('warden')
     .description('Warden: an out-of-band operations agent. It compares what should run (warden.yaml) with what does,\nfinds what broke and why, repairs it under policy, verifies the repair, and audits every decision.')
+    .version(VERSION, '-V, --version', 'print the version')
     .option('-c, --config <path>', 'config file', process.env.WARDEN_CONFIG ?? 'warden.yaml')
     .showHelpAfterError('(run "warden --help" or "warden <command> --help" for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) })
     .addHelpText('after', `
 Getting started:
   warden init                 write a commented warden.yaml
@@ -33,6 +39,7 @@ Getting started:
   registerActions(program, globals);
   registerDemo(program, globals);
   registerSystem(program, globals);
+  registerCompletion(program);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

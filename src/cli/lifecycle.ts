@@ -25,6 +25,7 @@ import { runProbe } from '../probes/index.js';
 import { readBootId } from '../runtime/boot.js';
 import { dbPath, Store } from '../store/store.js';
 import { CliError, config, printJson, type GlobalOpts } from './common.js';
+import { reportJson } from '../views/json.js';
 import { readOnly } from './status.js';
 
 export function registerLifecycle(program: Command, globals: () => GlobalOpts): void {
@@ -60,7 +61,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
     .action(async (o: { once?: boolean; json?: boolean }) => {
       if (!o.once) throw new CliError('reconcile needs --once (the continuous loop is "warden run")', 2);
       const report = await reconcileOnce(globals().config);
-      if (o.json) return printJson(report);
+      if (o.json) return printJson(reportJson(report));
       const w = (l: string): boolean => process.stdout.write(`${l}\n`);
       w(`summary: ${report.summary}`);
       w(`findings: ${report.findings.length === 0 ? 'none' : ''}`);

@@ -9,7 +9,8 @@ import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
 import { lockHolder } from '../daemon/lock.js';
-import { ago, CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { ago, CliError, config, intOption, LIMIT_MAX, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { alert, state } from './color.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
@@ -28,12 +29,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         if (exit) throw exit;
         return;
       }
-      process.stdout.write(`${cfg.agent.name}: ${json.summary}   mode ${json.mode}${json.frozen ? '   FROZEN' : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
-      if (d.stale) process.stdout.write(`STALE: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
-      else if (!d.running && !fresh) process.stdout.write(`STALE: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
+      process.stdout.write(`${cfg.agent.name}: ${state(json.summary)}   mode ${json.mode}${json.frozen ? `   ${alert('FROZEN')}` : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
+      if (d.stale) process.stdout.write(`${alert('STALE')}: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
+      else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
-      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory');
+      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory', { health: state });
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
     });
@@ -41,12 +42,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
   const audit = program.command('audit').description('the append-only, hash-chained audit log');
   audit.command('list')
     .description('list audit records, oldest first')
-    .option('--limit <n>', 'only the last n records', '50')
+    .option('--limit <n>', 'only the last n records', intOption(1, LIMIT_MAX), 50)
     .option('--subject <id>', 'only records about this ticket or action')
     .option('--json', 'print JSON')
-    .action((o: { limit: string; subject?: string; json?: boolean }) => {
+    .action((o: { limit: number; subject?: string; json?: boolean }) => {
       const cfg = config(globals());
-      const recs = withStore(cfg, 'read', (s) => s.listAudit({ limit: Number(o.limit), ...(o.subject ? { subject: o.subject } : {}) }));
+      const recs = withStore(cfg, 'read', (s) => s.listAudit({ limit: o.limit, ...(o.subject ? { subject: o.subject } : {}) }));
       if (o.json) return printJson(recs.map((r) => ({ ...r, at: iso(r.at) })));
       printTable(recs.map((r) => ({ seq: String(r.seq), at: iso(r.at)!, actor: r.actor, kind: r.kind, subject: r.subject ?? '-', data: JSON.stringify(r.data).slice(0, 100) })), 'the audit log is empty');
     });
@@ -67,13 +68,11 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
 
   program.command('debug <service>')
     .description('diagnostics bundle of one service: state, checks, last exit, restarts, last 50 log lines, recent tickets and actions')
-    .option('--lines <n>', 'log lines', String(LOG_LINES))
+    .option('--lines <n>', 'log lines (0 to 1000)', intOption(0, 1000), LOG_LINES)
     .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
-    .action(async (name: string, o: { lines: string; json?: boolean }) => {
+    .action(async (name: string, o: { lines: number; json?: boolean }) => {
       const cfg = config(globals());
-      const lines = Number(o.lines);
-      if (!Number.isInteger(lines) || lines < 0 || lines > 1000) throw new CliError(`--lines: expected an integer from 0 to 1000, got "${o.lines}"`, 2);
-      const { bundle, note } = await debugBundle(cfg, name, lines);
+      const { bundle, note } = await debugBundle(cfg, name, o.lines);
       if (o.json) return printJson(bundle);
       if (note) process.stderr.write(`${note}\n`);
       process.stdout.write(renderDiagnostics(bundle as DiagnosticsBundle));

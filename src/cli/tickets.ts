@@ -2,8 +2,9 @@
 import type { Command } from 'commander';
 import type { TicketStatus } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, config, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
+  actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
+import { state } from './color.js';
 import { submit } from './submit.js';
 
 const STATUSES: TicketStatus[] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held'];
@@ -15,19 +16,19 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .description('list tickets, open ones by default')
     .option('--all', 'include resolved tickets')
     .option('--status <status>', `only this status (${STATUSES.join(', ')})`)
-    .option('--limit <n>', 'at most n tickets', '50')
+    .option('--limit <n>', 'at most n tickets', intOption(1, LIMIT_MAX), 50)
     .option('--json', 'print JSON')
-    .action((o: { all?: boolean; status?: string; limit: string; json?: boolean }) => {
+    .action((o: { all?: boolean; status?: string; limit: number; json?: boolean }) => {
       if (o.status && !STATUSES.includes(o.status as TicketStatus)) throw new CliError(`unknown status "${o.status}"; expected one of ${STATUSES.join(', ')}`, 2);
       const cfg = config(globals());
       const list = withStore(cfg, 'read', (s) => s.listTickets({
-        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: Number(o.limit),
+        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit,
       }));
       if (o.json) return printJson(list.map(ticketJson));
       printTable(list.map((t) => ({
         id: t.id, status: t.status, service: t.service, cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
         opened: ago(t.openedAt), reason: t.reason ?? '',
-      })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)');
+      })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)', { status: state });
     });
 
   tickets.command('show <id>')
@@ -41,7 +42,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
         const actions = t.actionIds.map((a) => s.getAction(a)).filter((a) => a !== null);
         if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson) });
         const out: string[] = [];
-        out.push(`ticket ${t.id}  ${t.status}${t.reason ? ` — ${t.reason}` : ''}`);
+        out.push(`ticket ${t.id}  ${state(t.status)}${t.reason ? ` — ${t.reason}` : ''}`);
         out.push(`  service      ${t.host}/${t.service}   fingerprint ${t.fingerprint}`);
         out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
         out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);

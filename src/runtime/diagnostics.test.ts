@@ -34,13 +34,13 @@ test('the bundle from a real store: state, checks with their last result, last e
     logSource: '/data/logs/web.log',
     log: ['listening on 8080'],
     tickets: [{
-      id: 'T1', status: 'resolved', cause: 'process_exited', rootCause: { service: 'web', host: 'local', cause: 'process_exited' },
+      id: 'T1', status: 'resolved', state: 'resolved', cause: 'process_exited', rootCause: { service: 'web', host: 'local', cause: 'process_exited' },
       occurrences: 1, openedAt: '2025-01-01T00:00:01.000Z', resolvedAt: '2025-01-01T00:00:02.000Z', reason: null,
       findings: [{ kind: 'missing_service', service: 'web', reason: 'web is not running (exited with signal SIGKILL)' }],
     }],
     actions: [
-      { id: 'A2', ticketId: 'T1', type: 'restart', target: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:01.002Z', finishedAt: '2025-01-01T00:00:01.100Z', error: null },
-      { id: 'A1', ticketId: null, type: 'start', target: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:00.050Z', error: null },
+      { id: 'A2', ticketId: 'T1', type: 'restart', target: 'web', service: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:01.002Z', finishedAt: '2025-01-01T00:00:01.100Z', error: null },
+      { id: 'A1', ticketId: null, type: 'start', target: 'web', service: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:00.050Z', error: null },
     ],
   });
   // Plain JSON: survives a round trip unchanged (what the API sends is what the CLI prints).
@@ -93,8 +93,8 @@ test('status: the DESIGN.md shape plus daemon; live values override the flag', (
   assert.deepEqual(fromStore, {
     summary: 'degraded',
     services: [
-      { name: 'cache', host: 'local', health: 'healthy', since: '2025-01-01T00:00:00.050Z', detail: 'all checks pass' },
-      { name: 'web', host: 'local', health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass' },
+      { name: 'cache', service: 'cache', host: 'local', health: 'healthy', since: '2025-01-01T00:00:00.050Z', detail: 'all checks pass' },
+      { name: 'web', service: 'web', host: 'local', health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass' },
     ],
     openTickets: 0, frozen: true, mode: 'execute',
     // The flag's pid is not alive: not running, whatever the flag says.

@@ -69,6 +69,7 @@ export interface ExitJson {
 export interface TicketSummaryJson {
   id: string;
   status: string;
+  state: string;
   cause: string | null;
   rootCause: Ticket['rootCause'];
   occurrences: number;
@@ -83,6 +84,7 @@ export interface ActionSummaryJson {
   ticketId: string | null;
   type: string;
   target: string;
+  service: string;
   state: string;
   attempts: number;
   requestedBy: string;
@@ -136,7 +138,7 @@ function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
 
 function ticketSummary(t: Ticket): TicketSummaryJson {
   return {
-    id: t.id, status: t.status, cause: t.cause, rootCause: t.rootCause, occurrences: t.occurrences,
+    id: t.id, status: t.status, state: t.status, cause: t.cause, rootCause: t.rootCause, occurrences: t.occurrences,
     openedAt: iso(t.openedAt), resolvedAt: iso(t.resolvedAt), reason: t.reason,
     findings: t.findings.map((f) => ({ kind: f.kind, service: f.service, reason: f.reason, ...(f.dependencyDown ? { dependencyDown: f.dependencyDown } : {}) })),
   };
@@ -144,7 +146,7 @@ function ticketSummary(t: Ticket): TicketSummaryJson {
 
 function actionSummary(a: Action): ActionSummaryJson {
   return {
-    id: a.id, ticketId: a.ticketId, type: a.type, target: a.target, state: a.state, attempts: a.attempts,
+    id: a.id, ticketId: a.ticketId, type: a.type, target: a.target, service: a.target, state: a.state, attempts: a.attempts,
     requestedBy: a.requestedBy, createdAt: iso(a.createdAt), finishedAt: iso(a.finishedAt), error: a.error,
   };
 }
@@ -237,7 +239,7 @@ export interface DaemonFlag { pid: number; lastPassAt: Millis; summary: Summary;
 
 export interface StatusJson {
   summary: Summary;
-  services: { name: string; host: string; health: Health; since: string | null; detail: string }[];
+  services: { name: string; service: string; host: string; health: Health; since: string | null; detail: string }[];
   openTickets: number;
   frozen: boolean;
   mode: string;
@@ -322,7 +324,7 @@ export function apiStatus(input: StatusInput): StatusJson {
     summary: flag?.summary ?? 'nominal',
     services: cfg.services.map((svc) => {
       const st = states.get(`${svc.host}/${svc.name}`);
-      return { name: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
+      return { name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
     }),
     openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
     frozen: (store?.getFlag('frozen') ?? null) !== null,

@@ -1,6 +1,8 @@
 // The JSON forms of tickets and actions: a public interface (scripts and dashboards read them from
 // `--json` and the API), with stable field names and ISO-8601 timestamps with milliseconds.
-import type { Action, Ticket } from '../domain/types.js';
+// One name per concept (docs/json.md): a service is `service`, a lifecycle is `state`; the older
+// names DESIGN.md promises (`target`, a ticket's `status`) stay beside them.
+import type { Action, ReconcileReport, Ticket } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
 
 export function ticketJson(t: Ticket): Record<string, unknown> {
@@ -8,6 +10,7 @@ export function ticketJson(t: Ticket): Record<string, unknown> {
     id: t.id,
     fingerprint: t.fingerprint,
     status: t.status,
+    state: t.status,
     service: t.service,
     host: t.host,
     findings: t.findings,
@@ -37,6 +40,7 @@ export function actionJson(a: Action): Record<string, unknown> {
     ticketId: a.ticketId,
     type: a.type,
     target: a.target,
+    service: a.target,
     params: a.params,
     state: a.state,
     attempts: a.attempts,
@@ -48,4 +52,9 @@ export function actionJson(a: Action): Record<string, unknown> {
     finishedAt: iso(a.finishedAt),
     error: a.error,
   };
+}
+
+/** `warden reconcile --once --json`: each recommendation names its service as `service` too. */
+export function reportJson(r: ReconcileReport): Record<string, unknown> {
+  return { ...r, recommendations: r.recommendations.map((x) => ({ ...x, service: x.target })) };
 }
