@@ -5,6 +5,7 @@ import { registerActions } from './actions.js';
 import { CliError, type GlobalOpts } from './common.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerEvents } from './events.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerStatus } from './status.js';
 import { registerSystem } from './system.js';
@@ -33,6 +34,7 @@ Getting started:
   registerActions(program, globals);
   registerDemo(program, globals);
   registerSystem(program, globals);
+  registerEvents(program, globals);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
