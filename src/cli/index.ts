@@ -7,6 +7,7 @@ import { CliError, type GlobalOpts } from './common.js';
 import { registerCompletion } from './completion.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerEvents } from './events.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerStatus } from './status.js';
 import { registerSystem } from './system.js';
@@ -40,6 +41,7 @@ Getting started:
   registerDemo(program, globals);
   registerSystem(program, globals);
   registerCompletion(program);
+  registerEvents(program, globals);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

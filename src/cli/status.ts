@@ -9,6 +9,8 @@ import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
 import { lockHolder } from '../daemon/lock.js';
+import { eventJson } from '../views/events.js';
+import { auditFilter } from './events.js';
 import { ago, CliError, config, intOption, LIMIT_MAX, printJson, printTable, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
 
@@ -44,12 +46,17 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .description('list audit records, oldest first')
     .option('--limit <n>', 'only the last n records', intOption(1, LIMIT_MAX), 50)
     .option('--subject <id>', 'only records about this ticket or action')
+    .option('--service <name>', 'only records about this service (its tickets and actions included)')
+    .option('--kind <kind>', 'only this kind, or every kind under it ("action" matches action.completed)')
+    .option('--since <time>', 'only records at or after this ISO time, or this long ago (10m, 1h)')
+    .option('--until <time>', 'only records at or before this ISO time, or this long ago')
     .option('--json', 'print JSON')
-    .action((o: { limit: number; subject?: string; json?: boolean }) => {
+    .action((o: { limit: number; subject?: string; service?: string; kind?: string; since?: string; until?: string; json?: boolean }) => {
       const cfg = config(globals());
-      const recs = withStore(cfg, 'read', (s) => s.listAudit({ limit: o.limit, ...(o.subject ? { subject: o.subject } : {}) }));
-      if (o.json) return printJson(recs.map((r) => ({ ...r, at: iso(r.at) })));
-      printTable(recs.map((r) => ({ seq: String(r.seq), at: iso(r.at)!, actor: r.actor, kind: r.kind, subject: r.subject ?? '-', data: JSON.stringify(r.data).slice(0, 100) })), 'the audit log is empty');
+      const filter = { limit: o.limit, ...(o.subject ? { subject: o.subject } : {}), ...auditFilter(o, Date.now()) };
+      const recs = withStore(cfg, 'read', (s) => s.listAudit(filter));
+      if (o.json) return printJson(recs.map(eventJson));
+      printTable(recs.map((r) => ({ seq: String(r.seq), at: iso(r.at)!, actor: r.actor, kind: r.kind, subject: r.subject ?? '-', data: JSON.stringify(r.data).slice(0, 100) })), 'no audit records match');
     });
   audit.command('verify')
     .description('recompute the hash chain; exits 1 and says where it breaks after any edit, deletion or reordering')

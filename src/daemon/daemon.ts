@@ -22,6 +22,7 @@ import { instanceIdOf } from '../loop/shared.js';
 import { Notifier } from '../notify/notifier.js';
 import { reportUnusable } from '../plugins/index.js';
 import { CheckScheduler } from '../probes/checks.js';
+import { Followers } from '../views/events.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
 import { readBootId } from '../runtime/boot.js';
 import { progressVerdict } from '../runtime/diagnostics.js';
@@ -67,6 +68,7 @@ export class Daemon {
   private effects!: EffectRunner;
   private scheduler!: CheckScheduler;
   private api: RunningApi | null = null;
+  private readonly followers = new Followers();
   private apiToken: string | null = null;
   private bootId = '';
   private passTimer: Repeating | undefined;
@@ -209,8 +211,11 @@ export class Daemon {
       {
         name: 'api',
         start: () => this.startApi(),
-        // Before the store closes: the API's handlers read it.
-        stop: () => this.api?.close(),
+        // Before the store closes: the API's handlers read it. Event streams end first, cleanly.
+        stop: async () => {
+          await this.followers.stop();
+          await this.api?.close();
+        },
       },
     ];
   }
@@ -313,7 +318,7 @@ export class Daemon {
         const driver = this.driverFor(spec);
         return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
       },
-      metrics: this.metrics,
+      metrics: this.metrics, followers: this.followers,
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
     this.log(`api listening on ${api.host}:${this.api.port}`);
   }

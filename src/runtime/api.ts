@@ -10,8 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ticketJson } from '../views/json.js';
+import { eventFilterOf, eventJson, followAudit, type AuditSource, type EventFilter, type Followers } from '../views/events.js';
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type PassFailure } from './diagnostics.js';
@@ -34,7 +36,12 @@ export interface ApiDeps {
   diagnostics: (name: string, q: { lines: number }) => unknown;
   metrics: () => Promise<string>;
   metricsContentType: string;
+  /** The audit log for GET /api/events; `followers` ends its streams when the server stops. */
+  events?: { source: AuditSource; followers: Followers; now: () => Millis; heartbeatMs?: number; pollMs?: number };
 }
+
+/** SSE comments this often keep proxies and load balancers from closing an idle stream. */
+const HEARTBEAT_MS = 15_000;
 
 /** An error with the HTTP status and stable code it maps to. */
 export class ApiError extends WardenError {
@@ -158,7 +165,45 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json(bundle as object);
   });
 
+  // Server-Sent Events: every audit record after ?after= (or Last-Event-ID, which a reconnecting
+  // EventSource sends), then each new one; `id:` is the seq, so a client resumes without gaps or
+  // duplicates.
+  app.get('/api/events', (c) => {
+    const ev = deps.events;
+    if (!ev) throw new ApiError(404, 'not_found', 'this server does not serve events');
+    const after = Math.max(
+      intParam(c.req.query('after'), 'after', 0, Number.MAX_SAFE_INTEGER),
+      intParam(c.req.header('last-event-id'), 'Last-Event-ID', 0, Number.MAX_SAFE_INTEGER),
+    );
+    const filter = eventFilter(c, ev.now());
+    return streamSSE(c, (stream) => ev.followers.track((async () => {
+      const ctl = new AbortController();
+      const stop = (): void => ctl.abort();
+      ev.followers.signal.addEventListener('abort', stop, { once: true });
+      stream.onAbort(stop);
+      const beat = setInterval(() => { void stream.write(': keep-alive\n\n'); }, ev.heartbeatMs ?? HEARTBEAT_MS);
+      try {
+        await stream.write(': warden events\n\n');
+        for await (const r of followAudit(ev.source, { afterSeq: after, filter, signal: ctl.signal, ...(ev.pollMs ? { pollMs: ev.pollMs } : {}) })) {
+          await stream.writeSSE({ id: String(r.seq), data: JSON.stringify(eventJson(r)) });
+        }
+      } finally {
+        clearInterval(beat);
+        ev.followers.signal.removeEventListener('abort', stop);
+      }
+      await stream.close();
+    })()));
+  });
+
   return app;
+}
+
+function eventFilter(c: Context, now: number): EventFilter {
+  try {
+    return eventFilterOf({ service: c.req.query('service'), kind: c.req.query('kind'), since: c.req.query('since'), until: c.req.query('until') }, now);
+  } catch (e) {
+    throw new ApiError(400, 'bad_request', (e as Error).message);
+  }
 }
 
 export interface RunningApi {
@@ -215,6 +260,8 @@ export interface DaemonView {
     process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null;
   };
   metrics: WardenMetrics;
+  /** The daemon's event streams: stopped before the server closes. */
+  followers?: Followers;
 }
 
 /**
@@ -245,6 +292,7 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
     },
     metrics: () => d.metrics.text(),
     metricsContentType: d.metrics.contentType,
+    ...(d.followers ? { events: { source: d.store, followers: d.followers, now: d.now } } : {}),
   };
 }
 

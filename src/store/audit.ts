@@ -48,6 +48,14 @@ export interface AuditListFilter {
   limit?: number;
   afterSeq?: number;
   subject?: string;
+  /** Records about this service: by name (subject, `data.service`, `data.target`), or about one
+   *  of its tickets or actions (some records name only the ticket or action). */
+  service?: string;
+  /** This kind exactly, or every kind under it (`ticket` matches `ticket.opened`). */
+  kind?: string;
+  /** Wall-clock bounds on `at`, both inclusive. */
+  since?: number;
+  until?: number;
 }
 
 /** JSON with object keys sorted at every depth, so equal content always hashes the same. */
@@ -156,6 +164,25 @@ export class AuditLog {
     if (f.subject !== undefined) {
       where.push('subject = ?');
       args.push(f.subject);
+    }
+    if (f.service !== undefined) {
+      where.push(`(subject = ? OR json_extract(data, '$.service') = ? OR json_extract(data, '$.target') = ?
+        OR subject IN (SELECT id FROM tickets WHERE json_extract(json, '$.service') = ?)
+        OR subject IN (SELECT id FROM actions WHERE target = ?))`);
+      args.push(f.service, f.service, f.service, f.service, f.service);
+    }
+    if (f.kind !== undefined) {
+      // substr, not LIKE: kinds contain "_", which LIKE reads as a wildcard.
+      where.push('(kind = ? OR substr(kind, 1, ?) = ?)');
+      args.push(f.kind, f.kind.length + 1, `${f.kind}.`);
+    }
+    if (f.since !== undefined) {
+      where.push('at >= ?');
+      args.push(f.since);
+    }
+    if (f.until !== undefined) {
+      where.push('at <= ?');
+      args.push(f.until);
     }
     const cond = where.join(' AND ');
     if (f.limit === undefined) {

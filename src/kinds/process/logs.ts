@@ -1,10 +1,18 @@
 // Service log files: read the tail from the end (the file can be large), and rotate by
 // copy-and-truncate because the running child holds the file open and cannot be told to reopen it.
 import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { join } from 'node:path';
 
 const BLOCK = 64 * 1024;
 /** A tail is a few lines; a file with megabytes without a newline is cut rather than read whole. */
 const MAX_TAIL_BYTES = 1024 * 1024;
+
+/** Where a process service's stdout and stderr go. */
+export function logFileOf(dataDir: string, service: string): string {
+  return join(dataDir, 'logs', `${service}.log`);
+}
 
 /** The last `n` lines of one file, read backwards in blocks; [] when it does not exist. */
 export function readLastLines(path: string, n: number): string[] {
@@ -76,4 +84,60 @@ export function rotateFile(path: string, maxBytes: number, keep: number): boolea
   }
   truncateSync(path, 0);
   return true;
+}
+
+function sizeOf(path: string): number | null {
+  try {
+    return statSync(path).size;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes [from, to) of a file ('' when it is gone). */
+function readRange(path: string, from: number, to: number): string {
+  if (to <= from) return '';
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const buf = Buffer.alloc(to - from);
+    const got = readSync(fd, buf, 0, buf.length, from);
+    return buf.subarray(0, got).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Each line appended to a log file from its current end on, until the signal fires (`tail -F`).
+ * Follows rotateFile's copy-and-truncate: when the file shrinks, what was written since the last
+ * read is taken from the copy (`.1`) before reading the new file from its start.
+ */
+export async function* followFile(path: string, o: { signal: AbortSignal; pollMs?: number; from?: number }): AsyncGenerator<string> {
+  let offset = o.from ?? sizeOf(path) ?? 0;
+  let partial = '';
+  while (!o.signal.aborted) {
+    const size = sizeOf(path);
+    let text = '';
+    if (size !== null && size < offset) {
+      text = readRange(`${path}.1`, offset, sizeOf(`${path}.1`) ?? 0) + readRange(path, 0, size);
+      offset = size;
+    } else if (size !== null && size > offset) {
+      text = readRange(path, offset, size);
+      offset = size;
+    }
+    const lines = (partial + text).split('\n');
+    // The last piece has no newline yet: the writer may be in the middle of it.
+    partial = lines.pop() ?? '';
+    for (const line of lines) yield line;
+    try {
+      await sleep(o.pollMs ?? 200, undefined, { signal: o.signal });
+    } catch {
+      return; // aborted
+    }
+  }
 }

@@ -11,7 +11,7 @@ import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
 import { findByArgv, groupAlive, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
 import type { ActOptions } from '../driver.js';
 import { faultPoint } from '../../lib/fault.js';
-import { rotateFile, tailLines } from './logs.js';
+import { logFileOf, rotateFile, tailLines } from './logs.js';
 import { KeyedSerial } from '../../lib/serial.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
@@ -101,7 +101,7 @@ export class ProcessSupervisor {
   }
 
   logFile(service: string): string {
-    return join(this.opts.dataDir, 'logs', `${service}.log`);
+    return logFileOf(this.opts.dataDir, service);
   }
 
   logTail(service: string, lines = 50): string[] {
