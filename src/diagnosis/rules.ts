@@ -116,7 +116,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
   const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
   const recommended = recommend(spec, cause, verdict, proc?.running ?? false);
-  const noRepair = recommended.length === 0 && verdict && 'none' in verdict.repair ? verdict.repair.none : undefined;
+  const noRepair = recommended.length === 0 && verdict && 'none' in verdict.repair ? verdict.repair.none : null;
   return {
     rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
     confidence,

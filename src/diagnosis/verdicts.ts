@@ -14,8 +14,8 @@ export interface LogVerdict {
   confidence: number;
   /** Short, for rejected alternatives: "port 8080 already in use". */
   explains: string;
-  /** What to do: restart a service (which), or nothing automatic, and then why. */
-  repair: { restart: string } | { none: string };
+  /** What to do: restart a service (which), or nothing automatic, and why when the cause alone does not say. */
+  repair: { restart: string } | { none: string | null };
 }
 
 export interface LogReading {
@@ -139,7 +139,7 @@ function exhausted(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
   return {
     match: m, cause: m.cause, rootService: ctx.spec.name, confidence: 0.9, explains: `${what} exhaustion`,
     // Restarting frees descriptors and memory; it cannot free a disk.
-    repair: m.restartHelps ? { restart: ctx.spec.name } : { none: `${what} exhausted: a restart cannot free it; a person must act` },
+    repair: m.restartHelps ? { restart: ctx.spec.name } : { none: null },
   };
 }
 
