@@ -7,6 +7,7 @@ import { jsonSchema } from '../config/jsonschema.js';
 import { loadConfig } from '../config/load.js';
 import { exampleConfig } from '../config/template.js';
 import { decideSettled } from '../domain/settle.js';
+import { logEvidence } from '../diagnosis/gather.js';
 import { diagnose } from '../diagnosis/rules.js';
 import { readDecideInput } from '../loop/reconciler.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
@@ -134,8 +135,8 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     const instant = { wall: now, mono: systemClock.mono(), boot: readBootId() };
     const out = decideSettled(readDecideInput(store, asRecommend, world, instant), (req) => {
       const spec = cfg.services.find((x) => x.name === req.problem.service);
-      const logTail = spec ? driverFor(spec).logTail(spec, 50) : [];
-      return { ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: asRecommend, world, problem: req.problem, now, mono: instant.mono, boot: instant.boot, logTail }) };
+      const logs = logEvidence(cfg, spec, spec ? driverFor(spec).logTail(spec, 50) : []);
+      return { ticketId: req.ticketId, key: req.key, diagnosis: diagnose({ config: asRecommend, world, problem: req.problem, now, mono: instant.mono, boot: instant.boot, ...logs }) };
     });
     return out.report;
   } finally {

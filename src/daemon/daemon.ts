@@ -7,6 +7,7 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
 import { rulesDiagnoser } from '../diagnosis/diagnoser.js';
+import { logEvidence } from '../diagnosis/gather.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
@@ -267,7 +268,7 @@ export class Daemon {
         return {
           ticketId: req.ticketId, key: req.key, config: this.config, world: this.freshWorld(), problem: req.problem,
           now: this.clock.now(), mono: this.clock.mono(), boot: this.bootId,
-          logTail: spec ? this.driverFor(spec).logTail(spec, 50) : [],
+          ...logEvidence(this.config, spec, spec ? this.driverFor(spec).logTail(spec, 50) : []),
         };
       },
       onAnswer: (a) => { this.reconciler.answer(a); this.kick(); },

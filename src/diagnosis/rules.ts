@@ -6,6 +6,9 @@ import { within } from '../domain/elapsed.js';
 import type {
   ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
 } from '../domain/types.js';
+import type { PortListeners } from '../lib/sockets.js';
+import { lastRun, readLog, type LogMatch } from './logs.js';
+import { judgeLog, type LogVerdict } from './verdicts.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -17,25 +20,16 @@ export interface DiagnoseInput {
   /** Monotonic time and boot now: windows are measured on them when the records carry stamps. */
   mono?: number;
   boot?: string;
+  /** Who listens now on the ports the log says were in use (looked up by the runtime; absent = unknown). */
+  listeners?: readonly PortListeners[];
 }
 
-type Resource = { what: 'disk' | 'file descriptors' | 'memory'; line: string; restartHelps: boolean };
+type Resource = { what: NonNullable<LogMatch['resource']>; line: string; restartHelps: boolean };
 
-const RESOURCE_PATTERNS: { re: RegExp; what: Resource['what']; restartHelps: boolean }[] = [
-  { re: /ENOSPC|no space left on device/i, what: 'disk', restartHelps: false },
-  { re: /EMFILE|ENFILE|too many open files/i, what: 'file descriptors', restartHelps: true },
-  { re: /ENOMEM|out of memory|heap out of memory|cannot allocate memory|OOM[- ]?kill/i, what: 'memory', restartHelps: true },
-];
-
+/** The newest resource exhaustion the lines show (from the table of logs.ts). */
 export function findResourceExhaustion(lines: readonly string[]): Resource | null {
-  // Newest lines matter most: scan from the end.
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i]!;
-    for (const p of RESOURCE_PATTERNS) {
-      if (p.re.test(line)) return { what: p.what, line: line.slice(0, 200), restartHelps: p.restartHelps };
-    }
-  }
-  return null;
+  const m = readLog(lines).find((x) => x.resource !== undefined);
+  return m?.resource ? { what: m.resource, line: m.line, restartHelps: m.restartHelps } : null;
 }
 
 export function diagnose(input: DiagnoseInput): Diagnosis {
@@ -50,7 +44,10 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   // Exits Warden caused (stop, restart) are repairs, not crashes.
   const recentExits = (proc?.exits ?? []).filter((e) => !e.byWarden && within(instant, e.at, e.stamp, config.agent.crashLoopWindowMs));
   const last = proc?.exits[0];
-  const resource = findResourceExhaustion(input.logTail);
+  // Lines of earlier runs describe failures that are over; some lines only explain an exit.
+  const matches = readLog(lastRun(input.logTail)).filter((m) => !m.fatalOnly || !proc?.running);
+  const log = judgeLog(matches, { config, world, spec, listeners: input.listeners });
+  const verdict = log.verdict;
   const failing = (obs?.checks ?? []).filter((c) => c.healthy === false);
   const timedOut = failing.filter((c) => c.last?.timedOut);
 
@@ -61,7 +58,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   else evidence.push({ source: 'process', fact: 'not running' });
   evidence.push({ source: 'exits', fact: `${recentExits.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s` });
   for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}` });
-  if (resource) evidence.push({ source: 'log', fact: `${resource.what} exhausted: "${resource.line}"` });
+  evidence.push(...log.evidence);
   for (const f of problem.findings) {
     if (f.service !== problem.service) evidence.push({ source: 'dependsOn', fact: `${f.service} is ${f.kind === 'missing_service' ? 'down' : 'unhealthy'} and depends on ${f.dependencyDown}` });
   }
@@ -77,11 +74,11 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     cause = 'config_drift';
     confidence = 0.9;
     rejected.set('process_exited', 'the process never ran: the start command itself failed');
-  } else if (resource) {
-    cause = 'resource_exhausted';
-    confidence = 0.9;
-    rejected.set(proc?.running ? 'process_hung' : 'process_exited', `the log shows ${resource.what} exhaustion, which explains the failure`);
-    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${resource.what} exhaustion`);
+  } else if (verdict) {
+    cause = verdict.cause;
+    confidence = verdict.confidence;
+    rejected.set(proc?.running ? 'process_hung' : 'process_exited', `the log shows ${verdict.explains}, which explains the failure`);
+    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${verdict.explains}`);
   } else if (proc && !proc.running) {
     if (recentExits.length >= config.agent.crashLoopExits) {
       cause = 'crash_loop';
@@ -112,20 +109,26 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   if (!rejected.has('process_exited')) rejected.set('process_exited', `the process (pid ${proc?.pid ?? '?'}) is still alive`);
   if (!rejected.has('process_hung')) rejected.set('process_hung', proc?.running ? 'the process runs and passes its checks' : 'the process is not running');
   if (!rejected.has('config_drift')) rejected.set('config_drift', 'the start command ran: no spawn error');
+  // What the log says (or does not) is the more specific reason.
+  for (const [c, why] of log.notes) rejected.set(c, why);
   rejected.delete(cause);
 
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
+  const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
+  const recommended = recommend(spec, cause, verdict, proc?.running ?? false);
+  const noRepair = recommended.length === 0 && verdict && 'none' in verdict.repair ? verdict.repair.none : null;
   return {
-    rootCause: { service: problem.service, host: problem.host, cause },
+    rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
     confidence,
     evidence,
     alternatives,
-    recommended: recommend(spec, cause, resource, proc?.running ?? false),
+    recommended,
+    ...(noRepair ? { noRepair } : {}),
     diagnoser: 'rules',
   };
 }
 
-function recommend(spec: ServiceSpec, cause: Cause, resource: Resource | null, running: boolean): Diagnosis['recommended'] {
+function recommend(spec: ServiceSpec, cause: Cause, verdict: LogVerdict | null, running: boolean): Diagnosis['recommended'] {
   const restart = (): Diagnosis['recommended'] => [{ type: 'restart' as ActionType, target: spec.name, params: {} }];
   // A runbook declared for this cause is the operator's chosen repair and comes first. If the
   // service is down, it is started again after the runbook (a chain): the runbook fixes the cause
@@ -135,14 +138,13 @@ function recommend(spec: ServiceSpec, cause: Cause, resource: Resource | null, r
     const step = { type: 'run-runbook' as ActionType, target: spec.name, params: { runbook: runbook.name } };
     return running ? [step] : [step, ...restart()];
   }
+  // A log line that decided the cause says whether a restart helps, and of what.
+  if (verdict?.cause === cause) return 'restart' in verdict.repair ? [{ type: 'restart', target: verdict.repair.restart, params: {} }] : [];
   switch (cause) {
     case 'process_exited':
     case 'crash_loop':
     case 'process_hung':
       return restart();
-    case 'resource_exhausted':
-      // Restarting frees descriptors and memory; it cannot free a disk.
-      return resource?.restartHelps ? restart() : [];
     default:
       return [];
   }

@@ -284,7 +284,7 @@ export function decide(input: DecideInput): DecideOutput {
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
     if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
-    if (!d || !rec) { setStatus(t, 'escalated', `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
+    if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
     const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>): Action => {

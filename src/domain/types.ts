@@ -325,6 +325,8 @@ export interface Diagnosis {
   alternatives: Alternative[];
   /** Catalog actions the diagnoser recommends, in order. Empty means: a person must act. */
   recommended: { type: ActionType; target: string; params: Record<string, string> }[];
+  /** When nothing is recommended: why no automatic repair can help (the escalation's reason). */
+  noRepair?: string;
   diagnoser: string;
 }
 
