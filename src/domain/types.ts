@@ -56,6 +56,16 @@ export interface ServiceCommon {
   /** Log file bound: rotate when the file passes this size; keep `logKeep` rotated files. */
   logMaxBytes: number;
   logKeep: number;
+  /** Delays between repeated restarts of this service; absent (hand-built specs): none. */
+  restartBackoff?: RestartBackoff;
+}
+
+/** Restart n ≥ 2 of a streak waits min(initialMs·2^(n−2), maxMs) after restart n−1 started. */
+export interface RestartBackoff {
+  initialMs: number;
+  maxMs: number;
+  /** A restart this long after the previous one starts a new streak (its first restart is immediate). */
+  resetAfterMs: number;
 }
 
 /**
