@@ -96,6 +96,7 @@ function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['
     logMaxBytes: parseBytes(s.log.maxSize),
     logKeep: s.log.keep,
     restartBackoff: { initialMs: parseDuration(b.initial), maxMs: parseDuration(b.max), resetAfterMs: parseDuration(b.resetAfter) },
+    startPeriodMs: parseDuration(s.startPeriod),
   } as ServiceSpec;
 }
 

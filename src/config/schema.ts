@@ -77,6 +77,7 @@ export const serviceSchema = z.strictObject({
     .prefault({}),
   checks: z.array(checkSchema).default([]),
   runbooks: z.array(runbookSchema).default([]),
+  startPeriod: duration({ positive: false }).default('0s').meta({ description: 'Check failures this soon after the process starts do not count until its checks first pass (a slow start is not a hang); 0s: none.' }),
   restartBackoff: serviceBackoffSchema,
 });
 

@@ -58,6 +58,8 @@ services:
   - name: api
     start: [node, api.js]
     cwd: ./lab                  # working directory (default: this file's directory)
+    startPeriod: 10s            # check failures this soon after a start do not count until the
+                                # checks first pass; a slow start is not a hang (default 0s)
     restartBackoff: { max: 30s }  # overrides keys of agent.restartBackoff for this service
     env: { PORT: "8080" }       # added to Warden's environment; values become strings
     dependsOn: [cache]          # when cache is down, api's symptoms are blamed on cache

@@ -1,10 +1,11 @@
 // Repairs wait their turn: restart backoff per service (first restart immediate, then doubling to a
-// cap, reset after a quiet period). Simulated monotonic time throughout.
+// cap, reset after a quiet period) and the start period (a slow start is not a failure, but a
+// service that has passed its checks is never hidden by it). Simulated monotonic time throughout.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelay } from './backoff.js';
-import { Driver, dead, exitAt, makeConfig, running, type ConfigOptions } from '../testing/domain.js';
-import type { RestartBackoff } from './types.js';
+import { Driver, checkState, dead, exitAt, makeConfig, running, type ConfigOptions } from '../testing/domain.js';
+import type { CheckState, RestartBackoff } from './types.js';
 
 const BACKOFF: RestartBackoff = { initialMs: 1_000, maxMs: 4_000, resetAfterMs: 60_000 };
 const MANY = [{ action: 'restart' as const, per: 'service' as const, max: 100, windowMs: 600_000 }];
@@ -116,5 +117,63 @@ void describe('restart backoff', () => {
     d.executeAll();
     crashAgain(d);
     assert.equal(d.lastPass().execute.length, 1);
+  });
+});
+
+void describe('start period', () => {
+  const PERIOD = 5_000;
+
+  /** cache started at `startMono`; its tcp check last ran at `lastMono` (failing unless `ok`), passed last at `okMono`. */
+  function view(d: Driver, startMono: number, lastMono: number, o: { ok?: boolean; okMono?: number } = {}) {
+    const c: CheckState = checkState('tcp#0', o.ok ? 'healthy' : 'failing', d.now, 'tcp', lastMono);
+    if (o.okMono !== undefined) c.okMono = o.okMono;
+    return { cache: { process: running({ startedAt: d.now - (d.mono - startMono), startedMono: startMono }), checks: [c] } };
+  }
+
+  function driverWith(periodMs: number): Driver {
+    return new Driver(makeConfig({ override: { cache: { startPeriodMs: periodMs } } }));
+  }
+
+  it('failures inside it do not count: no ticket, the service is starting', () => {
+    const d = driverWith(PERIOD);
+    const start = d.mono;
+    d.advance(3_000);
+    const out = d.pass(view(d, start, d.mono));
+    assert.equal(d.tickets.size, 0);
+    assert.equal(out.detection.health.cache?.health, 'unknown');
+    assert.match(out.detection.health.cache?.reason ?? '', /^starting: check tcp#0 not passing yet within the start period/);
+  });
+
+  it('without one, the same failure is a problem', () => {
+    const d = driverWith(0);
+    const start = d.mono;
+    d.advance(3_000);
+    d.pass(view(d, start, d.mono));
+    assert.equal(d.onlyTicket().service, 'cache');
+  });
+
+  it('healthy as soon as the checks pass, inside the period', () => {
+    const d = driverWith(PERIOD);
+    const start = d.mono;
+    d.advance(3_000);
+    const out = d.pass(view(d, start, d.mono, { ok: true, okMono: d.mono }));
+    assert.equal(out.detection.health.cache?.health, 'healthy');
+  });
+
+  it('a failure after the first success counts, even inside the period', () => {
+    const d = driverWith(PERIOD);
+    const start = d.mono;
+    d.advance(4_000);
+    const out = d.pass(view(d, start, d.mono, { okMono: start + 3_000 }));
+    assert.equal(out.detection.health.cache?.health, 'unhealthy');
+    assert.equal(d.onlyTicket().service, 'cache');
+  });
+
+  it('a check still failing when the period ends counts', () => {
+    const d = driverWith(PERIOD);
+    const start = d.mono;
+    d.advance(PERIOD);
+    d.pass(view(d, start, d.mono));
+    assert.equal(d.onlyTicket().service, 'cache');
   });
 });
