@@ -27,5 +27,7 @@ const server = http.createServer(async (req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain' });
   res.end('hello from the lab\n');
 });
-server.listen(port, '127.0.0.1', () => console.log(`web listening on ${port} (pid ${process.pid})`));
+// START_DELAY_MS: listen only after this long, like a service that loads its data before serving.
+const startDelay = Number(process.env.START_DELAY_MS ?? 0);
+setTimeout(() => server.listen(port, '127.0.0.1', () => console.log(`web listening on ${port} (pid ${process.pid})`)), startDelay);
 process.on('SIGTERM', () => { console.log('web: SIGTERM, closing'); server.close(() => process.exit(0)); setTimeout(() => process.exit(0), 500).unref(); });

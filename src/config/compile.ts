@@ -41,7 +41,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       api: a.api === undefined ? null : compileApi(a.api, base),
     },
     hosts: cfg.hosts.map((h) => ({ name: h.name, transport: h.transport })),
-    services: cfg.services.map((s) => compileService(s, base)),
+    services: cfg.services.map((s) => compileService(s, base, a.restartBackoff)),
     notify: cfg.notify.map((n, i) => {
       const [type, plugin] = pluginOf<ChannelPlugin>('channel', channels, n, `notify[${i}]`);
       const fields = plugin.compile((n as Record<string, unknown>)[type], { base, serviceCwd: base });
@@ -64,7 +64,8 @@ function compileApi(api: NonNullable<ConfigOutput['agent']['api']>, base: string
   return { host, port, tokenFile: api.tokenFile === undefined ? null : resolve(base, api.tokenFile) };
 }
 
-function compileService(s: ServiceIn, base: string): ServiceSpec {
+function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['agent']['restartBackoff']): ServiceSpec {
+  const b = { ...agentBackoff, ...Object.fromEntries(Object.entries(s.restartBackoff ?? {}).filter(([, v]) => v !== undefined)) };
   const cwd = resolve(base, s.cwd ?? '.');
   const env = stringEnv(s.env);
   const kind = lookup('kind', kinds, s.kind) as KindPlugin;
@@ -94,6 +95,8 @@ function compileService(s: ServiceIn, base: string): ServiceSpec {
     ),
     logMaxBytes: parseBytes(s.log.maxSize),
     logKeep: s.log.keep,
+    restartBackoff: { initialMs: parseDuration(b.initial), maxMs: parseDuration(b.max), resetAfterMs: parseDuration(b.resetAfter) },
+    startPeriodMs: parseDuration(s.startPeriod),
   } as ServiceSpec;
 }
 

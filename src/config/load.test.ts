@@ -57,6 +57,7 @@ test('a minimal config compiles with every default filled in', () => {
         intervalMs: 1000, timeoutMs: 500, failures: 2, successes: 1,
       }],
       runbooks: [], logMaxBytes: 1024 * 1024, logKeep: 3,
+      restartBackoff: { initialMs: 1000, maxMs: 60_000, resetAfterMs: 300_000 }, startPeriodMs: 0,
     }],
     policy: {
       rules: [{ match: { service: '*', host: '*' }, allow: ['start', 'restart'], approval: 'none' }],
@@ -168,7 +169,7 @@ test('an unknown key points at the key itself, with a suggestion', () => {
         start: [node]
         dependOn: [cache]
   `)), [
-    '6:5: services[0].dependOn: unknown key (did you mean "dependsOn"?); expected one of name, host, kind, start, unit, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks',
+    '6:5: services[0].dependOn: unknown key (did you mean "dependsOn"?); expected one of name, host, kind, start, unit, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks, startPeriod, restartBackoff',
   ]);
 });
 
@@ -409,4 +410,21 @@ test('a Warden refuses to be its own repairer: a service running its config, a c
     assert.match(lines[1]!, /^9:9: services\[1\]\.checks\[0\] probes this Warden's own API/);
     return true;
   });
+});
+
+test('a service restart backoff overrides the agent one key by key; startPeriod compiles to ms', () => {
+  const cfg = parseConfig(HEAD.replace('{ name: otto }', '{ name: otto, restartBackoff: { initial: 2s } }') + y(`
+    services:
+      - name: api
+        start: [node]
+        startPeriod: 5s
+        restartBackoff: { max: 10s }
+      - name: db
+        start: [node]
+  `), FILE);
+  const [api, db] = cfg.services;
+  assert.deepEqual(api?.restartBackoff, { initialMs: 2000, maxMs: 10_000, resetAfterMs: 300_000 });
+  assert.equal(api?.startPeriodMs, 5000);
+  assert.deepEqual(db?.restartBackoff, { initialMs: 2000, maxMs: 60_000, resetAfterMs: 300_000 });
+  assert.equal(db?.startPeriodMs, 0);
 });

@@ -39,6 +39,25 @@ const runbookSchema = z.strictObject({
   for: z.array(z.enum(CAUSES)).default([]).meta({ description: 'Causes this runbook is the recommended repair for.' }),
 });
 
+/** Restart backoff as written; the agent's is complete (defaults), a service's overrides some keys of it. */
+const backoffFields = {
+  initial: duration({ positive: true }).meta({ description: 'Wait before the second restart of a streak (the first is immediate); doubles each time.' }),
+  max: duration({ positive: true }).meta({ description: 'The longest wait between two restarts.' }),
+  resetAfter: duration({ positive: true }).meta({ description: 'A restart this long after the previous one starts a new streak, immediate again.' }),
+};
+const agentBackoffSchema = z
+  .strictObject({
+    initial: backoffFields.initial.default('1s'),
+    max: backoffFields.max.default('60s'),
+    resetAfter: backoffFields.resetAfter.default('5m'),
+  })
+  .prefault({})
+  .meta({ description: 'Restart backoff of every service (a service may override it): 1st restart immediate, then initial, 2×initial, ... up to max.' });
+const serviceBackoffSchema = z
+  .strictObject({ initial: backoffFields.initial.optional(), max: backoffFields.max.optional(), resetAfter: backoffFields.resetAfter.optional() })
+  .optional()
+  .meta({ description: "This service's restart backoff; keys left out come from agent.restartBackoff." });
+
 export const serviceSchema = z.strictObject({
   name: name('service').meta({ description: 'Unique service name.' }),
   host: name('host').default('local').meta({ description: 'Name of a host under hosts.' }),
@@ -58,6 +77,8 @@ export const serviceSchema = z.strictObject({
     .prefault({}),
   checks: z.array(checkSchema).default([]),
   runbooks: z.array(runbookSchema).default([]),
+  startPeriod: duration({ positive: false }).default('0s').meta({ description: 'Check failures this soon after the process starts do not count until its checks first pass (a slow start is not a hang); 0s: none.' }),
+  restartBackoff: serviceBackoffSchema,
 });
 
 const transport = z.literal('local', { error: (iss) => `expected transport local (the only transport so far); got ${show(iss.input)}` });
@@ -124,6 +145,7 @@ const agentSchema = z.strictObject({
     })
     .optional()
     .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),
+  restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
   flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that mark a ticket as flapping.' }),
 });

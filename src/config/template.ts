@@ -26,6 +26,10 @@ agent:
   crashLoop: { exits: 3, window: 60s }  # this many exits within window is a crash loop
   reopenWindow: 10m             # a problem back within this window reopens its ticket (default 10m)
   flapThreshold: 3              # occurrences within reopenWindow that mark it flapping (default 3)
+  restartBackoff:               # repeated restarts of one service wait their turn: the first is
+    initial: 1s                 # immediate, then 1s, 2s, 4s... (default 1s)
+    max: 60s                    # ...up to this (default 60s)
+    resetAfter: 5m              # a restart this long after the previous one is immediate again (default 5m)
 
 hosts:                          # where services run (default: just "local")
   - name: local
@@ -54,6 +58,9 @@ services:
   - name: api
     start: [node, api.js]
     cwd: ./lab                  # working directory (default: this file's directory)
+    startPeriod: 10s            # check failures this soon after a start do not count until the
+                                # checks first pass; a slow start is not a hang (default 0s)
+    restartBackoff: { max: 30s }  # overrides keys of agent.restartBackoff for this service
     env: { PORT: "8080" }       # added to Warden's environment; values become strings
     dependsOn: [cache]          # when cache is down, api's symptoms are blamed on cache
     checks:

@@ -68,6 +68,8 @@ export interface ProposeInput {
   state: 'proposed' | 'validated' | 'awaiting_approval';
   /** Free facts for the audit record (why it was proposed). */
   why: Record<string, unknown>;
+  /** Wait this long (monotonic time) before the first attempt: a restart backoff. */
+  delayMs?: number;
 }
 
 /** A new action: the one way actions come to exist. */
@@ -77,7 +79,11 @@ export function proposeAction(p: ProposeInput, ctx: TransitionContext): ActionTr
     attempts: 0, maxAttempts: MAX_ATTEMPTS, idempotencyKey: p.idempotencyKey, requestedBy: ctx.actor,
     approvedBy: null, createdAt: ctx.now, startedAt: null, finishedAt: null, notBefore: null, error: null,
   };
-  const data = { ...(p.ticketId ? { ticket: p.ticketId } : {}), type: p.type, target: p.target, state: p.state, ...p.why };
+  if (p.delayMs !== undefined && p.delayMs > 0) {
+    next.notBefore = ctx.now + p.delayMs;
+    next.notBeforeMono = ctx.stamp ? { mono: ctx.stamp.mono + p.delayMs, boot: ctx.stamp.boot } : null;
+  }
+  const data = { ...(p.ticketId ? { ticket: p.ticketId } : {}), type: p.type, target: p.target, state: p.state, ...p.why, ...(next.notBefore != null ? { notBefore: next.notBefore } : {}) };
   return { next, audit: [{ kind: 'action.proposed', subject: p.id, data }] };
 }
 

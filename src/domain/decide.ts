@@ -4,11 +4,12 @@
 // transaction and only then runs the effects (execute an action, ask a diagnoser).
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
+import { restartBackoff, showWait } from './backoff.js';
 import { proposeAction, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
-import { elapsed, stampOf, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { elapsed, stampOf, windowStart, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
 import { gate, type GateResult } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
@@ -102,6 +103,7 @@ export function decide(input: DecideInput): DecideOutput {
   const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
   const detection = input.detection ?? detect(config, input.world, [...tickets.values()]);
   const hosts = new Map(config.services.map((x) => [x.name, x.host]));
+  const specOfName = new Map(config.services.map((x) => [x.name, x]));
   const hostOf = (svc: string): string => hosts.get(svc) ?? 'local';
 
   const putT = (t: Ticket, a: readonly AuditIntent[]): Ticket => { tickets.set(t.id, t); changedT.add(t.id); audit.push(...a); return t; };
@@ -111,6 +113,9 @@ export function decide(input: DecideInput): DecideOutput {
   const setStatus = (t: Ticket, to: TicketStatus, reason: string | null): Ticket =>
     t.status === to && t.reason === reason ? t : onT(t, { type: 'status', to, reason });
   const ticketActions = (t: Ticket): Action[] => t.actionIds.map((id) => actions.get(id)).filter((a): a is Action => !!a);
+
+  /** Tickets whose repair waits (a restart backoff): their reason goes into the report. */
+  const waiting = new Map<string, string>();
 
   const answerOf = (ticketId: string, key: string): DiagnosisAnswer | undefined =>
     input.answers.find((x) => x.ticketId === ticketId && x.key === key);
@@ -182,8 +187,16 @@ export function decide(input: DecideInput): DecideOutput {
         break;
       case 'remediating':
         if (!last) { setStatus(t, 'open', null); break; }
-        if (last.state === 'validated') runIfReady(last);
-        else if (last.state === 'completed' && t.diagnosis?.recommended[(t.step ?? 0) + 1] && p) {
+        if (last.state === 'validated') {
+          // A backoff (or retry) wait is over: the reason says what runs now, not what it waited for.
+          if (runIfReady(last)) setStatus(t, 'remediating', `${last.type} ${last.target}`);
+          else if (rootHealth === 'healthy' && retryIn(last, instant) > 0) {
+            // Healthy again while the repair waited its turn: the restart is not needed, but whether
+            // the service stays up is verified like a repair.
+            onA(last, { type: 'cancel', by: config.agent.name, reason: `${t.service} recovered while the repair waited` });
+            setStatus(startVerification(t), 'verifying', `${t.service} recovered while ${last.type} waited; verifying`);
+          } else if (t.reason) waiting.set(t.id, t.reason);
+        } else if (last.state === 'completed' && t.diagnosis?.recommended[(t.step ?? 0) + 1] && p) {
           // A chain (runbook, then restart): the next step is planned and gated like the first.
           plan(onT(t, { type: 'next_step' }));
         } else if (last.state === 'completed') {
@@ -207,13 +220,12 @@ export function decide(input: DecideInput): DecideOutput {
 
   // 3. Deploy: services that never ran are started once their dependencies are healthy.
   const deployRecs: Recommendation[] = [];
-  const specOf = new Map(config.services.map((x) => [x.name, x]));
   const deploying = new Set([...actions.values()].filter((a) => a.ticketId === null && !isTerminal(a)).map((a) => a.target));
   // First starts in flight at once are bounded: ten thousand services do not fork at the same
   // instant (nor build one giant pass); the rest follow as these settle.
   let deployRoom = MAX_DEPLOYS_IN_FLIGHT - deploying.size;
   for (const name of detection.neverStarted) {
-    const spec = specOf.get(name)!;
+    const spec = specOfName.get(name)!;
     const waiting = spec.dependsOn.filter((d) => detection.health[d]?.health !== 'healthy');
     if (waiting.length > 0) {
       deployRecs.push({ event: 'reconcile_blocked', action: 'start', target: name, reason: `waiting for ${waiting.join(', ')} to be healthy` });
@@ -234,7 +246,7 @@ export function decide(input: DecideInput): DecideOutput {
   // Deploy actions approved later, or waiting for a retry.
   for (const a of actions.values()) if (a.ticketId === null && a.state === 'validated') runIfReady(a);
 
-  const report = buildReport(config, detection, [...tickets.values()], deployRecs, gateFor);
+  const report = buildReport(config, detection, [...tickets.values()], deployRecs, gateFor, waiting);
   return {
     detection,
     tickets: [...changedT].map((id) => tickets.get(id)!),
@@ -287,8 +299,8 @@ export function decide(input: DecideInput): DecideOutput {
     if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
-    const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>): Action => {
-      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why }, ctx);
+    const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>, delayMs?: number): Action => {
+      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why, ...(delayMs ? { delayMs } : {}) }, ctx);
       putA(r.next, r.audit);
       t = onT(t, { type: 'action_added', actionId: r.next.id });
       return r.next;
@@ -306,8 +318,17 @@ export function decide(input: DecideInput): DecideOutput {
       setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
       return;
     }
-    const a = propose(g.approval === 'required' ? 'awaiting_approval' : 'validated', { cause: t.cause });
+    const b = backoffFor(rec.type, rec.target);
+    const wait = b && b.waitMs > 0 ? b.waitMs : 0;
+    const why = { cause: t.cause, ...(b ? { restart: b.restart, backoffMs: b.delayMs } : {}) };
+    const a = propose(g.approval === 'required' ? 'awaiting_approval' : 'validated', why, wait);
     if (a.state === 'awaiting_approval') { setStatus(t, 'awaiting_approval', `${a.type} ${a.target} needs approval: warden actions approve ${a.id}`); return; }
+    if (wait > 0 && b) {
+      const reason = `waiting ${showWait(b.delayMs)} before ${rec.type} ${b.restart} (backoff)`;
+      setStatus(t, 'remediating', reason);
+      waiting.set(t.id, reason);
+      return;
+    }
     setStatus(t, 'remediating', `${a.type} ${a.target}`);
     runIfReady(a);
   }
@@ -355,10 +376,21 @@ export function decide(input: DecideInput): DecideOutput {
     }
   }
 
-  function runIfReady(a: Action): void {
-    if (a.state !== 'validated' || input.frozen) return;
-    if (retryIn(a, instant) > 0) return;
+  /** Queues a validated action whose wait is over; says whether it is queued. */
+  function runIfReady(a: Action): boolean {
+    if (a.state !== 'validated' || input.frozen) return false;
+    if (retryIn(a, instant) > 0) return false;
     if (!execute.includes(a.id)) execute.push(a.id);
+    return true;
+  }
+
+  /** Where a restart (or start) of a service stands in its backoff streak; null when it has none. */
+  function backoffFor(type: ActionType, target: string): ReturnType<typeof restartBackoff> | null {
+    const b = specOfName.get(target)?.restartBackoff;
+    if (!b || (type !== 'restart' && type !== 'start')) return null;
+    const starts = input.started.filter((s) => s.target === target && (s.type === 'restart' || s.type === 'start'));
+    const reset = input.limitResets[target];
+    return restartBackoff(b, starts, instant, reset ? windowStart(reset, 0) : undefined);
   }
 }
 
@@ -382,6 +414,7 @@ export function buildReport(
   openTickets: readonly Ticket[],
   deployRecs: Recommendation[],
   gateFor: (type: ActionType, target: string) => GateResult,
+  waiting: ReadonlyMap<string, string> = new Map(),
 ): ReconcileReport {
   const findings: Finding[] = [];
   const recommendations: Recommendation[] = [];
@@ -407,7 +440,9 @@ export function buildReport(
     }
     const g = gateFor(rec.type, rec.target);
     const event = !g.ok && g.blockedBy !== 'mode' ? 'reconcile_blocked' : rootFinding.kind === 'missing_service' ? 'reconcile_required' : 'reconcile_recommended';
-    recommendations.push({ event, action: rec.type, target: rec.target, reason: !g.ok && g.blockedBy !== 'mode' ? g.reason : rootFinding.reason });
+    const wait = t ? waiting.get(t.id) : undefined;
+    const reason = !g.ok && g.blockedBy !== 'mode' ? g.reason : wait ? `${rootFinding.reason}; ${wait}` : rootFinding.reason;
+    recommendations.push({ event, action: rec.type, target: rec.target, reason });
   }
   for (const t of openTickets) {
     if (t.status === 'escalated' || t.status === 'held') {

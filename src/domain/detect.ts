@@ -1,7 +1,7 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
 import type {
-  Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
+  CheckState, Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
 } from './types.js';
 
 export interface ServiceHealth {
@@ -44,6 +44,10 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
   // A result taken before this process started says nothing about it (the service was down then).
   const fresh = obs.checks.filter((c) => c.last === null ? p.startedAt == null : startedBefore(p, c.last));
   const failing = fresh.filter((c) => c.healthy === false);
+  const starting = failing.filter((c) => inStartPeriod(spec, p, c));
+  if (starting.length > 0 && starting.length === failing.length) {
+    return { health: 'unknown', reason: `starting: check ${starting[0]!.id} not passing yet within the start period of ${spec.startPeriodMs} ms` };
+  }
   if (failing.length > 0) {
     const c = failing[0]!;
     return { health: 'unhealthy', reason: `check ${c.id} failing: ${c.last?.message ?? 'no result'}` };
@@ -51,6 +55,17 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
   if (spec.checks.length === 0) return { health: 'healthy', reason: `process ${p.pid} running` };
   if (fresh.length < obs.checks.length || fresh.some((c) => c.healthy === null)) return { health: 'unknown', reason: 'waiting for first check results' };
   return { health: 'healthy', reason: 'all checks passing' };
+}
+
+/**
+ * A failing result inside the start period, before the check has passed once since the process
+ * started: a slow start, not a failure. A check that has passed since is never hidden by it.
+ */
+function inStartPeriod(spec: ServiceSpec, p: ProcessState, c: CheckState): boolean {
+  const period = spec.startPeriodMs ?? 0;
+  if (period <= 0 || p.startedMono == null || c.last?.mono === undefined) return false;
+  if (c.okMono !== undefined && c.okMono >= p.startedMono) return false;
+  return c.last.mono < p.startedMono + period;
 }
 
 /** Was the result taken after the process started? On monotonic time when both sides have it. */

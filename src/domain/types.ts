@@ -56,6 +56,18 @@ export interface ServiceCommon {
   /** Log file bound: rotate when the file passes this size; keep `logKeep` rotated files. */
   logMaxBytes: number;
   logKeep: number;
+  /** Delays between repeated restarts of this service; absent (hand-built specs): none. */
+  restartBackoff?: RestartBackoff;
+  /** Check failures this soon after the process started do not count until its checks first pass; absent or 0: none. */
+  startPeriodMs?: number;
+}
+
+/** Restart n ≥ 2 of a streak waits min(initialMs·2^(n−2), maxMs) after restart n−1 started. */
+export interface RestartBackoff {
+  initialMs: number;
+  maxMs: number;
+  /** A restart this long after the previous one starts a new streak (its first restart is immediate). */
+  resetAfterMs: number;
 }
 
 /**
@@ -177,6 +189,8 @@ export interface CheckState {
   consecutiveSuccesses: number;
   /** `at` is wall time (a record); `mono`, when known, is monotonic time (for comparisons). */
   last: (ProbeResult & { at: Millis; mono?: number }) | null;
+  /** Monotonic time of the last passing result, when known: a start period ends at the first one. */
+  okMono?: number;
   /** When `healthy` last changed. */
   since: Millis | null;
 }

@@ -3,6 +3,7 @@
 // the commit. The daemon and `reconcile --once` read the store through the same readDecideInput,
 // so they cannot disagree.
 import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, type Command, type CommandResult } from '../app/commands.js';
+import { backoffLookbackMs } from '../domain/backoff.js';
 import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
@@ -29,7 +30,9 @@ export function readDecideInput(
       if (a) actions.set(id, a);
     }
   }
-  const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs));
+  // Repairs are read back as far as the rate limits and the restart backoff streaks need.
+  const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs),
+    ...config.services.map((s) => (s.restartBackoff ? backoffLookbackMs(s.restartBackoff) : 0)));
   const detection = detect(config, world, tickets);
   const limitResets: Record<string, Instant> = {};
   for (const [service, value] of store?.flagsWithPrefix(LIMIT_RESET_PREFIX) ?? []) {

@@ -61,6 +61,7 @@ function copyState(s: CheckState): CheckState {
 export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResult, at: number, mono?: number): CheckState {
   const next = copyState(prev);
   next.last = mono === undefined ? { ...result, at } : { ...result, at, mono };
+  if (result.ok && mono !== undefined) next.okMono = mono;
   let healthy = prev.healthy;
   if (result.ok) {
     next.consecutiveSuccesses = prev.consecutiveSuccesses + 1;
