@@ -115,6 +115,12 @@ export function decide(input: DecideInput): DecideOutput {
   const answerOf = (ticketId: string, key: string): DiagnosisAnswer | undefined =>
     input.answers.find((x) => x.ticketId === ticketId && x.key === key);
 
+  // 0. Proposals belong to recommend mode: after a reload into another mode they are superseded, so
+  // they never block what the new mode does (a leftover deploy proposal kept execute from starting).
+  if (config.agent.mode !== 'recommend') {
+    for (const a of [...actions.values()]) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: `superseded: the mode is now ${config.agent.mode}` });
+  }
+
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
   const resolvedByFp = new Map<string, Ticket>();
@@ -156,12 +162,14 @@ export function decide(input: DecideInput): DecideOutput {
       case 'open':
       case 'diagnosing':
         if (!rootBroken) {
-          for (const a of ticketActions(t)) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
+          for (const a of ticketActions(t)) if (a.state === 'proposed' || a.state === 'validated') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
           setStatus(t, 'resolved', 'recovered without action');
           break;
         }
         // Broken, but its symptom is attributed to a dependency's ticket for now: that one acts.
         if (!p) break;
+        // A person approved a proposal (recommend mode): it runs, once, under policy.
+        if (last?.state === 'validated') { runApproved(t, last); break; }
         // Diagnose before planning, again only when the evidence changed. While a repair is
         // verified, symptoms of a restarting service are expected and must not rewrite the diagnosis.
         t = needDiagnosis(t, p);
@@ -293,22 +301,40 @@ export function decide(input: DecideInput): DecideOutput {
       t = onT(t, { type: 'action_added', actionId: r.next.id });
       return r.next;
     };
+    const g = gateFor(rec.type, rec.target);
+    // What policy denies is not proposed either: approving it could not make it run.
+    if (!g.ok && g.blockedBy !== 'frozen') { refuse(t, g, rec); return; }
     if (config.agent.mode === 'recommend') {
-      const already = ticketActions(t).some((a) => a.state === 'proposed' && a.type === rec.type && a.target === rec.target);
-      if (!already) propose('proposed', { reason: 'recommend mode' });
+      const current = (a: Action): boolean => a.type === rec.type && a.target === rec.target;
+      // One proposal per ticket, the current one: what an older diagnosis proposed is superseded.
+      for (const a of ticketActions(t)) if (a.state === 'proposed' && !current(a)) onA(a, { type: 'cancel', by: config.agent.name, reason: 'superseded by a new diagnosis' });
+      if (!ticketActions(t).some((a) => a.state === 'proposed' && current(a))) propose('proposed', { reason: 'recommend mode' });
       setStatus(t, 'open', `recommend mode: ${rec.type} ${rec.target} proposed, not executed`);
       return;
     }
-    const g = gateFor(rec.type, rec.target);
-    if (!g.ok) {
-      if (g.blockedBy === 'frozen') { setStatus(t, 'open', g.reason); return; }
-      audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason } });
-      setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
-      return;
-    }
+    if (!g.ok) { setStatus(t, 'open', g.reason); return; }
     const a = propose(g.approval === 'required' ? 'awaiting_approval' : 'validated', { cause: t.cause });
     if (a.state === 'awaiting_approval') { setStatus(t, 'awaiting_approval', `${a.type} ${a.target} needs approval: warden actions approve ${a.id}`); return; }
     setStatus(t, 'remediating', `${a.type} ${a.target}`);
+    runIfReady(a);
+  }
+
+  /** A policy denial or a limit reached: audited, and the ticket escalates with the reason. */
+  function refuse(t: Ticket, g: GateResult & { ok: false }, rec: { type: ActionType; target: string }): void {
+    audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, ...(g.rule ? { rule: g.rule } : {}) } });
+    setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
+  }
+
+  /** A proposal a person approved: policy and limits are checked again now; the person was the approval. */
+  function runApproved(t: Ticket, a: Action): void {
+    const g = gateFor(a.type, a.target);
+    if (!g.ok && g.blockedBy !== 'frozen') {
+      onA(a, { type: 'cancel', by: config.agent.name, reason: g.reason });
+      refuse(t, g, a);
+      return;
+    }
+    if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    setStatus(t, 'remediating', `approved by ${a.approvedBy ?? 'someone'}`);
     runIfReady(a);
   }
 
@@ -371,7 +397,8 @@ const OPEN_WORK: readonly TicketStatus[] = ['remediating', 'verifying', 'awaitin
 export function summarize(detection: Detection, tickets: readonly Ticket[]): Summary {
   if (tickets.some((t) => t.flapping || t.status === 'escalated' || t.cause === 'crash_loop')) return 'unstable';
   if (tickets.some((t) => OPEN_WORK.includes(t.status))) return 'reconciling';
-  if (detection.findings.length > 0 || tickets.some((t) => t.status !== 'resolved')) return 'degraded';
+  // A declared service that never started is missing too, whether or not a start is under way.
+  if (detection.findings.length > 0 || detection.neverStarted.length > 0 || tickets.some((t) => t.status !== 'resolved')) return 'degraded';
   return 'nominal';
 }
 
