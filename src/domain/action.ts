@@ -150,6 +150,11 @@ export function retryIn(a: Pick<Action, 'notBefore' | 'notBeforeMono'>, now: { w
   return a.notBefore - now.wall;
 }
 
+/** A person rejected or cancelled it ("rejected by …" here, "cancelled by …" in app/commands.ts). */
+export function refusedByPerson(a: Pick<Action, 'state' | 'error'>): boolean {
+  return a.state === 'cancelled' && /^(rejected|cancelled) by /.test(a.error ?? '');
+}
+
 export function isTerminal(a: Pick<Action, 'state'>): boolean {
   return a.state === 'completed' || a.state === 'failed' || a.state === 'cancelled';
 }

@@ -63,6 +63,18 @@ void describe('recommend mode: approving a proposal', () => {
     assert.match(d.onlyTicket().reason ?? '', /policy\.rules\[1\] \(service: cache\) denies restart/);
   });
 
+  it('a rejected proposal is not proposed again for the same occurrence', () => {
+    const d = driver({ mode: 'recommend' });
+    d.pass({ cache: dead() });
+    d.reject('A1', 'alice', 'not now');
+    const out = d.advance(1000).pass({ cache: dead() });
+    assert.deepEqual(out.execute, []);
+    assert.equal(d.actions.size, 1);
+    assert.equal(d.onlyTicket().status, 'open');
+    assert.equal(d.onlyTicket().reason, 'recommend mode: A1 (restart cache) rejected by alice: not now; not proposed again for this occurrence');
+    assert.deepEqual(d.advance(1000).pass({ cache: dead() }).actions, []);
+  });
+
   it('an approved first start (deploy) runs once', () => {
     const d = driver({ mode: 'recommend' });
     d.pass({ cache: neverRan() });

@@ -4,7 +4,7 @@
 // transaction and only then runs the effects (execute an action, ask a diagnoser).
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
-import { proposeAction, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
+import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
@@ -308,6 +308,12 @@ export function decide(input: DecideInput): DecideOutput {
       const current = (a: Action): boolean => a.type === rec.type && a.target === rec.target;
       // One proposal per ticket, the current one: what an older diagnosis proposed is superseded.
       for (const a of ticketActions(t)) if (a.state === 'proposed' && !current(a)) onA(a, { type: 'cancel', by: config.agent.name, reason: 'superseded by a new diagnosis' });
+      // A person said no to this proposal: not proposed again until the problem occurs again.
+      const prev = ticketActions(t).at(-1);
+      if (prev && current(prev) && refusedByPerson(prev) && prev.idempotencyKey.startsWith(`${t.id}#${t.occurrences}/`)) {
+        setStatus(t, 'open', `recommend mode: ${prev.id} (${prev.type} ${prev.target}) ${prev.error ?? 'refused'}; not proposed again for this occurrence`);
+        return;
+      }
       if (!ticketActions(t).some((a) => a.state === 'proposed' && current(a))) propose('proposed', { reason: 'recommend mode' });
       setStatus(t, 'open', `recommend mode: ${rec.type} ${rec.target} proposed, not executed`);
       return;
