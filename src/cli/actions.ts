@@ -48,10 +48,10 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     process.stdout.write(`${msg}\n`);
   };
 
-  actions.command('approve <id>').description('approve an action awaiting approval')
+  actions.command('approve <id>').description('approve an action awaiting approval, or a proposal (recommend mode): it runs once, under policy')
     .option('--as <identity>', 'who is approving (default: your user name)')
     .action((id: string, o: { as?: string }) => decideOn('approve', id, o));
-  actions.command('reject <id>').description('reject an action awaiting approval (its ticket is held)')
+  actions.command('reject <id>').description('reject an action awaiting approval (its ticket is held) or a proposal')
     .option('--reason <text>', 'why').option('--as <identity>', 'who is rejecting')
     .action((id: string, o: { reason?: string; as?: string }) => decideOn('reject', id, o));
   actions.command('cancel <id>').description('cancel an action that has not started')

@@ -9,6 +9,7 @@ import { exampleConfig } from '../config/template.js';
 import { decideSettled } from '../domain/settle.js';
 import { logEvidence } from '../diagnosis/gather.js';
 import { diagnose } from '../diagnosis/rules.js';
+import { describeRule, unmatchedRules } from '../domain/policy.js';
 import { readDecideInput } from '../loop/reconciler.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
@@ -49,6 +50,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
       process.stdout.write(`${cfg.file}: ok — agent ${cfg.agent.name} (${cfg.agent.mode}), ${cfg.hosts.length} host(s), ${cfg.services.length} service(s), ${checks} check(s), ${cfg.policy.rules.length} policy rule(s)\n`);
       // Valid but not runnable here: a plugin it needs is disabled on this host ("warden doctor" says more).
       for (const u of unusablePlugins(cfg, await pluginStatuses())) process.stderr.write(`warning: ${describeUnusable(u)}\n`);
+      for (const u of unmatchedRules(cfg)) process.stderr.write(`warning: ${describeRule(u.rule, u.index)} matches no service; it has no effect\n`);
     });
 
   program.command('schema')

@@ -51,6 +51,8 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },
         allow: [...new Set(r.allow)],
+        // Absent when empty: a rule that denies nothing reads as it always did.
+        ...(r.deny.length > 0 ? { deny: [...new Set(r.deny)] } : {}),
         approval: r.approval,
       })),
       limits: cfg.policy.limits.map((l) => ({ action: l.action, per: l.per, max: l.max, windowMs: parseDuration(l.window) })),

@@ -94,8 +94,9 @@ const actionType = oneOf(namesOf(actions));
 
 const ruleSchema = z.strictObject({
   match: z.strictObject({ service: glob.default('*'), host: glob.default('*') }).prefault({}),
-  allow: z.array(actionType).meta({ description: 'Actions this rule allows on the matched services.' }),
-  approval: z.enum(['none', 'required']).default('none').meta({ description: 'required: a person approves each action first.' }),
+  allow: z.array(actionType).default([]).meta({ description: 'Actions this rule allows on the matched services.' }),
+  deny: z.array(actionType).default([]).meta({ description: 'Actions this rule forbids on the matched services, whatever other rules allow.' }),
+  approval: z.enum(['none', 'required']).default('none').meta({ description: 'required: a person approves each action this rule allows first (the most restrictive matching rule wins).' }),
 });
 
 const limitSchema = z.strictObject({
@@ -107,7 +108,7 @@ const limitSchema = z.strictObject({
 
 // Defaults are output values: zod returns a default as-is, so it must already be complete.
 const DEFAULT_RULES: z.output<typeof ruleSchema>[] = [
-  { match: { service: '*', host: '*' }, allow: ['start', 'restart'], approval: 'none' },
+  { match: { service: '*', host: '*' }, allow: ['start', 'restart'], deny: [], approval: 'none' },
 ];
 const DEFAULT_LIMITS: z.output<typeof limitSchema>[] = [{ action: '*', per: 'service', max: 3, window: '10m' }];
 
@@ -168,7 +169,7 @@ export const configSchema = z
       .meta({ description: `Out-of-band notification channels, each with exactly one of: ${Object.keys(channels).join(', ')}.` }),
     policy: z
       .strictObject({
-        rules: z.array(ruleSchema).default(DEFAULT_RULES).meta({ description: 'A service may take an action if a matching rule allows it.' }),
+        rules: z.array(ruleSchema).default(DEFAULT_RULES).meta({ description: 'Every matching rule counts: an action is allowed if one allows it and none denies it; approval is required if any allowing rule requires it (docs/policy.md).' }),
         limits: z.array(limitSchema).default(DEFAULT_LIMITS).meta({ description: 'Rate limits on automatic actions, per service.' }),
       })
       .prefault({})

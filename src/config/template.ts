@@ -77,7 +77,7 @@ services:
         for: [resource_exhausted]   # the diagnosed causes this runbook repairs
 
 policy:
-  rules:                        # an action is allowed when a matching rule allows it
+  rules:                        # every matching rule counts; the most restrictive wins (docs/policy.md)
     - match: { service: "*", host: "*" }   # globs: * any characters, ? one character
       allow: [start, restart]   # from: ${Object.keys(actions).join(', ')}
       approval: none            # none | required (a person runs "warden actions approve")

@@ -6,6 +6,8 @@
 //      │  └──► awaiting_approval ─┘  ▲   │
 //      │              │            │   └──► validated (retry after backoff)
 //      └──────────────┴──► cancelled
+//
+// A person may approve a proposal (recommend mode) as well as an action awaiting approval.
 import type { AuditIntent } from './audit.js';
 import type { MonoStamp } from './elapsed.js';
 import { WardenError } from '../lib/errors.js';
@@ -40,8 +42,8 @@ export interface ActionTransition {
 
 /** The states each event may leave from; anything else is refused with a reason a person can act on. */
 const FROM: Record<ActionEvent['type'], readonly ActionState[]> = {
-  approve: ['awaiting_approval'],
-  reject: ['awaiting_approval'],
+  approve: ['awaiting_approval', 'proposed'],
+  reject: ['awaiting_approval', 'proposed'],
   cancel: ['proposed', 'validated', 'awaiting_approval'],
   start: ['validated'],
   complete: ['executing'],
@@ -152,6 +154,11 @@ export function retryIn(a: Pick<Action, 'notBefore' | 'notBeforeMono'>, now: { w
   if (a.notBefore == null) return 0;
   if (a.notBeforeMono && a.notBeforeMono.boot === now.boot) return a.notBeforeMono.mono - now.mono;
   return a.notBefore - now.wall;
+}
+
+/** A person rejected or cancelled it ("rejected by …" here, "cancelled by …" in app/commands.ts). */
+export function refusedByPerson(a: Pick<Action, 'state' | 'error'>): boolean {
+  return a.state === 'cancelled' && /^(rejected|cancelled) by /.test(a.error ?? '');
 }
 
 export function isTerminal(a: Pick<Action, 'state'>): boolean {

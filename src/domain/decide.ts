@@ -5,7 +5,7 @@
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
 import { restartBackoff, showWait } from './backoff.js';
-import { proposeAction, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
+import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
@@ -120,6 +120,12 @@ export function decide(input: DecideInput): DecideOutput {
   const answerOf = (ticketId: string, key: string): DiagnosisAnswer | undefined =>
     input.answers.find((x) => x.ticketId === ticketId && x.key === key);
 
+  // 0. Proposals belong to recommend mode: after a reload into another mode they are superseded, so
+  // they never block what the new mode does (a leftover deploy proposal kept execute from starting).
+  if (config.agent.mode !== 'recommend') {
+    for (const a of [...actions.values()]) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: `superseded: the mode is now ${config.agent.mode}` });
+  }
+
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
   const resolvedByFp = new Map<string, Ticket>();
@@ -161,12 +167,14 @@ export function decide(input: DecideInput): DecideOutput {
       case 'open':
       case 'diagnosing':
         if (!rootBroken) {
-          for (const a of ticketActions(t)) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
+          for (const a of ticketActions(t)) if (a.state === 'proposed' || a.state === 'validated') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
           setStatus(t, 'resolved', 'recovered without action');
           break;
         }
         // Broken, but its symptom is attributed to a dependency's ticket for now: that one acts.
         if (!p) break;
+        // A person approved a proposal (recommend mode): it runs, once, under policy.
+        if (last?.state === 'validated') { runApproved(t, last); break; }
         // Diagnose before planning, again only when the evidence changed. While a repair is
         // verified, symptoms of a restarting service are expected and must not rewrite the diagnosis.
         t = needDiagnosis(t, p);
@@ -305,19 +313,25 @@ export function decide(input: DecideInput): DecideOutput {
       t = onT(t, { type: 'action_added', actionId: r.next.id });
       return r.next;
     };
+    const g = gateFor(rec.type, rec.target);
+    // What policy denies is not proposed either: approving it could not make it run.
+    if (!g.ok && g.blockedBy !== 'frozen') { refuse(t, g, rec); return; }
     if (config.agent.mode === 'recommend') {
-      const already = ticketActions(t).some((a) => a.state === 'proposed' && a.type === rec.type && a.target === rec.target);
-      if (!already) propose('proposed', { reason: 'recommend mode' });
+      const current = (a: Action): boolean => a.type === rec.type && a.target === rec.target;
+      // One proposal per ticket, the current one: what an older diagnosis proposed is superseded.
+      for (const a of ticketActions(t)) if (a.state === 'proposed' && !current(a)) onA(a, { type: 'cancel', by: config.agent.name, reason: 'superseded by a new diagnosis' });
+      // A person said no to this proposal: not proposed again until the problem occurs again.
+      const prev = ticketActions(t).at(-1);
+      if (prev && current(prev) && refusedByPerson(prev) && prev.idempotencyKey.startsWith(`${t.id}#${t.occurrences}/`)) {
+        setStatus(t, 'open', `recommend mode: ${prev.id} (${prev.type} ${prev.target}) ${prev.error ?? 'refused'}; not proposed again for this occurrence`);
+        return;
+      }
+      if (!ticketActions(t).some((a) => a.state === 'proposed' && current(a))) propose('proposed', { reason: 'recommend mode' });
       setStatus(t, 'open', `recommend mode: ${rec.type} ${rec.target} proposed, not executed`);
       return;
     }
-    const g = gateFor(rec.type, rec.target);
-    if (!g.ok) {
-      if (g.blockedBy === 'frozen') { setStatus(t, 'open', g.reason); return; }
-      audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason } });
-      setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
-      return;
-    }
+    // Frozen: the ticket waits (the other refusals were handled above).
+    if (!g.ok) { setStatus(t, 'open', g.reason); return; }
     const b = backoffFor(rec.type, rec.target);
     const wait = b && b.waitMs > 0 ? b.waitMs : 0;
     const why = { cause: t.cause, ...(b ? { restart: b.restart, backoffMs: b.delayMs } : {}) };
@@ -330,6 +344,25 @@ export function decide(input: DecideInput): DecideOutput {
       return;
     }
     setStatus(t, 'remediating', `${a.type} ${a.target}`);
+    runIfReady(a);
+  }
+
+  /** A policy denial or a limit reached: audited, and the ticket escalates with the reason. */
+  function refuse(t: Ticket, g: GateResult & { ok: false }, rec: { type: ActionType; target: string }): void {
+    audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, ...(g.rule ? { rule: g.rule } : {}) } });
+    setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
+  }
+
+  /** A proposal a person approved: policy and limits are checked again now; the person was the approval. */
+  function runApproved(t: Ticket, a: Action): void {
+    const g = gateFor(a.type, a.target);
+    if (!g.ok && g.blockedBy !== 'frozen') {
+      onA(a, { type: 'cancel', by: config.agent.name, reason: g.reason });
+      refuse(t, g, a);
+      return;
+    }
+    if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    setStatus(t, 'remediating', `approved by ${a.approvedBy ?? 'someone'}`);
     runIfReady(a);
   }
 
@@ -403,7 +436,8 @@ const OPEN_WORK: readonly TicketStatus[] = ['remediating', 'verifying', 'awaitin
 export function summarize(detection: Detection, tickets: readonly Ticket[]): Summary {
   if (tickets.some((t) => t.flapping || t.status === 'escalated' || t.cause === 'crash_loop')) return 'unstable';
   if (tickets.some((t) => OPEN_WORK.includes(t.status))) return 'reconciling';
-  if (detection.findings.length > 0 || tickets.some((t) => t.status !== 'resolved')) return 'degraded';
+  // A declared service that never started is missing too, whether or not a start is under way.
+  if (detection.findings.length > 0 || detection.neverStarted.length > 0 || tickets.some((t) => t.status !== 'resolved')) return 'degraded';
   return 'nominal';
 }
 

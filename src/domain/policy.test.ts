@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { findRule, gate, globMatch, type CountStarted, type GateInput } from './policy.js';
+import { evaluatePolicy, findRule, gate, globMatch, unmatchedRules, type CountStarted, type GateInput } from './policy.js';
 import { BOOT, M0, T0, makeConfig, type ConfigOptions } from '../testing/domain.js';
 import type { ActionType, PolicyRule } from './types.js';
 
@@ -147,5 +147,51 @@ void describe('gate', () => {
 
   it('recommend mode is not blocked by the gate (the planner proposes instead of executing)', () => {
     assert.equal(gateWith({ mode: 'recommend' }).result.ok, true);
+  });
+});
+
+void describe('several matching rules: the most restrictive verdict wins', () => {
+  it('"*" allows restart without approval, then web requires it: web needs approval, cache does not', () => {
+    const rules = [rule('*', ['start', 'restart']), rule('web', ['restart'], { approval: 'required' })];
+    assert.deepEqual(evaluatePolicy(rules, 'restart', 'web', 'local'), { allowed: true, approval: 'required', rule: rules[1], index: 1 });
+    assert.deepEqual(evaluatePolicy(rules, 'restart', 'cache', 'local'), { allowed: true, approval: 'none', rule: rules[0], index: 0 });
+    // A rule's approval applies to the actions it allows: start on web stays unattended.
+    assert.deepEqual(evaluatePolicy(rules, 'start', 'web', 'local'), { allowed: true, approval: 'none', rule: rules[0], index: 0 });
+    assert.deepEqual(gateWith({ rules, target: 'web' }).result, { ok: true, approval: 'required', rule: rules[1] });
+  });
+
+  it('the order of the rules does not matter', () => {
+    const rules = [rule('web', ['restart'], { approval: 'required' }), rule('*', ['start', 'restart'])];
+    const v = evaluatePolicy(rules, 'restart', 'web', 'local');
+    assert.ok(v.allowed && v.approval === 'required' && v.index === 0);
+    const denyFirst = [rule('web', [], { deny: ['restart'] }), rule('*', ['restart'])];
+    const denyLast = [rule('*', ['restart']), rule('web', [], { deny: ['restart'] })];
+    assert.equal(evaluatePolicy(denyFirst, 'restart', 'web', 'local').allowed, false);
+    assert.equal(evaluatePolicy(denyLast, 'restart', 'web', 'local').allowed, false);
+  });
+
+  it('allowed by one rule and denied by another is denied, and the refusal names the rule', () => {
+    const rules = [rule('*', ['start', 'restart']), rule('web-*', [], { deny: ['restart'], match: { service: 'web-*', host: 'edge-*' } })];
+    assert.deepEqual(evaluatePolicy(rules, 'restart', 'web-1', 'edge-2'), {
+      allowed: false, reason: 'policy.rules[1] (service: web-*, host: edge-*) denies restart on web-1', rule: rules[1], index: 1,
+    });
+    // The deny names only what it lists, and only where its globs match.
+    assert.equal(evaluatePolicy(rules, 'start', 'web-1', 'edge-2').allowed, true);
+    assert.equal(evaluatePolicy(rules, 'restart', 'web-1', 'local').allowed, true);
+    const { result } = gateWith({ rules: [rule('*', ['restart']), rule('cache', [], { deny: ['restart'] })] });
+    assert.deepEqual(result, { ok: false, blockedBy: 'policy', reason: 'policy.rules[1] (service: cache) denies restart on cache', rule: 'policy.rules[1] (service: cache)' });
+  });
+
+  it('a denial wins over an approval a person could give', () => {
+    const rules = [rule('*', ['restart'], { approval: 'required' }), rule('cache', [], { deny: ['restart'] })];
+    assert.equal(gateWith({ rules }).result.ok, false);
+    assert.equal(findRule(rules, 'restart', 'cache', 'local'), null);
+  });
+});
+
+void describe('unmatchedRules', () => {
+  it('names the rules whose globs match no service on its host', () => {
+    const rules = [rule('*', ['restart']), rule('wbe', ['restart']), { match: { service: 'web', host: 'edge-*' }, allow: ['stop'], approval: 'none' } satisfies PolicyRule, rule('c?che', ['start'])];
+    assert.deepEqual(unmatchedRules(makeConfig({ rules })).map((u) => u.index), [1, 2]);
   });
 });

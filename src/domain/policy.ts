@@ -1,5 +1,9 @@
 // The policy gate: may this agent run this catalog action on this target now? Pure: the rate-limit
 // counts come in as a function over the persisted action history.
+//
+// Every rule whose globs match the service and its host is consulted, in any order, and the most
+// restrictive verdict wins (docs/policy.md): a denial by any of them denies, an approval required by
+// any rule that allows the action is required, and an action no matching rule allows is denied.
 import { formatDuration } from '../lib/duration.js';
 import { windowStart, type Instant, type WindowStart } from './elapsed.js';
 import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
@@ -14,7 +18,7 @@ export type CountStarted = (target: string, type: ActionType | '*', since: Windo
 
 export type GateResult =
   | { ok: true; approval: 'none' | 'required'; rule: PolicyRule }
-  | { ok: false; blockedBy: 'mode' | 'policy' | 'limit' | 'frozen'; reason: string; limit?: RateLimit };
+  | { ok: false; blockedBy: 'mode' | 'policy' | 'limit' | 'frozen'; reason: string; limit?: RateLimit; rule?: string };
 
 export interface GateInput {
   config: ResolvedConfig;
@@ -28,16 +32,56 @@ export interface GateInput {
   mode?: Mode;
 }
 
+/** What the matching rules say about one action on one target, naming the rule that decided. */
+export type PolicyVerdict =
+  | { allowed: true; approval: 'none' | 'required'; rule: PolicyRule; index: number }
+  | { allowed: false; reason: string; rule: PolicyRule | null; index: number | null };
+
+/** How a person finds a rule in warden.yaml: its path in the config and what it matches. */
+export function describeRule(rule: PolicyRule, index: number): string {
+  const host = rule.match.host === '*' ? '' : `, host: ${rule.match.host}`;
+  return `policy.rules[${index}] (service: ${rule.match.service}${host})`;
+}
+
+export function ruleMatches(rule: PolicyRule, target: string, host: string): boolean {
+  return globMatch(rule.match.service, target) && globMatch(rule.match.host, host);
+}
+
+export function evaluatePolicy(rules: readonly PolicyRule[], type: ActionType, target: string, host: string): PolicyVerdict {
+  let allowedBy: number | null = null;
+  let approvalBy: number | null = null;
+  for (const [i, r] of rules.entries()) {
+    if (!ruleMatches(r, target, host)) continue;
+    if (r.deny?.includes(type)) return { allowed: false, reason: `${describeRule(r, i)} denies ${type} on ${target}`, rule: r, index: i };
+    if (!r.allow.includes(type)) continue;
+    allowedBy ??= i;
+    if (r.approval === 'required') approvalBy ??= i;
+  }
+  if (allowedBy === null) return { allowed: false, reason: `policy allows no ${type} on ${target}`, rule: null, index: null };
+  const index = approvalBy ?? allowedBy;
+  return { allowed: true, approval: approvalBy === null ? 'none' : 'required', rule: rules[index]!, index };
+}
+
+/** The rule under which the action is allowed (the one requiring approval, if any), or null when denied. */
 export function findRule(rules: readonly PolicyRule[], type: ActionType, target: string, host: string): PolicyRule | null {
-  return rules.find((r) => globMatch(r.match.service, target) && globMatch(r.match.host, host) && r.allow.includes(type)) ?? null;
+  const v = evaluatePolicy(rules, type, target, host);
+  return v.allowed ? v.rule : null;
+}
+
+/** Rules whose globs match no service of the inventory (on its host): a typo, or a stale rule. */
+export function unmatchedRules(config: Pick<ResolvedConfig, 'services' | 'policy'>): { rule: PolicyRule; index: number }[] {
+  return config.policy.rules.flatMap((rule, index) =>
+    config.services.some((s) => ruleMatches(rule, s.name, s.host)) ? [] : [{ rule, index }]);
 }
 
 export function gate(input: GateInput): GateResult {
   const { config, type, target, host } = input;
   const mode = input.mode ?? config.agent.mode;
   if (mode === 'observe') return { ok: false, blockedBy: 'mode', reason: 'observe mode: Warden only watches' };
-  const rule = findRule(config.policy.rules, type, target, host);
-  if (!rule) return { ok: false, blockedBy: 'policy', reason: `policy allows no ${type} on ${target}` };
+  const verdict = evaluatePolicy(config.policy.rules, type, target, host);
+  if (!verdict.allowed) {
+    return { ok: false, blockedBy: 'policy', reason: verdict.reason, ...(verdict.rule ? { rule: describeRule(verdict.rule, verdict.index!) } : {}) };
+  }
   // The kill switch comes before the limits: while frozen a ticket waits; it is not escalated.
   if (input.frozen) return { ok: false, blockedBy: 'frozen', reason: 'frozen: the kill switch is on' };
   for (const limit of config.policy.limits) {
@@ -52,5 +96,5 @@ export function gate(input: GateInput): GateResult {
       };
     }
   }
-  return { ok: true, approval: rule.approval, rule };
+  return { ok: true, approval: verdict.approval, rule: verdict.rule };
 }

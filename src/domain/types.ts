@@ -103,6 +103,8 @@ export const ACTION_TYPES: readonly ActionType[] = ['start', 'restart', 'stop', 
 export interface PolicyRule {
   match: { service: string; host: string };
   allow: ActionType[];
+  /** Actions this rule forbids on the matched services, whatever other rules allow. */
+  deny?: ActionType[];
   approval: 'none' | 'required';
 }
 
