@@ -26,7 +26,7 @@ import { CheckScheduler } from '../probes/checks.js';
 import { Followers } from '../views/events.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
 import { readBootId } from '../runtime/boot.js';
-import { progressVerdict } from '../runtime/diagnostics.js';
+import { progressVerdict, UNMANAGED_PREFIX } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { SdNotify } from '../runtime/sdnotify.js';
 import { Store } from '../store/store.js';
@@ -97,6 +97,8 @@ export class Daemon {
   private freshCursor = 0;
   /** Where the next log-rotation slice starts. */
   private rotateCursor = 0;
+  /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
+  private readonly retired = new Map<string, ServiceSpec>();
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -259,6 +261,7 @@ export class Daemon {
     const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
+      retired: (name) => this.retired.get(name),
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
     });
     this.diagnoses = new DiagnosisRunner({
@@ -386,7 +389,9 @@ export class Daemon {
         this.log(`reload: keeping the old API token: ${errorText(e)}`);
       }
     }
+    const prev = this.config;
     this.config = next;
+    this.retire(prev, next);
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
@@ -400,6 +405,28 @@ export class Daemon {
     this.lastFullAt = Number.NEGATIVE_INFINITY;
     this.kick();
     return true;
+  }
+
+  /**
+   * Services the reload removed (domain/inventory.ts decides): a stop action, committed by the
+   * reconciler and run by the next pass like any other, or left running and recorded as unmanaged.
+   */
+  private retire(prev: ResolvedConfig, next: ResolvedConfig): void {
+    for (const s of next.services) this.retired.delete(s.name);
+    const names = new Set(next.services.map((s) => s.name));
+    // Back in the inventory: managed again.
+    for (const name of this.store.flagsWithPrefix(UNMANAGED_PREFIX).keys()) if (names.has(name)) this.store.setFlag(UNMANAGED_PREFIX + name, null);
+    for (const r of this.reconciler.retire(prev, next)) {
+      if ('stop' in r) {
+        this.retired.set(r.spec.name, r.spec);
+        this.log(`reload: ${r.spec.name} removed from the inventory: ${r.stop.next.type} ${r.stop.next.id} (${r.stop.next.state})`);
+        continue;
+      }
+      const pid = this.driverFor(r.spec).state(r.spec).pid;
+      this.store.setFlag(UNMANAGED_PREFIX + r.spec.name, JSON.stringify({ pid, since: this.clock.now(), reason: r.leave }));
+      this.audit([{ kind: 'service.unmanaged', subject: r.spec.name, data: { service: r.spec.name, pid, reason: r.leave } }]);
+      this.log(`reload: ${r.spec.name} is unmanaged${pid ? ` (pid ${pid} left running)` : ''}: ${r.leave}`);
+    }
   }
 
   /** An event touched a service: observe it again in a pass as soon as possible. */

@@ -10,6 +10,7 @@ import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
 import { elapsed, stampOf, windowStart, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { closeRemoved } from './inventory.js';
 import { gate, type GateResult } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
@@ -125,6 +126,11 @@ export function decide(input: DecideInput): DecideOutput {
   if (config.agent.mode !== 'recommend') {
     for (const a of [...actions.values()]) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: `superseded: the mode is now ${config.agent.mode}` });
   }
+
+  // 0b. Services removed from the inventory: their tickets close, what waits to act on them is cancelled.
+  const gone = closeRemoved(new Set(specOfName.keys()), [...tickets.values()], actions, ctx);
+  for (const r of gone.actions) putA(r.next, r.audit);
+  for (const r of gone.tickets) putT(r.next, r.audit);
 
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));

@@ -23,7 +23,12 @@ export type TicketEvent =
   | { type: 'verification_failed'; reason: string }
   /** A person: out of automation for good (resolve) or until resolved (hold). */
   | { type: 'resolve'; by: string; reason: string }
-  | { type: 'hold'; by: string; reason: string };
+  | { type: 'hold'; by: string; reason: string }
+  /** Its service left the inventory: closed whatever its status, since nothing may act on it any more. */
+  | { type: 'removed' };
+
+/** Why a ticket closes, or a service is stopped, when its service leaves the inventory. */
+export const REMOVED_FROM_INVENTORY = 'removed from the inventory';
 
 export interface TicketTransition {
   next: Ticket;
@@ -148,6 +153,10 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.evidenceKey = null;
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: e.reason, failedRepairs: next.failedRepairs } });
       setStatus('open', `repair did not hold: ${e.reason}`);
+      break;
+    case 'removed':
+      if (t.status === 'resolved') throw closed();
+      setStatus('resolved', REMOVED_FROM_INVENTORY);
       break;
     case 'resolve':
     case 'hold': {

@@ -60,6 +60,8 @@ export interface ServiceCommon {
   restartBackoff?: RestartBackoff;
   /** Check failures this soon after the process started do not count until its checks first pass; absent or 0: none. */
   startPeriodMs?: number;
+  /** When a reload removes the service: stop it (absent, the default) or leave it running, unmanaged. */
+  onRemove?: 'stop' | 'leave';
 }
 
 /** Restart n ≥ 2 of a streak waits min(initialMs·2^(n−2), maxMs) after restart n−1 started. */

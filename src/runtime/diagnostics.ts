@@ -237,10 +237,16 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
 /** What the daemon writes to the `daemon` flag at most once a second. */
 export interface DaemonFlag { pid: number; lastPassAt: Millis; summary: Summary; mode: string }
 
+/** Flag key prefix of a service a reload removed and left running; its value is an UnmanagedFlag. */
+export const UNMANAGED_PREFIX = 'unmanaged:';
+export interface UnmanagedFlag { pid: number | null; since: Millis; reason: string }
+
 export interface StatusJson {
   summary: Summary;
   services: { name: string; service: string; host: string; health: Health; since: string | null; detail: string }[];
   openTickets: number;
+  /** Services removed from the inventory and left running (present when there are any). */
+  unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
   frozen: boolean;
   mode: string;
   /** `stale` only when a daemon runs but its passes do not complete: what is shown is not current. */
@@ -288,7 +294,7 @@ export function pidAlive(pid: number): boolean {
 export interface StatusInput {
   config: ResolvedConfig;
   /** null when nothing has run with this data directory yet. */
-  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag'> | null;
+  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix'> | null;
   now: Millis;
   /** The daemon answering for itself (the API); otherwise liveness is read from the daemon flag. */
   live?: { pid: number; lastPassAt: Millis; summary: Summary; failing?: PassFailure | null } | null;
@@ -297,6 +303,15 @@ export interface StatusInput {
    * live holder whose heartbeat is old is a daemon whose passes fail, not a daemon that is down.
    */
   holder?: { pid: number } | null;
+}
+
+function unmanagedOf(store: Pick<Store, 'flagsWithPrefix'> | null): Pick<StatusJson, 'unmanaged'> {
+  const flags = [...(store?.flagsWithPrefix(UNMANAGED_PREFIX) ?? [])];
+  if (flags.length === 0) return {};
+  return { unmanaged: flags.map(([service, v]) => {
+    const f = JSON.parse(v) as UnmanagedFlag;
+    return { service, pid: f.pid, since: iso(f.since), reason: f.reason };
+  }) };
 }
 
 /** `warden status --json` and `GET /api/status`: the shape DESIGN.md promises, plus `daemon`. */
@@ -327,6 +342,7 @@ export function apiStatus(input: StatusInput): StatusJson {
       return { name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
     }),
     openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
+    ...unmanagedOf(store),
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     mode: cfg.agent.mode,
     daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}) },
