@@ -4,6 +4,7 @@
 // transaction and only then runs the effects (execute an action, ask a diagnoser).
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
+import { formatDuration } from '../lib/duration.js';
 import { restartBackoff, showWait } from './backoff.js';
 import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
@@ -290,7 +291,7 @@ export function decide(input: DecideInput): DecideOutput {
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {
-      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis } : { type: 'diagnosis_failed', key, error: ans.error });
+      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold } : { type: 'diagnosis_failed', key, error: ans.error });
     }
     const changed = t.evidenceKey !== key;
     if (changed) t = onT(t, { type: 'diagnose', key });
@@ -304,6 +305,8 @@ export function decide(input: DecideInput): DecideOutput {
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
     if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
+    // A problem that keeps coming back is not repaired again and again: a person must look.
+    if (t.flapping) { setStatus(t, 'escalated', flappingReason(t, config.agent.reopenWindowMs)); return; }
     if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
@@ -425,6 +428,11 @@ export function decide(input: DecideInput): DecideOutput {
     const reset = input.limitResets[target];
     return restartBackoff(b, starts, instant, reset ? windowStart(reset, 0) : undefined);
   }
+}
+
+/** Why a flapping ticket's automation stopped, and how to resume it. */
+export function flappingReason(t: Ticket, reopenWindowMs: number): string {
+  return `flapping: ${t.flapStreak ?? t.occurrences} occurrences, each back within ${formatDuration(reopenWindowMs)} of being resolved; automation stopped; resolve by hand to resume`;
 }
 
 function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
