@@ -88,6 +88,18 @@ void describe('decide: the story of each occurrence', () => {
     assert.equal(t.status, 'remediating', `repaired as a crash loop, not stopped as flapping: ${t.reason ?? ''}`);
   });
 
+  it('a rate limit reached at the threshold is the reason given (it is the first refusal)', () => {
+    const d = new Driver(makeConfig({ limits: [{ action: 'restart', per: 'service', max: 2, windowMs: 600_000 }] }));
+    repair(d, { cache: dead() });
+    d.advance(60_000);
+    repair(d, { cache: dead() });
+    d.advance(60_000).pass({ cache: dead() });
+    const t = d.onlyTicket();
+    assert.equal(t.flapping, true);
+    assert.equal(t.status, 'escalated');
+    assert.match(t.reason ?? '', /^limit reached: restart at most 2 per 10m on cache/);
+  });
+
   it('at the flap threshold automation stops with the reason; a person resolving it resumes it', () => {
     const d = driver();
     repair(d, { cache: dead() });

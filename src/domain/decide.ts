@@ -305,8 +305,6 @@ export function decide(input: DecideInput): DecideOutput {
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
     if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
-    // A problem that keeps coming back is not repaired again and again: a person must look.
-    if (t.flapping) { setStatus(t, 'escalated', flappingReason(t, config.agent.reopenWindowMs)); return; }
     if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
@@ -335,6 +333,9 @@ export function decide(input: DecideInput): DecideOutput {
     }
     // Frozen: the ticket waits (the other refusals were handled above).
     if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    // A problem that keeps coming back is not repaired again and again: a person must look. (A
+    // denial or a limit reached said so first; recommend mode proposes, a person decides anyway.)
+    if (t.flapping) { setStatus(t, 'escalated', flappingReason(t, config.agent.reopenWindowMs)); return; }
     const b = backoffFor(rec.type, rec.target);
     const wait = b && b.waitMs > 0 ? b.waitMs : 0;
     const why = { cause: t.cause, ...(b ? { restart: b.restart, backoffMs: b.delayMs } : {}) };
