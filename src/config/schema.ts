@@ -149,7 +149,7 @@ const agentSchema = z.strictObject({
     .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),
   restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
-  flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that mark a ticket as flapping.' }),
+  flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that make a ticket flapping: automation stops and it escalates until resolved by hand.' }),
 });
 
 export const configSchema = z

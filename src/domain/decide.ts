@@ -4,6 +4,7 @@
 // transaction and only then runs the effects (execute an action, ask a diagnoser).
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
+import { formatDuration } from '../lib/duration.js';
 import { restartBackoff, showWait } from './backoff.js';
 import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
@@ -296,7 +297,7 @@ export function decide(input: DecideInput): DecideOutput {
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {
-      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis } : { type: 'diagnosis_failed', key, error: ans.error });
+      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold } : { type: 'diagnosis_failed', key, error: ans.error });
     }
     const changed = t.evidenceKey !== key;
     if (changed) t = onT(t, { type: 'diagnose', key });
@@ -338,6 +339,9 @@ export function decide(input: DecideInput): DecideOutput {
     }
     // Frozen: the ticket waits (the other refusals were handled above).
     if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    // A problem that keeps coming back is not repaired again and again: a person must look. (A
+    // denial or a limit reached said so first; recommend mode proposes, a person decides anyway.)
+    if (t.flapping) { setStatus(t, 'escalated', flappingReason(t, config.agent.reopenWindowMs)); return; }
     const b = backoffFor(rec.type, rec.target);
     const wait = b && b.waitMs > 0 ? b.waitMs : 0;
     const why = { cause: t.cause, ...(b ? { restart: b.restart, backoffMs: b.delayMs } : {}) };
@@ -431,6 +435,11 @@ export function decide(input: DecideInput): DecideOutput {
     const reset = input.limitResets[target];
     return restartBackoff(b, starts, instant, reset ? windowStart(reset, 0) : undefined);
   }
+}
+
+/** Why a flapping ticket's automation stopped, and how to resume it. */
+export function flappingReason(t: Ticket, reopenWindowMs: number): string {
+  return `flapping: ${t.flapStreak ?? t.occurrences} occurrences, each back within ${formatDuration(reopenWindowMs)} of being resolved; automation stopped; resolve by hand to resume`;
 }
 
 function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {

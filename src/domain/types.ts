@@ -348,6 +348,26 @@ export interface Diagnosis {
   diagnoser: string;
 }
 
+/** How the last verification of an occurrence's repair ended: held (healthy long enough) or failed. */
+export type VerificationOutcome =
+  | { outcome: 'held'; at: Millis; healthyForMs: number; tookMs: number }
+  | { outcome: 'failed'; at: Millis; reason: string };
+
+/** One occurrence of a ticket's problem: what was found, why, what was done, how it ended. */
+export interface Occurrence {
+  /** 1 for the first occurrence, then one more per reopen (= the ticket's `occurrences` when current). */
+  n: number;
+  openedAt: Millis;
+  findings: Finding[];
+  diagnosis: Diagnosis | null;
+  actionIds: string[];
+  verification: VerificationOutcome | null;
+  resolvedAt: Millis | null;
+  /** The person who resolved it by hand (their resolve restarts the flap count), else null. */
+  resolvedBy: string | null;
+  reason: string | null;
+}
+
 export interface Ticket {
   id: string;
   fingerprint: string;
@@ -386,6 +406,10 @@ export interface Ticket {
    * diagnosis): a diagnoser runs again only when this changes, not on every pass.
    */
   evidenceKey?: string | null;
+  /** Each occurrence's story, oldest first, the last MAX_HISTORY; the last is the current one (absent before). */
+  history?: Occurrence[];
+  /** Occurrences since a person last resolved the ticket: what flapping counts (absent = occurrences). */
+  flapStreak?: number;
 }
 
 export type ActionState =
