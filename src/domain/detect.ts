@@ -146,7 +146,7 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
       }
       // A failing result taken before the dependency's chain recovered is that chain's symptom
       // until this service is probed again.
-      const rec = chain.get(dep);
+      const rec = failedAt ? chain(dep) : null;
       if (failedAt && rec && before(failedAt, rec.at)) {
         root = rec.root === dep || seen.has(rec.root) ? dep : rootOf(rec.root, seen);
         break;
@@ -221,7 +221,7 @@ function recoveredAt(obs: ServiceObservation | undefined): Stamp {
  * Per service, when its dependency chain (itself included) last recovered, and which service of it
  * recovered last: a dependent's failing result older than that was caused by that chain.
  */
-function recoveries(specs: ReadonlyMap<string, ServiceSpec>, world: World, inPlay: (n: string) => boolean): Map<string, { at: Stamp; root: string }> {
+function recoveries(specs: ReadonlyMap<string, ServiceSpec>, world: World, inPlay: (n: string) => boolean): (name: string) => { at: Stamp; root: string } {
   const memo = new Map<string, { at: Stamp; root: string }>();
   const walk = (name: string, seen: Set<string>): { at: Stamp; root: string } => {
     const m = memo.get(name);
@@ -236,6 +236,6 @@ function recoveries(specs: ReadonlyMap<string, ServiceSpec>, world: World, inPla
     memo.set(name, r);
     return r;
   };
-  for (const name of specs.keys()) walk(name, new Set());
-  return memo;
+  // Walked on demand: only dependents with a failing result ask, so a healthy inventory costs nothing.
+  return (name) => walk(name, new Set());
 }
