@@ -536,7 +536,32 @@ export class Daemon {
     } else {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
-    return { at: this.clock.now(), services: this.observed };
+    this.observeDependenciesOfFailing(fresh);
+    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed };
+  }
+
+  /**
+   * A service failing now may be failing because of a dependency that only looks alive (stopped,
+   * its TCP backlog still accepting): its dependencies, transitively, are read fresh in this pass.
+   */
+  private observeDependenciesOfFailing(fresh: Set<string>): void {
+    const specs = new Map(this.config.services.map((s) => [s.name, s]));
+    const queue = [...fresh].filter((n) => {
+      const o = this.observed[n];
+      return o !== undefined && (!o.process.running || o.checks.some((c) => c.healthy === false || c.last?.ok === false));
+    });
+    const seen = new Set(queue);
+    while (queue.length > 0) {
+      for (const dep of specs.get(queue.pop()!)?.dependsOn ?? []) {
+        const spec = specs.get(dep);
+        if (spec === undefined || seen.has(dep)) continue;
+        seen.add(dep);
+        queue.push(dep);
+        if (fresh.has(dep)) continue;
+        fresh.add(dep);
+        this.observe(spec, false);
+      }
+    }
   }
 
   private observe(s: ServiceSpec, cached: boolean): void {
@@ -549,7 +574,7 @@ export class Daemon {
     for (const s of this.config.services) {
       services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
     }
-    return { at: this.clock.now(), services };
+    return { at: this.clock.now(), mono: this.clock.mono(), services };
   }
 
   private driverFor(spec: ServiceSpec): ServiceDriver {

@@ -197,6 +197,8 @@ export interface CheckState {
   okMono?: number;
   /** When `healthy` last changed. */
   since: Millis | null;
+  /** `since` on monotonic time, when known: what a dependency's recovery is compared on. */
+  sinceMono?: number;
 }
 
 export interface ExitRecord {
@@ -219,6 +221,8 @@ export interface ProcessState {
   startedMono?: number | null;
   /** Linux process state letter from /proc/PID/stat (R, S, D, T, Z, ...), when running. */
   procState: string | null;
+  /** Monotonic time since which `procState` has read the same letter, when the driver tracks it. */
+  procStateSince?: number;
   /** Set when the last start attempt failed before the process ran (ENOENT, EACCES, ...). */
   spawnError: string | null;
   /** Most recent first, bounded. */
@@ -250,6 +254,8 @@ export interface ServiceObservation {
 
 export interface World {
   at: Millis;
+  /** Monotonic time of the observation, when known: how long a process has been stopped is measured on it. */
+  mono?: number;
   services: Record<string, ServiceObservation>;
 }
 
