@@ -379,7 +379,8 @@ export class ProcessSupervisor {
     this.watched.delete(service);
     const at = this.opts.clock.now();
     // Uptime on monotonic time when Warden saw the start; an adopted process only has a wall estimate.
-    const uptimeMs = w.startedMono !== null ? this.opts.clock.mono() - w.startedMono : w.startedAt === null ? null : Math.max(0, at - w.startedAt);
+    // Whole milliseconds: a monotonic difference has fractions nobody reads ("after 671.597000000067 ms").
+    const uptimeMs = w.startedMono !== null ? Math.round(this.opts.clock.mono() - w.startedMono) : w.startedAt === null ? null : Math.max(0, at - w.startedAt);
     const exit: ExitRecord = {
       at, code, signal, uptimeMs, ...(w.stopping ? { byWarden: true } : {}),
       ...(this.opts.boot ? { stamp: { mono: this.opts.clock.mono(), boot: this.opts.boot } } : {}),
