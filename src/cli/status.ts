@@ -24,8 +24,8 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       const now = Date.now();
       const json = await statusOf(cfg, fresh, now);
       const d = json.daemon;
-      // DESIGN: exit 3 when the daemon is down or its data stale, in both output forms.
-      const exit = !d.running || d.stale ? new CliError('', 3) : null;
+      const code = statusExitCode(json);
+      const exit = code === 0 ? null : new CliError('', code);
       if (o.json) {
         printJson(json);
         if (exit) throw exit;
@@ -84,6 +84,15 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       if (note) process.stderr.write(`${note}\n`);
       process.stdout.write(renderDiagnostics(bundle as DiagnosticsBundle));
     });
+}
+
+/**
+ * Exit codes like `systemctl is-active`, in both output forms: 3 when the daemon is down or its
+ * data stale (nothing below is current), 1 when it watches and things are degraded or unstable.
+ */
+export function statusExitCode(s: Pick<StatusJson, 'summary' | 'daemon'>): 0 | 1 | 3 {
+  if (!s.daemon.running || s.daemon.stale) return 3;
+  return s.summary === 'nominal' ? 0 : 1;
 }
 
 /**

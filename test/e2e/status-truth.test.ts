@@ -1,0 +1,45 @@
+// Issue 7 point 8: `warden status` tells the truth — exit codes like `systemctl is-active`, the
+// stale message once the daemon is gone, the columns on-call needs, and an answer with a broken config.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cli, statusJson, startLab, waitFor } from './harness.js';
+
+interface Status {
+  summary: string;
+  daemon: { running: boolean; pid: number | null; stale?: unknown };
+  services: { name: string; health: string }[];
+}
+
+test('status exits 0 nominal, 1 degraded, 3 with the daemon stopped and says the data is stale', async (t) => {
+  // web's restart needs approval nobody gives: once killed it stays down while the daemon watches.
+  const policy = `policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start, restart]
+    - match: { service: web }
+      allow: [restart]
+      approval: required`;
+  const run = await startLab({ noWorker: true, policy });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+  const ok = await waitFor(async () => { const r = await statusJson<Status>(run.lab.configPath); return r.code === 0 && r; }, 20_000, 'status nominal');
+  assert.equal(ok.status.summary, 'nominal');
+  assert.equal(ok.status.daemon.running, true);
+  assert.equal((await cli(['status'], { config: run.lab.configPath })).code, 0);
+
+  process.kill(run.pid('web'), 'SIGKILL');
+  const bad = await waitFor(async () => { const r = await statusJson<Status>(run.lab.configPath); return r.status.summary !== 'nominal' && r; }, 20_000, 'status not nominal');
+  assert.equal(bad.code, 1, `exit 1 when ${bad.status.summary}`);
+  assert.equal(bad.status.daemon.running, true);
+  assert.equal((await cli(['status'], { config: run.lab.configPath })).code, 1);
+
+  await run.daemon.stop();
+  const down = await statusJson<Status>(run.lab.configPath);
+  assert.equal(down.code, 3);
+  assert.equal(down.status.daemon.running, false);
+  const human = await cli(['status'], { config: run.lab.configPath });
+  assert.equal(human.code, 3);
+  assert.match(human.stdout, /daemon not running/);
+  assert.match(human.stdout, /STALE: what follows is as of the last pass \(\d{4}-\d\d-\d\dT[^)]+\); no daemon watches now/);
+});
