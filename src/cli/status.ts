@@ -36,7 +36,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
-      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory', { health: state });
+      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.paused ? `${x.health} (paused)` : x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory', { health: state });
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
     });

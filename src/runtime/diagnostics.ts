@@ -7,6 +7,7 @@ import type {
   TicketStatus,
 } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
+import { parsePause, PAUSE_PREFIX } from '../domain/pause.js';
 import type { Store } from '../store/store.js';
 import { probeTarget } from '../probes/index.js';
 
@@ -239,12 +240,29 @@ export interface DaemonFlag { pid: number; lastPassAt: Millis; summary: Summary;
 
 export interface StatusJson {
   summary: Summary;
-  services: { name: string; service: string; host: string; health: Health; since: string | null; detail: string }[];
+  services: {
+    name: string; service: string; host: string; health: Health; since: string | null; detail: string;
+    /** Set while a person has paused the service (Warden observes it but does not act on it). */
+    paused: PauseJson | null;
+  }[];
   openTickets: number;
   frozen: boolean;
   mode: string;
   /** `stale` only when a daemon runs but its passes do not complete: what is shown is not current. */
   daemon: { running: boolean; pid: number | null; lastPassAt: string | null; stale?: { since: string | null; reason: string } };
+}
+
+/** A pause as shown by status, debug and the API. */
+export interface PauseJson { by: string; reason: string | null; since: string | null; until: string | null }
+
+/** The pauses the store holds, by service (an expired one shows until the next pass ends it). */
+export function pausesOf(store: Pick<Store, 'flagsWithPrefix'> | null): Map<string, PauseJson> {
+  const out = new Map<string, PauseJson>();
+  for (const [service, value] of store?.flagsWithPrefix(PAUSE_PREFIX) ?? []) {
+    const p = parsePause(value);
+    if (p) out.set(service, { by: p.by, reason: p.reason, since: iso(p.at), until: iso(p.until?.wall) });
+  }
+  return out;
 }
 
 export function failureText(f: PassFailure): string {
@@ -288,7 +306,7 @@ export function pidAlive(pid: number): boolean {
 export interface StatusInput {
   config: ResolvedConfig;
   /** null when nothing has run with this data directory yet. */
-  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag'> | null;
+  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix'> | null;
   now: Millis;
   /** The daemon answering for itself (the API); otherwise liveness is read from the daemon flag. */
   live?: { pid: number; lastPassAt: Millis; summary: Summary; failing?: PassFailure | null } | null;
@@ -304,6 +322,7 @@ export function apiStatus(input: StatusInput): StatusJson {
   const { config: cfg, store, now } = input;
   const states = new Map((store?.listServiceStates() ?? []).map((s) => [`${s.host}/${s.name}`, s]));
   const flag = input.live ?? (JSON.parse(store?.getFlag('daemon') ?? 'null') as DaemonFlag | null);
+  const pauses = pausesOf(store);
   let running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
   let pid = flag?.pid ?? null;
   let stale: { since: string | null; reason: string } | undefined;
@@ -324,7 +343,7 @@ export function apiStatus(input: StatusInput): StatusJson {
     summary: flag?.summary ?? 'nominal',
     services: cfg.services.map((svc) => {
       const st = states.get(`${svc.host}/${svc.name}`);
-      return { name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
+      return { name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet', paused: pauses.get(svc.name) ?? null };
     }),
     openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
     frozen: (store?.getFlag('frozen') ?? null) !== null,

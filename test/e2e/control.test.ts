@@ -1,0 +1,91 @@
+// Issue 7 point 9: manual control, audited — start/stop/restart as actions a person requested, and
+// pause/resume (Monit's unmonitor) with an optional deadline, on real processes through the CLI.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { cli, cliJson, gone, startLab, statusJson, waitFor, type LabRun } from './harness.js';
+
+interface Audit { seq: number; actor: string; kind: string; subject: string | null; data: Record<string, unknown> }
+interface Status { daemon: { lastPassAt: string | null }; services: { name: string; health: string; paused?: { by: string; until: string | null } | null }[] }
+
+const starts = (run: LabRun): number => readFileSync(join(run.lab.dir, 'data', 'logs', 'web.log'), 'utf8')
+  .split('\n').filter((l) => /^\[warden [^\]]*\] starting: /.test(l)).length;
+
+/** Waits for `n` more completed passes of the daemon (distinct heartbeat stamps). */
+async function passes(run: LabRun, n: number): Promise<void> {
+  const seen = new Set<string>();
+  await waitFor(async () => {
+    const { status } = await statusJson<Status>(run.lab.configPath);
+    if (status.daemon.lastPassAt) seen.add(status.daemon.lastPassAt);
+    return seen.size > n;
+  }, 20_000, `${n} more passes`);
+}
+
+test('warden restart web restarts it once, an action requested by the person, audited', async (t) => {
+  const run = await startLab({ noWorker: true });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+  const pid = run.pid('web');
+  const before = starts(run);
+  const restarts = async (): Promise<number> => (await run.actions()).filter((x) => x.target === 'web' && x.type === 'restart').length;
+  const restartsBefore = await restarts();
+
+  const r = await cli(['restart', 'web', '--as', 'person:alice', '--reason', 'new certificate'], { config: run.lab.configPath });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^action A\d+ \(restart web\) runs within one pass/);
+  const id = /action (A\d+)/.exec(r.stdout)![1]!;
+  const a = await waitFor(async () => (await run.actions()).find((x) => x.id === id && x.state === 'completed'), 15_000, 'the restart completed');
+  assert.equal(a.ticketId, null);
+  assert.equal((await cliJson<{ requestedBy: string }>(['actions', 'show', id], run.lab.configPath)).requestedBy, 'person:alice');
+  await run.waitSettled(['web']);
+  assert.ok(gone(pid), 'the old web process is gone');
+  assert.notEqual(run.pid('web'), pid);
+  await passes(run, 3);
+  assert.equal(starts(run), before + 1, 'started exactly once more');
+  assert.equal(await restarts(), restartsBefore + 1, 'no repair followed');
+
+  const audit = await cliJson<Audit[]>(['audit', 'list', '--subject', id], run.lab.configPath);
+  const proposed = audit.find((x) => x.kind === 'action.proposed');
+  assert.equal(proposed?.actor, 'person:alice');
+  assert.equal(proposed?.data.reason, 'new certificate');
+  assert.ok(audit.some((x) => x.kind === 'action.completed'));
+});
+
+test('a paused web is not repaired; it is after resume; pause --for expires by itself', async (t) => {
+  const run = await startLab({ noWorker: true });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+
+  const p = await cli(['pause', 'web', '--as', 'person:bob'], { config: run.lab.configPath });
+  assert.equal(p.code, 0, p.stderr);
+  const shown = await statusJson<Status>(run.lab.configPath);
+  assert.equal(shown.status.services.find((s) => s.name === 'web')?.paused?.by, 'person:bob');
+  const pid = run.pid('web');
+  const before = starts(run);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(async () => (await statusJson<Status>(run.lab.configPath)).status.services.find((s) => s.name === 'web')?.health === 'missing', 10_000, 'web seen missing');
+  await passes(run, 3);
+  assert.equal(starts(run), before, 'not started while paused');
+  assert.deepEqual((await run.tickets()).filter((x) => x.service === 'web'), [], 'no ticket while paused');
+
+  const r = await cli(['resume', 'web', '--as', 'person:bob'], { config: run.lab.configPath });
+  assert.equal(r.code, 0, r.stderr);
+  await run.waitSettled(['web'], 20_000);
+  assert.equal(starts(run), before + 1);
+
+  // --for 2s: killed while paused, repaired once the pause has run out, with nobody resuming it.
+  assert.equal((await cli(['pause', 'web', '--for', '2s'], { config: run.lab.configPath })).code, 0);
+  process.kill(run.pid('web'), 'SIGKILL');
+  await run.waitSettled(['web'], 20_000);
+  assert.equal(starts(run), before + 2);
+  const audit = await cliJson<Audit[]>(['audit', 'list', '--kind', 'service'], run.lab.configPath);
+  assert.deepEqual(audit.map((x) => [x.kind, x.actor, x.data.reason]), [
+    ['service.paused', 'person:bob', null],
+    ['service.resumed', 'person:bob', 'resumed by hand'],
+    ['service.paused', audit[2]!.actor, null],
+    ['service.resumed', 'lab-warden', 'the pause ran out'],
+  ]);
+});
