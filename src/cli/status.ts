@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { ExitRecord, ResolvedConfig, ServiceSpec } from '../domain/types.js';
 import { iso, systemClock } from '../lib/clock.js';
+import { formatDuration } from '../lib/duration.js';
 import { dbPath, type Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
@@ -36,7 +37,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
-      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.paused ? `${x.health} (paused)` : x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory', { health: state });
+      printTable(json.services.map((x) => ({
+        service: x.name, host: x.host, health: x.paused ? `${x.health} (paused)` : x.health, since: ago(st(x.since), now),
+        pid: x.pid === null ? '-' : String(x.pid), uptime: x.uptimeMs === null ? '-' : formatDuration(Math.round(x.uptimeMs / 1000) * 1000),
+        restarts: String(x.restarts), 'last check': ago(st(x.lastCheckAt), now), 'next check': inTime(st(x.nextCheckAt), now),
+        ticket: x.ticket ?? '-', detail: x.detail,
+      })), 'no services in the inventory', { health: state });
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
     });
@@ -143,6 +149,13 @@ export function localDiagnostics(cfg: ResolvedConfig, spec: ServiceSpec, store: 
   } finally {
     sup.dispose();
   }
+}
+
+/** When something is due, for people: "in 3s", "now" once due, "-" when unknown. */
+function inTime(ms: number | null, now: number): string {
+  if (ms === null) return '-';
+  const s = Math.round((ms - now) / 1000);
+  return s > 0 ? `in ${s}s` : 'now';
 }
 
 function st(isoTime: string | null): number | null {

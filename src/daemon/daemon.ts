@@ -319,6 +319,7 @@ export class Daemon {
         const driver = this.driverFor(spec);
         return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
       },
+      checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
     this.log(`api listening on ${api.host}:${this.api.port}`);

@@ -244,6 +244,17 @@ export interface StatusJson {
     name: string; service: string; host: string; health: Health; since: string | null; detail: string;
     /** Set while a person has paused the service (Warden observes it but does not act on it). */
     paused: PauseJson | null;
+    /** The running process Warden started (process kind), with when it started and for how long. */
+    pid: number | null;
+    startedAt: string | null;
+    uptimeMs: number | null;
+    /** Completed repairs that (re)started it, as `debug` counts them. */
+    restarts: number;
+    /** The latest check result and when the next is due; null without the daemon's live checks. */
+    lastCheckAt: string | null;
+    nextCheckAt: string | null;
+    /** The open ticket it belongs to (as root cause or symptom), newest first; null when none. */
+    ticket: string | null;
   }[];
   openTickets: number;
   frozen: boolean;
@@ -306,7 +317,9 @@ export function pidAlive(pid: number): boolean {
 export interface StatusInput {
   config: ResolvedConfig;
   /** null when nothing has run with this data directory yet. */
-  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix'> | null;
+  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix' | 'getProcess' | 'listActions'> | null;
+  /** The daemon's live check states of a service (the API); absent when read from the store. */
+  checks?: (service: string) => CheckState[];
   now: Millis;
   /** The daemon answering for itself (the API); otherwise liveness is read from the daemon flag. */
   live?: { pid: number; lastPassAt: Millis; summary: Summary; failing?: PassFailure | null } | null;
@@ -323,6 +336,8 @@ export function apiStatus(input: StatusInput): StatusJson {
   const states = new Map((store?.listServiceStates() ?? []).map((s) => [`${s.host}/${s.name}`, s]));
   const flag = input.live ?? (JSON.parse(store?.getFlag('daemon') ?? 'null') as DaemonFlag | null);
   const pauses = pausesOf(store);
+  const open = store?.listTickets({ openOnly: true }) ?? [];
+  const actions = store?.listActions({ limit: SCAN }) ?? [];
   let running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
   let pid = flag?.pid ?? null;
   let stale: { since: string | null; reason: string } | undefined;
@@ -343,9 +358,22 @@ export function apiStatus(input: StatusInput): StatusJson {
     summary: flag?.summary ?? 'nominal',
     services: cfg.services.map((svc) => {
       const st = states.get(`${svc.host}/${svc.name}`);
-      return { name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet', paused: pauses.get(svc.name) ?? null };
+      const proc = svc.kind === 'process' ? store?.getProcess(svc.name) ?? null : null;
+      const alive = proc !== null && pidAlive(proc.pid);
+      const checks = input.checks?.(svc.name) ?? null;
+      const last = checks ? Math.max(0, ...checks.map((c) => c.last?.at ?? 0)) : 0;
+      const every = Math.min(...svc.checks.map((c) => c.intervalMs));
+      return {
+        name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet',
+        paused: pauses.get(svc.name) ?? null,
+        pid: alive ? proc.pid : null, startedAt: alive ? iso(proc.startedAt) : null, uptimeMs: alive ? Math.max(0, now - proc.startedAt) : null,
+        restarts: actions.filter((a) => a.target === svc.name && isRestart(a)).length,
+        lastCheckAt: last > 0 ? iso(last) : null,
+        nextCheckAt: last > 0 && Number.isFinite(every) ? iso(last + every) : null,
+        ticket: open.find((t) => t.service === svc.name || t.findings.some((f) => f.service === svc.name))?.id ?? null,
+      };
     }),
-    openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
+    openTickets: open.length,
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     mode: cfg.agent.mode,
     daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}) },

@@ -7,7 +7,7 @@ import { cli, statusJson, startLab, waitFor } from './harness.js';
 interface Status {
   summary: string;
   daemon: { running: boolean; pid: number | null; stale?: unknown };
-  services: { name: string; health: string }[];
+  services: { name: string; health: string; pid: number | null; uptimeMs: number | null; restarts: number; ticket: string | null; lastCheckAt: string | null; nextCheckAt: string | null }[];
 }
 
 test('status exits 0 nominal, 1 degraded, 3 with the daemon stopped and says the data is stale', async (t) => {
@@ -26,12 +26,22 @@ test('status exits 0 nominal, 1 degraded, 3 with the daemon stopped and says the
   const ok = await waitFor(async () => { const r = await statusJson<Status>(run.lab.configPath); return r.code === 0 && r; }, 20_000, 'status nominal');
   assert.equal(ok.status.summary, 'nominal');
   assert.equal(ok.status.daemon.running, true);
-  assert.equal((await cli(['status'], { config: run.lab.configPath })).code, 0);
+  const nominal = await cli(['status'], { config: run.lab.configPath });
+  assert.equal(nominal.code, 0);
+  // The columns on-call needs, in both forms.
+  assert.match(nominal.stdout, /SERVICE +HOST +HEALTH +SINCE +PID +UPTIME +RESTARTS +LAST CHECK +NEXT CHECK +TICKET +DETAIL/);
+  const web = ok.status.services.find((s) => s.name === 'web')!;
+  assert.equal(web.pid, run.pid('web'));
+  assert.ok(web.uptimeMs !== null && web.uptimeMs >= 0);
+  assert.equal(typeof web.restarts, 'number');
+  assert.equal(web.ticket, null);
+  assert.ok('lastCheckAt' in web && 'nextCheckAt' in web);
 
   process.kill(run.pid('web'), 'SIGKILL');
   const bad = await waitFor(async () => { const r = await statusJson<Status>(run.lab.configPath); return r.status.summary !== 'nominal' && r; }, 20_000, 'status not nominal');
   assert.equal(bad.code, 1, `exit 1 when ${bad.status.summary}`);
   assert.equal(bad.status.daemon.running, true);
+  assert.match(bad.status.services.find((s) => s.name === 'web')?.ticket ?? '', /^T\d+$/, 'the open ticket is named');
   assert.equal((await cli(['status'], { config: run.lab.configPath })).code, 1);
 
   await run.daemon.stop();
