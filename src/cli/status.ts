@@ -12,7 +12,7 @@ import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type Diagno
 import { lockHolder } from '../daemon/lock.js';
 import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
-import { ago, CliError, config, intOption, LIMIT_MAX, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
@@ -20,7 +20,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .description('summary state, the health of each service, open tickets, kill switch and mode')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const fresh = !existsSync(dbPath(cfg.agent.dataDir));
       const now = Date.now();
       const json = await statusOf(cfg, fresh, now);
@@ -28,13 +28,14 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       const code = statusExitCode(json);
       const exit = code === 0 ? null : new CliError('', code);
       if (o.json) {
-        printJson(json);
+        printJson(brokenConfig ? { ...json, configError: brokenConfig } : json);
         if (exit) throw exit;
         return;
       }
       process.stdout.write(`${cfg.agent.name}: ${state(json.summary)}   mode ${json.mode}${json.frozen ? `   ${alert('FROZEN')}` : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
       if (d.stale) process.stdout.write(`${alert('STALE')}: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
       else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
+      if (brokenConfig) process.stdout.write(`${alert('CONFIG BROKEN')}: ${brokenConfig}\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
       printTable(json.services.map((x) => ({
@@ -58,7 +59,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .option('--until <time>', 'only records at or before this ISO time, or this long ago')
     .option('--json', 'print JSON')
     .action((o: { limit: number; subject?: string; service?: string; kind?: string; since?: string; until?: string; json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const filter = { limit: o.limit, ...(o.subject ? { subject: o.subject } : {}), ...auditFilter(o, Date.now()) };
       const recs = withStore(cfg, 'read', (s) => s.listAudit(filter));
       if (o.json) return printJson(recs.map(eventJson));
@@ -68,7 +69,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .description('recompute the hash chain; exits 1 and says where it breaks after any edit, deletion or reordering')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const v = withStore(cfg, 'read', (s) => s.verifyAudit());
       if (o.json) printJson(v);
       else if (v.ok) process.stdout.write(`audit chain intact: ${v.records} records, head ${v.headHash ?? '-'}\n`);
@@ -84,7 +85,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .option('--lines <n>', 'log lines (0 to 1000)', intOption(0, 1000), LOG_LINES)
     .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
     .action(async (name: string, o: { lines: number; json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const { bundle, note } = await debugBundle(cfg, name, o.lines);
       if (o.json) return printJson(bundle);
       if (note) process.stderr.write(`${note}\n`);

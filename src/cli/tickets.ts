@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { TicketStatus } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
+  actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
 import { state } from './color.js';
 import { submit } from './submit.js';
@@ -20,7 +20,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--json', 'print JSON')
     .action((o: { all?: boolean; status?: string; limit: number; json?: boolean }) => {
       if (o.status && !STATUSES.includes(o.status as TicketStatus)) throw new CliError(`unknown status "${o.status}"; expected one of ${STATUSES.join(', ')}`, 2);
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const list = withStore(cfg, 'read', (s) => s.listTickets({
         ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit,
       }));
@@ -35,7 +35,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .description('show one ticket: findings, diagnosis with evidence and rejected alternatives, actions')
     .option('--json', 'print JSON')
     .action((id: string, o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       withStore(cfg, 'read', (s) => {
         const t = s.getTicket(id);
         if (!t) throw new CliError(`no ticket ${id}; see "warden tickets list --all"`);
@@ -67,7 +67,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'resolved by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (id: string, o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(config(globals()), { kind: 'resolve', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resolve', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 
   tickets.command('hold <id>')
@@ -75,6 +75,6 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'held by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (id: string, o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(config(globals()), { kind: 'hold', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'hold', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 }

@@ -1,6 +1,7 @@
 // Issue 7 point 8: `warden status` tells the truth — exit codes like `systemctl is-active`, the
 // stale message once the daemon is gone, the columns on-call needs, and an answer with a broken config.
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { cli, statusJson, startLab, waitFor } from './harness.js';
 
@@ -52,4 +53,25 @@ test('status exits 0 nominal, 1 degraded, 3 with the daemon stopped and says the
   assert.equal(human.code, 3);
   assert.match(human.stdout, /daemon not running/);
   assert.match(human.stdout, /STALE: what follows is as of the last pass \(\d{4}-\d\d-\d\dT[^)]+\); no daemon watches now/);
+});
+
+test('status still answers while the config file is broken, and says the file is broken', async (t) => {
+  const run = await startLab({ noWorker: true });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+  const good = readFileSync(run.lab.configPath, 'utf8');
+  // A half-finished edit: the YAML no longer parses.
+  writeFileSync(run.lab.configPath, `${good}\n  - name: [unclosed\n`);
+  const r = await statusJson<Status & { configError?: string }>(run.lab.configPath);
+  assert.equal(r.code, 0, 'the daemon still runs with the config it loaded');
+  assert.deepEqual(r.status.services.map((s) => [s.name, s.health]), [['cache', 'healthy'], ['web', 'healthy']]);
+  assert.match(r.status.configError ?? '', /warden\.yaml is broken .*using the config the daemon last loaded/);
+  const human = await cli(['status'], { config: run.lab.configPath });
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /CONFIG BROKEN: .*warden\.yaml is broken/);
+  assert.match(human.stderr, /warden\.yaml is broken/);
+  // Other reading commands answer too; a command that needs the file still refuses with its error.
+  assert.equal((await cli(['tickets', 'list'], { config: run.lab.configPath })).code, 0);
+  assert.equal((await cli(['validate'], { config: run.lab.configPath })).code, 2);
 });
