@@ -1,5 +1,6 @@
 // warden tickets list|show|resolve|hold
 import type { Command } from 'commander';
+import { pausesOf } from '../runtime/diagnostics.js';
 import type { TicketStatus } from '../domain/types.js';
 import {
   actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, ticketJson, withStore, type GlobalOpts,
@@ -21,12 +22,14 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .action((o: { all?: boolean; status?: string; limit: number; json?: boolean }) => {
       if (o.status && !STATUSES.includes(o.status as TicketStatus)) throw new CliError(`unknown status "${o.status}"; expected one of ${STATUSES.join(', ')}`, 2);
       const cfg = readConfig(globals());
-      const list = withStore(cfg, 'read', (s) => s.listTickets({
-        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit,
+      const { list, paused } = withStore(cfg, 'read', (s) => ({
+        list: s.listTickets({ ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit }),
+        paused: pausesOf(s),
       }));
-      if (o.json) return printJson(list.map(ticketJson));
+      // A paused service's tickets are left as they are: say so beside them.
+      if (o.json) return printJson(list.map((t) => ({ ...ticketJson(t), paused: paused.get(t.service) ?? null })));
       printTable(list.map((t) => ({
-        id: t.id, status: t.status, service: t.service, cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
+        id: t.id, status: t.status, service: t.service + (paused.has(t.service) ? ' (paused)' : ''), cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
         opened: ago(t.openedAt), reason: t.reason ?? '',
       })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)', { status: state });
     });
@@ -43,7 +46,8 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
         if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson) });
         const out: string[] = [];
         out.push(`ticket ${t.id}  ${state(t.status)}${t.reason ? ` — ${t.reason}` : ''}`);
-        out.push(`  service      ${t.host}/${t.service}   fingerprint ${t.fingerprint}`);
+        const p = pausesOf(s).get(t.service);
+        out.push(`  service      ${t.host}/${t.service}${p ? ` (paused by ${p.by}: Warden does not act on this ticket)` : ''}   fingerprint ${t.fingerprint}`);
         out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
         out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);
         out.push('  findings');

@@ -77,6 +77,8 @@ export interface PassResult {
   pending: Action[];
   /** People's commands applied at the start of this pass. */
   commands: { id: number; cmd: Command; result: CommandResult }[];
+  /** Services paused during this pass (absent: none). */
+  paused?: ReadonlySet<string>;
   /**
    * Something is under way or wrong (findings, open tickets, unfinished actions, effects asked
    * for): the next interval tick must pass again. When false, nothing can change without an event.
@@ -138,7 +140,7 @@ export class Reconciler {
       const busy = open.length > 0 || unfinished || out.execute.length > 0 || out.diagnose.length > 0
         || out.detection.findings.length > 0 || out.detection.neverStarted.length > 0
         || [...pauses.values()].some((p) => p.until !== null); // a pause's deadline ends it in a pass
-      return { world, now, out, open, pending, commands, busy };
+      return { world, now, out, open, pending, commands, busy, paused: new Set(pauses.keys()) };
     });
     // Committed: these answers are used (or stale); newer ones may have arrived meanwhile.
     this.answers = this.answers.filter((a) => !answers.includes(a));

@@ -20,7 +20,7 @@ test('the bundle from a real store: state, checks with their last result, last e
   });
   assert.deepEqual(b, {
     service: 'web', host: 'local', kind: 'process', unit: null, generatedAt: '2025-01-01T00:00:06.000Z',
-    health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass',
+    health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass', paused: null,
     process: { running: true, pid: 4242, startedAt: '2025-01-01T00:00:01.050Z', state: 'S', spawnError: null, failing: null, facts: {} },
     checks: [{
       id: 'tcp#0', type: 'tcp', target: spec.checks[0]!.probe.type === 'tcp' ? spec.checks[0]!.probe.address : '', intervalMs: 500, timeoutMs: 300,

@@ -32,7 +32,7 @@ export interface HealthRecord {
 export interface DiagnosticsInput {
   config: ResolvedConfig;
   spec: ServiceSpec;
-  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates'>;
+  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates' | 'flagsWithPrefix'>;
   /** null when the service's kind cannot be observed from here (the CLI without the daemon). */
   process: ProcessState | null;
   /** Live check states from the daemon's scheduler; null when not observed live. */
@@ -103,6 +103,8 @@ export interface DiagnosticsBundle {
   health: Health;
   since: string | null;
   detail: string | null;
+  /** Set while a person has paused the service. */
+  paused: PauseJson | null;
   process: {
     running: boolean;
     pid: number | null;
@@ -176,6 +178,7 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
     health: health?.health ?? 'unknown',
     since: iso(health?.since),
     detail: health?.reason ?? null,
+    paused: pausesOf(store).get(name) ?? null,
     process: proc && {
       running: proc.running,
       pid: proc.running ? proc.pid : null,
@@ -201,6 +204,7 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
   const out: string[] = [];
   const exitText = (e: ExitJson): string => `${e.signal ? `signal ${e.signal}` : `code ${e.code ?? '?'}`} at ${e.at ?? '?'}${e.uptimeMs !== null ? ` after ${e.uptimeMs} ms` : ''}${e.byWarden ? ' (stopped by Warden)' : ''}`;
   out.push(`${b.host}/${b.service} (${b.kind}${b.unit ? ` ${b.unit}` : ''}): ${b.health}${b.detail ? ` — ${b.detail}` : ''}${b.since ? ` (since ${b.since})` : ''}`);
+  if (b.paused) out.push(`PAUSED    by ${b.paused.by}${b.paused.until ? ` until ${b.paused.until}` : ' until resumed'}${b.paused.reason ? `: ${b.paused.reason}` : ''}; Warden does not act on it`);
   const p = b.process;
   if (p === null) out.push('process   not observed from here');
   else {

@@ -70,6 +70,9 @@ test('a paused web is not repaired; it is after resume; pause --for expires by i
   await passes(run, 3);
   assert.equal(starts(run), before, 'not started while paused');
   assert.deepEqual((await run.tickets()).filter((x) => x.service === 'web'), [], 'no ticket while paused');
+  const debug = await cliJson<{ paused: { by: string } | null }>(['debug', 'web'], run.lab.configPath);
+  assert.equal(debug.paused?.by, 'person:bob', 'debug shows it paused');
+  assert.match((await cli(['status'], { config: run.lab.configPath })).stdout, /web +local +missing \(paused\)/);
 
   const r = await cli(['resume', 'web', '--as', 'person:bob'], { config: run.lab.configPath });
   assert.equal(r.code, 0, r.stderr);
