@@ -92,3 +92,38 @@ test('a paused web is not repaired; it is after resume; pause --for expires by i
     ['service.resumed', 'lab-warden', 'the pause ran out'],
   ]);
 });
+
+test('warden stop is under policy; allowed, it stops web and keeps it stopped until warden start', async (t) => {
+  const policy = `policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start, restart]
+    - match: { service: web }
+      allow: [start, restart, stop]`;
+  const run = await startLab({ noWorker: true, policy });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+
+  const denied = await cli(['stop', 'cache'], { config: run.lab.configPath });
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /policy allows no stop on cache: refused/);
+
+  const pid = run.pid('web');
+  const before = starts(run);
+  const r = await cli(['stop', 'web', '--as', 'person:carol'], { config: run.lab.configPath });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\(stop web\) runs within one pass; web is paused/);
+  await waitFor(async () => gone(pid), 10_000, 'web stopped');
+  await passes(run, 3);
+  assert.equal(starts(run), before, 'not started again while stopped');
+  const { code, status } = await statusJson<Status>(run.lab.configPath);
+  assert.equal(code, 1, 'a stopped service is not nominal');
+  assert.equal(status.services.find((s) => s.name === 'web')?.paused?.by, 'person:carol');
+
+  assert.equal((await cli(['start', 'web', '--as', 'person:carol'], { config: run.lab.configPath })).code, 0);
+  await run.waitSettled(['web']);
+  assert.equal(starts(run), before + 1);
+  const acts = (await run.actions()).filter((x) => x.target === 'web' && (x.type === 'stop' || x.type === 'start') && x.state === 'completed');
+  assert.deepEqual(acts.map((x) => x.type).sort(), ['start', 'start', 'stop'], 'the first deploy, the stop and the start');
+});
