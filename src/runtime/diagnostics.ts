@@ -379,7 +379,8 @@ export function apiStatus(input: StatusInput): StatusJson {
     }),
     openTickets: open.length,
     frozen: (store?.getFlag('frozen') ?? null) !== null,
-    mode: cfg.agent.mode,
+    // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
+    mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,
     daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}) },
   };
 }

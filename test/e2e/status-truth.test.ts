@@ -61,6 +61,9 @@ test('status still answers while the config file is broken, and says the file is
   await run.daemon.start();
   await run.waitSettled(['web', 'cache']);
   const good = readFileSync(run.lab.configPath, 'utf8');
+  // Edited but not reloaded: status reports the mode the daemon runs in, not the file's.
+  writeFileSync(run.lab.configPath, good.replace('mode: execute', 'mode: observe'));
+  assert.equal((await statusJson<{ mode: string }>(run.lab.configPath)).status.mode, 'execute');
   // A half-finished edit: the YAML no longer parses.
   writeFileSync(run.lab.configPath, `${good}\n  - name: [unclosed\n`);
   const r = await statusJson<Status & { configError?: string }>(run.lab.configPath);
