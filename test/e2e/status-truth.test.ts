@@ -60,6 +60,7 @@ test('status still answers while the config file is broken, and says the file is
   t.after(() => run.cleanup());
   await run.daemon.start();
   await run.waitSettled(['web', 'cache']);
+  await waitFor(async () => (await statusJson<Status>(run.lab.configPath)).code === 0, 20_000, 'status nominal');
   const good = readFileSync(run.lab.configPath, 'utf8');
   // Edited but not reloaded: status reports the mode the daemon runs in, not the file's.
   writeFileSync(run.lab.configPath, good.replace('mode: execute', 'mode: observe'));
