@@ -308,8 +308,9 @@ agent:
   mode: execute
   dataDir: ${join(dir, 'data')}
   interval: ${INTERVAL}
-  # The bench kills ${KILLS} random services; none of them is a crash loop.
+  # The bench kills ${KILLS} random services; none of them is a crash loop, nor flapping.
   crashLoop: { exits: 100000, window: 60s }
+  flapThreshold: 100000
 services:
 ${services.join('\n')}
 policy:

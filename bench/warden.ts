@@ -42,10 +42,11 @@ export interface WardenTrial {
 async function benchLab(): Promise<{ lab: Lab; cfg: ResolvedConfig }> {
   const lab = await makeLab({ noWorker: true, restartLimit: 1000 });
   // Fifty kills in a minute *are* a crash loop, and Warden would say so (then still restart) and
-  // back its restarts off. The bench measures one crash at a time, so each trial should be
-  // diagnosed as a single exit and repaired as the first restart of its streak (immediate).
+  // back its restarts off; fifty reopens would be flapping, and Warden would stop repairing. The
+  // bench measures one crash at a time, so each trial should be diagnosed as a single exit and
+  // repaired as the first restart of its streak (immediate).
   const yaml = readFileSync(lab.configPath, 'utf8');
-  const tuned = yaml.replace(/crashLoop: \{ exits: \d+,/, 'restartBackoff: { resetAfter: 1ms }\n  crashLoop: { exits: 100000,');
+  const tuned = yaml.replace(/crashLoop: \{ exits: \d+,/, 'restartBackoff: { resetAfter: 1ms }\n  flapThreshold: 100000\n  crashLoop: { exits: 100000,');
   if (tuned === yaml) throw new Error(`bench: the lab's crashLoop line changed; update bench/warden.ts (${lab.configPath})`);
   writeFileSync(lab.configPath, tuned);
   return { lab, cfg: loadConfig(lab.configPath) };

@@ -17,9 +17,20 @@ function pingRedis(timeoutMs = 200) {
   });
 }
 
+// UPSTREAM: a URL this service needs too (a chain of services); /healthz fails while it does not answer 200.
+const upstream = process.env.UPSTREAM;
+
+function getUpstream(timeoutMs = 200) {
+  return new Promise((resolve) => {
+    const req = http.get(upstream, { timeout: timeoutMs }, (r) => { r.resume(); resolve(r.statusCode === 200); });
+    req.once('timeout', () => { req.destroy(); resolve(false); });
+    req.once('error', () => resolve(false));
+  });
+}
+
 const server = http.createServer(async (req, res) => {
   if (req.url === '/healthz') {
-    const ok = redisPort ? await pingRedis() : true;
+    const ok = (redisPort ? await pingRedis() : true) && (upstream ? await getUpstream() : true);
     res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' });
     res.end(ok ? 'ok\n' : 'cache unavailable\n');
     return;

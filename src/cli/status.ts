@@ -44,6 +44,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         restarts: String(x.restarts), 'last check': ago(st(x.lastCheckAt), now), 'next check': inTime(st(x.nextCheckAt), now),
         ticket: x.ticket ?? '-', detail: x.detail,
       })), 'no services in the inventory', { health: state });
+      for (const u of json.unmanaged ?? []) process.stdout.write(`unmanaged: ${u.service}${u.pid ? ` (pid ${u.pid})` : ''}: ${u.reason}\n`);
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
     });

@@ -6,6 +6,7 @@ import {
   actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
 import { state } from './color.js';
+import { occurrenceLines } from './occurrences.js';
 import { submit } from './submit.js';
 
 const STATUSES: TicketStatus[] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held'];
@@ -50,18 +51,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
         out.push(`  service      ${t.host}/${t.service}${p ? ` (paused by ${p.by}: Warden does not act on this ticket)` : ''}   fingerprint ${t.fingerprint}`);
         out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
         out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);
-        out.push('  findings');
-        for (const f of t.findings) out.push(`    - ${f.service}: ${f.kind}${f.dependencyDown ? ` (dependency_down: ${f.dependencyDown})` : ''} — ${f.reason}`);
-        if (t.diagnosis) {
-          out.push(`  evidence (${t.diagnosis.diagnoser})`);
-          for (const e of t.diagnosis.evidence) out.push(`    - [${e.source}] ${e.fact}`);
-          out.push('  alternatives rejected');
-          for (const a of t.diagnosis.alternatives) out.push(`    - ${a.cause}: ${a.rejected}`);
-          out.push(`  recommended  ${t.diagnosis.recommended.map((r) => `${r.type} ${r.target}`).join(', ') || 'none (a person must act)'}`);
-        }
-        out.push('  actions');
-        if (actions.length === 0) out.push('    none');
-        for (const a of actions) out.push(`    - ${a.id} ${a.type} ${a.target} ${a.state} (attempts ${a.attempts})${a.error ? ` — ${a.error}` : ''}`);
+        out.push(...occurrenceLines(t, new Map(actions.map((a) => [a.id, a]))));
         process.stdout.write(`${out.join('\n')}\n`);
       });
     });

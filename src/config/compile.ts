@@ -99,6 +99,7 @@ function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['
     logKeep: s.log.keep,
     restartBackoff: { initialMs: parseDuration(b.initial), maxMs: parseDuration(b.max), resetAfterMs: parseDuration(b.resetAfter) },
     startPeriodMs: parseDuration(s.startPeriod),
+    ...(s.onRemove === 'leave' ? { onRemove: 'leave' } : {}),
   } as ServiceSpec;
 }
 

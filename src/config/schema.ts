@@ -79,6 +79,7 @@ export const serviceSchema = z.strictObject({
   runbooks: z.array(runbookSchema).default([]),
   startPeriod: duration({ positive: false }).default('0s').meta({ description: 'Check failures this soon after the process starts do not count until its checks first pass (a slow start is not a hang); 0s: none.' }),
   restartBackoff: serviceBackoffSchema,
+  onRemove: z.enum(['stop', 'leave']).optional().meta({ description: 'When a reload removes this service from the inventory: stop it (the default) or leave it running, reported as unmanaged.' }),
 });
 
 const transport = z.literal('local', { error: (iss) => `expected transport local (the only transport so far); got ${show(iss.input)}` });
@@ -148,7 +149,7 @@ const agentSchema = z.strictObject({
     .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),
   restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
-  flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that mark a ticket as flapping.' }),
+  flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that make a ticket flapping: automation stops and it escalates until resolved by hand.' }),
 });
 
 export const configSchema = z

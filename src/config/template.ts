@@ -25,7 +25,7 @@ agent:
     deadline: 30s               # ...within this time, or its ticket escalates (default 30s)
   crashLoop: { exits: 3, window: 60s }  # this many exits within window is a crash loop
   reopenWindow: 10m             # a problem back within this window reopens its ticket (default 10m)
-  flapThreshold: 3              # occurrences within reopenWindow that mark it flapping (default 3)
+  flapThreshold: 3              # occurrences within reopenWindow that make it flapping: escalated, no more repairs (default 3)
   restartBackoff:               # repeated restarts of one service wait their turn: the first is
     initial: 1s                 # immediate, then 1s, 2s, 4s... (default 1s)
     max: 60s                    # ...up to this (default 60s)

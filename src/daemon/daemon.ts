@@ -27,7 +27,7 @@ import { CheckScheduler } from '../probes/checks.js';
 import { Followers } from '../views/events.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
 import { readBootId } from '../runtime/boot.js';
-import { progressVerdict } from '../runtime/diagnostics.js';
+import { progressVerdict, UNMANAGED_PREFIX } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { SdNotify } from '../runtime/sdnotify.js';
 import { Store } from '../store/store.js';
@@ -98,6 +98,8 @@ export class Daemon {
   private freshCursor = 0;
   /** Where the next log-rotation slice starts. */
   private rotateCursor = 0;
+  /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
+  private readonly retired = new Map<string, ServiceSpec>();
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -260,6 +262,7 @@ export class Daemon {
     const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
+      retired: (name) => this.retired.get(name),
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
     });
     this.diagnoses = new DiagnosisRunner({
@@ -389,8 +392,10 @@ export class Daemon {
         this.log(`reload: keeping the old API token: ${errorText(e)}`);
       }
     }
+    const prev = this.config;
     this.config = next;
     this.store.setFlag(CONFIG_FLAG, JSON.stringify(next));
+    this.retire(prev, next);
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
@@ -404,6 +409,28 @@ export class Daemon {
     this.lastFullAt = Number.NEGATIVE_INFINITY;
     this.kick();
     return true;
+  }
+
+  /**
+   * Services the reload removed (domain/inventory.ts decides): a stop action, committed by the
+   * reconciler and run by the next pass like any other, or left running and recorded as unmanaged.
+   */
+  private retire(prev: ResolvedConfig, next: ResolvedConfig): void {
+    for (const s of next.services) this.retired.delete(s.name);
+    const names = new Set(next.services.map((s) => s.name));
+    // Back in the inventory: managed again.
+    for (const name of this.store.flagsWithPrefix(UNMANAGED_PREFIX).keys()) if (names.has(name)) this.store.setFlag(UNMANAGED_PREFIX + name, null);
+    for (const r of this.reconciler.retire(prev, next)) {
+      if ('stop' in r) {
+        this.retired.set(r.spec.name, r.spec);
+        this.log(`reload: ${r.spec.name} removed from the inventory: ${r.stop.next.type} ${r.stop.next.id} (${r.stop.next.state})`);
+        continue;
+      }
+      const pid = this.driverFor(r.spec).state(r.spec).pid;
+      this.store.setFlag(UNMANAGED_PREFIX + r.spec.name, JSON.stringify({ pid, since: this.clock.now(), reason: r.leave }));
+      this.audit([{ kind: 'service.unmanaged', subject: r.spec.name, data: { service: r.spec.name, pid, reason: r.leave } }]);
+      this.log(`reload: ${r.spec.name} is unmanaged${pid ? ` (pid ${pid} left running)` : ''}: ${r.leave}`);
+    }
   }
 
   /** An event touched a service: observe it again in a pass as soon as possible. */
@@ -513,7 +540,32 @@ export class Daemon {
     } else {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
-    return { at: this.clock.now(), services: this.observed };
+    this.observeDependenciesOfFailing(fresh);
+    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed };
+  }
+
+  /**
+   * A service failing now may be failing because of a dependency that only looks alive (stopped,
+   * its TCP backlog still accepting): its dependencies, transitively, are read fresh in this pass.
+   */
+  private observeDependenciesOfFailing(fresh: Set<string>): void {
+    const specs = new Map(this.config.services.map((s) => [s.name, s]));
+    const queue = [...fresh].filter((n) => {
+      const o = this.observed[n];
+      return o !== undefined && (!o.process.running || o.checks.some((c) => c.healthy === false || c.last?.ok === false));
+    });
+    const seen = new Set(queue);
+    while (queue.length > 0) {
+      for (const dep of specs.get(queue.pop()!)?.dependsOn ?? []) {
+        const spec = specs.get(dep);
+        if (spec === undefined || seen.has(dep)) continue;
+        seen.add(dep);
+        queue.push(dep);
+        if (fresh.has(dep)) continue;
+        fresh.add(dep);
+        this.observe(spec, false);
+      }
+    }
   }
 
   private observe(s: ServiceSpec, cached: boolean): void {
@@ -526,7 +578,7 @@ export class Daemon {
     for (const s of this.config.services) {
       services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
     }
-    return { at: this.clock.now(), services };
+    return { at: this.clock.now(), mono: this.clock.mono(), services };
   }
 
   private driverFor(spec: ServiceSpec): ServiceDriver {

@@ -1,7 +1,7 @@
 // Rule-based diagnosis: deterministic and offline. Every candidate cause is considered; the chosen
 // one carries its evidence and every other one says why it was rejected. Log text is untrusted
 // input: it is only matched against fixed patterns, never executed or echoed into actions.
-import type { Problem } from '../domain/detect.js';
+import { isStuck, type Problem } from '../domain/detect.js';
 import { within } from '../domain/elapsed.js';
 import type {
   ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
@@ -23,6 +23,8 @@ export interface DiagnoseInput {
   /** Who listens now on the ports the log says were in use (looked up by the runtime; absent = unknown). */
   listeners?: readonly PortListeners[];
 }
+
+const STATE_NOTE: Record<string, string> = { T: ' (stopped)', t: ' (stopped by a tracer)', D: ' (uninterruptible sleep)' };
 
 type Resource = { what: NonNullable<LogMatch['resource']>; line: string; restartHelps: boolean };
 
@@ -52,7 +54,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const timedOut = failing.filter((c) => c.last?.timedOut);
 
   // Facts first.
-  if (proc?.running) evidence.push({ source: 'process', fact: `pid ${proc.pid} running, state ${proc.procState ?? '?'}${proc.procState === 'T' ? ' (stopped)' : ''}` });
+  if (proc?.running) evidence.push({ source: 'process', fact: `pid ${proc.pid} running, state ${proc.procState ?? '?'}${STATE_NOTE[proc.procState ?? ''] ?? ''}` });
   else if (proc?.spawnError) evidence.push({ source: 'process', fact: `start failed: ${proc.spawnError}` });
   else if (last) evidence.push({ source: 'process', fact: `exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}` });
   else evidence.push({ source: 'process', fact: 'not running' });
@@ -90,10 +92,12 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
       rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
     }
     rejected.set('process_hung', 'the process is not running');
-  } else if (proc?.running && proc.procState === 'T') {
+  } else if (proc?.running && isStuck(proc)) {
+    // Stopped or wedged in the kernel: it cannot answer, whatever a TCP connect to its backlog says.
     cause = 'process_hung';
     confidence = 0.95;
     rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
+    if (failing.length === 0) rejected.set('unknown', `its checks still pass, but a process in state ${proc.procState} runs none of its code`);
   } else if (proc?.running && failing.length > 0) {
     cause = 'process_hung';
     confidence = timedOut.length > 0 ? 0.85 : 0.6;

@@ -5,6 +5,8 @@ export const AUDIT_KINDS = [
   // the agent itself
   'agent.online', 'agent.stopped', 'agent.frozen', 'agent.unfrozen', 'agent.degraded', 'agent.recovered',
   'config.reloaded', 'config.rejected',
+  // the inventory: a service a reload removed and left running (onRemove: leave, or not allowed to stop)
+  'service.unmanaged',
   // tickets
   'ticket.opened', 'ticket.reopened', 'ticket.diagnosed', 'ticket.diagnosis_failed',
   'ticket.status', 'ticket.verified', 'ticket.verification_failed',

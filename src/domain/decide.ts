@@ -4,12 +4,14 @@
 // transaction and only then runs the effects (execute an action, ask a diagnoser).
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
+import { formatDuration } from '../lib/duration.js';
 import { restartBackoff, showWait } from './backoff.js';
 import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
 import { elapsed, stampOf, windowStart, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { closeRemoved } from './inventory.js';
 import { gate, type GateResult } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
@@ -127,6 +129,11 @@ export function decide(input: DecideInput): DecideOutput {
   if (config.agent.mode !== 'recommend') {
     for (const a of [...actions.values()]) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: `superseded: the mode is now ${config.agent.mode}` });
   }
+
+  // 0b. Services removed from the inventory: their tickets close, what waits to act on them is cancelled.
+  const gone = closeRemoved(new Set(specOfName.keys()), [...tickets.values()], actions, ctx);
+  for (const r of gone.actions) putA(r.next, r.audit);
+  for (const r of gone.tickets) putT(r.next, r.audit);
 
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
@@ -302,7 +309,7 @@ export function decide(input: DecideInput): DecideOutput {
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {
-      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis } : { type: 'diagnosis_failed', key, error: ans.error });
+      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold } : { type: 'diagnosis_failed', key, error: ans.error });
     }
     const changed = t.evidenceKey !== key;
     if (changed) t = onT(t, { type: 'diagnose', key });
@@ -344,6 +351,9 @@ export function decide(input: DecideInput): DecideOutput {
     }
     // Frozen: the ticket waits (the other refusals were handled above).
     if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    // A problem that keeps coming back is not repaired again and again: a person must look. (A
+    // denial or a limit reached said so first; recommend mode proposes, a person decides anyway.)
+    if (t.flapping) { setStatus(t, 'escalated', flappingReason(t, config.agent.reopenWindowMs)); return; }
     const b = backoffFor(rec.type, rec.target);
     const wait = b && b.waitMs > 0 ? b.waitMs : 0;
     const why = { cause: t.cause, ...(b ? { restart: b.restart, backoffMs: b.delayMs } : {}) };
@@ -437,6 +447,11 @@ export function decide(input: DecideInput): DecideOutput {
     const reset = input.limitResets[target];
     return restartBackoff(b, starts, instant, reset ? windowStart(reset, 0) : undefined);
   }
+}
+
+/** Why a flapping ticket's automation stopped, and how to resume it. */
+export function flappingReason(t: Ticket, reopenWindowMs: number): string {
+  return `flapping: ${t.flapStreak ?? t.occurrences} occurrences, each back within ${formatDuration(reopenWindowMs)} of being resolved; automation stopped; resolve by hand to resume`;
 }
 
 function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {

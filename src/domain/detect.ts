@@ -29,7 +29,29 @@ export function fingerprintOf(host: string, service: string): string {
   return `service:${host}/${service}`;
 }
 
-export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undefined): ServiceHealth {
+/** A process stopped (T) or in uninterruptible sleep (D) this long is wedged, whatever its checks say. */
+export const STUCK_AFTER_MS = 1000;
+
+const STUCK_STATES: Record<string, string> = { T: 'stopped', t: 'stopped by a tracer', D: 'in uninterruptible sleep' };
+
+/** Alive but not running its code (stopped or in D), right now: not answering, even if its backlog accepts. */
+export function isStuck(p: ProcessState | undefined): boolean {
+  return p?.running === true && p.procState != null && p.procState in STUCK_STATES;
+}
+
+/**
+ * Why a stuck process counts as broken, once it has been so for longer than a moment (a D state
+ * during one disk read is normal); a stop seen without timing counts at once, a D state never.
+ */
+function stuckReason(p: ProcessState, mono: number | undefined): string | null {
+  if (!isStuck(p)) return null;
+  const what = `process ${p.pid} ${STUCK_STATES[p.procState!]!} (state ${p.procState})`;
+  if (mono === undefined || p.procStateSince === undefined) return p.procState === 'D' ? null : what;
+  const forMs = Math.round(mono - p.procStateSince);
+  return forMs >= STUCK_AFTER_MS ? `${what} for ${forMs} ms` : null;
+}
+
+export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undefined, mono?: number): ServiceHealth {
   if (!obs) return { health: 'unknown', reason: 'not observed yet' };
   const p = obs.process;
   if (p.unknown) return { health: 'unknown', reason: p.unknown };
@@ -52,6 +74,9 @@ export function serviceHealth(spec: ServiceSpec, obs: ServiceObservation | undef
     const c = failing[0]!;
     return { health: 'unhealthy', reason: `check ${c.id} failing: ${c.last?.message ?? 'no result'}` };
   }
+  // Checks that still pass (a TCP connect completed by the kernel on the backlog) cannot hide it.
+  const stuck = stuckReason(p, mono);
+  if (stuck) return { health: 'unhealthy', reason: stuck };
   if (spec.checks.length === 0) return { health: 'healthy', reason: `process ${p.pid} running` };
   if (fresh.length < obs.checks.length || fresh.some((c) => c.healthy === null)) return { health: 'unknown', reason: 'waiting for first check results' };
   return { health: 'healthy', reason: 'all checks passing' };
@@ -79,15 +104,17 @@ const ACTIVE_REPAIR: readonly Ticket['status'][] = ['open', 'diagnosing', 'await
 export function detect(config: ResolvedConfig, world: World, openTickets: readonly Ticket[]): Detection {
   const specs = new Map(config.services.map((s) => [s.name, s]));
   const health: Record<string, ServiceHealth> = {};
-  for (const s of config.services) health[s.name] = serviceHealth(s, world.services[s.name]);
+  for (const s of config.services) health[s.name] = serviceHealth(s, world.services[s.name], world.mono);
 
-  // A dependency counts as broken while it is down, or while a repair of it is still under way:
-  // a dependent's symptom seen just after the dependency came back still belongs to that ticket.
+  // A dependency counts as broken while it is down, stopped (even for a moment: a dependent's
+  // symptom then is its doing), or while a repair of it is still under way: a dependent's symptom
+  // seen just after the dependency came back still belongs to that ticket.
   const repairing = new Set(openTickets.filter((t) => ACTIVE_REPAIR.includes(t.status)).map((t) => t.service));
   const isBroken = (name: string): boolean => {
     const h = health[name]?.health;
-    return h === 'missing' || h === 'unhealthy';
+    return h === 'missing' || h === 'unhealthy' || isStuck(world.services[name]?.process);
   };
+  const chain = recoveries(specs, world, (n) => isBroken(n) || repairing.has(n));
 
   const neverStarted: string[] = [];
   const findings: Finding[] = [];
@@ -110,10 +137,18 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
     if (memo) return memo;
     seen.add(name);
     let root = name;
+    const failedAt = health[name]?.health === 'unhealthy' ? lastFailure(world.services[name]) : null;
     for (const dep of specs.get(name)?.dependsOn ?? []) {
       if (seen.has(dep)) continue; // cycles are rejected by config validation; stay safe anyway
       if (isBroken(dep) || repairing.has(dep)) {
         root = rootOf(dep, seen);
+        break;
+      }
+      // A failing result taken before the dependency's chain recovered is that chain's symptom
+      // until this service is probed again.
+      const rec = failedAt ? chain(dep) : null;
+      if (failedAt && rec && before(failedAt, rec.at)) {
+        root = rec.root === dep || seen.has(rec.root) ? dep : rootOf(rec.root, seen);
         break;
       }
     }
@@ -146,4 +181,61 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
 
 function directBrokenDependency(spec: ServiceSpec, isBroken: (n: string) => boolean, repairing: Set<string>): string | undefined {
   return spec.dependsOn.find((d) => isBroken(d) || repairing.has(d));
+}
+
+/** An instant on both clocks when known: compared on monotonic time when both sides have it. */
+interface Stamp { at: Millis; mono?: number }
+
+const STILL_BROKEN: Stamp = { at: Number.POSITIVE_INFINITY, mono: Number.POSITIVE_INFINITY };
+
+function before(a: Stamp, b: Stamp): boolean {
+  if (a.mono !== undefined && b.mono !== undefined) return a.mono < b.mono;
+  return a.at < b.at;
+}
+
+/** When the newest failing check result of a service was taken (null: none). */
+function lastFailure(obs: ServiceObservation | undefined): Stamp | null {
+  let newest: Stamp | null = null;
+  for (const c of obs?.checks ?? []) {
+    if (c.healthy !== false || !c.last) continue;
+    const s: Stamp = c.last.mono === undefined ? { at: c.last.at } : { at: c.last.at, mono: c.last.mono };
+    if (!newest || before(newest, s)) newest = s;
+  }
+  return newest;
+}
+
+/** When a healthy service last came back: its process started, or a check turned healthy. */
+function recoveredAt(obs: ServiceObservation | undefined): Stamp {
+  let s: Stamp = { at: Number.NEGATIVE_INFINITY };
+  const p = obs?.process;
+  if (p?.startedAt != null) s = p.startedMono != null ? { at: p.startedAt, mono: p.startedMono } : { at: p.startedAt };
+  for (const c of obs?.checks ?? []) {
+    if (c.since === null) continue;
+    const cs: Stamp = c.sinceMono === undefined ? { at: c.since } : { at: c.since, mono: c.sinceMono };
+    if (before(s, cs)) s = cs;
+  }
+  return s;
+}
+
+/**
+ * Per service, when its dependency chain (itself included) last recovered, and which service of it
+ * recovered last: a dependent's failing result older than that was caused by that chain.
+ */
+function recoveries(specs: ReadonlyMap<string, ServiceSpec>, world: World, inPlay: (n: string) => boolean): (name: string) => { at: Stamp; root: string } {
+  const memo = new Map<string, { at: Stamp; root: string }>();
+  const walk = (name: string, seen: Set<string>): { at: Stamp; root: string } => {
+    const m = memo.get(name);
+    if (m) return m;
+    seen.add(name);
+    let r = { at: inPlay(name) ? STILL_BROKEN : recoveredAt(world.services[name]), root: name };
+    for (const dep of specs.get(name)?.dependsOn ?? []) {
+      if (seen.has(dep)) continue;
+      const d = walk(dep, seen);
+      if (before(r.at, d.at)) r = { at: d.at, root: d.root };
+    }
+    memo.set(name, r);
+    return r;
+  };
+  // Walked on demand: only dependents with a failing result ask, so a healthy inventory costs nothing.
+  return (name) => walk(name, new Set());
 }

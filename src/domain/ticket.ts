@@ -4,7 +4,7 @@
 import type { AuditIntent } from './audit.js';
 import type { Problem } from './detect.js';
 import { TransitionError, type TransitionContext } from './action.js';
-import type { Diagnosis, Finding, Ticket, TicketStatus } from './types.js';
+import type { Diagnosis, Finding, Occurrence, Ticket, TicketStatus } from './types.js';
 
 export type TicketEvent =
   | { type: 'reopen'; flapThreshold: number }
@@ -13,7 +13,8 @@ export type TicketEvent =
   | { type: 'status'; to: TicketStatus; reason: string | null }
   /** Evidence changed (or there is no diagnosis yet): a diagnoser is asked; `key` names the evidence. */
   | { type: 'diagnose'; key: string }
-  | { type: 'diagnosed'; key: string; diagnosis: Diagnosis }
+  /** `flapThreshold`: a reopened problem is flapping once diagnosed, unless the cause is a crash loop. */
+  | { type: 'diagnosed'; key: string; diagnosis: Diagnosis; flapThreshold: number }
   | { type: 'diagnosis_failed'; key: string; error: string }
   | { type: 'action_added'; actionId: string }
   /** The next step of a repair chain (runbook, then restart). */
@@ -23,12 +24,20 @@ export type TicketEvent =
   | { type: 'verification_failed'; reason: string }
   /** A person: out of automation for good (resolve) or until resolved (hold). */
   | { type: 'resolve'; by: string; reason: string }
-  | { type: 'hold'; by: string; reason: string };
+  | { type: 'hold'; by: string; reason: string }
+  /** Its service left the inventory: closed whatever its status, since nothing may act on it any more. */
+  | { type: 'removed' };
+
+/** Why a ticket closes, or a service is stopped, when its service leaves the inventory. */
+export const REMOVED_FROM_INVENTORY = 'removed from the inventory';
 
 export interface TicketTransition {
   next: Ticket;
   audit: AuditIntent[];
 }
+
+/** Occurrences a ticket keeps the story of (the oldest are dropped). */
+export const MAX_HISTORY = 20;
 
 /** Where the loop may move a ticket; people's resolve and hold are checked on their own. */
 const AUTOMATION: Record<TicketStatus, readonly TicketStatus[]> = {
@@ -48,7 +57,7 @@ export function openTicket(id: string, p: Problem, ctx: TransitionContext): Tick
     id, fingerprint: p.fingerprint, status: 'open', service: p.service, host: p.host, findings: p.findings,
     cause: null, rootCause: null, confidence: null, occurrences: 1, flapping: false, openedAt: ctx.now,
     diagnosedAt: null, resolvedAt: null, updatedAt: ctx.now, actionIds: [], diagnosis: null, verification: null,
-    reason: null, failedRepairs: 0, evidenceKey: null,
+    reason: null, failedRepairs: 0, evidenceKey: null, history: [occurrence(1, ctx.now, p.findings)], flapStreak: 1,
   };
   return { next, audit: [{ kind: 'ticket.opened', subject: id, data: { fingerprint: p.fingerprint, service: p.service, findings: p.findings } }] };
 }
@@ -57,13 +66,19 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
   const next: Ticket = structuredClone(t);
   next.updatedAt = ctx.now;
   const audit: AuditIntent[] = [];
+  const story = current(next);
   const setStatus = (to: TicketStatus, reason: string | null): void => {
     if (next.status === to && next.reason === reason) return;
     audit.push({ kind: 'ticket.status', subject: t.id, data: { from: next.status, to, reason, service: t.service } });
     next.status = to;
     next.reason = reason;
     if (to === 'resolved') resolved();
-    if (to === 'escalated') { next.verification = null; next.verificationMono = null; }
+    if (to === 'escalated') {
+      // Not healthy within the deadline: the repair's verification failed, and the story says why.
+      if (t.status === 'verifying') story.verification = { outcome: 'failed', at: ctx.now, reason: reason ?? 'escalated' };
+      next.verification = null;
+      next.verificationMono = null;
+    }
   };
   const resolved = (): void => {
     next.resolvedAt = ctx.now;
@@ -74,10 +89,20 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
   const closed = (): TransitionError => new TransitionError(`ticket ${t.id} is ${t.status}; ${e.type} needs a ticket that is not resolved`);
 
   switch (e.type) {
-    case 'reopen':
+    case 'reopen': {
       if (t.status !== 'resolved') throw new TransitionError(`ticket ${t.id} is ${t.status}; only a resolved ticket reopens`);
       next.occurrences += 1;
-      next.flapping = next.occurrences >= e.flapThreshold;
+      // A person's resolve restarts the count: "resolve by hand to resume" must resume automation.
+      next.flapStreak = story.resolvedBy !== null ? 1 : (t.flapStreak ?? t.occurrences) + 1;
+      // Provisional until this occurrence is diagnosed (a crash loop is not flapping).
+      next.flapping = flapping(next, t.cause, e.flapThreshold);
+      next.history = [...(next.history ?? []), occurrence(next.occurrences, ctx.now, t.findings)].slice(-MAX_HISTORY);
+      // The top-level fields are the current occurrence's: its own diagnosis comes with its own evidence.
+      next.diagnosis = null;
+      next.cause = null;
+      next.rootCause = null;
+      next.confidence = null;
+      next.diagnosedAt = null;
       next.status = 'open';
       next.reason = null;
       next.resolvedAt = null;
@@ -89,6 +114,7 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.evidenceKey = null;
       audit.push({ kind: 'ticket.reopened', subject: t.id, data: { fingerprint: t.fingerprint, occurrences: next.occurrences, flapping: next.flapping } });
       break;
+    }
     case 'findings':
       next.findings = e.findings;
       break;
@@ -115,6 +141,7 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
         next.cause = d.rootCause.cause;
         next.confidence = d.confidence;
         next.diagnosedAt = ctx.now;
+        next.flapping = flapping(next, d.rootCause.cause, e.flapThreshold);
         audit.push({ kind: 'ticket.diagnosed', subject: t.id, data: { cause: d.rootCause.cause, service: d.rootCause.service, confidence: d.confidence, evidence: d.evidence, alternatives: d.alternatives, recommended: d.recommended, diagnoser: d.diagnoser, evidenceKey: e.key } });
       }
       if (t.status === 'diagnosing') { next.status = 'open'; next.reason = null; }
@@ -127,6 +154,7 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       break;
     case 'action_added':
       next.actionIds = [...t.actionIds, e.actionId];
+      story.actionIds.push(e.actionId);
       break;
     case 'next_step':
       next.step = (t.step ?? 0) + 1;
@@ -136,11 +164,13 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.verificationMono = e.mono;
       break;
     case 'verified':
+      story.verification = { outcome: 'held', at: ctx.now, healthyForMs: e.healthyForMs, tookMs: e.tookMs };
       audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: e.healthyForMs, tookMs: e.tookMs } });
       setStatus('resolved', `healthy for ${e.healthyForMs} ms after repair`);
       break;
     case 'verification_failed':
       next.failedRepairs += 1;
+      story.verification = { outcome: 'failed', at: ctx.now, reason: e.reason };
       next.verification = null;
       next.verificationMono = null;
       next.step = 0; // a new repair starts its chain from the first step
@@ -148,6 +178,10 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.evidenceKey = null;
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: e.reason, failedRepairs: next.failedRepairs } });
       setStatus('open', `repair did not hold: ${e.reason}`);
+      break;
+    case 'removed':
+      if (t.status === 'resolved') throw closed();
+      setStatus('resolved', REMOVED_FROM_INVENTORY);
       break;
     case 'resolve':
     case 'hold': {
@@ -158,11 +192,43 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.verification = null;
       next.verificationMono = null;
       next.reason = `${e.reason} (${e.by})`;
-      if (to === 'resolved') resolved();
+      if (to === 'resolved') { resolved(); story.resolvedBy = e.by; }
       break;
     }
   }
+  sync(next);
   return { next, audit };
+}
+
+/** A fresh occurrence record. */
+function occurrence(n: number, openedAt: number, findings: Finding[]): Occurrence {
+  return { n, openedAt, findings, diagnosis: null, actionIds: [], verification: null, resolvedAt: null, resolvedBy: null, reason: null };
+}
+
+/**
+ * The record of the ticket's current occurrence, to be written by this transition; a ticket stored
+ * before occurrences were recorded gets one made from its top-level fields.
+ */
+function current(t: Ticket): Occurrence {
+  const last = t.history?.at(-1);
+  if (last && last.n === t.occurrences) return last;
+  const made = { ...occurrence(t.occurrences, t.occurrences === 1 ? t.openedAt : t.updatedAt, t.findings), actionIds: [...t.actionIds] };
+  t.history = [...(t.history ?? []), made].slice(-MAX_HISTORY);
+  return made;
+}
+
+/** The current occurrence mirrors the top-level fields, which are always the current occurrence's. */
+function sync(t: Ticket): void {
+  const c = current(t);
+  c.findings = t.findings;
+  c.diagnosis = t.diagnosis;
+  c.resolvedAt = t.resolvedAt;
+  c.reason = t.reason;
+}
+
+/** Flapping: a problem that keeps coming back after being resolved; a crash loop is one occurrence of repeated exits. */
+function flapping(t: Ticket, cause: Diagnosis['rootCause']['cause'] | null, threshold: number): boolean {
+  return (t.flapStreak ?? t.occurrences) >= threshold && cause !== 'crash_loop';
 }
 
 /** True when a person's answer is still awaited or automation may still act on the ticket. */

@@ -60,6 +60,8 @@ export interface ServiceCommon {
   restartBackoff?: RestartBackoff;
   /** Check failures this soon after the process started do not count until its checks first pass; absent or 0: none. */
   startPeriodMs?: number;
+  /** When a reload removes the service: stop it (absent, the default) or leave it running, unmanaged. */
+  onRemove?: 'stop' | 'leave';
 }
 
 /** Restart n ≥ 2 of a streak waits min(initialMs·2^(n−2), maxMs) after restart n−1 started. */
@@ -195,6 +197,8 @@ export interface CheckState {
   okMono?: number;
   /** When `healthy` last changed. */
   since: Millis | null;
+  /** `since` on monotonic time, when known: what a dependency's recovery is compared on. */
+  sinceMono?: number;
 }
 
 export interface ExitRecord {
@@ -217,6 +221,8 @@ export interface ProcessState {
   startedMono?: number | null;
   /** Linux process state letter from /proc/PID/stat (R, S, D, T, Z, ...), when running. */
   procState: string | null;
+  /** Monotonic time since which `procState` has read the same letter, when the driver tracks it. */
+  procStateSince?: number;
   /** Set when the last start attempt failed before the process ran (ENOENT, EACCES, ...). */
   spawnError: string | null;
   /** Most recent first, bounded. */
@@ -248,6 +254,8 @@ export interface ServiceObservation {
 
 export interface World {
   at: Millis;
+  /** Monotonic time of the observation, when known: how long a process has been stopped is measured on it. */
+  mono?: number;
   services: Record<string, ServiceObservation>;
 }
 
@@ -346,6 +354,26 @@ export interface Diagnosis {
   diagnoser: string;
 }
 
+/** How the last verification of an occurrence's repair ended: held (healthy long enough) or failed. */
+export type VerificationOutcome =
+  | { outcome: 'held'; at: Millis; healthyForMs: number; tookMs: number }
+  | { outcome: 'failed'; at: Millis; reason: string };
+
+/** One occurrence of a ticket's problem: what was found, why, what was done, how it ended. */
+export interface Occurrence {
+  /** 1 for the first occurrence, then one more per reopen (= the ticket's `occurrences` when current). */
+  n: number;
+  openedAt: Millis;
+  findings: Finding[];
+  diagnosis: Diagnosis | null;
+  actionIds: string[];
+  verification: VerificationOutcome | null;
+  resolvedAt: Millis | null;
+  /** The person who resolved it by hand (their resolve restarts the flap count), else null. */
+  resolvedBy: string | null;
+  reason: string | null;
+}
+
 export interface Ticket {
   id: string;
   fingerprint: string;
@@ -384,6 +412,10 @@ export interface Ticket {
    * diagnosis): a diagnoser runs again only when this changes, not on every pass.
    */
   evidenceKey?: string | null;
+  /** Each occurrence's story, oldest first, the last MAX_HISTORY; the last is the current one (absent before). */
+  history?: Occurrence[];
+  /** Occurrences since a person last resolved the ticket: what flapping counts (absent = occurrences). */
+  flapStreak?: number;
 }
 
 export type ActionState =

@@ -20,6 +20,8 @@ export interface ExecutorDeps {
   /** The kernel's boot id: monotonic stamps compare only within it. */
   boot: string;
   config: () => ResolvedConfig;
+  /** The spec of a service a reload removed and is stopping (no longer in config()). */
+  retired?: (name: string) => ResolvedConfig['services'][number] | undefined;
   actor: string;
   /** Called when an action settled (or changed state) so the loop can take the next decision. */
   onSettled: (action: Action) => void;
@@ -78,7 +80,7 @@ export class Executor {
 
   private context(a: Action): ActionContext | null {
     const cfg = this.deps.config();
-    const spec = cfg.services.find((s) => s.name === a.target);
+    const spec = cfg.services.find((s) => s.name === a.target) ?? this.deps.retired?.(a.target);
     return spec ? { spec, action: a, driver: this.deps.driverFor(spec), dataDir: cfg.agent.dataDir } : null;
   }
 

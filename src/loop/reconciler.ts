@@ -8,6 +8,7 @@ import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
 import { activePauses, PAUSE_PREFIX } from '../domain/pause.js';
+import { removals, type Removal } from '../domain/inventory.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 
@@ -108,6 +109,24 @@ export class Reconciler {
   /** A diagnoser's answer: applied by the next pass (if its evidence is still current). */
   answer(a: DiagnosisAnswer): void {
     this.answers = [...this.answers.filter((x) => x.ticketId !== a.ticketId), a];
+  }
+
+  /** A reload removed services: their stop actions (domain/inventory.ts decides) are committed now. */
+  retire(prev: ResolvedConfig, next: ResolvedConfig): Removal[] {
+    const { store } = this.deps;
+    const instant = this.deps.now();
+    const ctx = { now: instant.wall, actor: next.agent.name, stamp: { mono: instant.mono, boot: instant.boot } };
+    return store.transaction(() => {
+      const ids = store.nextIds();
+      const rs = removals(prev, next, () => `A${ids.A++}`, ctx);
+      for (const r of rs) {
+        if (!('stop' in r)) continue;
+        store.putAction(r.stop.next);
+        store.auditBatch(r.stop.audit.map((i) => ({ at: instant.wall, actor: next.agent.name, kind: i.kind, subject: i.subject, data: i.data })));
+      }
+      store.useIds(ids);
+      return rs;
+    });
   }
 
   pass(touched: readonly string[] | null = null): PassResult {

@@ -76,6 +76,8 @@ export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResu
   if (healthy !== prev.healthy) {
     next.healthy = healthy;
     next.since = at;
+    if (mono === undefined) delete next.sinceMono;
+    else next.sinceMono = mono;
   }
   return next;
 }
@@ -180,7 +182,7 @@ export class CheckScheduler {
     for (const e of this.services.get(service)?.values() ?? []) {
       e.generation++;
       const s = e.state;
-      if (s.healthy !== null) s.since = now;
+      if (s.healthy !== null) { s.since = now; s.sinceMono = this.clock.mono(); }
       s.healthy = null;
       s.consecutiveFailures = 0;
       s.consecutiveSuccesses = 0;

@@ -242,6 +242,10 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
 /** What the daemon writes to the `daemon` flag at most once a second. */
 export interface DaemonFlag { pid: number; lastPassAt: Millis; summary: Summary; mode: string }
 
+/** Flag key prefix of a service a reload removed and left running; its value is an UnmanagedFlag. */
+export const UNMANAGED_PREFIX = 'unmanaged:';
+export interface UnmanagedFlag { pid: number | null; since: Millis; reason: string }
+
 export interface StatusJson {
   summary: Summary;
   services: {
@@ -261,6 +265,8 @@ export interface StatusJson {
     ticket: string | null;
   }[];
   openTickets: number;
+  /** Services removed from the inventory and left running (present when there are any). */
+  unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
   frozen: boolean;
   mode: string;
   /** `stale` only when a daemon runs but its passes do not complete: what is shown is not current. */
@@ -334,6 +340,15 @@ export interface StatusInput {
   holder?: { pid: number } | null;
 }
 
+function unmanagedOf(store: Pick<Store, 'flagsWithPrefix'> | null): Pick<StatusJson, 'unmanaged'> {
+  const flags = [...(store?.flagsWithPrefix(UNMANAGED_PREFIX) ?? [])];
+  if (flags.length === 0) return {};
+  return { unmanaged: flags.map(([service, v]) => {
+    const f = JSON.parse(v) as UnmanagedFlag;
+    return { service, pid: f.pid, since: iso(f.since), reason: f.reason };
+  }) };
+}
+
 /** `warden status --json` and `GET /api/status`: the shape DESIGN.md promises, plus `daemon`. */
 export function apiStatus(input: StatusInput): StatusJson {
   const { config: cfg, store, now } = input;
@@ -378,6 +393,7 @@ export function apiStatus(input: StatusInput): StatusJson {
       };
     }),
     openTickets: open.length,
+    ...unmanagedOf(store),
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
     mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,

@@ -169,7 +169,7 @@ export function worldOf(config: ResolvedConfig, at: Millis, views: Record<string
       : s.checks.map((c) => checkState(c.id, (view.checks as CheckVerdict | undefined) ?? (view.process.running ? 'healthy' : 'failing'), at, c.probe.type, mono));
     services[s.name] = { name: s.name, host: s.host, process: view.process, checks };
   }
-  return { at, services };
+  return mono === undefined ? { at, services } : { at, mono, services };
 }
 
 // ---------------------------------------------------------------- the driver

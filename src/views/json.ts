@@ -2,7 +2,7 @@
 // `--json` and the API), with stable field names and ISO-8601 timestamps with milliseconds.
 // One name per concept (docs/json.md): a service is `service`, a lifecycle is `state`; the older
 // names DESIGN.md promises (`target`, a ticket's `status`) stay beside them.
-import type { Action, ReconcileReport, Ticket } from '../domain/types.js';
+import type { Action, Occurrence, ReconcileReport, Ticket } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
 
 export function ticketJson(t: Ticket): Record<string, unknown> {
@@ -31,6 +31,24 @@ export function ticketJson(t: Ticket): Record<string, unknown> {
       deadline: iso(t.verification.deadline),
       healthySince: iso(t.verification.healthySince),
     },
+    flapStreak: t.flapStreak ?? t.occurrences,
+    history: (t.history ?? []).map(occurrenceJson),
+  };
+}
+
+/** One occurrence of a ticket's problem, oldest first in `history`; the last is the current one. */
+export function occurrenceJson(o: Occurrence): Record<string, unknown> {
+  return {
+    n: o.n,
+    openedAt: iso(o.openedAt),
+    findings: o.findings,
+    cause: o.diagnosis?.rootCause.cause ?? null,
+    diagnosis: o.diagnosis,
+    actionIds: o.actionIds,
+    verification: o.verification && { ...o.verification, at: iso(o.verification.at) },
+    resolvedAt: iso(o.resolvedAt),
+    resolvedBy: o.resolvedBy,
+    reason: o.reason,
   };
 }
 

@@ -39,6 +39,8 @@ agent:
   dataDir: ${dataDir}
   interval: 1s
   verify: { stable: 300ms, deadline: 15s }
+  # Each trial hangs the worker once more: one problem at a time, never flapping.
+  flapThreshold: 100000
 services:
   - name: worker
     kind: process

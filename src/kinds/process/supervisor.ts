@@ -76,6 +76,8 @@ interface Watch {
   stopping: boolean;
   /** The state letter of the last /proc read (null: never read). */
   lastState: string | null;
+  /** Monotonic time of the first read that showed `lastState` (how long it has been stopped, say). */
+  lastStateSince?: number;
   /** The action that started it (ProcessState.startedBy): null none, undefined unknown. */
   startedBy: string | null | undefined;
 }
@@ -128,7 +130,10 @@ export class ProcessSupervisor {
     const w = this.watched.get(service);
     const cached = opts.cached === true && w !== undefined && w.child !== null && w.lastState !== null;
     const stat = w === undefined ? null : cached ? { startTime: w.procStart, state: w.lastState! } : readProcStat(w.pid);
-    if (w !== undefined && stat !== null && !cached) w.lastState = stat.state;
+    if (w !== undefined && stat !== null && !cached && stat.state !== w.lastState) {
+      w.lastState = stat.state;
+      w.lastStateSince = this.opts.clock.mono();
+    }
     const alive = w !== undefined && stat !== null && stat.startTime === w.procStart && stat.state !== 'Z' && stat.state !== 'X';
     return {
       running: alive,
@@ -138,6 +143,7 @@ export class ProcessSupervisor {
       startedAt: alive ? w.startedAt : null,
       startedMono: alive ? w.startedMono : null,
       procState: alive ? stat.state : null,
+      ...(alive && w.lastStateSince !== undefined && stat.state === w.lastState ? { procStateSince: w.lastStateSince } : {}),
       spawnError: this.spawnErrors.get(service) ?? null,
       exits: this.exitsOf(service),
       ...(alive && w.startedBy !== undefined ? { startedBy: w.startedBy } : {}),

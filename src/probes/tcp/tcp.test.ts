@@ -67,3 +67,44 @@ test('tcp probe times out on a hung listener', async (t) => {
   assert.equal(r.message, 'timed out after 300 ms');
   assert.ok(r.latencyMs >= 299 && r.latencyMs < 600, String(r.latencyMs));
 });
+
+/** A real redis-server on a free port, killed when the test ends. */
+async function redis(t: { after(fn: () => void): void }): Promise<{ port: number; pid: number }> {
+  const free = createServer();
+  await new Promise<void>((r) => free.listen(0, '127.0.0.1', r));
+  const { port } = free.address() as { port: number };
+  await new Promise((r) => free.close(r));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => { child.kill('SIGCONT'); child.kill('SIGKILL'); });
+  await new Promise<void>((r) => { child.stdout.on('data', (d) => { if (String(d).includes('Ready to accept')) r(); }); });
+  return { port, pid: child.pid! };
+}
+
+test('tcp probe with send/expect is ok when the server answers', async (t) => {
+  const { port } = await redis(t);
+  const r = await tcp({ type: 'tcp', address: `127.0.0.1:${port}`, send: 'PING\r\n', expect: '+PONG' }, 1000);
+  assert.equal(r.ok, true, r.message);
+  assert.equal(r.message, `127.0.0.1:${port} answered "+PONG"`);
+});
+
+test('tcp probe with send/expect fails on a stopped server that still accepts', async (t) => {
+  const { port, pid } = await redis(t);
+  process.kill(pid, 'SIGSTOP');
+  // A bare connect still succeeds: the kernel completes it on the listen backlog.
+  const bare = await tcp({ type: 'tcp', address: `127.0.0.1:${port}` }, 300);
+  assert.equal(bare.ok, true, bare.message);
+  const r = await tcp({ type: 'tcp', address: `127.0.0.1:${port}`, send: 'PING\r\n', expect: '+PONG' }, 300);
+  assert.equal(r.ok, false);
+  assert.equal(r.timedOut, true);
+});
+
+test('tcp probe with expect fails when the reply differs and the server closes', async (t) => {
+  const server = createServer((s) => s.end('-ERR no\r\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const { port } = server.address() as { port: number };
+  const r = await tcp({ type: 'tcp', address: `127.0.0.1:${port}`, send: 'PING\r\n', expect: '+PONG' }, 1000);
+  assert.equal(r.ok, false);
+  assert.equal(r.timedOut, false);
+  assert.equal(r.message, `127.0.0.1:${port} closed without "+PONG", got "-ERR no\\r\\n"`);
+});
