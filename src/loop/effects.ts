@@ -69,7 +69,8 @@ export class EffectRunner {
     const { out, now, world, open } = r;
     for (const c of r.commands) log(`command ${c.cmd.kind} by ${c.cmd.by}: ${c.result.message}`);
     const healthChanges = Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
-    const beat = now - this.lastHeartbeat >= HEARTBEAT_MS;
+    // A changed summary is written at once: status read from the store must not lag it by a beat.
+    const beat = now - this.lastHeartbeat >= HEARTBEAT_MS || out.report.summary !== this.lastSummary;
     if (healthChanges.length > 0 || beat) {
       store.transaction(() => {
         for (const [name, h] of healthChanges) {
