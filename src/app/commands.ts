@@ -1,11 +1,15 @@
-// People's commands: approve, reject, cancel, resolve, hold, freeze, unfreeze. One place, used by
+// People's commands: approve, reject, cancel, resolve, hold, freeze, unfreeze, and control of one
+// service (start, stop, restart, pause, resume: app/control.ts). One place, used by
 // the CLI now (and the API and the dashboard later). A command changes tickets and actions only
 // through their state machines, in one store transaction with its audit records. While a daemon
 // runs, the CLI queues the command and the daemon applies it here, at the start of its next pass.
 import { transitionAction, isTerminal } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
+import { activePauses, PAUSE_PREFIX, parsePause, pauseLeftMs } from '../domain/pause.js';
 import { transitionTicket } from '../domain/ticket.js';
+import type { ResolvedConfig } from '../domain/types.js';
+import { applyControl, resume, type ControlCommand } from './control.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 
@@ -16,7 +20,8 @@ export type Command =
   | { kind: 'resolve'; ticketId: string; by: string; reason: string }
   | { kind: 'hold'; ticketId: string; by: string; reason: string }
   | { kind: 'freeze'; by: string; reason: string }
-  | { kind: 'unfreeze'; by: string };
+  | { kind: 'unfreeze'; by: string }
+  | ControlCommand;
 
 export type CommandResult = { ok: true; message: string } | { ok: false; code: string; message: string };
 
@@ -49,9 +54,9 @@ class CommandError extends WardenError {
 }
 
 /** Applies one command in a transaction; a refused command changes nothing and says why. */
-export function applyCommand(store: Store, cmd: Command, now: Instant): CommandResult {
+export function applyCommand(store: Store, cmd: Command, now: Instant, config: ResolvedConfig | null = null): CommandResult {
   try {
-    const message = store.transaction(() => run(store, cmd, now));
+    const message = store.transaction(() => run(store, cmd, now, config));
     return { ok: true, message };
   } catch (e) {
     if (e instanceof WardenError) return { ok: false, code: e.code, message: e.message };
@@ -59,7 +64,7 @@ export function applyCommand(store: Store, cmd: Command, now: Instant): CommandR
   }
 }
 
-function run(store: Store, cmd: Command, instant: Instant): string {
+function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfig | null): string {
   const now = instant.wall;
   const ctx = { now, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } };
   const audit = (intents: readonly AuditIntent[]): void => {
@@ -110,11 +115,15 @@ function run(store: Store, cmd: Command, instant: Instant): string {
       store.setFlag(FROZEN_FLAG, null);
       audit([{ kind: 'agent.unfrozen', subject: null, data: {} }]);
       return 'unfrozen: actions may run again';
+    case 'service':
+    case 'pause':
+    case 'resume':
+      return applyControl(store, cmd, instant, config, audit);
   }
 }
 
 /** Applies every command queued for the daemon, in order (inside the pass's transaction). */
-export function applyQueued(store: Store, now: Instant): { id: number; cmd: Command; result: CommandResult }[] {
+export function applyQueued(store: Store, now: Instant, config: ResolvedConfig | null = null): { id: number; cmd: Command; result: CommandResult }[] {
   const done: { id: number; cmd: Command; result: CommandResult }[] = [];
   for (const row of store.pendingCommands()) {
     let cmd: Command;
@@ -124,9 +133,42 @@ export function applyQueued(store: Store, now: Instant): { id: number; cmd: Comm
       store.finishCommand(row.id, false, JSON.stringify({ ok: false, code: 'BAD_COMMAND', message: errorText(e) }));
       continue;
     }
-    const result = applyCommand(store, cmd, now);
+    const result = applyCommand(store, cmd, now, config);
     store.finishCommand(row.id, result.ok, JSON.stringify(result));
     done.push({ id: row.id, cmd, result });
   }
   return done;
+}
+
+/**
+ * Ends the pauses whose `--for` ran out (inside the pass's transaction), audited as the agent, and
+ * returns the pauses still in force by service.
+ */
+export function settlePauses(store: Store, now: Instant, agent: string): ReturnType<typeof activePauses> {
+  const flags = store.flagsWithPrefix(PAUSE_PREFIX);
+  for (const [service, value] of flags) {
+    const p = parsePause(value);
+    if (p && pauseLeftMs(p, now) > 0) continue;
+    resume(store, service, agent, 'the pause ran out', (intents) => {
+      for (const i of intents) store.audit({ at: now.wall, actor: agent, kind: i.kind, subject: i.subject, data: i.data });
+    });
+  }
+  return activePauses(store.flagsWithPrefix(PAUSE_PREFIX), now);
+}
+
+/**
+ * Ends the settling pauses (app/control.ts) whose start or restart is over and whose service is
+ * healthy again, or whose action failed or was cancelled: automation takes the service back.
+ */
+export function endSettled(store: Store, now: Instant, agent: string, healthy: (service: string) => boolean): void {
+  for (const [service, value] of store.flagsWithPrefix(PAUSE_PREFIX)) {
+    const p = parsePause(value);
+    if (!p?.settle) continue;
+    const a = store.getAction(p.settle.actionId);
+    const done = !a || a.state === 'failed' || a.state === 'cancelled' || (a.state === 'completed' && healthy(service));
+    if (!done) continue;
+    resume(store, service, agent, a?.state === 'completed' ? `healthy after ${a.type} ${a.id}` : `action ${p.settle.actionId} did not complete`, (intents) => {
+      for (const i of intents) store.audit({ at: now.wall, actor: agent, kind: i.kind, subject: i.subject, data: i.data });
+    });
+  }
 }

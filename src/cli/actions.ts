@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { ActionState } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, withStore, type GlobalOpts,
+  actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, withStore, type GlobalOpts,
 } from './common.js';
 import { state } from './color.js';
 import { submit } from './submit.js';
@@ -20,7 +20,7 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .option('--json', 'print JSON')
     .action((o: { state?: string; ticket?: string; limit: number; json?: boolean }) => {
       if (o.state && !STATES.includes(o.state as ActionState)) throw new CliError(`unknown state "${o.state}"; expected one of ${STATES.join(', ')}`, 2);
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const list = withStore(cfg, 'read', (s) => s.listActions({
         ...(o.state ? { states: [o.state as ActionState] } : {}), ...(o.ticket ? { ticketId: o.ticket } : {}), limit: o.limit,
       }));
@@ -35,7 +35,7 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .description('show one action')
     .option('--json', 'print JSON')
     .action((id: string, o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const a = withStore(cfg, 'read', (s) => s.getAction(id));
       if (!a) throw new CliError(`no action ${id}; see "warden actions list"`);
       if (o.json) return printJson(actionJson(a));
@@ -44,7 +44,7 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     });
 
   const decideOn = async (verb: 'approve' | 'reject' | 'cancel', id: string, o: { reason?: string; as?: string }): Promise<void> => {
-    const msg = await submit(config(globals()), { kind: verb, actionId: id, by: personIdentity(o.as), reason: o.reason ?? null });
+    const msg = await submit(readConfig(globals()), { kind: verb, actionId: id, by: personIdentity(o.as), reason: o.reason ?? null });
     process.stdout.write(`${msg}\n`);
   };
 
@@ -63,13 +63,13 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'frozen by hand')
     .option('--as <identity>', 'who is acting')
     .action(async (o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(config(globals()), { kind: 'freeze', by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'freeze', by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 
   program.command('unfreeze')
     .description('lift the kill switch')
     .option('--as <identity>', 'who is acting')
     .action(async (o: { as?: string }) => {
-      process.stdout.write(`${await submit(config(globals()), { kind: 'unfreeze', by: personIdentity(o.as) })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'unfreeze', by: personIdentity(o.as) })}\n`);
     });
 }

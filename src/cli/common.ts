@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 import { WardenError } from '../lib/errors.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { CONFIG_FLAG, dataDirOf } from '../config/last.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { dbPath, Store } from '../store/store.js';
 
@@ -36,6 +37,34 @@ export interface GlobalOpts {
 
 export function config(opts: GlobalOpts): ResolvedConfig {
   return loadConfig(opts.config);
+}
+
+/** Why the config file on disk did not load, when a reading command fell back (else null). */
+export let brokenConfig: string | null = null;
+
+/**
+ * The config for commands that read (or queue a command for the daemon): the file, or, when it is
+ * broken, the config the daemon last loaded from its store, saying so on stderr.
+ */
+export function readConfig(opts: GlobalOpts): ResolvedConfig {
+  try {
+    return loadConfig(opts.config);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const dir = dataDirOf(opts.config);
+    if (dir === null || !existsSync(dbPath(dir))) throw e;
+    const s = Store.open(dir, { readonly: true });
+    let last: string | null;
+    try {
+      last = s.getFlag(CONFIG_FLAG);
+    } finally {
+      s.close();
+    }
+    if (last === null) throw e;
+    brokenConfig = `${opts.config} is broken (${e.message.split('\n')[0] ?? ''}); using the config the daemon last loaded`;
+    process.stderr.write(`warden: ${brokenConfig}\n`);
+    return JSON.parse(last) as ResolvedConfig;
+  }
 }
 
 /** Opens the store for a command. Read-only commands never create a data directory. */

@@ -8,7 +8,7 @@ import { followFile, logFileOf, tailLines } from '../kinds/process/logs.js';
 import { binary } from '../kinds/systemd/command.js';
 import { dbPath, type AuditRecord } from '../store/store.js';
 import { eventFilterOf, eventJson, eventLine, followAudit, ReopeningStore, TimeArgError, type EventFilter } from '../views/events.js';
-import { CliError, config, intOption, LIMIT_MAX, type GlobalOpts } from './common.js';
+import { CliError, intOption, readConfig, LIMIT_MAX, type GlobalOpts } from './common.js';
 
 interface EventOpts { follow?: boolean; json?: boolean; service?: string; kind?: string; since?: string; until?: string; after?: number; lines?: number }
 
@@ -24,7 +24,7 @@ export function registerEvents(program: Command, globals: () => GlobalOpts): voi
     .option('--after <seq>', 'only events after this sequence number (to resume)', intOption(0, Number.MAX_SAFE_INTEGER))
     .option('-n, --lines <n>', 'how many past events to show first (default: 50, with -f 10; all with --since or --after)', intOption(0, LIMIT_MAX))
     .action(async (o: EventOpts) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       await events(cfg, o);
     });
 
@@ -33,7 +33,7 @@ export function registerEvents(program: Command, globals: () => GlobalOpts): voi
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('-n, --lines <n>', 'how many past lines to show first', intOption(0, LIMIT_MAX), 50)
     .action(async (name: string, o: { follow?: boolean; lines: number }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       await logs(cfg, name, { follow: o.follow === true, lines: o.lines });
     });
 }

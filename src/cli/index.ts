@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.js';
 import { registerActions } from './actions.js';
 import { CliError, type GlobalOpts } from './common.js';
 import { registerCompletion } from './completion.js';
+import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
@@ -38,6 +39,7 @@ Getting started:
   registerStatus(program, globals);
   registerTickets(program, globals);
   registerActions(program, globals);
+  registerControl(program, globals);
   registerDemo(program, globals);
   registerSystem(program, globals);
   registerCompletion(program);

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import type { ExitRecord, ResolvedConfig, ServiceSpec } from '../domain/types.js';
 import { iso, systemClock } from '../lib/clock.js';
+import { formatDuration } from '../lib/duration.js';
 import { dbPath, type Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
@@ -11,7 +12,7 @@ import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type Diagno
 import { lockHolder } from '../daemon/lock.js';
 import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
-import { ago, CliError, config, intOption, LIMIT_MAX, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
@@ -19,24 +20,30 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .description('summary state, the health of each service, open tickets, kill switch and mode')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const fresh = !existsSync(dbPath(cfg.agent.dataDir));
       const now = Date.now();
       const json = await statusOf(cfg, fresh, now);
       const d = json.daemon;
-      // DESIGN: exit 3 when the daemon is down or its data stale, in both output forms.
-      const exit = !d.running || d.stale ? new CliError('', 3) : null;
+      const code = statusExitCode(json);
+      const exit = code === 0 ? null : new CliError('', code);
       if (o.json) {
-        printJson(json);
+        printJson(brokenConfig ? { ...json, configError: brokenConfig } : json);
         if (exit) throw exit;
         return;
       }
       process.stdout.write(`${cfg.agent.name}: ${state(json.summary)}   mode ${json.mode}${json.frozen ? `   ${alert('FROZEN')}` : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
       if (d.stale) process.stdout.write(`${alert('STALE')}: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
       else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
+      if (brokenConfig) process.stdout.write(`${alert('CONFIG BROKEN')}: ${brokenConfig}\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
-      printTable(json.services.map((x) => ({ service: x.name, host: x.host, health: x.health, since: ago(st(x.since), now), detail: x.detail })), 'no services in the inventory', { health: state });
+      printTable(json.services.map((x) => ({
+        service: x.name, host: x.host, health: x.paused ? `${x.health} (paused)` : x.health, since: ago(st(x.since), now),
+        pid: x.pid === null ? '-' : String(x.pid), uptime: x.uptimeMs === null ? '-' : formatDuration(Math.round(x.uptimeMs / 1000) * 1000),
+        restarts: String(x.restarts), 'last check': ago(st(x.lastCheckAt), now), 'next check': inTime(st(x.nextCheckAt), now),
+        ticket: x.ticket ?? '-', detail: x.detail,
+      })), 'no services in the inventory', { health: state });
       for (const u of json.unmanaged ?? []) process.stdout.write(`unmanaged: ${u.service}${u.pid ? ` (pid ${u.pid})` : ''}: ${u.reason}\n`);
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
@@ -53,7 +60,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .option('--until <time>', 'only records at or before this ISO time, or this long ago')
     .option('--json', 'print JSON')
     .action((o: { limit: number; subject?: string; service?: string; kind?: string; since?: string; until?: string; json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const filter = { limit: o.limit, ...(o.subject ? { subject: o.subject } : {}), ...auditFilter(o, Date.now()) };
       const recs = withStore(cfg, 'read', (s) => s.listAudit(filter));
       if (o.json) return printJson(recs.map(eventJson));
@@ -63,7 +70,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .description('recompute the hash chain; exits 1 and says where it breaks after any edit, deletion or reordering')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const v = withStore(cfg, 'read', (s) => s.verifyAudit());
       if (o.json) printJson(v);
       else if (v.ok) process.stdout.write(`audit chain intact: ${v.records} records, head ${v.headHash ?? '-'}\n`);
@@ -79,12 +86,21 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .option('--lines <n>', 'log lines (0 to 1000)', intOption(0, 1000), LOG_LINES)
     .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
     .action(async (name: string, o: { lines: number; json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       const { bundle, note } = await debugBundle(cfg, name, o.lines);
       if (o.json) return printJson(bundle);
       if (note) process.stderr.write(`${note}\n`);
       process.stdout.write(renderDiagnostics(bundle as DiagnosticsBundle));
     });
+}
+
+/**
+ * Exit codes like `systemctl is-active`, in both output forms: 3 when the daemon is down or its
+ * data stale (nothing below is current), 1 when it watches and things are degraded or unstable.
+ */
+export function statusExitCode(s: Pick<StatusJson, 'summary' | 'daemon'>): 0 | 1 | 3 {
+  if (!s.daemon.running || s.daemon.stale) return 3;
+  return s.summary === 'nominal' ? 0 : 1;
 }
 
 /**
@@ -135,6 +151,13 @@ export function localDiagnostics(cfg: ResolvedConfig, spec: ServiceSpec, store: 
   } finally {
     sup.dispose();
   }
+}
+
+/** When something is due, for people: "in 3s", "now" once due, "-" when unknown. */
+function inTime(ms: number | null, now: number): string {
+  if (ms === null) return '-';
+  const s = Math.round((ms - now) / 1000);
+  return s > 0 ? `in ${s}s` : 'now';
 }
 
 function st(isoTime: string | null): number | null {

@@ -16,7 +16,7 @@ export async function submit(cfg: ResolvedConfig, cmd: Command): Promise<string>
   // The data directory's lock says whether a daemon runs (not its heartbeat, which a dead one leaves).
   const holder = lockHolder(cfg.agent.dataDir);
   const queued = withStore(cfg, 'write', (s): { id: number; pid: number } | CommandResult => {
-    if (holder === null) return applyCommand(s, cmd, { wall: Date.now(), mono: systemClock.mono(), boot: readBootId() });
+    if (holder === null) return applyCommand(s, cmd, { wall: Date.now(), mono: systemClock.mono(), boot: readBootId() }, cfg);
     return { id: s.enqueueCommand(JSON.stringify(cmd), Date.now()), pid: holder.pid };
   });
   if ('ok' in queued) return outcome(queued);

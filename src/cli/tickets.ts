@@ -1,8 +1,9 @@
 // warden tickets list|show|resolve|hold
 import type { Command } from 'commander';
+import { pausesOf } from '../runtime/diagnostics.js';
 import type { TicketStatus } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, config, intOption, LIMIT_MAX, personIdentity, printJson, printTable, ticketJson, withStore, type GlobalOpts,
+  actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
 import { state } from './color.js';
 import { occurrenceLines } from './occurrences.js';
@@ -21,13 +22,15 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--json', 'print JSON')
     .action((o: { all?: boolean; status?: string; limit: number; json?: boolean }) => {
       if (o.status && !STATUSES.includes(o.status as TicketStatus)) throw new CliError(`unknown status "${o.status}"; expected one of ${STATUSES.join(', ')}`, 2);
-      const cfg = config(globals());
-      const list = withStore(cfg, 'read', (s) => s.listTickets({
-        ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit,
+      const cfg = readConfig(globals());
+      const { list, paused } = withStore(cfg, 'read', (s) => ({
+        list: s.listTickets({ ...(o.status ? { statuses: [o.status as TicketStatus] } : {}), openOnly: !o.all && !o.status, limit: o.limit }),
+        paused: pausesOf(s),
       }));
-      if (o.json) return printJson(list.map(ticketJson));
+      // A paused service's tickets are left as they are: say so beside them.
+      if (o.json) return printJson(list.map((t) => ({ ...ticketJson(t), paused: paused.get(t.service) ?? null })));
       printTable(list.map((t) => ({
-        id: t.id, status: t.status, service: t.service, cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
+        id: t.id, status: t.status, service: t.service + (paused.has(t.service) ? ' (paused)' : ''), cause: t.cause ?? '-', occurrences: String(t.occurrences) + (t.flapping ? ' (flapping)' : ''),
         opened: ago(t.openedAt), reason: t.reason ?? '',
       })), o.all ? 'no tickets' : 'no open tickets (use --all to include resolved ones)', { status: state });
     });
@@ -36,7 +39,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .description('show one ticket: findings, diagnosis with evidence and rejected alternatives, actions')
     .option('--json', 'print JSON')
     .action((id: string, o: { json?: boolean }) => {
-      const cfg = config(globals());
+      const cfg = readConfig(globals());
       withStore(cfg, 'read', (s) => {
         const t = s.getTicket(id);
         if (!t) throw new CliError(`no ticket ${id}; see "warden tickets list --all"`);
@@ -44,7 +47,8 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
         if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson) });
         const out: string[] = [];
         out.push(`ticket ${t.id}  ${state(t.status)}${t.reason ? ` — ${t.reason}` : ''}`);
-        out.push(`  service      ${t.host}/${t.service}   fingerprint ${t.fingerprint}`);
+        const p = pausesOf(s).get(t.service);
+        out.push(`  service      ${t.host}/${t.service}${p ? ` (paused by ${p.by}: Warden does not act on this ticket)` : ''}   fingerprint ${t.fingerprint}`);
         out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
         out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);
         out.push(...occurrenceLines(t, new Map(actions.map((a) => [a.id, a]))));
@@ -57,7 +61,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'resolved by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (id: string, o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(config(globals()), { kind: 'resolve', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resolve', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 
   tickets.command('hold <id>')
@@ -65,6 +69,6 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'held by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (id: string, o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(config(globals()), { kind: 'hold', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'hold', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
     });
 }

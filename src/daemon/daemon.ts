@@ -3,6 +3,7 @@
 // reconciler (observe → decide → commit) and hands each committed pass to the effect runner.
 // Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
 // the loop early; a timer guarantees a full pass every `interval`.
+import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
@@ -283,6 +284,7 @@ export class Daemon {
     // whole chain (every hash and the head) detectable.
     const auditHead = this.store.auditHead();
     const data = { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, rebooted: boot.reboot, reboots, openTickets: open.length, resumedActions: resumed.map((a) => a.id), adopted, gone, auditHead };
+    this.store.setFlag(CONFIG_FLAG, JSON.stringify(cfg));
     this.audit([{ kind: 'agent.online', subject: null, data }]);
     this.notify('agent.online', null, `${cfg.agent.name} online; ${reboots} reboots; ${open.length} open tickets; ${resumed.length} actions resumed`, data);
     this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed, ${reboots} reboots${boot.reboot ? ' (this start follows a reboot)' : ''}`);
@@ -322,6 +324,7 @@ export class Daemon {
         const driver = this.driverFor(spec);
         return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
       },
+      checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
     this.log(`api listening on ${api.host}:${this.api.port}`);
@@ -391,6 +394,7 @@ export class Daemon {
     }
     const prev = this.config;
     this.config = next;
+    this.store.setFlag(CONFIG_FLAG, JSON.stringify(next));
     this.retire(prev, next);
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);

@@ -13,6 +13,8 @@ export const AUDIT_KINDS = [
   // actions
   'action.proposed', 'action.approved', 'action.rejected', 'action.cancelled', 'action.executing',
   'action.retry', 'action.completed', 'action.failed', 'action.resumed',
+  // services a person paused (unmonitored) and resumed, or whose pause ran out
+  'service.paused', 'service.resumed',
   // policy and delivery
   'policy.denied', 'policy.limit_reached', 'notify.failed',
 ] as const;

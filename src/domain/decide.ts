@@ -67,6 +67,8 @@ export interface DecideInput {
   answers: readonly DiagnosisAnswer[];
   /** Tickets whose diagnosis is being worked on right now (not asked again). */
   diagnosing: ReadonlySet<string>;
+  /** Services a person paused (domain/pause.ts): no tickets acted on, none of Warden's own actions. */
+  paused?: ReadonlySet<string>;
   /** detect(config, world, tickets), when the caller already computed it (one O(services) walk, not two). */
   detection?: Detection;
 }
@@ -141,9 +143,12 @@ export function decide(input: DecideInput): DecideOutput {
     if (!cur || t.openedAt > cur.openedAt) resolvedByFp.set(t.fingerprint, t);
   }
   const problemOf = new Map<string, Problem>();
+  const paused = input.paused ?? new Set<string>();
   for (const p of detection.problems) {
     let id = openByFp.get(p.fingerprint);
     if (!id) {
+      // Paused: observed and reported, but no ticket is opened until it is resumed.
+      if (paused.has(p.service)) continue;
       // Only dependents' symptoms, no finding on the root itself (a dependency not started yet, which
       // the deploy step starts): there is nothing to diagnose or repair on the root, so no ticket.
       if (!p.findings.some((f) => f.service === p.service)) continue;
@@ -162,6 +167,8 @@ export function decide(input: DecideInput): DecideOutput {
   // 2. Move every open ticket along its lifecycle.
   for (const id of [...tickets.keys()]) {
     let t = tickets.get(id)!;
+    // Paused: the ticket stays as it is, and nothing planned for it starts, until resumed.
+    if (paused.has(t.service)) continue;
     const p = problemOf.get(id);
     const last = ticketActions(t).at(-1);
     // The root itself may have recovered while dependents still show symptoms: nothing is left to
@@ -241,6 +248,10 @@ export function decide(input: DecideInput): DecideOutput {
   let deployRoom = MAX_DEPLOYS_IN_FLIGHT - deploying.size;
   for (const name of detection.neverStarted) {
     const spec = specOfName.get(name)!;
+    if (paused.has(name)) {
+      deployRecs.push({ event: 'reconcile_blocked', action: 'start', target: name, reason: 'paused' });
+      continue;
+    }
     const waiting = spec.dependsOn.filter((d) => detection.health[d]?.health !== 'healthy');
     if (waiting.length > 0) {
       deployRecs.push({ event: 'reconcile_blocked', action: 'start', target: name, reason: `waiting for ${waiting.join(', ')} to be healthy` });
@@ -259,7 +270,8 @@ export function decide(input: DecideInput): DecideOutput {
     runIfReady(putA(r.next, r.audit));
   }
   // Deploy actions approved later, or waiting for a retry.
-  for (const a of actions.values()) if (a.ticketId === null && a.state === 'validated') runIfReady(a);
+  // A person's own start, stop or restart runs on a paused service; Warden's deploys wait.
+  for (const a of actions.values()) if (a.ticketId === null && a.state === 'validated' && (!paused.has(a.target) || a.requestedBy !== config.agent.name)) runIfReady(a);
 
   const report = buildReport(config, detection, [...tickets.values()], deployRecs, gateFor, waiting);
   return {

@@ -41,6 +41,8 @@ export interface EffectRunnerDeps {
 
 export class EffectRunner {
   private readonly lastHealth = new Map<string, Health>();
+  /** Services paused at the last pass: their health series is withheld. */
+  private lastPaused = new Set<string>();
   /** ticket id → when its fault started, for time-to-recover. */
   private readonly incidentStart = new Map<string, number>();
   /** Tickets whose current occurrence has not been diagnosed yet (warden_tickets_opened_total). */
@@ -67,7 +69,8 @@ export class EffectRunner {
     const { out, now, world, open } = r;
     for (const c of r.commands) log(`command ${c.cmd.kind} by ${c.cmd.by}: ${c.result.message}`);
     const healthChanges = Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
-    const beat = now - this.lastHeartbeat >= HEARTBEAT_MS;
+    // A changed summary is written at once: status read from the store must not lag it by a beat.
+    const beat = now - this.lastHeartbeat >= HEARTBEAT_MS || out.report.summary !== this.lastSummary;
     if (healthChanges.length > 0 || beat) {
       store.transaction(() => {
         for (const [name, h] of healthChanges) {
@@ -81,8 +84,15 @@ export class EffectRunner {
     for (const [name, h] of healthChanges) {
       if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
-      metrics.setServiceHealth(name, world.services[name]?.host ?? 'local', h.health);
     }
+    // A paused service has no health series (like one not observed): only changes are sent.
+    const paused = r.paused ?? new Set<string>();
+    const pauseChanges = [...paused, ...this.lastPaused].filter((n) => paused.has(n) !== this.lastPaused.has(n));
+    for (const name of new Set([...healthChanges.map(([n]) => n), ...pauseChanges])) {
+      const h = out.detection.health[name]?.health ?? 'unknown';
+      metrics.setServiceHealth(name, world.services[name]?.host ?? 'local', paused.has(name) ? 'unknown' : h);
+    }
+    this.lastPaused = new Set(paused);
     metrics.setFindings(out.report.findings);
     metrics.setTickets(open);
     // Only a command can freeze or unfreeze, so the flag is read only on passes that applied some.

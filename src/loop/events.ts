@@ -20,6 +20,8 @@ export function describe(i: AuditIntent): string {
     case 'ticket.diagnosed': return `ticket ${i.subject} diagnosed: root cause ${String(d.service)} ${String(d.cause)} (confidence ${String(d.confidence)})`;
     case 'ticket.status': return `ticket ${i.subject} ${String(d.from)} → ${String(d.to)}${d.reason ? `: ${String(d.reason)}` : ''}`;
     case 'action.proposed': return `action ${i.subject} proposed: ${String(d.type)} ${String(d.target)} [${String(d.state)}]`;
+    case 'service.paused': return `${String(d.service)} paused${d.until ? ` until ${String(d.until)}` : ''}${d.reason ? `: ${String(d.reason)}` : ''}`;
+    case 'service.resumed': return `${String(d.service)} resumed: ${String(d.reason)}`;
     default: return `${i.kind} ${i.subject ?? ''} ${JSON.stringify(d)}`;
   }
 }

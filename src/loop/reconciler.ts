@@ -2,11 +2,12 @@
 // own transaction) → in one transaction: read, decide, commit → hand back the effects to run after
 // the commit. The daemon and `reconcile --once` read the store through the same readDecideInput,
 // so they cannot disagree.
-import { applyQueued, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, type Command, type CommandResult } from '../app/commands.js';
+import { applyQueued, endSettled, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, settlePauses, type Command, type CommandResult } from '../app/commands.js';
 import { backoffLookbackMs } from '../domain/backoff.js';
 import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
 import type { Instant } from '../domain/elapsed.js';
+import { activePauses, PAUSE_PREFIX } from '../domain/pause.js';
 import { removals, type Removal } from '../domain/inventory.js';
 import type { Action, ResolvedConfig, Ticket, World } from '../domain/types.js';
 import type { Store } from '../store/store.js';
@@ -40,8 +41,10 @@ export function readDecideInput(
     const at = parseLimitReset(value);
     if (at) limitResets[service] = at;
   }
+  const paused = activePauses(store?.flagsWithPrefix(PAUSE_PREFIX) ?? new Map<string, string>(), instant);
   return {
     config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
+    paused: new Set(paused.keys()),
     frozen: store?.getFlag(FROZEN_FLAG) != null,
     started: store?.startedRepairsSince({ wall: now - longest, mono: instant.mono - longest, boot: instant.boot }) ?? [],
     limitResets,
@@ -75,6 +78,8 @@ export interface PassResult {
   pending: Action[];
   /** People's commands applied at the start of this pass. */
   commands: { id: number; cmd: Command; result: CommandResult }[];
+  /** Services paused during this pass (absent: none). */
+  paused?: ReadonlySet<string>;
   /**
    * Something is under way or wrong (findings, open tickets, unfinished actions, effects asked
    * for): the next interval tick must pass again. When false, nothing can change without an event.
@@ -131,7 +136,11 @@ export class Reconciler {
     const answers = this.answers;
     // People's commands first, committed on their own: a freeze or a hold takes effect even when
     // the decision below fails (store trouble, a bug).
-    const commands = store.transaction(() => applyQueued(store, this.deps.now()));
+    // Pauses whose --for ran out end here too, so the decision below acts on the service again.
+    const { commands, pauses } = store.transaction(() => {
+      const now = this.deps.now();
+      return { commands: applyQueued(store, now, config), pauses: settlePauses(store, now, config.agent.name) };
+    });
     const result = store.transaction(() => {
       const instant = this.deps.now();
       const now = instant.wall;
@@ -141,14 +150,16 @@ export class Reconciler {
       for (const a of out.actions) store.putAction(a);
       if (out.nextIds.T !== input.nextIds.T || out.nextIds.A !== input.nextIds.A) store.useIds(out.nextIds);
       store.auditBatch(out.audit.map((i) => ({ at: now, actor: config.agent.name, kind: i.kind, subject: i.subject, data: i.data })));
+      endSettled(store, instant, config.agent.name, (svc) => out.detection.health[svc]?.health === 'healthy');
       const open = [...new Map([...input.tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
       const acts = new Map(input.actions.map((a) => [a.id, a]));
       for (const a of out.actions) acts.set(a.id, a);
       const pending = [...acts.values()].filter((a) => a.state === 'validated');
       const unfinished = [...acts.values()].some((a) => a.state !== 'completed' && a.state !== 'failed' && a.state !== 'cancelled');
       const busy = open.length > 0 || unfinished || out.execute.length > 0 || out.diagnose.length > 0
-        || out.detection.findings.length > 0 || out.detection.neverStarted.length > 0;
-      return { world, now, out, open, pending, commands, busy };
+        || out.detection.findings.length > 0 || out.detection.neverStarted.length > 0
+        || [...pauses.values()].some((p) => p.until !== null); // a pause's deadline ends it in a pass
+      return { world, now, out, open, pending, commands, busy, paused: new Set(pauses.keys()) };
     });
     // Committed: these answers are used (or stale); newer ones may have arrived meanwhile.
     this.answers = this.answers.filter((a) => !answers.includes(a));

@@ -259,6 +259,8 @@ export interface DaemonView {
   observe: (name: string, logLines: number) => {
     process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null;
   };
+  /** Live check states of one service (status shows the last and next check). */
+  checks?: (name: string) => CheckState[];
   metrics: WardenMetrics;
   /** The daemon's event streams: stopped before the server closes. */
   followers?: Followers;
@@ -275,7 +277,10 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
       const last = d.lastPassAt();
       return { ...progressVerdict(d.running(), last, d.now(), d.config().agent.intervalMs, d.failing?.() ?? null), lastPassAt: last > 0 ? new Date(last).toISOString() : null };
     },
-    status: () => apiStatus({ config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary(), failing: d.failing?.() ?? null } }),
+    status: () => apiStatus({
+      config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary(), failing: d.failing?.() ?? null },
+      ...(d.checks ? { checks: d.checks } : {}),
+    }),
     tickets: (q) => d.store.listTickets({
       ...(q.status ? { statuses: [q.status] } : {}), openOnly: !q.all && !q.status, limit: q.limit,
     }).map(ticketJson),

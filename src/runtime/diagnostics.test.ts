@@ -20,7 +20,7 @@ test('the bundle from a real store: state, checks with their last result, last e
   });
   assert.deepEqual(b, {
     service: 'web', host: 'local', kind: 'process', unit: null, generatedAt: '2025-01-01T00:00:06.000Z',
-    health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass',
+    health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass', paused: null,
     process: { running: true, pid: 4242, startedAt: '2025-01-01T00:00:01.050Z', state: 'S', spawnError: null, failing: null, facts: {} },
     checks: [{
       id: 'tcp#0', type: 'tcp', target: spec.checks[0]!.probe.type === 'tcp' ? spec.checks[0]!.probe.address : '', intervalMs: 500, timeoutMs: 300,
@@ -93,8 +93,10 @@ test('status: the DESIGN.md shape plus daemon; live values override the flag', (
   assert.deepEqual(fromStore, {
     summary: 'degraded',
     services: [
-      { name: 'cache', service: 'cache', host: 'local', health: 'healthy', since: '2025-01-01T00:00:00.050Z', detail: 'all checks pass' },
-      { name: 'web', service: 'web', host: 'local', health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass' },
+      { name: 'cache', service: 'cache', host: 'local', health: 'healthy', since: '2025-01-01T00:00:00.050Z', detail: 'all checks pass', paused: null,
+        pid: null, startedAt: null, uptimeMs: null, restarts: 0, lastCheckAt: null, nextCheckAt: null, ticket: null },
+      { name: 'web', service: 'web', host: 'local', health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass', paused: null,
+        pid: null, startedAt: null, uptimeMs: null, restarts: 1, lastCheckAt: null, nextCheckAt: null, ticket: null },
     ],
     openTickets: 0, frozen: true, mode: 'execute',
     // The flag's pid is not alive: not running, whatever the flag says.

@@ -7,6 +7,7 @@ import type {
   TicketStatus,
 } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
+import { parsePause, PAUSE_PREFIX } from '../domain/pause.js';
 import type { Store } from '../store/store.js';
 import { probeTarget } from '../probes/index.js';
 
@@ -31,7 +32,7 @@ export interface HealthRecord {
 export interface DiagnosticsInput {
   config: ResolvedConfig;
   spec: ServiceSpec;
-  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates'>;
+  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates' | 'flagsWithPrefix'>;
   /** null when the service's kind cannot be observed from here (the CLI without the daemon). */
   process: ProcessState | null;
   /** Live check states from the daemon's scheduler; null when not observed live. */
@@ -102,6 +103,8 @@ export interface DiagnosticsBundle {
   health: Health;
   since: string | null;
   detail: string | null;
+  /** Set while a person has paused the service. */
+  paused: PauseJson | null;
   process: {
     running: boolean;
     pid: number | null;
@@ -175,6 +178,7 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
     health: health?.health ?? 'unknown',
     since: iso(health?.since),
     detail: health?.reason ?? null,
+    paused: pausesOf(store).get(name) ?? null,
     process: proc && {
       running: proc.running,
       pid: proc.running ? proc.pid : null,
@@ -200,6 +204,7 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
   const out: string[] = [];
   const exitText = (e: ExitJson): string => `${e.signal ? `signal ${e.signal}` : `code ${e.code ?? '?'}`} at ${e.at ?? '?'}${e.uptimeMs !== null ? ` after ${e.uptimeMs} ms` : ''}${e.byWarden ? ' (stopped by Warden)' : ''}`;
   out.push(`${b.host}/${b.service} (${b.kind}${b.unit ? ` ${b.unit}` : ''}): ${b.health}${b.detail ? ` — ${b.detail}` : ''}${b.since ? ` (since ${b.since})` : ''}`);
+  if (b.paused) out.push(`PAUSED    by ${b.paused.by}${b.paused.until ? ` until ${b.paused.until}` : ' until resumed'}${b.paused.reason ? `: ${b.paused.reason}` : ''}; Warden does not act on it`);
   const p = b.process;
   if (p === null) out.push('process   not observed from here');
   else {
@@ -243,7 +248,22 @@ export interface UnmanagedFlag { pid: number | null; since: Millis; reason: stri
 
 export interface StatusJson {
   summary: Summary;
-  services: { name: string; service: string; host: string; health: Health; since: string | null; detail: string }[];
+  services: {
+    name: string; service: string; host: string; health: Health; since: string | null; detail: string;
+    /** Set while a person has paused the service (Warden observes it but does not act on it). */
+    paused: PauseJson | null;
+    /** The running process Warden started (process kind), with when it started and for how long. */
+    pid: number | null;
+    startedAt: string | null;
+    uptimeMs: number | null;
+    /** Completed repairs that (re)started it, as `debug` counts them. */
+    restarts: number;
+    /** The latest check result and when the next is due; null without the daemon's live checks. */
+    lastCheckAt: string | null;
+    nextCheckAt: string | null;
+    /** The open ticket it belongs to (as root cause or symptom), newest first; null when none. */
+    ticket: string | null;
+  }[];
   openTickets: number;
   /** Services removed from the inventory and left running (present when there are any). */
   unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
@@ -251,6 +271,19 @@ export interface StatusJson {
   mode: string;
   /** `stale` only when a daemon runs but its passes do not complete: what is shown is not current. */
   daemon: { running: boolean; pid: number | null; lastPassAt: string | null; stale?: { since: string | null; reason: string } };
+}
+
+/** A pause as shown by status, debug and the API. */
+export interface PauseJson { by: string; reason: string | null; since: string | null; until: string | null }
+
+/** The pauses the store holds, by service (an expired one shows until the next pass ends it). */
+export function pausesOf(store: Pick<Store, 'flagsWithPrefix'> | null): Map<string, PauseJson> {
+  const out = new Map<string, PauseJson>();
+  for (const [service, value] of store?.flagsWithPrefix(PAUSE_PREFIX) ?? []) {
+    const p = parsePause(value);
+    if (p) out.set(service, { by: p.by, reason: p.reason, since: iso(p.at), until: iso(p.until?.wall) });
+  }
+  return out;
 }
 
 export function failureText(f: PassFailure): string {
@@ -294,7 +327,9 @@ export function pidAlive(pid: number): boolean {
 export interface StatusInput {
   config: ResolvedConfig;
   /** null when nothing has run with this data directory yet. */
-  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix'> | null;
+  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix' | 'getProcess' | 'listActions'> | null;
+  /** The daemon's live check states of a service (the API); absent when read from the store. */
+  checks?: (service: string) => CheckState[];
   now: Millis;
   /** The daemon answering for itself (the API); otherwise liveness is read from the daemon flag. */
   live?: { pid: number; lastPassAt: Millis; summary: Summary; failing?: PassFailure | null } | null;
@@ -319,6 +354,9 @@ export function apiStatus(input: StatusInput): StatusJson {
   const { config: cfg, store, now } = input;
   const states = new Map((store?.listServiceStates() ?? []).map((s) => [`${s.host}/${s.name}`, s]));
   const flag = input.live ?? (JSON.parse(store?.getFlag('daemon') ?? 'null') as DaemonFlag | null);
+  const pauses = pausesOf(store);
+  const open = store?.listTickets({ openOnly: true }) ?? [];
+  const actions = store?.listActions({ limit: SCAN }) ?? [];
   let running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
   let pid = flag?.pid ?? null;
   let stale: { since: string | null; reason: string } | undefined;
@@ -339,12 +377,26 @@ export function apiStatus(input: StatusInput): StatusJson {
     summary: flag?.summary ?? 'nominal',
     services: cfg.services.map((svc) => {
       const st = states.get(`${svc.host}/${svc.name}`);
-      return { name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet' };
+      const proc = svc.kind === 'process' ? store?.getProcess(svc.name) ?? null : null;
+      const alive = proc !== null && pidAlive(proc.pid);
+      const checks = input.checks?.(svc.name) ?? null;
+      const last = checks ? Math.max(0, ...checks.map((c) => c.last?.at ?? 0)) : 0;
+      const every = Math.min(...svc.checks.map((c) => c.intervalMs));
+      return {
+        name: svc.name, service: svc.name, host: svc.host, health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet',
+        paused: pauses.get(svc.name) ?? null,
+        pid: alive ? proc.pid : null, startedAt: alive ? iso(proc.startedAt) : null, uptimeMs: alive ? Math.max(0, now - proc.startedAt) : null,
+        restarts: actions.filter((a) => a.target === svc.name && isRestart(a)).length,
+        lastCheckAt: last > 0 ? iso(last) : null,
+        nextCheckAt: last > 0 && Number.isFinite(every) ? iso(last + every) : null,
+        ticket: open.find((t) => t.service === svc.name || t.findings.some((f) => f.service === svc.name))?.id ?? null,
+      };
     }),
-    openTickets: store?.listTickets({ openOnly: true }).length ?? 0,
+    openTickets: open.length,
     ...unmanagedOf(store),
     frozen: (store?.getFlag('frozen') ?? null) !== null,
-    mode: cfg.agent.mode,
+    // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
+    mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,
     daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}) },
   };
 }

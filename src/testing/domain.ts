@@ -192,6 +192,8 @@ export class Driver {
   mono = M0;
   boot = BOOT;
   frozen = false;
+  /** Services a person paused (what the store's `paused:` flags say). */
+  paused = new Set<string>();
   /** When each action started on monotonic time (the store keeps this beside the action). */
   readonly starts = new Map<string, MonoStamp>();
   /** What `warden tickets resolve` records: the rate-limit count of a service restarts then. */
@@ -252,6 +254,7 @@ export class Driver {
       nextIds: { ...this.counters },
       answers,
       diagnosing: new Set(),
+      paused: new Set(this.paused),
     };
   }
 

@@ -31,6 +31,16 @@ export async function cliJson<T>(args: string[], config: string): Promise<T> {
   return JSON.parse(r.stdout) as T;
 }
 
+/**
+ * `warden status --json`: its exit code says nominal (0), degraded or unstable (1), or not running
+ * or stale (3), and the JSON is printed in each case; any other code is a failure.
+ */
+export async function statusJson<T>(config: string): Promise<{ code: number; status: T }> {
+  const r = await cli(['status', '--json'], { config });
+  if (![0, 1, 3].includes(r.code)) throw new Error(`warden status exited ${r.code}: ${r.stderr}`);
+  return { code: r.code, status: JSON.parse(r.stdout) as T };
+}
+
 export interface TicketJson {
   id: string; status: string; service: string; cause: string | null; occurrences: number;
   rootCause: { service: string; cause: string } | null; findings: { kind: string; service: string; dependencyDown?: string }[];
@@ -123,7 +133,7 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
     },
     async waitHealthy(services, timeoutMs = 20_000) {
       await waitFor(async () => {
-        const st = await cliJson<{ services: { name: string; health: string }[] }>(['status'], lab.configPath);
+        const { status: st } = await statusJson<{ services: { name: string; health: string }[] }>(lab.configPath);
         return services.every((n) => st.services.find((s) => s.name === n)?.health === 'healthy');
       }, timeoutMs, `${services.join(', ')} healthy`);
     },

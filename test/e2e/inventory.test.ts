@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { cliJson, gone, startLab, waitFor, type LabRun } from './harness.js';
+import { cliJson, gone, startLab, statusJson, waitFor, type LabRun } from './harness.js';
 
 interface Audit { kind: string; actor: string; subject: string | null; data: Record<string, unknown> }
 interface Status { summary: string; unmanaged?: { service: string; pid: number | null; reason: string }[]; daemon: { lastPassAt: string | null } }
@@ -36,7 +36,7 @@ test('a service removed on reload is stopped by an audited action and its ticket
   const pid = run.pid('worker');
   process.kill(pid, 'SIGSTOP');
   const tk = await waitFor(async () => (await run.tickets()).find((x) => x.service === 'worker' && x.status === 'escalated'), 15_000, 'worker ticket escalated');
-  await waitFor(async () => (await cliJson<Status>(['status'], run.lab.configPath)).summary === 'unstable', 10_000, 'summary unstable');
+  await waitFor(async () => (await statusJson<Status>(run.lab.configPath)).status.summary === 'unstable', 10_000, 'summary unstable');
 
   removeWorker(run);
   const stop = await waitFor(async () => (await run.actions()).find((a) => a.type === 'stop' && a.target === 'worker' && a.state === 'completed'), 15_000, 'worker stopped');
@@ -48,7 +48,7 @@ test('a service removed on reload is stopped by an audited action and its ticket
   const proposed = recs.find((r) => r.kind === 'action.proposed' && r.subject === stop.id)!;
   assert.equal(proposed.actor, 'lab-warden');
   assert.equal(proposed.data.reason, 'removed from the inventory');
-  await waitFor(async () => (await cliJson<Status>(['status'], run.lab.configPath)).summary === 'nominal', 10_000, 'summary nominal without the worker');
+  await waitFor(async () => (await statusJson<Status>(run.lab.configPath)).status.summary === 'nominal', 10_000, 'summary nominal without the worker');
 });
 
 test('a service removed with onRemove: leave runs on and is reported as unmanaged', async (t) => {
@@ -60,7 +60,7 @@ test('a service removed with onRemove: leave runs on and is reported as unmanage
 
   removeWorker(run);
   const st = await waitFor(async () => {
-    const s = await cliJson<Status>(['status'], run.lab.configPath);
+    const { status: s } = await statusJson<Status>(run.lab.configPath);
     return s.unmanaged ? s : null;
   }, 10_000, 'worker reported unmanaged');
   assert.deepEqual(st.unmanaged!.map((u) => [u.service, u.pid]), [['worker', pid]]);
@@ -70,7 +70,7 @@ test('a service removed with onRemove: leave runs on and is reported as unmanage
   // Three passes after the reload (a full pass among them): nothing stopped the worker.
   const passes = new Set<string>();
   await waitFor(async () => {
-    const s = await cliJson<Status>(['status'], run.lab.configPath);
+    const { status: s } = await statusJson<Status>(run.lab.configPath);
     if (s.daemon.lastPassAt) passes.add(s.daemon.lastPassAt);
     return passes.size >= 3;
   }, 15_000, 'three more passes');

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliJson, startLab, waitFor } from './harness.js';
+import { cliJson, startLab, statusJson, waitFor } from './harness.js';
 
 interface Diag { rootCause: { service: string; cause: string }; evidence: { source: string; fact: string }[]; recommended: unknown[] }
 
@@ -42,7 +42,7 @@ test('a port held by a foreign process: one ticket quoting EADDRINUSE, naming po
   const before = starts();
   const passes = new Set<string>();
   await waitFor(async () => {
-    const st = await cliJson<{ daemon: { lastPassAt: string | null } }>(['status'], run.lab.configPath);
+    const { status: st } = await statusJson<{ daemon: { lastPassAt: string | null } }>(run.lab.configPath);
     if (st.daemon.lastPassAt) passes.add(st.daemon.lastPassAt);
     return passes.size >= 4;
   }, 20_000, 'four more passes');

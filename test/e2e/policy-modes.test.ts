@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { cli, cliJson, Daemon, startLab, waitFor, type ActionJson } from './harness.js';
+import { cli, cliJson, Daemon, startLab, statusJson, waitFor, type ActionJson } from './harness.js';
 
 type Action = ActionJson & { error: string | null; approvedBy: string | null };
 type Audit = { kind: string; subject: string | null; actor: string };
@@ -83,7 +83,8 @@ test('reload from recommend to execute starts a missing service without manual c
   t.after(() => run.cleanup());
   await run.daemon.start();
   const proposal = await waitFor(async () => (await run.actions()).find((a) => a.type === 'start' && a.target === 'cache' && a.state === 'proposed'), 10_000, 'start cache proposed');
-  const st = await cliJson<{ summary: string }>(['status'], run.lab.configPath);
+  const { status: st, code } = await statusJson<{ summary: string }>(run.lab.configPath);
+  assert.equal(code, 1, 'status exits 1 while not nominal');
   assert.notEqual(st.summary, 'nominal', 'a missing service is not nominal in recommend mode');
 
   writeFileSync(run.lab.configPath, readFileSync(run.lab.configPath, 'utf8').replace('mode: recommend', 'mode: execute'));

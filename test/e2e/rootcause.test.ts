@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, LAB } from '../../src/demo/lab.js';
-import { cliJson, startLab, waitFor, type LabRun, type TicketJson } from './harness.js';
+import { startLab, statusJson, waitFor, type LabRun, type TicketJson } from './harness.js';
 
 const closed = (t: TicketJson | undefined): boolean => !!t && (t.status === 'resolved' || t.status === 'escalated');
 
 /** Waits until the daemon has completed `n` more passes: time for a wrong ticket to appear, counted in passes. */
 async function passes(run: LabRun, n: number): Promise<void> {
   const lastPass = async (): Promise<string | null> =>
-    (await cliJson<{ daemon: { lastPassAt: string | null } }>(['status'], run.lab.configPath)).daemon.lastPassAt;
+    (await statusJson<{ daemon: { lastPassAt: string | null } }>(run.lab.configPath)).status.daemon.lastPassAt;
   const seen = new Set([await lastPass()]);
   await waitFor(async () => { seen.add(await lastPass()); return seen.size > n; }, 30_000, `${n} more passes`);
 }

@@ -1,0 +1,86 @@
+// A person's hand on one service: start, stop, restart (a catalog action that the executor runs
+// once, requested by the person, under policy) and pause/resume (Monit's unmonitor). A stop also
+// pauses, or the next pass would see the service missing and start it again; a start resumes.
+import { proposeAction } from '../domain/action.js';
+import type { AuditIntent } from '../domain/audit.js';
+import type { Instant } from '../domain/elapsed.js';
+import { parsePause, pauseFlag, type Pause } from '../domain/pause.js';
+import { evaluatePolicy } from '../domain/policy.js';
+import type { ResolvedConfig } from '../domain/types.js';
+import { formatDuration } from '../lib/duration.js';
+import { WardenError } from '../lib/errors.js';
+import type { Store } from '../store/store.js';
+
+export type ControlCommand =
+  | { kind: 'service'; op: 'start' | 'stop' | 'restart'; service: string; by: string; reason?: string | null }
+  | { kind: 'pause'; service: string; by: string; forMs?: number | null; reason?: string | null }
+  | { kind: 'resume'; service: string; by: string };
+
+export class ControlError extends WardenError {
+  constructor(code: string, message: string) {
+    super(code, message);
+  }
+}
+
+type Audit = (intents: readonly AuditIntent[]) => void;
+
+/** Applies one control command (inside the caller's transaction) and says what it did. */
+export function applyControl(store: Store, cmd: ControlCommand, instant: Instant, config: ResolvedConfig | null, audit: Audit): string {
+  if (!config) throw new ControlError('NO_INVENTORY', `${cmd.kind} needs the inventory to know ${cmd.service}`);
+  const spec = config.services.find((s) => s.name === cmd.service);
+  if (!spec) throw new ControlError('NOT_FOUND', `no service "${cmd.service}" in the inventory; known: ${config.services.map((s) => s.name).join(', ')}`);
+  switch (cmd.kind) {
+    case 'pause':
+      return pause(store, cmd.service, cmd.by, cmd.forMs ?? null, cmd.reason ?? null, instant, audit);
+    case 'resume':
+      return resume(store, cmd.service, cmd.by, 'resumed by hand', audit) ?? `${cmd.service} was not paused`;
+    case 'service': {
+      // Under policy like Warden's own repairs: a denial refuses, a required approval waits for one.
+      const verdict = evaluatePolicy(config.policy.rules, cmd.op, cmd.service, spec.host);
+      if (!verdict.allowed) throw new ControlError('POLICY_DENIED', `${verdict.reason}: refused`);
+      const ids = store.nextIds();
+      const id = `A${ids.A}`;
+      const state = verdict.approval === 'required' ? 'awaiting_approval' : 'validated';
+      const r = proposeAction({
+        id, type: cmd.op, target: cmd.service, params: {}, ticketId: null, idempotencyKey: `manual:${cmd.service}:${cmd.op}:${instant.wall}:${id}`,
+        state, why: { reason: cmd.reason ?? `${cmd.op} by hand`, manual: true },
+      }, { now: instant.wall, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } });
+      store.putAction(r.next);
+      store.useIds({ T: ids.T, A: ids.A + 1 });
+      audit(r.audit);
+      let extra = '';
+      if (cmd.op === 'stop') {
+        pause(store, cmd.service, cmd.by, null, `stopped by ${cmd.by}`, instant, audit);
+        extra = `; ${cmd.service} is paused (Warden will not start it again) until "warden start ${cmd.service}" or "warden resume ${cmd.service}"`;
+      } else {
+        if (cmd.op === 'start') {
+          const was = resume(store, cmd.service, cmd.by, 'started by hand', audit);
+          if (was) extra = `; ${was}`;
+        }
+        // Unless a person paused it (a restart keeps that), it settles as a repair is verified.
+        if (store.getFlag(pauseFlag(cmd.service)) === null) {
+          pause(store, cmd.service, cmd.by, config.agent.verifyDeadlineMs, `settling after ${cmd.op} ${id} by ${cmd.by}`, instant, audit, id);
+        }
+      }
+      const when = state === 'awaiting_approval' ? `awaits approval ("warden actions approve ${id}")` : 'runs within one pass';
+      return `action ${id} (${cmd.op} ${cmd.service}) ${when}${extra}`;
+    }
+  }
+}
+
+function pause(store: Store, service: string, by: string, forMs: number | null, reason: string | null, now: Instant, audit: Audit, settleOn?: string): string {
+  const until = forMs === null ? null : { wall: now.wall + forMs, mono: now.mono + forMs, boot: now.boot };
+  const p: Pause = { by, reason, at: now.wall, until, ...(settleOn ? { settle: { actionId: settleOn } } : {}) };
+  store.setFlag(pauseFlag(service), JSON.stringify(p));
+  audit([{ kind: 'service.paused', subject: service, data: { service, reason, until: until ? new Date(until.wall).toISOString() : null } }]);
+  return `${service} paused: Warden observes it but will not act on it${forMs === null ? ` until "warden resume ${service}"` : ` for ${formatDuration(forMs)}`}`;
+}
+
+/** Lifts a pause; null when the service was not paused. */
+export function resume(store: Store, service: string, by: string, reason: string, audit: Audit): string | null {
+  const cur = store.getFlag(pauseFlag(service));
+  if (cur === null) return null;
+  store.setFlag(pauseFlag(service), null);
+  audit([{ kind: 'service.resumed', subject: service, data: { service, reason, pausedBy: parsePause(cur)?.by ?? null } }]);
+  return `${service} resumed: Warden acts on it again`;
+}

@@ -1,0 +1,44 @@
+// warden start|stop|restart SERVICE and warden pause|resume SERVICE [--for 1h]: a person's hand on
+// one service, submitted like every command (queued for a running daemon, applied within one pass).
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDuration } from '../lib/duration.js';
+import { personIdentity, readConfig, type GlobalOpts } from './common.js';
+import { submit } from './submit.js';
+
+function durationOption(value: string): number {
+  try {
+    const ms = parseDuration(value);
+    if (ms > 0) return ms;
+  } catch { /* reported below */ }
+  throw new InvalidArgumentError('Expected a duration such as 30s, 10m or 1h.');
+}
+
+export function registerControl(program: Command, globals: () => GlobalOpts): void {
+  const ops = {
+    start: 'start SERVICE once (and resume it if paused), as an action under policy requested by you',
+    stop: 'stop SERVICE once and pause it, so that Warden does not start it again until "warden start" or "warden resume"',
+    restart: 'restart SERVICE once, as an action under policy requested by you',
+  } as const;
+  for (const [op, description] of Object.entries(ops) as [keyof typeof ops, string][]) {
+    program.command(`${op} <service>`).description(description)
+      .option('--reason <text>', 'why (audited)')
+      .option('--as <identity>', 'who is acting (default: your user name)')
+      .action(async (service: string, o: { reason?: string; as?: string }) => {
+        process.stdout.write(`${await submit(readConfig(globals()), { kind: 'service', op, service, by: personIdentity(o.as), reason: o.reason ?? null })}\n`);
+      });
+  }
+  program.command('pause <service>')
+    .description('stop acting on SERVICE (Monit\'s unmonitor): it is still observed and shown, no ticket is acted on and Warden starts nothing on it')
+    .option('--for <duration>', 'resume by itself after this long (30s, 10m, 1h)', durationOption)
+    .option('--reason <text>', 'why (audited)')
+    .option('--as <identity>', 'who is acting (default: your user name)')
+    .action(async (service: string, o: { for?: number; reason?: string; as?: string }) => {
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'pause', service, by: personIdentity(o.as), forMs: o.for ?? null, reason: o.reason ?? null })}\n`);
+    });
+  program.command('resume <service>')
+    .description('act on a paused SERVICE again')
+    .option('--as <identity>', 'who is acting (default: your user name)')
+    .action(async (service: string, o: { as?: string }) => {
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resume', service, by: personIdentity(o.as) })}\n`);
+    });
+}
