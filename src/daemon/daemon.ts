@@ -6,8 +6,9 @@
 import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
+import type { DiagnoseRequest } from '../domain/decide.js';
 import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
-import { rulesDiagnoser } from '../diagnosis/diagnoser.js';
+import { rulesDiagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { logEvidence } from '../diagnosis/gather.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
@@ -267,14 +268,7 @@ export class Daemon {
     });
     this.diagnoses = new DiagnosisRunner({
       diagnoser: rulesDiagnoser, clock: this.clock, timeoutMs: DIAGNOSIS_TIMEOUT_MS,
-      gather: (req) => {
-        const spec = this.config.services.find((x) => x.name === req.problem.service);
-        return {
-          ticketId: req.ticketId, key: req.key, config: this.config, world: this.freshWorld(), problem: req.problem,
-          now: this.clock.now(), mono: this.clock.mono(), boot: this.bootId,
-          ...logEvidence(this.config, spec, spec ? this.driverFor(spec).logTail(spec, 50) : []),
-        };
-      },
+      gather: (req) => this.evidence(req),
       onAnswer: (a) => { this.reconciler.answer(a); this.kick(); },
     });
     const resumed = this.executor.resume();
@@ -298,6 +292,9 @@ export class Daemon {
       store: this.store, config: () => this.config, observe: (touched) => this.world(touched),
       now: () => ({ wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId }),
       diagnosing: () => this.diagnoses.diagnosing,
+      persistAlso: (out, now) => this.effects.persist(out, now),
+      // Rules answer at once: applied in the pass that asks (one commit, as fast as before).
+      ...(rulesDiagnoser.diagnoseNow ? { diagnoseNow: (req: DiagnoseRequest) => ({ ticketId: req.ticketId, key: req.key, diagnosis: rulesDiagnoser.diagnoseNow!(this.evidence(req)) }) } : {}),
     });
     this.effects = new EffectRunner({
       store: this.store, config: () => this.config, clock: this.clock, metrics: this.metrics, executor: this.executor,
@@ -572,13 +569,28 @@ export class Daemon {
     this.observed[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s, { cached }), checks: this.scheduler.states(s.name) };
   }
 
-  /** A fresh look at every service, for diagnosis evidence and the API. */
-  private freshWorld(): World {
-    const services: World['services'] = {};
+  /**
+   * The world a diagnosis looks at: the problem's services and their dependencies read fresh, the
+   * rest as last observed (a diagnosis must not cost a /proc read per service of the inventory).
+   */
+  private evidenceWorld(problem: DiagnoseRequest['problem']): World {
+    const services: World['services'] = { ...this.observed };
+    const names = new Set([problem.service, ...problem.findings.map((f) => f.service)]);
+    for (const n of [...names]) for (const d of this.config.services.find((x) => x.name === n)?.dependsOn ?? []) names.add(d);
     for (const s of this.config.services) {
-      services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
+      if (names.has(s.name)) services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
     }
     return { at: this.clock.now(), mono: this.clock.mono(), services };
+  }
+
+  /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */
+  private evidence(req: DiagnoseRequest): EvidenceBundle {
+    const spec = this.config.services.find((x) => x.name === req.problem.service);
+    return {
+      ticketId: req.ticketId, key: req.key, config: this.config, world: this.evidenceWorld(req.problem), problem: req.problem,
+      now: this.clock.now(), mono: this.clock.mono(), boot: this.bootId,
+      ...logEvidence(this.config, spec, spec ? this.driverFor(spec).logTail(spec, 50) : []),
+    };
   }
 
   private driverFor(spec: ServiceSpec): ServiceDriver {

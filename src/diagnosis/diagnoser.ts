@@ -16,11 +16,18 @@ export interface EvidenceBundle extends DiagnoseInput {
 export interface Diagnoser {
   readonly name: string;
   diagnose(bundle: EvidenceBundle, signal: AbortSignal): Promise<Diagnosis>;
+  /**
+   * The same answer at once, for a diagnoser that needs no I/O of its own (rules): the pass that
+   * asks applies it, instead of a second pass a moment later, so a kill is repaired as fast as
+   * before diagnosis became an effect. A slow diagnoser (an LLM) has none and answers as an event.
+   */
+  diagnoseNow?(bundle: EvidenceBundle): Diagnosis;
 }
 
 export const rulesDiagnoser: Diagnoser = {
   name: 'rules',
   diagnose: (bundle) => Promise.resolve(diagnose(bundle)),
+  diagnoseNow: (bundle) => diagnose(bundle),
 };
 
 /** A diagnoser as a plugin: what `doctor` lists and what a provider's prerequisites hang on. */

@@ -63,24 +63,36 @@ export class EffectRunner {
   }
 
   /** What people and metrics see of a committed pass. */
+  /**
+   * Written in the pass's own transaction (one commit, not two): the health states that changed
+   * and, when due, the heartbeat `warden status` reads.
+   */
+  persist(out: DecideOutput, now: number): void {
+    const { store } = this.deps;
+    const config = this.deps.config();
+    for (const [name, h] of this.healthChanges(out)) {
+      const spec = config.services.find((s) => s.name === name)!;
+      store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
+    }
+    if (this.beatDue(out, now)) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
+  }
+
+  private healthChanges(out: DecideOutput): [string, DecideOutput['detection']['health'][string]][] {
+    return Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
+  }
+
+  /** A changed summary is written at once: status read from the store must not lag it by a beat. */
+  private beatDue(out: DecideOutput, now: number): boolean {
+    return now - this.lastHeartbeat >= HEARTBEAT_MS || out.report.summary !== this.lastSummary;
+  }
+
   private record(r: PassResult): void {
     const { store, log, metrics } = this.deps;
     const config = this.deps.config();
     const { out, now, world, open } = r;
     for (const c of r.commands) log(`command ${c.cmd.kind} by ${c.cmd.by}: ${c.result.message}`);
-    const healthChanges = Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
-    // A changed summary is written at once: status read from the store must not lag it by a beat.
-    const beat = now - this.lastHeartbeat >= HEARTBEAT_MS || out.report.summary !== this.lastSummary;
-    if (healthChanges.length > 0 || beat) {
-      store.transaction(() => {
-        for (const [name, h] of healthChanges) {
-          const spec = config.services.find((s) => s.name === name)!;
-          store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
-        }
-        if (beat) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
-      });
-      if (beat) this.lastHeartbeat = now;
-    }
+    const healthChanges = this.healthChanges(out);
+    if (this.beatDue(out, now)) this.lastHeartbeat = now;
     for (const [name, h] of healthChanges) {
       if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);

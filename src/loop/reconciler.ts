@@ -5,7 +5,8 @@
 import { applyQueued, endSettled, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, settlePauses, type Command, type CommandResult } from '../app/commands.js';
 import { backoffLookbackMs } from '../domain/backoff.js';
 import { detect, type Detection } from '../domain/detect.js';
-import { decide, type DecideInput, type DecideOutput, type DiagnosisAnswer } from '../domain/decide.js';
+import { decide, type DecideInput, type DecideOutput, type DiagnoseRequest, type DiagnosisAnswer } from '../domain/decide.js';
+import { decideSettled } from '../domain/settle.js';
 import type { Instant } from '../domain/elapsed.js';
 import { activePauses, PAUSE_PREFIX } from '../domain/pause.js';
 import { removals, type Removal } from '../domain/inventory.js';
@@ -99,6 +100,10 @@ export interface ReconcilerDeps {
   observe: (touched: readonly string[] | null) => World;
   /** Tickets a diagnoser is working on right now. */
   diagnosing: () => ReadonlySet<string>;
+  /** More to write in the pass's transaction (health states, the heartbeat): one commit per pass. */
+  persistAlso?: (out: DecideOutput, now: number) => void;
+  /** A diagnoser that answers at once (see Diagnoser.diagnoseNow): its answers are applied in the asking pass. */
+  diagnoseNow?: (req: DiagnoseRequest) => DiagnosisAnswer;
 }
 
 export class Reconciler {
@@ -145,11 +150,13 @@ export class Reconciler {
       const instant = this.deps.now();
       const now = instant.wall;
       const input = readDecideInput(store, config, world, instant, answers, this.deps.diagnosing());
-      const out = decide(input);
+      const now_ = this.deps.diagnoseNow;
+      const out = now_ ? decideSettled(input, now_) : decide(input);
       for (const t of out.tickets) store.putTicket(t);
       for (const a of out.actions) store.putAction(a);
       if (out.nextIds.T !== input.nextIds.T || out.nextIds.A !== input.nextIds.A) store.useIds(out.nextIds);
       store.auditBatch(out.audit.map((i) => ({ at: now, actor: config.agent.name, kind: i.kind, subject: i.subject, data: i.data })));
+      this.deps.persistAlso?.(out, now);
       endSettled(store, instant, config.agent.name, (svc) => out.detection.health[svc]?.health === 'healthy');
       const open = [...new Map([...input.tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
       const acts = new Map(input.actions.map((a) => [a.id, a]));
