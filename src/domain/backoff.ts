@@ -3,7 +3,7 @@
 // cap; a restart long enough after the previous one starts a new streak. Pure, on monotonic time
 // within a boot (wall time across boots), computed from the repairs' persisted start stamps, so it
 // survives a restart of Warden.
-import { elapsed, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { atOrAfter, elapsed, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
 import type { Millis, RestartBackoff } from './types.js';
 
 /** A repair that started: when, on wall time and (when known) monotonic time. */
@@ -33,7 +33,7 @@ export function backoffDelay(b: RestartBackoff, n: number): number {
  */
 export function restartBackoff(b: RestartBackoff, starts: readonly StartedRepair[], now: Instant, resetAt?: WindowStart): BackoffVerdict {
   const ages = starts
-    .filter((s) => !resetAt || (s.stamp && s.stamp.boot === resetAt.boot ? s.stamp.mono >= resetAt.mono : s.startedAt >= resetAt.wall))
+    .filter((s) => !resetAt || atOrAfter(s.startedAt, s.stamp, resetAt))
     .map((s) => elapsed(now, s.startedAt, s.stamp))
     .sort((x, y) => x - y);
   let streak = 0;

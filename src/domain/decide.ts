@@ -10,25 +10,18 @@ import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, 
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
-import { elapsed, stampOf, windowStart, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
-import { gate, type GateResult } from './policy.js';
+import { countStartedIn, gate, type GateResult, type StartedAction } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
   Action, ActionType, Diagnosis, Finding, ReconcileReport, Recommendation, ResolvedConfig, Summary,
   Ticket, TicketStatus, World,
 } from './types.js';
 
-export type { AuditIntent } from './audit.js';
+export type { StartedAction } from './policy.js';
 
-/** A repair action that started (for rate limits). */
-export interface StartedAction {
-  target: string;
-  type: ActionType;
-  startedAt: number;
-  /** When it started on monotonic time, and in which boot (absent for actions recorded before). */
-  stamp?: MonoStamp;
-}
+export type { AuditIntent } from './audit.js';
 
 /** A diagnoser's answer for a ticket, for the evidence named by `key`. */
 export type DiagnosisAnswer =
@@ -289,10 +282,7 @@ export function decide(input: DecideInput): DecideOutput {
 
   /** Started repairs in a window: on monotonic time within this boot, on wall time across boots. */
   function countStarted(target: string, type: ActionType | '*', since: WindowStart): number {
-    const reset = input.limitResets[target];
-    const after = (at: WindowStart, s: StartedAction): boolean => (s.stamp && s.stamp.boot === at.boot ? s.stamp.mono >= at.mono : s.startedAt >= at.wall);
-    return input.started.filter((s) => s.target === target && (type === '*' || s.type === type)
-      && after(since, s) && (!reset || after(reset, s))).length;
+    return countStartedIn(input.started, target, type, since, input.limitResets[target]);
   }
 
   function gateFor(type: ActionType, target: string): GateResult {

@@ -42,3 +42,8 @@ export function windowStart(now: Instant, windowMs: number): WindowStart {
 export function within(now: Instant, wall: Millis, stamp: Partial<MonoStamp> | null | undefined, windowMs: number): boolean {
   return elapsed(now, wall, stamp) <= windowMs;
 }
+
+/** Did a recorded moment fall at or after `at`? On monotonic time within its boot, on wall time otherwise. */
+export function atOrAfter(wall: Millis, stamp: Partial<MonoStamp> | null | undefined, at: WindowStart): boolean {
+  return stamp?.mono != null && stamp.boot === at.boot ? stamp.mono >= at.mono : wall >= at.wall;
+}

@@ -5,8 +5,27 @@
 // restrictive verdict wins (docs/policy.md): a denial by any of them denies, an approval required by
 // any rule that allows the action is required, and an action no matching rule allows is denied.
 import { formatDuration } from '../lib/duration.js';
-import { windowStart, type Instant, type WindowStart } from './elapsed.js';
+import { atOrAfter, windowStart, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
 import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
+
+/** A repair action that started (for rate limits and restart backoff). */
+export interface StartedAction {
+  target: string;
+  type: ActionType;
+  startedAt: number;
+  /** When it started on monotonic time, and in which boot (absent for actions recorded before). */
+  stamp?: MonoStamp;
+}
+
+/**
+ * Repairs on `target` (of `type`, or any with '*') started in the window and after a person's reset:
+ * on monotonic time within the boot they started in, on wall time across boots. The one rule the
+ * planner and the store both count by.
+ */
+export function countStartedIn(started: readonly StartedAction[], target: string, type: ActionType | '*', since: WindowStart, reset?: WindowStart): number {
+  return started.filter((s) => s.target === target && (type === '*' || s.type === type)
+    && atOrAfter(s.startedAt, s.stamp, since) && (!reset || atOrAfter(s.startedAt, s.stamp, reset))).length;
+}
 
 export function globMatch(pattern: string, value: string): boolean {
   const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);

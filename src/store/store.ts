@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { StartedAction } from '../domain/decide.js';
+import { countStartedIn, type StartedAction } from '../domain/policy.js';
 import type { MonoStamp, WindowStart } from '../domain/elapsed.js';
 import type { Action, ActionState, ActionType, ExitRecord, Health, Ticket, TicketStatus } from '../domain/types.js';
 import { systemClock } from '../lib/clock.js';
@@ -362,13 +362,9 @@ export class Store {
     return rows.map((r) => ({ target: r.target, type: r.type, startedAt: r.startedAt, ...(r.startedMono != null && r.startedBoot != null ? { stamp: { mono: r.startedMono, boot: r.startedBoot } } : {}) }));
   }
 
+  /** Repairs on `target` started in the window and at or after `resetAt` (wall), counted as the planner counts. */
   countStartedActions(target: string, type: ActionType | '*', since: WindowStart, resetAt = 0): number {
-    const row = this.st(
-      `SELECT count(*) AS n FROM actions WHERE target = ? AND ticket_id IS NOT NULL AND (? = '*' OR type = ?)
-         AND started_at >= ?
-         AND CASE WHEN started_boot = ? AND started_mono IS NOT NULL THEN started_mono >= ? ELSE started_at >= ? END`,
-    ).get(target, type, type, resetAt, since.boot, since.mono, since.wall) as { n: number };
-    return row.n;
+    return countStartedIn(this.startedRepairsSince(since), target, type, since, { wall: resetAt, mono: Number.NaN, boot: '' });
   }
 
   // ------------------------------------------------------------------------------ processes
