@@ -566,7 +566,12 @@ export class Daemon {
   }
 
   private observe(s: ServiceSpec, cached: boolean): void {
-    this.observed[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s, { cached }), checks: this.scheduler.states(s.name) };
+    this.observed[s.name] = this.observation(s, cached);
+  }
+
+  /** One service as its driver and its checks show it now (`cached`: the driver's event-fed state). */
+  private observation(s: ServiceSpec, cached = false): World['services'][string] {
+    return { name: s.name, host: s.host, process: this.driverFor(s).state(s, { cached }), checks: this.scheduler.states(s.name) };
   }
 
   /**
@@ -578,7 +583,7 @@ export class Daemon {
     const names = new Set([problem.service, ...problem.findings.map((f) => f.service)]);
     for (const n of [...names]) for (const d of this.config.services.find((x) => x.name === n)?.dependsOn ?? []) names.add(d);
     for (const s of this.config.services) {
-      if (names.has(s.name)) services[s.name] = { name: s.name, host: s.host, process: this.driverFor(s).state(s), checks: this.scheduler.states(s.name) };
+      if (names.has(s.name)) services[s.name] = this.observation(s);
     }
     return { at: this.clock.now(), mono: this.clock.mono(), services };
   }

@@ -100,7 +100,6 @@ export interface HostSpec {
 }
 
 export type ActionType = 'start' | 'restart' | 'stop' | 'run-runbook';
-export const ACTION_TYPES: readonly ActionType[] = ['start', 'restart', 'stop', 'run-runbook'];
 
 export interface PolicyRule {
   match: { service: string; host: string };

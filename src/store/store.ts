@@ -182,19 +182,13 @@ export class Store {
     }
   }
 
-  /** Next id of a kind from a persisted counter: 'T1', 'T2', ... Never one already in use. */
+  /** Takes the next id of a kind: 'T1', 'T2', ... Never one already in use (see nextIds). */
   nextId(kind: 'T' | 'A'): string {
     if (kind !== 'T' && kind !== 'A') throw new StoreError('INVALID_INPUT', `unknown id kind ${String(kind)}`);
-    const table = kind === 'T' ? 'tickets' : 'actions';
     return this.transaction(() => {
-      for (;;) {
-        const { value } = this.st(
-          `INSERT INTO counters (kind, value) VALUES (?, 1)
-           ON CONFLICT (kind) DO UPDATE SET value = value + 1 RETURNING value`,
-        ).get(kind) as { value: number };
-        const id = `${kind}${value}`;
-        if (this.st(`SELECT 1 FROM ${table} WHERE id = ?`).get(id) === undefined) return id;
-      }
+      const ids = this.nextIds();
+      this.useIds({ ...ids, [kind]: ids[kind] + 1 });
+      return `${kind}${ids[kind]}`;
     });
   }
 
