@@ -45,9 +45,8 @@ export interface DaemonOptions {
 
 /** A diagnosis that takes longer is abandoned and the ticket escalated. */
 const DIAGNOSIS_TIMEOUT_MS = 60_000;
-const ROTATE_EVERY_MS = 10_000;
-/** Log files checked for rotation per tick (each is checked every N / ROTATE_PER_TICK ticks). */
-const ROTATE_PER_TICK = 500;
+/** How often the log collector is looked after (brought back if it died). */
+const LOGS_TEND_MS = 2_000;
 /** Services read fresh from the system on each full pass beyond those in play (round robin). */
 const FRESH_PER_RESYNC = 500;
 
@@ -75,7 +74,7 @@ export class Daemon {
   private apiToken: string | null = null;
   private bootId = '';
   private passTimer: Repeating | undefined;
-  private rotateTimer: Repeating | undefined;
+  private logsTimer: Repeating | undefined;
   private watchdogTimer: Repeating | undefined;
   private wakeTimer: TimerHandle | undefined;
   private passing = false;
@@ -98,7 +97,6 @@ export class Daemon {
   /** Where the next full pass's fresh slice starts. */
   private freshCursor = 0;
   /** Where the next log-rotation slice starts. */
-  private rotateCursor = 0;
   /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
   private readonly retired = new Map<string, ServiceSpec>();
 
@@ -201,7 +199,7 @@ export class Daemon {
         start: () => this.startLoop(),
         stop: () => {
           this.passTimer?.cancel();
-          this.rotateTimer?.cancel();
+          this.logsTimer?.cancel();
           this.clock.clearTimeout(this.wakeTimer);
         },
       },
@@ -306,7 +304,8 @@ export class Daemon {
       onFirstPass: () => { this.sd.send({ READY: '1', STATUS: this.statusLine() }).catch(() => undefined); },
     });
     this.passTimer = every(this.clock, this.config.agent.intervalMs, () => this.tick());
-    this.rotateTimer = every(this.clock, ROTATE_EVERY_MS, () => this.rotateSlice());
+    this.supervisor.configureLogs(processServices(this.config));
+    this.logsTimer = every(this.clock, LOGS_TEND_MS, () => this.supervisor.tendLogs());
   }
 
   private async startApi(): Promise<void> {
@@ -395,6 +394,7 @@ export class Daemon {
     this.retire(prev, next);
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);
+    this.supervisor.configureLogs(processServices(next));
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
     this.notifier.setChannels(next.notify);
     this.metrics.configLoaded(true, this.clock.now());
@@ -600,15 +600,6 @@ export class Daemon {
 
   private driverFor(spec: ServiceSpec): ServiceDriver {
     return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
-  }
-
-  /** Log sizes checked in a rolling slice: a bounded number of stat calls per tick, whatever the inventory. */
-  private rotateSlice(): void {
-    const specs = processServices(this.config);
-    const n = Math.min(specs.length, ROTATE_PER_TICK);
-    const slice = Array.from({ length: n }, (_, i) => specs[(this.rotateCursor + i) % specs.length]!);
-    this.rotateCursor = specs.length === 0 ? 0 : (this.rotateCursor + n) % specs.length;
-    this.supervisor.rotateLogs(slice);
   }
 
   private notify(kind: string, subject: string | null, summary: string, data: Record<string, unknown>): void {

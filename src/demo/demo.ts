@@ -74,7 +74,7 @@ export async function runDemo(opts: { log?: (l: string) => void; keep?: boolean 
     }
   } finally {
     await daemon.stop(5_000);
-    killLab(store);
+    killLab(store, cfg.agent.dataDir);
     store.close();
     if (!opts.keep) rmSync(lab.dir, { recursive: true, force: true });
   }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from '../domain/types.js';
+import { stopCollector } from '../kinds/process/collector.js';
 
 /** The checkout's root (dist/src/demo → three levels up). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -136,11 +137,12 @@ export const LAB_SERVICES = ['cache', 'web', 'worker'] as const;
  * Kills every lab process Warden started (their whole process groups): the demo and the tests own
  * their lab, while Warden itself deliberately leaves services running when it stops.
  */
-export function killLab(registry: { getProcess(service: string): { pid: number } | null }): void {
+export function killLab(registry: { getProcess(service: string): { pid: number } | null }, dataDir: string): void {
   for (const svc of LAB_SERVICES) {
     const p = registry.getProcess(svc);
     if (!p) continue;
     try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
     try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
   }
+  stopCollector(join(dataDir, 'logs'));
 }

@@ -26,7 +26,7 @@ const ADDRINUSE = 'Error: listen EADDRINUSE: address already in use 127.0.0.1:74
 
 void describe('log patterns: port already in use', () => {
   it('a port held by a foreign process is config_drift, escalated naming the holder, not a crash loop', () => {
-    const d = diagnoseWorld({ cache: loop() }, ['[warden 2025-01-01T00:00:00.000Z] starting: node cache.js', ADDRINUSE, "  code: 'EADDRINUSE',"], {
+    const d = diagnoseWorld({ cache: loop() }, ['2025-01-01T00:00:00.000Z [warden] starting: node cache.js', ADDRINUSE, "  code: 'EADDRINUSE',"], {
       listeners: [{ port: 7411, held: true, holders: [{ pid: 9191, command: 'node -e listen' }] }],
     });
     assert.equal(d.rootCause.cause, 'config_drift');

@@ -116,8 +116,9 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   },
 ];
 
-/** Warden's own marker before each start of a process service (see kinds/process/supervisor.ts). */
-const START_MARKER = /^\[warden [^\]]*\] starting: /;
+/** Warden's own note before each start of a process service (kinds/process/supervisor.ts), stamped
+ *  by the log collector; logs from before the collector have the time inside the brackets. */
+const START_MARKER = /^(?:\S+ )?\[warden[^\]]*\] starting: /;
 
 /** The lines of the last run: older runs' lines describe failures that are over. */
 export function lastRun(lines: readonly string[]): readonly string[] {

@@ -1,16 +1,14 @@
 // Issue 7 point 9: manual control, audited — start/stop/restart as actions a person requested, and
 // pause/resume (Monit's unmonitor) with an optional deadline, on real processes through the CLI.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, cliJson, gone, startLab, statusJson, waitFor, type LabRun } from './harness.js';
+import { cli, cliJson, gone, startLab, startsOf, statusJson, waitFor, type LabRun } from './harness.js';
 
 interface Audit { seq: number; actor: string; kind: string; subject: string | null; data: Record<string, unknown> }
 interface Status { daemon: { lastPassAt: string | null }; services: { name: string; health: string; paused?: { by: string; until: string | null } | null }[] }
 
-const starts = (run: LabRun): number => readFileSync(join(run.lab.dir, 'data', 'logs', 'web.log'), 'utf8')
-  .split('\n').filter((l) => /^\[warden [^\]]*\] starting: /.test(l)).length;
+const starts = (run: LabRun): number => startsOf(join(run.lab.dir, 'data'), 'web');
 
 /** Waits for `n` more completed passes of the daemon (distinct heartbeat stamps). */
 async function passes(run: LabRun, n: number): Promise<void> {

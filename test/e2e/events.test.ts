@@ -104,7 +104,10 @@ test('events -f, SSE /api/events, logs -f and audit list filters', async (t) => 
   const logFile = join(run.lab.dir, 'data', 'logs', 'web.log');
   const tail = await cli(['logs', 'web', '--lines', '3'], { config });
   assert.equal(tail.code, 0, tail.stderr);
-  assert.equal(tail.stdout.trimEnd().split('\n').length, 3);
+  const tailLines = tail.stdout.trimEnd().split('\n');
+  assert.equal(tailLines.length, 3);
+  // Every line of the service's own output carries the time the collector read it.
+  assert.ok(tailLines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /.test(l)), tail.stdout);
   const lf = follow(['--config', config, 'logs', 'web', '-f', '--lines', '1']);
   t.after(() => { lf.proc.kill('SIGKILL'); });
   await waitFor(async () => lf.lines.length >= 1, 10_000, 'the last log line');

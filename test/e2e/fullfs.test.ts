@@ -48,7 +48,7 @@ test('store on a full filesystem: healthz, status, metrics and one notification 
     await run.daemon.signal('SIGKILL');
     try {
       const s = Store.open(dataDir, { readonly: true });
-      killLab(s);
+      killLab(s, dataDir);
       s.close();
     } finally {
       execFileSync('umount', ['-l', dataDir]);

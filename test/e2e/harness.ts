@@ -1,7 +1,7 @@
 // End-to-end harness: runs the real `bin/warden` (daemon and commands) as separate processes
 // against a lab of real processes, and reads results through the CLI's --json, as a user would.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { killLab, makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
@@ -49,6 +49,11 @@ export interface TicketJson {
 export interface ActionJson { id: string; ticketId: string | null; type: string; target: string; state: string; attempts: number; idempotencyKey: string }
 
 /** A process that exited (a zombie not yet reaped by init counts as gone). */
+/** How many times Warden started a process service: its "starting:" notes in the service's log. */
+export function startsOf(dataDir: string, service: string): number {
+  return readFileSync(join(dataDir, 'logs', `${service}.log`), 'utf8').split('\n').filter((l) => /\[warden[^\]]*\] starting: /.test(l)).length;
+}
+
 export function gone(pid: number): boolean {
   const st = readProcStat(pid);
   return st === null || st.state === 'Z' || st.state === 'X';
@@ -148,7 +153,7 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
       if (run.daemon !== daemon) await daemon.signal('SIGKILL').catch(() => undefined);
       if (existsSync(join(dataDir, 'warden.db'))) {
         const s = Store.open(dataDir, { readonly: true });
-        killLab(s);
+        killLab(s, dataDir);
         // Kept after the lab is gone, so a failure under load (CI) can be read afterwards.
         keepLogs(lab.dir, run.daemon.output, s.listAudit({}));
         s.close();

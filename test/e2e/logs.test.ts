@@ -3,10 +3,9 @@
 // instead of restarting a service that cannot listen until a person frees the port.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliJson, startLab, statusJson, waitFor } from './harness.js';
+import { cliJson, startLab, startsOf, statusJson, waitFor } from './harness.js';
 
 interface Diag { rootCause: { service: string; cause: string }; evidence: { source: string; fact: string }[]; recommended: unknown[] }
 
@@ -38,7 +37,7 @@ test('a port held by a foreign process: one ticket quoting EADDRINUSE, naming po
   assert.equal(ticket.actionIds.length, 0, 'no repair was attempted');
 
   // No endless restarts: across several more passes, web is not started again.
-  const starts = (): number => readFileSync(join(run.lab.dir, 'data', 'logs', 'web.log'), 'utf8').split('\n').filter((l) => /^\[warden [^\]]*\] starting: /.test(l)).length;
+  const starts = (): number => startsOf(join(run.lab.dir, 'data'), 'web');
   const before = starts();
   const passes = new Set<string>();
   await waitFor(async () => {

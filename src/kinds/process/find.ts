@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { listPids, readCmdline, readEnviron, readFd, readProcStat } from '../../lib/proc.js';
 
 /** Set in every child's environment as `<instanceId>/<service>[/<actionId>]`: finds a child the
- *  registry lost (together with the child's stdout, which is the service's log file: see
+ *  registry lost (together with the child's stdout, which is the service's log pipe: see
  *  scanMarked), and names the action that started it. */
 export const MARKER_ENV = 'WARDEN_INSTANCE';
 
@@ -21,18 +21,19 @@ export interface Marked { pid: number; actionId?: string | null }
 /** Whether a running process is this argv. Processes may rewrite their title (redis-server shows
  *  "redis-server 127.0.0.1:6390"), so a rewritten title whose program name matches also counts. */
 export function cmdlineMatches(cmdline: string[], argv: string[]): boolean {
-  // The program may have been resolved differently (node vs /usr/bin/node): compare the rest.
-  if (cmdline.length === argv.length && cmdline.slice(1).every((a, i) => a === argv[i + 1])) return true;
-  const title = cmdline[0]?.split(' ')[0];
+  // The program may have been named differently (node vs /usr/bin/node): its base name and the rest.
   const program = argv[0];
+  if (program === undefined) return false;
+  if (cmdline.length === argv.length && basename(cmdline[0] ?? '') === basename(program) && cmdline.slice(1).every((a, i) => a === argv[i + 1])) return true;
+  const title = cmdline[0]?.split(' ')[0];
   const rest = cmdline.slice(1);
-  return title !== undefined && program !== undefined && rest.every((a) => a === '') &&
+  return title !== undefined && rest.every((a) => a === '') &&
     basename(title).replace(/:$/, '') === basename(program);
 }
 
 /**
  * Processes that carry a service's mark, by service: the WARDEN_INSTANCE variable in their
- * environment, or stdout open on the service's log file under dataDir. Both are needed: a process
+ * environment, or stdout open on the service's log pipe under dataDir. Both are needed: a process
  * that rewrites its title (redis-server's setproctitle) overwrites its environment block with it.
  */
 export function scanMarked(instanceId: string, dataDir: string): Map<string, Marked[]> {
@@ -52,9 +53,11 @@ export function scanMarked(instanceId: string, dataDir: string): Map<string, Mar
       add(service, { pid, actionId });
       continue;
     }
+    // The service's log pipe (or, started by an older Warden, its log file).
     const stdout = readFd(pid, 1);
-    if (stdout?.startsWith(logDir) === true && stdout.endsWith('.log')) {
-      add(basename(stdout).slice(0, -'.log'.length), { pid });
+    const suffix = ['.pipe', '.log'].find((x) => stdout?.endsWith(x) === true);
+    if (stdout?.startsWith(logDir) === true && suffix !== undefined) {
+      add(basename(stdout).slice(0, -suffix.length), { pid });
     }
   }
   return byService;

@@ -85,7 +85,7 @@ test('a restart aborted during its stop grace kills the old process and starts n
   const ac = new AbortController();
   const restarting = sup.restart(h.spec(), { signal: ac.signal, actionId: 'A2' });
   // The old process ignores SIGTERM: the restart sits in its 60 s grace until aborted.
-  await waitFor(() => sup.logTail('api', 5).includes('ignoring SIGTERM'), 5_000, 'the stop under way');
+  await waitFor(() => sup.logTail('api', 5).some((l) => l.endsWith(' ignoring SIGTERM')), 5_000, 'the stop under way');
   ac.abort(new WardenError('ACTION_TIMEOUT', 'timed out', { retryable: true }));
   await assert.rejects(restarting, (e) => isWardenError(e, 'ACTION_TIMEOUT'));
   const st = readProcStat(old);

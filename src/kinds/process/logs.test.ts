@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readLastLines, rotateFile, tailLines } from './logs.js';
+import { followFile, readLastLines, tailLines } from './logs.js';
 
 function tmp(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'warden-logs-'));
@@ -36,17 +36,24 @@ test('tailLines continues into the rotated file when the live one is short', (t)
   assert.deepEqual(tailLines(f, 1, 2), ['d']);
 });
 
-test('rotateFile shifts, copies, truncates and keeps at most `keep` files', (t) => {
+test('followFile reads the rest of a rotated file, then the new one', async (t) => {
   const dir = tmp(t);
   const f = join(dir, 'svc.log');
-  for (let round = 1; round <= 4; round++) {
-    writeFileSync(f, `round ${round}\n`.repeat(100));
-    assert.equal(rotateFile(f, 50, 2), true);
-    assert.equal(statSync(f).size, 0);
-  }
-  assert.match(readFileSync(`${f}.1`, 'utf8'), /^round 4/);
-  assert.match(readFileSync(`${f}.2`, 'utf8'), /^round 3/);
-  assert.equal(existsSync(`${f}.3`), false);
-  assert.equal(rotateFile(f, 50, 2), false, 'small file stays');
-  assert.equal(rotateFile(join(dir, 'missing.log'), 50, 2), false);
+  writeFileSync(f, 'old\n');
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const reading = (async () => {
+    for await (const line of followFile(f, { signal: ac.signal, pollMs: 5 })) {
+      seen.push(line);
+      if (line.endsWith('c')) ac.abort();
+    }
+  })();
+  appendFileSync(f, 'a\n');
+  // Rotation by renaming, as the collector does: the new file soon grows past the old offset.
+  while (!seen.includes('a')) await new Promise((r) => setTimeout(r, 5));
+  appendFileSync(f, 'b\n');
+  renameSync(f, `${f}.1`);
+  writeFileSync(f, 'c\n'.padStart(100, '#'));
+  await reading;
+  assert.deepEqual(seen, ['a', 'b', '#'.repeat(98) + 'c']);
 });

@@ -1,6 +1,6 @@
-// Service log files: read the tail from the end (the file can be large), and rotate by
-// copy-and-truncate because the running child holds the file open and cannot be told to reopen it.
-import { closeSync, copyFileSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+// Reading service log files: the tail from the end (the file can be large), and following new lines
+// across rotations. The log collector (logd.ts) writes them and rotates by renaming.
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { join } from 'node:path';
@@ -61,34 +61,10 @@ export function tailLines(path: string, n: number, keep: number): string[] {
   return lines;
 }
 
-/**
- * Rotate when the file passed maxBytes: shift .1 → .2 … (dropping the oldest past `keep`), copy the
- * live file to .1 and truncate it. The child writes with O_APPEND, so after the truncate its next
- * write lands at the new end instead of leaving a hole. Lines written between the copy and the
- * truncate are lost: the price of not having to signal the child. Returns whether it rotated.
- */
-export function rotateFile(path: string, maxBytes: number, keep: number): boolean {
-  let size: number;
+function fileId(path: string): { size: number; ino: number } | null {
   try {
-    size = statSync(path).size;
-  } catch {
-    return false;
-  }
-  if (size <= maxBytes) return false;
-  if (keep > 0) {
-    rmSync(`${path}.${keep}`, { force: true });
-    for (let i = keep - 1; i >= 1; i--) {
-      if (existsSync(`${path}.${i}`)) renameSync(`${path}.${i}`, `${path}.${i + 1}`);
-    }
-    copyFileSync(path, `${path}.1`);
-  }
-  truncateSync(path, 0);
-  return true;
-}
-
-function sizeOf(path: string): number | null {
-  try {
-    return statSync(path).size;
+    const st = statSync(path);
+    return { size: st.size, ino: st.ino };
   } catch {
     return null;
   }
@@ -114,21 +90,26 @@ function readRange(path: string, from: number, to: number): string {
 
 /**
  * Each line appended to a log file from its current end on, until the signal fires (`tail -F`).
- * Follows rotateFile's copy-and-truncate: when the file shrinks, what was written since the last
- * read is taken from the copy (`.1`) before reading the new file from its start.
+ * Follows the collector's rotation by renaming: when the file at `path` is a new one, the rest of
+ * the old one (now `.1`) is read before the new file from its start.
  */
 export async function* followFile(path: string, o: { signal: AbortSignal; pollMs?: number; from?: number }): AsyncGenerator<string> {
-  let offset = o.from ?? sizeOf(path) ?? 0;
+  const first = fileId(path);
+  let offset = o.from ?? first?.size ?? 0;
+  let ino = first?.ino ?? null;
   let partial = '';
   while (!o.signal.aborted) {
-    const size = sizeOf(path);
+    const now = fileId(path);
     let text = '';
-    if (size !== null && size < offset) {
-      text = readRange(`${path}.1`, offset, sizeOf(`${path}.1`) ?? 0) + readRange(path, 0, size);
-      offset = size;
-    } else if (size !== null && size > offset) {
-      text = readRange(path, offset, size);
-      offset = size;
+    if (now !== null && (now.ino !== ino || now.size < offset)) {
+      // Rotated (renamed to .1) since the last read. A file truncated in place also starts over.
+      if (ino !== null && now.ino !== ino) text = readRange(`${path}.1`, offset, fileId(`${path}.1`)?.size ?? 0);
+      text += readRange(path, 0, now.size);
+      offset = now.size;
+      ino = now.ino;
+    } else if (now !== null && now.size > offset) {
+      text = readRange(path, offset, now.size);
+      offset = now.size;
     }
     const lines = (partial + text).split('\n');
     // The last piece has no newline yet: the writer may be in the middle of it.

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,6 +72,9 @@ test('cmdlineMatches compares args after the program, and accepts a rewritten ti
   assert.equal(cmdlineMatches(['redis-server', '--save', ''], ['redis-server', '--save', '']), true);
   assert.equal(cmdlineMatches(['redis-server *:6390', '', ''], ['/usr/bin/redis-server', '--port', '6390']), true);
   assert.equal(cmdlineMatches(['nginx *:80'], ['redis-server', '--port', '6390']), false);
+  // Without arguments the program itself must match: not every one-word command line is `true`.
+  assert.equal(cmdlineMatches(['bash'], ['true']), false);
+  assert.equal(cmdlineMatches(['/usr/bin/true'], ['true']), true);
 });
 
 test('start: a real process, its pid, marker, log output; kill -9 is seen at once', async (t) => {
@@ -94,8 +97,8 @@ test('start: a real process, its pid, marker, log output; kill -9 is seen at onc
   assert.match(st.procState ?? '', /^[RS]$/);
   assert.deepEqual(await sup.start(svc), { pid }, 'no duplicate start');
 
-  await waitFor(() => sup.logTail('ticker', 5).includes('tick'), 3000, 'tick in the log');
-  assert.match(sup.logTail('ticker', 100)[0] ?? '', /^\[warden .*\] starting: /);
+  await waitFor(() => sup.logTail('ticker', 5).some((l) => l.endsWith(' tick')), 3000, 'tick in the log');
+  assert.match(sup.logTail('ticker', 100)[0] ?? '', /^\d{4}-\d\d-\d\dT[\d:.]+Z \[warden\] starting: /);
   assert.equal(sup.logFile('ticker'), join(h.dir, 'logs', 'ticker.log'));
 
   const killedAt = performance.now();
@@ -153,13 +156,13 @@ test('stop: a process that ignores SIGTERM is killed after the grace period', as
   const svc = spec('stubborn', [node, '-e', `process.on('SIGTERM',()=>console.log('ignoring'));${TICK}`], { stopGraceMs: 300 });
   const { pid } = await sup.start(svc);
   h.track(pid);
-  await waitFor(() => sup.logTail('stubborn').includes('tick'), 3000, 'handler installed');
+  await waitFor(() => sup.logTail('stubborn').some((l) => l.endsWith(' tick')), 3000, 'handler installed');
   const start = performance.now();
   await sup.stop(svc);
   const took = performance.now() - start;
   assert.ok(took >= 290 && took < 1500, `stop took ${took} ms`);
   assert.equal(h.exits[0]?.exit.signal, 'SIGKILL');
-  assert.ok(sup.logTail('stubborn').includes('ignoring'));
+  await waitFor(() => sup.logTail('stubborn').some((l) => l.endsWith(' ignoring')), 3000, 'the TERM ignored');
 });
 
 test('stop: a SIGSTOPped process is continued so it acts on SIGTERM', async (t) => {
@@ -292,7 +295,7 @@ test('start of a missing or non-executable program fails with SPAWN_FAILED', asy
   });
   assert.match(sup.state('ghost').spawnError ?? '', /ENOENT/);
   assert.equal(sup.state('ghost').running, false);
-  assert.match(sup.logTail('ghost').join('\n'), /start failed: .*ENOENT/);
+  await waitFor(() => /start failed: .*ENOENT/.test(sup.logTail('ghost').join('\n')), 3000, 'the failure in the log');
 
   const script = join(h.dir, 'not-executable.sh');
   writeFileSync(script, '#!/bin/sh\necho hi\n');
@@ -310,29 +313,4 @@ test('start of a missing or non-executable program fails with SPAWN_FAILED', asy
   h.track(pid);
   assert.equal(sup.state('ghost').spawnError, null);
   assert.equal(h.registry.getProcess('noexec'), null);
-});
-
-test('log rotation bounds the file while the child keeps writing at the new end', async (t) => {
-  const h = harness(t);
-  const sup = h.make();
-  const svc = spec('chatty', [node, '-e', "let i=0;setInterval(()=>console.log('line '+(i++)+' '+'x'.repeat(200)),1)"], {
-    logMaxBytes: 20_000, logKeep: 2,
-  });
-  const { pid } = await sup.start(svc);
-  h.track(pid);
-  const log = sup.logFile('chatty');
-  for (let i = 0; i < 20; i++) {
-    await sleep(25);
-    sup.rotateLogs([svc]);
-  }
-  await sleep(10);
-  const size = statSync(log).size;
-  assert.ok(size < 100_000, `live log is ${size} bytes`);
-  assert.ok(existsSync(`${log}.1`) && existsSync(`${log}.2`));
-  assert.equal(existsSync(`${log}.3`), false);
-  // O_APPEND: no hole of NULs where the old content was.
-  assert.equal(readFileSync(log).subarray(0, 64).includes(0), false);
-  const tail = sup.logTail('chatty', 200);
-  assert.equal(tail.length, 200);
-  assert.ok(tail.every((l) => /^line \d+ x+$/.test(l) || l === ''), 'whole lines');
 });

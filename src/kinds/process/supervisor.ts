@@ -3,7 +3,7 @@
 import { WardenError } from '../../lib/errors.js';
 import { logError } from '../../lib/log.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import { sleepOn, type Clock, type TimerHandle } from '../../lib/clock.js';
@@ -11,7 +11,8 @@ import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
 import { findByArgv, groupAlive, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
 import type { ActOptions } from '../driver.js';
 import { faultPoint } from '../../lib/fault.js';
-import { logFileOf, rotateFile, tailLines } from './logs.js';
+import { logFileOf, tailLines } from './logs.js';
+import { LogCollectorClient } from './collector.js';
 import { KeyedSerial } from '../../lib/serial.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
@@ -96,10 +97,12 @@ export class ProcessSupervisor {
   private pollTimer: TimerHandle | undefined;
   private readonly onError: (err: unknown) => void;
   private disposed = false;
+  private readonly logs: LogCollectorClient;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.pollMs = opts.pollMs ?? 100;
     this.onError = opts.onError ?? logError('process supervisor');
+    this.logs = new LogCollectorClient(join(opts.dataDir, 'logs'), this.onError);
   }
 
   logFile(service: string): string {
@@ -111,14 +114,14 @@ export class ProcessSupervisor {
     return tailLines(this.logFile(service), lines, 5);
   }
 
-  rotateLogs(specs: ServiceSpec[]): void {
-    for (const spec of specs) {
-      try {
-        rotateFile(this.logFile(spec.name), spec.logMaxBytes, spec.logKeep);
-      } catch (err) {
-        this.onError(err);
-      }
-    }
+  /** Give the log collector each process service's limits (at start and on reload). */
+  configureLogs(specs: readonly ServiceSpec[]): void {
+    this.logs.configure(specs);
+  }
+
+  /** Bring the log collector back if it is gone (on a timer: it also serves services between starts). */
+  tendLogs(): void {
+    this.logs.tend();
   }
 
   /**
@@ -234,6 +237,7 @@ export class ProcessSupervisor {
       }
     }
     this.watched.clear();
+    this.logs.dispose();
   }
 
 
@@ -249,20 +253,24 @@ export class ProcessSupervisor {
       await this.waitGone(w, this.pollMs * 2 + 100);
       this.recordExit(name, w, null, null);
     }
+    // stdout and stderr go into the service's FIFO, read by the log collector, which outlives
+    // Warden. Prepared first, so that even a start that fails here leaves its reason in the log.
+    let pipe: string;
+    try {
+      pipe = await this.logs.prepare(name);
+    } catch (err) {
+      throw this.spawnFailed(name, `cannot make the log pipe of ${name}: ${errText(err)}`, err);
+    }
     const [file, ...args] = spec.start;
     if (file === undefined) throw this.spawnFailed(name, 'start argv is empty');
     if (!isDirectory(spec.cwd)) throw this.spawnFailed(name, `cwd ${spec.cwd} is not a directory`);
-
-    const log = this.logFile(name);
+    this.logs.note(name, `starting: ${spec.start.join(' ')}`);
     let fd: number;
     try {
-      mkdirSync(join(this.opts.dataDir, 'logs'), { recursive: true });
-      appendFileSync(log, `[warden ${new Date(this.opts.clock.now()).toISOString()}] starting: ${spec.start.join(' ')}\n`);
-      // A file, not a pipe: the child keeps writing after Warden dies. 'a' = O_APPEND, which keeps
-      // copy-truncate rotation safe.
-      fd = openSync(log, 'a');
+      // Read-write, so a write never fails with EPIPE while no collector reads.
+      fd = openSync(pipe, constants.O_RDWR);
     } catch (err) {
-      throw this.spawnFailed(name, `cannot open log ${log}: ${errText(err)}`, err);
+      throw this.spawnFailed(name, `cannot open the log pipe ${pipe}: ${errText(err)}`, err);
     }
     let child: ChildProcess;
     try {
@@ -420,11 +428,8 @@ export class ProcessSupervisor {
 
   private spawnFailed(service: string, message: string, cause?: unknown): SpawnError {
     this.spawnErrors.set(service, message);
-    try {
-      appendFileSync(this.logFile(service), `[warden ${new Date(this.opts.clock.now()).toISOString()}] start failed: ${message}\n`);
-    } catch {
-      // The log directory itself may be the problem; the error is reported either way.
-    }
+    // When the log directory itself is the problem, the note is lost; the error is reported anyway.
+    this.logs.note(service, `start failed: ${message}`);
     return new SpawnError(`cannot start ${service}: ${message}`, { cause });
   }
 }
