@@ -1,10 +1,9 @@
 // warden status, warden audit list|verify, warden debug SERVICE
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import type { ExitRecord, ResolvedConfig, ServiceSpec } from '../domain/types.js';
 import { iso, systemClock } from '../lib/clock.js';
 import { formatDuration } from '../lib/duration.js';
-import { dbPath, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
@@ -12,7 +11,7 @@ import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type Diagno
 import { lockHolder } from '../daemon/lock.js';
 import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
-import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, withStore, type GlobalOpts } from './common.js';
+import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
@@ -21,7 +20,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const cfg = readConfig(globals());
-      const fresh = !existsSync(dbPath(cfg.agent.dataDir));
+      const fresh = !storeCreated(cfg.agent.dataDir);
       const now = Date.now();
       const json = await statusOf(cfg, fresh, now);
       const d = json.daemon;
