@@ -8,7 +8,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { errorText } from '../lib/errors.js';
 import { isStoreError } from './errors.js';
-import { aloneView, MARKER_FILE, storeIdOf, walBelongs, writeMarker } from './integrity.js';
+import { aloneView, damaged, MARKER_FILE, readMarker, storeIdOf, walBelongs, writeMarker, type StoreMarker } from './integrity.js';
 import { DB_FILE, Store } from './store.js';
 
 export interface TableRecovery {
@@ -63,7 +63,7 @@ function moveAside(dir: string, now: number): { moved: string[]; db: string | nu
  * missing database with a WAL is read from an empty file: SQLite then takes every page it can from
  * the WAL, which, until the first checkpoint, is all of them.
  */
-function openSource(dir: string, db: string | null, wal: string | null): { src: Database.Database | null; source: string; cleanup: () => void } {
+function openSource(dir: string, db: string | null, wal: string | null, marker: StoreMarker | null): { src: Database.Database | null; source: string; cleanup: () => void } {
   const scratch = path.join(dir, `.recover-${process.pid}.db`);
   const cleanup = (): void => { for (const f of [scratch, `${scratch}-wal`, `${scratch}-shm`]) fs.rmSync(f, { force: true }); };
   cleanup();
@@ -73,7 +73,12 @@ function openSource(dir: string, db: string | null, wal: string | null): { src: 
   if (wal !== null && db !== null) {
     const alone = aloneView(db);
     // Only the verdict "not this database's WAL" leaves it out; other trouble is the database's.
-    const why = probe(dir, db, wal, (s) => walBelongs(s, db, alone));
+    const why = probe(dir, db, wal, (s) => {
+      walBelongs(s, db, alone);
+      // A database never checkpointed says nothing by itself: the data directory's marker does.
+      const id = storeIdOf(s);
+      if (marker && id !== null && id !== marker.storeId) throw damaged(wal, `belongs to another store (${id}; the data directory's is ${marker.storeId})`);
+    });
     useWal = !isStoreError(why, 'STORE_DAMAGED');
     source = useWal ? `${db} with its WAL` : `${db} alone (its WAL was left out: ${errorText(why)})`;
   }
@@ -223,11 +228,17 @@ function repairHead(dst: Database.Database): void {
  */
 export function recoverStore(dataDir: string, now: number): RecoveryReport {
   const dir = path.resolve(dataDir);
+  let marker: StoreMarker | null = null;
+  try {
+    marker = readMarker(dir);
+  } catch {
+    // An unreadable marker says nothing about which store this is.
+  }
   const { moved, db, wal } = moveAside(dir, now);
   const fresh = Store.open(dir);
   fresh.close();
   const file = path.join(dir, DB_FILE);
-  const { src, source, cleanup } = openSource(dir, db, wal);
+  const { src, source, cleanup } = openSource(dir, db, wal, marker);
   const tables: TableRecovery[] = [];
   try {
     const dst = new Database(file);

@@ -84,10 +84,10 @@ function smashPage(db: string, page: number, pageSize: number): void {
   }
 }
 
-async function recoverAndStart(s: Setup): Promise<{ report: { tables: { table: string; copied: number; lost: number }[] } }> {
+async function recoverAndStart(s: Setup): Promise<{ report: { source: string; tables: { table: string; copied: number; lost: number }[] } }> {
   const r = await cli(['store', 'recover', '--json'], { config: s.config });
   assert.equal(r.code, 0, r.stderr);
-  const report = JSON.parse(r.stdout) as { tables: { table: string; copied: number; lost: number }[]; movedAside: string[] };
+  const report = JSON.parse(r.stdout) as { source: string; tables: { table: string; copied: number; lost: number }[]; movedAside: string[] };
   for (const f of report.movedAside) assert.ok(existsSync(f), `${f} kept`);
   const d = new Daemon(s.config);
   await d.start();
@@ -141,7 +141,8 @@ test('a WAL from another store is refused', async (t) => {
   copyFileSync(`${b.db}-wal`, `${a.db}-wal`);
   rmSync(`${a.db}-shm`, { force: true });
   await refused(a, new RegExp(`${a.db}-wal`), /another store|does not belong/);
-  await recoverAndStart(a);
+  const { report } = await recoverAndStart(a);
+  assert.match(report.source, /WAL was left out: .*another store/, 'the other store\'s WAL is not salvaged into this one');
 });
 
 test('a schema version newer than this Warden is refused', async (t) => {
