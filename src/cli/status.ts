@@ -66,16 +66,19 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       printTable(recs.map((r) => ({ seq: String(r.seq), at: iso(r.at)!, actor: r.actor, kind: r.kind, subject: r.subject ?? '-', data: JSON.stringify(r.data).slice(0, 100) })), 'no audit records match');
     });
   audit.command('verify')
-    .description('recompute the hash chain; exits 1 and says where it breaks after any edit, deletion or reordering')
+    .description('recompute the hash chain, and check that tickets, actions, the kill switch and pauses are in the state\n' +
+      'the chain recorded; exits 1 and says where after any edit, deletion or reordering of records, or a row\n' +
+      'changed by hand (what is and is not covered: docs/json.md)')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       const cfg = readConfig(globals());
       const v = withStore(cfg, 'read', (s) => s.verifyAudit());
+      const state = v.state ? `; state agrees: ${v.state.tickets} tickets, ${v.state.actions} actions, ${v.state.flags} flags` : '';
       if (o.json) printJson(v);
-      else if (v.ok) process.stdout.write(`audit chain intact: ${v.records} records, head ${v.headHash ?? '-'}\n`);
+      else if (v.ok) process.stdout.write(`audit chain intact: ${v.records} records, head ${v.headHash ?? '-'}${state}\n`);
       else {
         process.stdout.write(`audit chain BROKEN (${v.records} records):\n`);
-        for (const p of v.problems) process.stdout.write(`  record ${p.seq}: ${p.reason}\n`);
+        for (const p of v.problems) process.stdout.write(`  ${p.seq > 0 ? `record ${p.seq}: ` : ''}${p.reason}\n`);
       }
       if (!v.ok) throw new CliError('', 1);
     });

@@ -41,6 +41,8 @@ export interface AuditVerification {
   /** Hash of the newest record in the chain (null when empty): publish it to anchor the log. */
   headHash: string | null;
   problems: AuditProblem[];
+  /** How many tickets, actions and flags the chain recorded and the rows were checked against. */
+  state?: { tickets: number; actions: number; flags: number };
 }
 
 export interface AuditListFilter {

@@ -13,6 +13,7 @@ import { CLOSED_TICKET_STATES } from '../domain/types.js';
 import { AuditLog } from './audit.js';
 import type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification } from './audit.js';
 import { StoreError } from './errors.js';
+import { checkState } from './statecheck.js';
 import { aloneView, asDamage, inspect, markIfUnmarked, preflight } from './integrity.js';
 import { LATEST_VERSION, migrate, schemaVersion, tooNewError } from './migrations.js';
 
@@ -507,10 +508,17 @@ export class Store {
     return this.log.head();
   }
 
+  /** The chain, and the tickets, actions and flags it vouches for (store/statecheck.ts). */
   verifyAudit(): AuditVerification {
-    // One read snapshot, so a concurrent append cannot make the head and the chain disagree.
-    if (this.db.inTransaction) return this.log.verify();
-    return this.db.transaction(() => this.log.verify()).deferred();
+    const verify = (): AuditVerification => {
+      const chain = this.log.verify();
+      const state = checkState((sql) => this.st(sql));
+      const problems = [...chain.problems, ...state.problems];
+      return { ...chain, ok: problems.length === 0, problems, state: state.checked };
+    };
+    // One read snapshot, so a concurrent append cannot make the head, the chain and the rows disagree.
+    if (this.db.inTransaction) return verify();
+    return this.db.transaction(verify).deferred();
   }
 
   // ------------------------------------------------------------------------------ helpers
