@@ -77,6 +77,13 @@ void describe('a damaged store is never read as empty', () => {
     assert.throws(() => Store.open(crashed), damagedAt(dbPath(crashed), /missing, but its WAL .* is there/));
   });
 
+  void it('an unreadable marker is refused, saying how to get past it', () => {
+    const dir = tmp();
+    Store.open(dir).close();
+    fs.writeFileSync(path.join(dir, MARKER_FILE), 'x');
+    assert.throws(() => Store.open(dir), /store\.id: not a store marker .* delete .*store\.id and Warden writes it again/);
+  });
+
   void it('a database from another store is refused', () => {
     const a = tmp();
     const b = tmp();
