@@ -7,7 +7,13 @@ import { userInfo } from 'node:os';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { CONFIG_FLAG, dataDirOf } from '../config/last.js';
 import type { ResolvedConfig } from '../domain/types.js';
+import { asDamage, markerPath } from '../store/integrity.js';
 import { dbPath, Store } from '../store/store.js';
+
+/** A store was created in this data directory (its database, or its marker when the database is lost). */
+export function storeCreated(dataDir: string): boolean {
+  return existsSync(dbPath(dataDir)) || existsSync(markerPath(dataDir));
+}
 
 /** Thrown by commands to stop with a message and an exit code; the CLI entry maps it. */
 export class CliError extends WardenError {
@@ -52,7 +58,7 @@ export function readConfig(opts: GlobalOpts): ResolvedConfig {
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const dir = dataDirOf(opts.config);
-    if (dir === null || !existsSync(dbPath(dir))) throw e;
+    if (dir === null || !storeCreated(dir)) throw e;
     const s = Store.open(dir, { readonly: true });
     let last: string | null;
     try {
@@ -69,7 +75,7 @@ export function readConfig(opts: GlobalOpts): ResolvedConfig {
 
 /** Opens the store for a command. Read-only commands never create a data directory. */
 export function openStore(cfg: ResolvedConfig, mode: 'read' | 'write'): Store {
-  if (!existsSync(dbPath(cfg.agent.dataDir))) {
+  if (!storeCreated(cfg.agent.dataDir)) {
     if (mode === 'read') throw new CliError(`no Warden data in ${cfg.agent.dataDir} yet: start the daemon with "warden run" (or look without it: "warden reconcile --once")`);
   }
   return Store.open(cfg.agent.dataDir, { readonly: mode === 'read' });
@@ -79,6 +85,9 @@ export function withStore<T>(cfg: ResolvedConfig, mode: 'read' | 'write', fn: (s
   const s = openStore(cfg, mode);
   try {
     return fn(s);
+  } catch (e) {
+    // SQLite's SQLITE_CORRUPT names no file: say which, and what to do.
+    throw asDamage(e, s.path);
   } finally {
     s.close();
   }

@@ -2,13 +2,12 @@
 // lives in views/events.ts (shared with the API's SSE stream) and kinds/process/logs.ts.
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { ResolvedConfig } from '../domain/types.js';
 import { followFile, logFileOf, tailLines } from '../kinds/process/logs.js';
 import { binary } from '../kinds/systemd/command.js';
-import { dbPath, type AuditRecord } from '../store/store.js';
+import type { AuditRecord } from '../store/store.js';
 import { eventFilterOf, eventJson, eventLine, followAudit, ReopeningStore, TimeArgError, type EventFilter } from '../views/events.js';
-import { CliError, intOption, readConfig, LIMIT_MAX, type GlobalOpts } from './common.js';
+import { CliError, intOption, readConfig, LIMIT_MAX, storeCreated, type GlobalOpts } from './common.js';
 
 interface EventOpts { follow?: boolean; json?: boolean; service?: string; kind?: string; since?: string; until?: string; after?: number; lines?: number }
 
@@ -66,7 +65,7 @@ async function events(cfg: ResolvedConfig, o: EventOpts): Promise<void> {
   const store = new ReopeningStore(cfg.agent.dataDir);
   try {
     let cursor = after;
-    if (existsSync(dbPath(cfg.agent.dataDir))) {
+    if (storeCreated(cfg.agent.dataDir)) {
       for (const r of store.listAudit({ ...filter, afterSeq: after, ...(limit !== undefined ? { limit } : {}) })) print(r);
       cursor = Math.max(after, store.head());
     } else if (!o.follow) {

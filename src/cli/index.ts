@@ -11,6 +11,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerStatus } from './status.js';
+import { registerStore } from './store.js';
 import { registerSystem } from './system.js';
 import { registerTickets } from './tickets.js';
 
@@ -42,6 +43,7 @@ Getting started:
   registerControl(program, globals);
   registerDemo(program, globals);
   registerSystem(program, globals);
+  registerStore(program, globals);
   registerCompletion(program);
   registerEvents(program, globals);
   for (const c of program.commands) {

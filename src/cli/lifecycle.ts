@@ -25,8 +25,8 @@ import { ApiConfigError } from '../runtime/api.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { runProbe } from '../probes/index.js';
 import { readBootId } from '../runtime/boot.js';
-import { dbPath, Store } from '../store/store.js';
-import { CliError, config, printJson, type GlobalOpts } from './common.js';
+import { Store } from '../store/store.js';
+import { CliError, config, printJson, storeCreated, type GlobalOpts } from './common.js';
 import { reportJson } from '../views/json.js';
 import { readOnly } from './status.js';
 
@@ -107,7 +107,7 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
  */
 export async function reconcileOnce(configPath: string): Promise<ReconcileReport> {
   const cfg = loadConfig(configPath);
-  const store = existsSync(dbPath(cfg.agent.dataDir)) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
+  const store = storeCreated(cfg.agent.dataDir) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
   const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined }) };

@@ -1,10 +1,9 @@
 // warden status, warden audit list|verify, warden debug SERVICE
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import type { ExitRecord, ResolvedConfig, ServiceSpec } from '../domain/types.js';
 import { iso, systemClock } from '../lib/clock.js';
 import { formatDuration } from '../lib/duration.js';
-import { dbPath, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
@@ -12,7 +11,7 @@ import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type Diagno
 import { lockHolder } from '../daemon/lock.js';
 import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
-import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, withStore, type GlobalOpts } from './common.js';
+import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
@@ -21,7 +20,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const cfg = readConfig(globals());
-      const fresh = !existsSync(dbPath(cfg.agent.dataDir));
+      const fresh = !storeCreated(cfg.agent.dataDir);
       const now = Date.now();
       const json = await statusOf(cfg, fresh, now);
       const d = json.daemon;
@@ -67,16 +66,19 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       printTable(recs.map((r) => ({ seq: String(r.seq), at: iso(r.at)!, actor: r.actor, kind: r.kind, subject: r.subject ?? '-', data: JSON.stringify(r.data).slice(0, 100) })), 'no audit records match');
     });
   audit.command('verify')
-    .description('recompute the hash chain; exits 1 and says where it breaks after any edit, deletion or reordering')
+    .description('recompute the hash chain, and check that tickets, actions, the kill switch and pauses are in the state\n' +
+      'the chain recorded; exits 1 and says where after any edit, deletion or reordering of records, or a row\n' +
+      'changed by hand (what is and is not covered: docs/json.md)')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       const cfg = readConfig(globals());
       const v = withStore(cfg, 'read', (s) => s.verifyAudit());
+      const state = v.state ? `; state agrees: ${v.state.tickets} tickets, ${v.state.actions} actions, ${v.state.flags} flags` : '';
       if (o.json) printJson(v);
-      else if (v.ok) process.stdout.write(`audit chain intact: ${v.records} records, head ${v.headHash ?? '-'}\n`);
+      else if (v.ok) process.stdout.write(`audit chain intact: ${v.records} records, head ${v.headHash ?? '-'}${state}\n`);
       else {
         process.stdout.write(`audit chain BROKEN (${v.records} records):\n`);
-        for (const p of v.problems) process.stdout.write(`  record ${p.seq}: ${p.reason}\n`);
+        for (const p of v.problems) process.stdout.write(`  ${p.seq > 0 ? `record ${p.seq}: ` : ''}${p.reason}\n`);
       }
       if (!v.ok) throw new CliError('', 1);
     });

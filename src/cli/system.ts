@@ -1,13 +1,12 @@
 // warden systemd-unit | install | reboots
 import type { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT } from '../demo/lab.js';
 import { iso } from '../lib/clock.js';
-import { dbPath } from '../store/store.js';
 import { systemdUnit } from '../runtime/unit.js';
-import { CliError, config, printJson, printTable, withStore, type GlobalOpts } from './common.js';
+import { CliError, config, printJson, printTable, storeCreated, withStore, type GlobalOpts } from './common.js';
 
 const UNIT_NAME = /^[a-zA-Z0-9:_.@-]+$/;
 
@@ -56,7 +55,7 @@ export function registerSystem(program: Command, globals: () => GlobalOpts): voi
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
       const cfg = config(globals());
-      const list = existsSync(dbPath(cfg.agent.dataDir)) ? withStore(cfg, 'read', (s) => s.listReboots()) : [];
+      const list = storeCreated(cfg.agent.dataDir) ? withStore(cfg, 'read', (s) => s.listReboots()) : [];
       if (o.json) return printJson(list.map((r) => ({ ...r, at: iso(r.at) })));
       printTable(list.map((r) => ({ seq: String(r.seq), 'first seen': iso(r.at)!, 'boot id': r.bootId, previous: r.previousBootId })), 'no reboots recorded');
     });

@@ -153,7 +153,8 @@ export class Daemon {
         start: async () => {
           const bootId = readBootId();
           this.bootId = bootId;
-          this.store = Store.open(cfg.agent.dataDir, { stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
+          // With the slow checks: a damaged store refuses the start rather than being read as empty.
+          this.store = Store.open(cfg.agent.dataDir, { check: true, stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
           await reportUnusable(cfg, this.log);
         },
         stop: () => this.store.close(),

@@ -56,14 +56,14 @@ void describe('audit chain', () => {
     assert.equal(all[0]?.prevHash, GENESIS_HASH);
     for (let i = 1; i < all.length; i++) assert.equal(all[i]?.prevHash, all[i - 1]?.hash);
     const v = store.verifyAudit();
-    assert.deepEqual(v, { ok: true, records: 100, headHash: all[99]?.hash, problems: [] });
+    assert.deepEqual(v, { ok: true, records: 100, headHash: all[99]?.hash, problems: [], state: { tickets: 0, actions: 0, flags: 0 } });
     assert.deepEqual(store.auditHead(), { seq: 100, hash: all[99]?.hash });
     store.close();
   });
 
   void it('verifies an empty log', () => {
     const s = Store.open(tmp());
-    assert.deepEqual(s.verifyAudit(), { ok: true, records: 0, headHash: null, problems: [] });
+    assert.deepEqual(s.verifyAudit(), { ok: true, records: 0, headHash: null, problems: [], state: { tickets: 0, actions: 0, flags: 0 } });
     s.close();
   });
 

@@ -41,6 +41,8 @@ export interface AuditVerification {
   /** Hash of the newest record in the chain (null when empty): publish it to anchor the log. */
   headHash: string | null;
   problems: AuditProblem[];
+  /** How many tickets, actions and flags the chain recorded and the rows were checked against. */
+  state?: { tickets: number; actions: number; flags: number };
 }
 
 export interface AuditListFilter {
@@ -194,12 +196,24 @@ export class AuditLog {
     return rows.map(toRecord);
   }
 
-  /** Should run inside a read transaction so the chain and the head are one snapshot. */
-  verify(): AuditVerification {
+  /**
+   * Should run inside a read transaction so the chain and the head are one snapshot. With `from`
+   * (a record known to be in the chain: an earlier head), only the records after it are checked,
+   * and they must continue from it: what start-up uses to tell whether a WAL belongs to its database.
+   */
+  verify(from: { seq: number; hash: string } | null = null): AuditVerification {
     const problems: AuditProblem[] = [];
-    let prev: Row | null = null;
+    let prev: Pick<Row, 'seq' | 'hash'> | null = null;
     let records = 0;
-    for (const row of this.prepare(`SELECT ${COLUMNS} FROM audit ORDER BY seq`).iterate() as IterableIterator<Row>) {
+    if (from !== null && from.seq > 0) {
+      const row = this.prepare('SELECT seq, hash FROM audit WHERE seq = ?').get(from.seq) as Pick<Row, 'seq' | 'hash'> | undefined;
+      if (row?.hash !== from.hash) {
+        problems.push({ seq: from.seq, reason: row === undefined ? `record ${from.seq} is missing` : `record ${from.seq} has another hash than the one expected` });
+        return { ok: false, records, headHash: null, problems };
+      }
+      prev = row;
+    }
+    for (const row of this.prepare(`SELECT ${COLUMNS} FROM audit WHERE seq > ? ORDER BY seq`).iterate(from?.seq ?? 0) as IterableIterator<Row>) {
       records++;
       const expectedSeq = prev === null ? 1 : prev.seq + 1;
       if (row.seq > expectedSeq) {
@@ -232,7 +246,7 @@ export class AuditLog {
     return computed === row.hash ? [] : [{ seq: row.seq, reason: `record ${row.seq}: hash mismatch — content was altered` }];
   }
 
-  private checkHead(last: Row | null, records: number): AuditProblem[] {
+  private checkHead(last: Pick<Row, 'seq' | 'hash'> | null, records: number): AuditProblem[] {
     const head = this.head();
     const lastSeq = last?.seq ?? 0;
     if (head === null) {

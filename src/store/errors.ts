@@ -10,6 +10,8 @@ export type StoreErrorCode =
   | 'STORE_TOO_NEW'
   /** Read-only open of a database that still needs migrations a read-only open cannot apply. */
   | 'STORE_OUTDATED'
+  /** The store's files are damaged (missing, empty, corrupt, from another store): refused, never read as empty. */
+  | 'STORE_DAMAGED'
   /** A second action with an idempotency key already used by another action. */
   | 'DUPLICATE_ACTION'
   /** An action whose ticketId names no stored ticket. */

@@ -185,6 +185,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE exits ADD COLUMN at_boot TEXT;
     `,
   },
+  {
+    version: 8,
+    name: 'store identity',
+    sql: `
+      -- Which store this is. The data directory's store.id file carries the same id, so a database
+      -- (or a WAL) from another store, or one that vanished, is told from "never created".
+      CREATE TABLE store_identity (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        store_id   TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      INSERT INTO store_identity (id, store_id, created_at)
+        VALUES (1, lower(hex(randomblob(16))), CAST(unixepoch('subsec') * 1000 AS INTEGER));
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

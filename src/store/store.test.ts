@@ -116,7 +116,10 @@ void describe('Store: opening and migrations', () => {
 
   void it('read-only open of a database not yet migrated fails with STORE_OUTDATED', () => {
     const dir = tmp();
-    new Database(dbPath(dir)).close();
+    // Not 0 bytes: an empty file and no marker is a store never created (STORE_MISSING).
+    const raw = new Database(dbPath(dir));
+    raw.exec('CREATE TABLE unrelated (a)');
+    raw.close();
     assert.throws(() => Store.open(dir, { readonly: true }), hasCode('STORE_OUTDATED'));
   });
 });

@@ -13,6 +13,8 @@ import { CLOSED_TICKET_STATES } from '../domain/types.js';
 import { AuditLog } from './audit.js';
 import type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification } from './audit.js';
 import { StoreError } from './errors.js';
+import { checkState } from './statecheck.js';
+import { aloneView, asDamage, inspect, markIfUnmarked, preflight } from './integrity.js';
 import { LATEST_VERSION, migrate, schemaVersion, tooNewError } from './migrations.js';
 
 export type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification, AuditProblem } from './audit.js';
@@ -106,14 +108,22 @@ export class Store {
     this.log = new AuditLog((sql) => this.st(sql));
   }
 
-  static open(dataDir: string, opts: { readonly?: boolean; stamp?: () => MonoStamp } = {}): Store {
+  /**
+   * Opens (or, in a data directory that never had one, creates) the store. A damaged store is
+   * refused with STORE_DAMAGED (store/integrity.ts); `check` adds the checks too slow for every
+   * command (quick_check, whether the WAL belongs to the database): the daemon's start runs them.
+   */
+  static open(dataDir: string, opts: { readonly?: boolean; stamp?: () => MonoStamp; check?: boolean } = {}): Store {
     const dir = path.resolve(dataDir);
     const file = path.join(dir, DB_FILE);
     const readonly = opts.readonly ?? false;
+    // Before SQLite opens anything: it would create an empty database where one was lost.
+    const { marker, fresh } = fs.existsSync(dir) ? preflight(dir, file) : { marker: null, fresh: true };
+    if (!fresh) inspect(dir, file, marker, { deep: opts.check ?? false, alone: opts.check ? aloneView(file) : null, timeoutMs: BUSY_TIMEOUT_MS });
     let db: Database.Database;
     if (readonly) {
       // Checked first so a read-only command never leaves an empty database (or directory) behind.
-      if (!fs.existsSync(file)) {
+      if (fresh) {
         throw new StoreError('STORE_MISSING', `no Warden store at ${file}: nothing has run with this data directory yet`);
       }
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
@@ -139,15 +149,22 @@ export class Store {
       } else {
         migrate(db, file);
       }
+      if (!readonly) markIfUnmarked(db, dir, marker);
     } catch (err) {
       db.close();
-      throw err;
+      throw asDamage(err, file);
     }
     return new Store(db, file, readonly, opts.stamp);
   }
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /** A consistent copy to `file` by SQLite's online backup API: safe while the daemon writes. */
+  async backup(file: string): Promise<{ pages: number }> {
+    const r = await this.db.backup(file);
+    return { pages: r.totalPages };
   }
 
   /** IMMEDIATE transaction (takes the write lock up front, so it never fails half-way on a lock
@@ -491,10 +508,17 @@ export class Store {
     return this.log.head();
   }
 
+  /** The chain, and the tickets, actions and flags it vouches for (store/statecheck.ts). */
   verifyAudit(): AuditVerification {
-    // One read snapshot, so a concurrent append cannot make the head and the chain disagree.
-    if (this.db.inTransaction) return this.log.verify();
-    return this.db.transaction(() => this.log.verify()).deferred();
+    const verify = (): AuditVerification => {
+      const chain = this.log.verify();
+      const state = checkState((sql) => this.st(sql));
+      const problems = [...chain.problems, ...state.problems];
+      return { ...chain, ok: problems.length === 0, problems, state: state.checked };
+    };
+    // One read snapshot, so a concurrent append cannot make the head, the chain and the rows disagree.
+    if (this.db.inTransaction) return verify();
+    return this.db.transaction(verify).deferred();
   }
 
   // ------------------------------------------------------------------------------ helpers

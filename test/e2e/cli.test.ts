@@ -91,6 +91,7 @@ test('audit verify fails after any single record is altered, deleted or reordere
   t.after(() => run.cleanup());
   await run.daemon.start();
   await run.waitHealthy(['cache', 'web']);
+  assert.equal((await cli(['freeze', '--reason', 'e2e'], { config: run.lab.configPath })).code, 0);
   await run.daemon.stop();
   const db = join(run.lab.dir, 'data', 'warden.db');
   const ok = await cli(['audit', 'verify'], { config: run.lab.configPath });
@@ -119,6 +120,9 @@ test('audit verify fails after any single record is altered, deleted or reordere
   await tamper((d) => d.prepare(`UPDATE ${table} SET actor = 'mallory' WHERE seq = 3`).run(), /record 3/);
   await tamper((d) => d.prepare(`DELETE FROM ${table} WHERE seq = 3`).run(), /3/);
   await tamper((d) => d.prepare(`DELETE FROM ${table} WHERE seq = (SELECT max(seq) FROM ${table})`).run(), /removed from the end|head/);
+  // The chain also vouches for the state it describes: the kill switch or an action edited by hand.
+  await tamper((d) => d.prepare(`DELETE FROM flags WHERE key = 'frozen'`).run(), /kill switch \(flag "frozen"\) is not set, but record \d+ set it/);
+  await tamper((d) => d.prepare(`UPDATE actions SET state = 'failed', json = json_set(json, '$.state', 'failed') WHERE id = 'A1'`).run(), /action A1: state is "failed" but the audit chain recorded "completed"/);
   const back = await cli(['audit', 'verify'], { config: run.lab.configPath });
   assert.equal(back.code, 0, 'the restored copy verifies again');
 });
