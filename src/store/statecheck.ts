@@ -44,20 +44,20 @@ function replay(prepare: (sql: string) => Database.Statement): { tickets: Map<st
       continue; // the chain check reports it
     }
     const id = r.subject ?? '';
-    const t = tickets.get(id);
-    const a = actions.get(id);
+    const seenT = tickets.get(id);
+    const seenA = actions.get(id);
     switch (r.kind) {
       case 'ticket.opened':
         tickets.set(id, { seq: r.seq, fingerprint: str(d.fingerprint), service: str(d.service), status: 'open', cause: null });
         break;
       case 'ticket.reopened':
-        if (t) Object.assign(t, { seq: r.seq, status: 'open', cause: null });
+        if (seenT) Object.assign(seenT, { seq: r.seq, status: 'open', cause: null });
         break;
       case 'ticket.status':
-        if (t && typeof d.to === 'string') Object.assign(t, { seq: r.seq, status: d.to });
+        if (seenT && typeof d.to === 'string') Object.assign(seenT, { seq: r.seq, status: d.to });
         break;
       case 'ticket.diagnosed':
-        if (t) Object.assign(t, { seq: r.seq, cause: str(d.cause) });
+        if (seenT) Object.assign(seenT, { seq: r.seq, cause: str(d.cause) });
         break;
       case 'action.proposed':
         actions.set(id, { seq: r.seq, ticket: str(d.ticket), type: str(d.type), target: str(d.target), state: str(d.state) ?? 'proposed', attempts: 0 });
@@ -71,10 +71,10 @@ function replay(prepare: (sql: string) => Database.Statement): { tickets: Map<st
         flags.set(`paused:${id}`, { seq: r.seq, actor: r.actor, reason: d.reason, set: r.kind === 'service.paused' });
         break;
       default:
-        if (a) {
-          a.seq = r.seq;
-          a.state = ACTION_STATE[r.kind] ?? a.state;
-          if (r.kind === 'action.executing' && typeof d.attempt === 'number') a.attempts = d.attempt;
+        if (seenA) {
+          seenA.seq = r.seq;
+          seenA.state = ACTION_STATE[r.kind] ?? seenA.state;
+          if (r.kind === 'action.executing' && typeof d.attempt === 'number') seenA.attempts = d.attempt;
         }
     }
   }
