@@ -43,7 +43,7 @@ const runbookSchema = z.strictObject({
 const backoffFields = {
   initial: duration({ positive: true }).meta({ description: 'Wait before the second restart of a streak (the first is immediate); doubles each time.' }),
   max: duration({ positive: true }).meta({ description: 'The longest wait between two restarts.' }),
-  resetAfter: duration({ positive: true }).meta({ description: 'A restart this long after the previous one starts a new streak, immediate again.' }),
+  resetAfter: duration({ positive: true }).meta({ description: 'A service healthy this long without a break ends its streak: its next restart is immediate again.' }),
 };
 const agentBackoffSchema = z
   .strictObject({

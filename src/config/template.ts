@@ -29,7 +29,7 @@ agent:
   restartBackoff:               # repeated restarts of one service wait their turn: the first is
     initial: 1s                 # immediate, then 1s, 2s, 4s... (default 1s)
     max: 60s                    # ...up to this (default 60s)
-    resetAfter: 5m              # a restart this long after the previous one is immediate again (default 5m)
+    resetAfter: 5m              # healthy this long without a break: the next restart is immediate again (default 5m)
 
 hosts:                          # where services run (default: just "local")
   - name: local

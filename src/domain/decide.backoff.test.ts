@@ -1,5 +1,5 @@
 // Repairs wait their turn: restart backoff per service (first restart immediate, then doubling to a
-// cap, reset after a quiet period) and the start period (a slow start is not a failure, but a
+// cap, reset after a period of health) and the start period (a slow start is not a failure, but a
 // service that has passed its checks is never hidden by it). Simulated monotonic time throughout.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,7 +73,7 @@ void describe('restart backoff', () => {
     assert.equal(d.onlyTicket().reason, 'restart cache');
   });
 
-  it('resets after a quiet period: a failure long after the last restart is repaired at once', () => {
+  it('a failure long after the last restart is repaired at once', () => {
     const soon = driver();
     soon.pass({ cache: dead() });
     soon.executeAll();
@@ -94,6 +94,44 @@ void describe('restart backoff', () => {
     const reopened = late.advance(BACKOFF.resetAfterMs).pass({ cache: dead([exitAt(late.now, { code: 1 })]) });
     assert.equal(late.onlyTicket().occurrences, 2, 'the same ticket, reopened');
     assert.equal(reopened.execute.length, 1, 'a new streak: immediate');
+  });
+
+  it('a period of health ends the streak; time without health does not', () => {
+    /** A streak of `n` restarts, each one failing again at once (four reach the cap). */
+    function streak(n: number): Driver {
+      const d = driver();
+      d.pass({ cache: dead() });
+      d.executeAll();
+      for (let i = 1; i < n; i++) {
+        crashAgain(d);
+        runWhenDue(d);
+      }
+      return d;
+    }
+    /** cache dies again; the restart runs; it dies once more: what does the next restart wait? */
+    function nextWait(d: Driver): string | null {
+      d.advance(10).pass({ cache: dead([exitAt(d.now, { code: 1 })]) });
+      runWhenDue(d);
+      crashAgain(d);
+      return d.onlyTicket().reason;
+    }
+
+    // Healthy for resetAfter, seen by passes on the way (the daemon passes at least every resync).
+    const healthy = streak(4);
+    const up = { startedAt: healthy.now, startedMono: healthy.mono };
+    const passing = [checkState('tcp#0', 'healthy', up.startedAt + 50)];
+    for (let t = 0; t <= BACKOFF.resetAfterMs; t += 10_000) healthy.advance(10_000).pass({ cache: { process: running(up), checks: passing } });
+    assert.equal(healthy.onlyTicket().status, 'resolved');
+    assert.equal(nextWait(healthy), 'waiting 1 s before restart 2 (backoff)', 'a new streak');
+
+    // As long, but never healthy (dead, the kill switch on): the streak goes on where it was.
+    const never = streak(2);
+    never.frozen = true;
+    for (let t = 0; t <= BACKOFF.resetAfterMs; t += 10_000) never.advance(10_000).pass({ cache: dead([exitAt(never.now, { code: 1 })]) });
+    never.frozen = false;
+    runWhenDue(never);
+    crashAgain(never);
+    assert.equal(never.onlyTicket().reason, 'waiting 4 s before restart 4 (backoff)');
   });
 
   it('recovering while the restart waits cancels it; the service is verified, not restarted', () => {

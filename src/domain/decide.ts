@@ -5,12 +5,12 @@
 //
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
 import { formatDuration } from '../lib/duration.js';
-import { restartBackoff, showWait } from './backoff.js';
+import { healthyForMs, restartBackoff, showWait } from './backoff.js';
 import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem } from './detect.js';
 import { evidenceKey } from './evidence.js';
-import { elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
+import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
 import { countStartedIn, gate, type GateResult, type StartedAction } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
@@ -52,6 +52,8 @@ export interface DecideInput {
   started: readonly StartedAction[];
   /** Per service: when a person last resolved one of its tickets (rate-limit counts restart then). */
   limitResets: Readonly<Record<string, Instant>>;
+  /** Per service: when its restart streak last ended after resetAfter of health (BACKOFF_RESET_PREFIX). */
+  backoffResets?: Readonly<Record<string, Instant>>;
   /** The latest resolved ticket of each problem without an open ticket: they may reopen. */
   recentlyResolved: readonly Ticket[];
   /** The next free id numbers; decide allocates from them and returns what it used. */
@@ -77,6 +79,8 @@ export interface DecideOutput {
   diagnose: DiagnoseRequest[];
   nextIds: { T: number; A: number };
   report: ReconcileReport;
+  /** Services whose restart streak ends now (healthy for resetAfter): to record. */
+  backoffResets: Record<string, Instant>;
 }
 
 /** Verification failures after which a ticket escalates whatever the rate limits say. */
@@ -268,6 +272,7 @@ export function decide(input: DecideInput): DecideOutput {
 
   const report = buildReport(config, detection, [...tickets.values()], deployRecs, gateFor, waiting);
   return {
+    backoffResets: endedStreaks(),
     detection,
     tickets: [...changedT].map((id) => tickets.get(id)!),
     actions: [...changedA].map((id) => actions.get(id)!),
@@ -433,9 +438,32 @@ export function decide(input: DecideInput): DecideOutput {
   function backoffFor(type: ActionType, target: string): ReturnType<typeof restartBackoff> | null {
     const b = specOfName.get(target)?.restartBackoff;
     if (!b || (type !== 'restart' && type !== 'start')) return null;
-    const starts = input.started.filter((s) => s.target === target && (s.type === 'restart' || s.type === 'start'));
-    const reset = input.limitResets[target];
-    return restartBackoff(b, starts, instant, reset ? windowStart(reset, 0) : undefined);
+    return restartBackoff(b, streakStarts(target), instant, streakStart(target));
+  }
+
+  /** Restarts and starts of a service since its streak began (all that were read when none did). */
+  function streakStarts(target: string): StartedAction[] {
+    const since = streakStart(target);
+    return input.started.filter((s) => s.target === target && (s.type === 'restart' || s.type === 'start') && (!since || atOrAfter(s.startedAt, s.stamp, since)));
+  }
+
+  /** The later of a person's reset and the last end of a streak by health. */
+  function streakStart(target: string): WindowStart | undefined {
+    const marks = [input.limitResets[target], input.backoffResets?.[target]].filter((x): x is Instant => !!x);
+    const latest = marks.sort((x, y) => y.wall - x.wall)[0];
+    return latest ? windowStart(latest, 0) : undefined;
+  }
+
+  /** Services with restarts in their streak that have now been healthy for resetAfter: it ends. */
+  function endedStreaks(): Record<string, Instant> {
+    const ended: Record<string, Instant> = {};
+    for (const target of new Set(input.started.map((s) => s.target))) {
+      const b = specOfName.get(target)?.restartBackoff;
+      if (!b || detection.health[target]?.health !== 'healthy' || streakStarts(target).length === 0) continue;
+      const healthy = healthyForMs(input.world.services[target], instant);
+      if (healthy !== null && healthy >= b.resetAfterMs) ended[target] = instant;
+    }
+    return ended;
   }
 }
 

@@ -6,6 +6,7 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import { retryIn } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DecideOutput } from '../domain/decide.js';
+import { BACKOFF_RESET_PREFIX } from '../domain/backoff.js';
 import type { Health, ResolvedConfig, Summary, World } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { CheckScheduler } from '../probes/checks.js';
@@ -74,6 +75,7 @@ export class EffectRunner {
       const spec = config.services.find((s) => s.name === name)!;
       store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
     }
+    for (const [name, at] of Object.entries(out.backoffResets)) store.setFlag(BACKOFF_RESET_PREFIX + name, JSON.stringify(at));
     if (this.beatDue(out, now)) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
   }
 

@@ -3,7 +3,7 @@
 // the commit. The daemon and `reconcile --once` read the store through the same readDecideInput,
 // so they cannot disagree.
 import { applyQueued, endSettled, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, settlePauses, type Command, type CommandResult } from '../app/commands.js';
-import { backoffLookbackMs } from '../domain/backoff.js';
+import { BACKOFF_RESET_PREFIX, backoffLookbackMs } from '../domain/backoff.js';
 import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnoseRequest, type DiagnosisAnswer } from '../domain/decide.js';
 import { decideSettled } from '../domain/settle.js';
@@ -37,18 +37,22 @@ export function readDecideInput(
   const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs),
     ...config.services.map((s) => (s.restartBackoff ? backoffLookbackMs(s.restartBackoff) : 0)));
   const detection = detect(config, world, tickets);
-  const limitResets: Record<string, Instant> = {};
-  for (const [service, value] of store?.flagsWithPrefix(LIMIT_RESET_PREFIX) ?? []) {
-    const at = parseLimitReset(value);
-    if (at) limitResets[service] = at;
-  }
+  const resets = (prefix: string): Record<string, Instant> => {
+    const out: Record<string, Instant> = {};
+    for (const [service, value] of store?.flagsWithPrefix(prefix) ?? []) {
+      const at = parseLimitReset(value);
+      if (at) out[service] = at;
+    }
+    return out;
+  };
   const paused = activePauses(store?.flagsWithPrefix(PAUSE_PREFIX) ?? new Map<string, string>(), instant);
   return {
     config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
     paused: new Set(paused.keys()),
     frozen: store?.getFlag(FROZEN_FLAG) != null,
     started: store?.startedRepairsSince({ wall: now - longest, mono: instant.mono - longest, boot: instant.boot }) ?? [],
-    limitResets,
+    limitResets: resets(LIMIT_RESET_PREFIX),
+    backoffResets: resets(BACKOFF_RESET_PREFIX),
     recentlyResolved: recentlyResolved(store, detection, tickets),
     detection,
     nextIds: store?.nextIds() ?? { T: 1, A: 1 },

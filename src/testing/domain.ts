@@ -198,6 +198,8 @@ export class Driver {
   readonly starts = new Map<string, MonoStamp>();
   /** What `warden tickets resolve` records: the rate-limit count of a service restarts then. */
   readonly limitResets: Record<string, { wall: Millis; mono: number; boot: string }> = {};
+  /** Where each service's restart streak last ended by health (what the daemon keeps as flags). */
+  readonly backoffResets: Record<string, { wall: Millis; mono: number; boot: string }> = {};
   readonly tickets = new Map<string, Ticket>();
   readonly actions = new Map<string, Action>();
   readonly passes: DecideOutput[] = [];
@@ -250,6 +252,7 @@ export class Driver {
           return { target: a.target, type: a.type, startedAt: a.startedAt!, ...(stamp ? { stamp } : {}) };
         }),
       limitResets: { ...this.limitResets },
+      backoffResets: { ...this.backoffResets },
       recentlyResolved: [...this.tickets.values()].filter((t) => t.status === 'resolved').map((t) => structuredClone(t)),
       nextIds: { ...this.counters },
       answers,
@@ -273,6 +276,7 @@ export class Driver {
     for (const t of out.tickets) this.tickets.set(t.id, structuredClone(t));
     for (const a of out.actions) this.actions.set(a.id, structuredClone(a));
     Object.assign(this.counters, out.nextIds);
+    Object.assign(this.backoffResets, out.backoffResets);
     this.passes.push(out);
     return out;
   }
