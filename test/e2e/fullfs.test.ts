@@ -140,7 +140,8 @@ test('a start that cannot open its store exits non-zero with one timestamped lin
     execFile(WARDEN, ['--config', lab.configPath, 'run'], { timeout: 15_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }));
   });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z start failed: SQLITE_NOTADB: .*restore warden\.db from a backup; then start Warden again\)\n$/);
+  // One line: the file, what is wrong, and what to do.
+  assert.match(r.stderr, /^\d{4}-\d\d-\d\dT[\d:.]+Z start failed: STORE_DAMAGED: \S+\/warden\.db: is not a SQLite database \(SQLITE_NOTADB\)\..*restore a backup.*"warden store recover"[^\n]*\n$/);
   assert.doesNotMatch(r.stdout + r.stderr, /^\s+at /m, 'no stack trace');
   assert.doesNotMatch(r.stdout, /online:/);
 });
