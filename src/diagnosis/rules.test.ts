@@ -34,6 +34,15 @@ function assertAlternativesComplete(d: Diagnosis): void {
 }
 
 void describe('diagnose: process causes', () => {
+  it('a start command that exited 0 and left its daemon running is config_drift, not restarted', () => {
+    const d = diagnoseWorld({ cache: { ...dead([exitAt(T0 - 2000, { code: 0, uptimeMs: 40 })]), daemonized: { pid: 5151, command: 'redis-server *:6390' } } });
+    assert.deepEqual(d.rootCause, { service: 'cache', host: 'local', cause: 'config_drift' });
+    assert.deepEqual(d.recommended, []);
+    assert.match(d.noRepair ?? '', /^cache daemonized: its start command exited 0 and left pid 5151 \(redis-server \*:6390\) running.*foreground/);
+    assert.match(d.evidence[0]?.fact ?? '', /exited 0 after 40 ms and left pid 5151/);
+    assertAlternativesComplete(d);
+  });
+
   it('a single exit is process_exited, repaired by a restart', () => {
     const d = diagnoseWorld({ cache: dead([exitAt(T0 - 2000, { signal: 'SIGKILL', uptimeMs: 1234 })]) });
     assert.deepEqual(d.rootCause, { service: 'cache', host: 'local', cause: 'process_exited' });

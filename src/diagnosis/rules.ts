@@ -54,7 +54,9 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const timedOut = failing.filter((c) => c.last?.timedOut);
 
   // Facts first.
+  const daemon = proc && !proc.running ? proc.daemonized : undefined;
   if (proc?.running) evidence.push({ source: 'process', fact: `pid ${proc.pid} running, state ${proc.procState ?? '?'}${STATE_NOTE[proc.procState ?? ''] ?? ''}` });
+  else if (daemon) evidence.push({ source: 'process', fact: `the start command exited 0${last?.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''} and left pid ${daemon.pid} (${daemon.command}) running: it put itself in the background` });
   else if (proc?.spawnError) evidence.push({ source: 'process', fact: `start failed: ${proc.spawnError}` });
   else if (last) evidence.push({ source: 'process', fact: `exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}` });
   else evidence.push({ source: 'process', fact: 'not running' });
@@ -72,10 +74,20 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     ? (spec.dependsOn.length === 0 ? `${spec.name} has no dependencies` : `its dependencies (${spec.dependsOn.join(', ')}) are healthy`)
     : `dependencies ${brokenDeps.join(', ')} are down but ${spec.name} is the first broken service`);
 
+  let noRepair: string | null = null;
   if (proc && !proc.running && proc.spawnError) {
     cause = 'config_drift';
     confidence = 0.9;
     rejected.set('process_exited', 'the process never ran: the start command itself failed');
+  } else if (daemon) {
+    // Restarting would start a second copy beside the first, which keeps serving (and its port).
+    cause = 'config_drift';
+    confidence = 0.9;
+    rejected.set('process_exited', `it exited 0 and pid ${daemon.pid} it started runs on: not a crash`);
+    rejected.set('crash_loop', 'the exit was clean and its daemon runs on');
+    noRepair = `${spec.name} daemonized: its start command exited 0 and left pid ${daemon.pid} (${daemon.command}) running, which Warden does not supervise; ` +
+      'run it in the foreground (e.g. redis-server --daemonize no, nginx -g "daemon off;", a --foreground or --no-daemon flag) or as kind: systemd, then stop pid ' +
+      `${daemon.pid} and resolve this ticket`;
   } else if (verdict) {
     cause = verdict.cause;
     confidence = verdict.confidence;
@@ -120,7 +132,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
   const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
   const recommended = recommend(spec, cause, verdict, proc?.running ?? false);
-  const noRepair = recommended.length === 0 && verdict && 'none' in verdict.repair ? verdict.repair.none : null;
+  if (noRepair === null && recommended.length === 0 && verdict && 'none' in verdict.repair) noRepair = verdict.repair.none;
   return {
     rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
     confidence,

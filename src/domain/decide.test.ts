@@ -324,7 +324,7 @@ void describe('decide: causes and their repairs', () => {
     assert.equal(d.onlyTicket().status, 'remediating');
   });
 
-  it('a repair that did not hold is diagnosed again from what the log says now, even before the exit is recorded', () => {
+  it('a repair that did not hold is diagnosed again from what the log says now, once its exit is recorded', () => {
     const d = driver({ override: { cache: { runbooks: [runbook('free-disk', ['resource_exhausted'])] } } });
     const killed = dead();
     d.pass({ cache: killed });
@@ -332,9 +332,13 @@ void describe('decide: causes and their repairs', () => {
     d.executeAll();
     d.advance(100).pass({ cache: running() });
     assert.equal(d.onlyTicket().status, 'verifying');
-    // The restarted process died at once (ENOSPC); its exit is not recorded yet (a zombie), so the
-    // exit history is what it was at the first diagnosis.
-    const out = d.advance(100).pass({ cache: { ...killed, exitPending: true } }, { logs: { cache: ['write failed: ENOSPC: no space left on device'] } });
+    // The restarted process died at once (ENOSPC). While its exit is not recorded (a zombie), its
+    // code is unknown: the diagnosis waits for it rather than judge from the old exit history.
+    const logs = { cache: ['write failed: ENOSPC: no space left on device'] };
+    const waiting = d.advance(100).pass({ cache: { ...killed, exitPending: true } }, { logs });
+    assert.equal(d.onlyTicket().status, 'diagnosing');
+    assert.deepEqual(waiting.execute, []);
+    const out = d.advance(1).pass({ cache: dead([exitAt(d.now - 1, { code: 1 }), ...killed.exits]) }, { logs });
     assert.equal(d.onlyTicket().cause, 'resource_exhausted');
     assert.deepEqual(out.execute.map((id) => d.action(id).type), ['run-runbook']);
   });

@@ -301,6 +301,12 @@ export function decide(input: DecideInput): DecideOutput {
    */
   function needDiagnosis(t: Ticket, p: Problem): Ticket {
     const key = evidenceKey(config, input.world, p, instant);
+    // An exit seen but not recorded yet: its code and signal, which decide the cause (a clean exit
+    // that left a daemon running is no crash), come in a moment and wake the loop. Wait for them.
+    if (input.world.services[p.service]?.process.exitPending === true) {
+      const pending = `${key}:exit-pending`;
+      return t.evidenceKey === pending ? t : onT(t, { type: 'diagnose', key: pending });
+    }
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {

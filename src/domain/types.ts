@@ -228,6 +228,8 @@ export interface ProcessState {
   exits: ExitRecord[];
   /** The process died a moment ago and its exit is not recorded yet. */
   exitPending?: boolean;
+  /** Its start command exited 0 and left this process of its own running: it daemonized. */
+  daemonized?: { pid: number; command: string };
   /**
    * Which action started the running process: its id, null when no action did (started by hand),
    * absent when the driver cannot tell. Resume compares this identity, never start times.

@@ -120,6 +120,26 @@ export function groupAlive(pgid: number): boolean {
   });
 }
 
+/**
+ * The live members of a process group whose leader (started at `leaderStart`, in clock ticks) is
+ * gone; [] when there are none or when the group id now belongs to someone else: a process whose
+ * pid is the group id (a new leader: ours is dead), or a member older than our leader.
+ */
+export function leftoverMembers(pgid: number, leaderStart: number): number[] {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return []; // the usual case, and a cheap one: no process in the group at all
+  }
+  const members: { pid: number; start: number }[] = [];
+  for (const pid of listPids()) {
+    const stat = readProcStat(pid);
+    if (stat !== null && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X') members.push({ pid, start: stat.startTime });
+  }
+  if (members.some((m) => m.pid === pgid || m.start < leaderStart)) return [];
+  return members.map((m) => m.pid);
+}
+
 function realDir(path: string): string {
   try {
     return realpathSync(path);

@@ -314,3 +314,35 @@ test('start of a missing or non-executable program fails with SPAWN_FAILED', asy
   assert.equal(sup.state('ghost').spawnError, null);
   assert.equal(h.registry.getProcess('noexec'), null);
 });
+
+test('what a dead leader left in its group is stopped before the service starts again', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  // The shell leads the group; the worker it started is killed with it only if the group is.
+  const svc = spec('shell', ['sh', '-c', `${node} -e "setInterval(()=>{},1000)" & echo worker $!; wait`], { stopGraceMs: 300 });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const worker = Number(await waitFor(() => sup.logTail('shell', 10).map((l) => /worker (\d+)$/.exec(l)?.[1]).find((x) => x), 5000, 'the worker pid'));
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => h.exits.some((e) => e.service === 'shell'), 3000, 'the shell exit');
+  assert.notEqual(readProcStat(worker), null, 'the worker outlives its shell');
+  const next = await sup.start(svc);
+  h.track(next.pid);
+  await waitFor(() => readProcStat(worker) === null || readProcStat(worker)?.state === 'Z', 3000, 'the old worker gone');
+  assert.ok(sup.logTail('shell', 20).some((l) => l.includes(`stopping what is left of its previous run: pid ${worker}`)));
+});
+
+test('a start command that forks a daemon and exits 0 is reported as daemonized', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  // Double fork with setsid, as daemons do: the grandchild leaves the group and the session.
+  const svc = spec('forker', ['sh', '-c', `setsid ${node} -e "setInterval(()=>{},1000)" >/dev/null 2>&1 < /dev/null & exit 0`]);
+  await sup.start(svc);
+  await waitFor(() => h.exits.some((e) => e.service === 'forker'), 3000, 'the start command exit');
+  const st = sup.state('forker');
+  assert.equal(st.running, false);
+  assert.ok(st.daemonized, 'daemonized');
+  h.track(st.daemonized.pid);
+  assert.match(st.daemonized.command, /setInterval/);
+  assert.notEqual(readProcStat(st.daemonized.pid), null);
+});

@@ -7,8 +7,8 @@ import { closeSync, constants, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import { sleepOn, type Clock, type TimerHandle } from '../../lib/clock.js';
-import { isAlive, processStartMs, readProcStat } from '../../lib/proc.js';
-import { findByArgv, groupAlive, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
+import { isAlive, listPids, processStartMs, readCmdline, readProcStat } from '../../lib/proc.js';
+import { cmdlineMatches, findByArgv, groupAlive, leftoverMembers, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
 import type { ActOptions } from '../driver.js';
 import { faultPoint } from '../../lib/fault.js';
 import { logFileOf, tailLines } from './logs.js';
@@ -81,12 +81,19 @@ interface Watch {
   lastStateSince?: number;
   /** The action that started it (ProcessState.startedBy): null none, undefined unknown. */
   startedBy: string | null | undefined;
+  /** It leads its own process group (always, when Warden spawned it): the group is signalled too. */
+  leader: boolean;
 }
 
 
 export class ProcessSupervisor {
   private readonly watched = new Map<string, Watch>();
   private readonly spawnErrors = new Map<string, string>();
+  /** Process groups whose leader is gone and which may still have members: stopped before the
+   *  service starts again, or when it is stopped (a `sh -c "worker & wait"` killed at the shell). */
+  private readonly leftovers = new Map<string, { pgid: number; leaderStart: number }>();
+  /** Services whose start command exited 0 and left a process of theirs running (ProcessState.daemonized). */
+  private readonly daemonized = new Map<string, { pid: number; command: string }>();
   /** Recent exits per service (the registry's, cached: a pass must not query each service's). */
   private readonly exits = new Map<string, ExitRecord[]>();
   /** Where the next poll of adopted processes starts (they are polled in slices). */
@@ -142,6 +149,7 @@ export class ProcessSupervisor {
       running: alive,
       // Dead (a zombie, or gone) but its exit not recorded yet: it ran, so it is not "never started".
       ...(w !== undefined && !alive ? { exitPending: true } : {}),
+      ...(!alive && this.daemonized.has(service) ? { daemonized: this.daemonized.get(service)! } : {}),
       pid: alive ? w.pid : null,
       startedAt: alive ? w.startedAt : null,
       startedMono: alive ? w.startedMono : null,
@@ -198,6 +206,8 @@ export class ProcessSupervisor {
         // It exited while Warden was away. When and how are unknown, but the exit is recorded: a
         // service that ran and died is an incident, not a service that was never started.
         this.opts.registry.deleteProcess(name);
+        // Whatever it started may still run in its group (Warden spawned it as a group leader).
+        this.leftovers.set(name, { pgid: rec.pid, leaderStart: rec.procStart });
         this.opts.registry.addExit(name, { at: this.opts.clock.now(), code: null, signal: null, uptimeMs: null });
         this.exits.delete(name);
         gone.push(name);
@@ -261,6 +271,7 @@ export class ProcessSupervisor {
     } catch (err) {
       throw this.spawnFailed(name, `cannot make the log pipe of ${name}: ${errText(err)}`, err);
     }
+    await this.stopLeftovers(spec, opts.signal);
     const [file, ...args] = spec.start;
     if (file === undefined) throw this.spawnFailed(name, 'start argv is empty');
     if (!isDirectory(spec.cwd)) throw this.spawnFailed(name, `cwd ${spec.cwd} is not a directory`);
@@ -304,7 +315,8 @@ export class ProcessSupervisor {
     this.opts.registry.putProcess({ service: name, pid, procStart, startedAt, argv: [...spec.start], actionId });
     faultPoint('after-record');
     this.spawnErrors.delete(name);
-    const watch = this.newWatch(pid, procStart, startedAt, spec.start, child, actionId);
+    this.daemonized.delete(name);
+    const watch = this.newWatch(pid, procStart, startedAt, spec.start, child, actionId, true);
     watch.startedMono = this.opts.clock.mono();
     this.watched.set(name, watch);
     child.on('exit', (code, signal) => this.recordExit(name, watch, code, signal));
@@ -316,12 +328,12 @@ export class ProcessSupervisor {
   private async stopNow(spec: ServiceSpec, signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
     const w = this.watched.get(spec.name);
-    if (w === undefined) return;
+    if (w === undefined) return this.stopLeftovers(spec, signal);
     const stat = readProcStat(w.pid);
     if (stat === null || stat.startTime !== w.procStart) {
       await this.waitGone(w, this.pollMs * 2 + 100);
       this.recordExit(spec.name, w, null, null);
-      return;
+      return this.stopLeftovers(spec, signal);
     }
     // Signal the whole group only when the service leads it; otherwise a group id could be ours.
     const group = stat.pgrp === w.pid;
@@ -345,14 +357,38 @@ export class ProcessSupervisor {
     signalGroup(w.pid, true, 'SIGKILL');
   }
 
-  private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null, startedBy: string | null | undefined): Watch {
+  private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null, startedBy: string | null | undefined, leader: boolean): Watch {
     let markExited = (): void => {};
     const exited = new Promise<void>((resolve) => { markExited = resolve; });
-    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false, startedBy, lastState: null };
+    return { pid, procStart, startedAt, startedMono: null, argv: [...argv], child, poll: false, exited, markExited, stopping: false, startedBy, lastState: null, leader };
+  }
+
+  /**
+   * What is left of a service's previous process group after its leader died: the stop signal, the
+   * grace period, then SIGKILL. A group id cannot be reused while a member lives, so a group still
+   * alive is the service's own.
+   */
+  private async stopLeftovers(spec: ServiceSpec, signal?: AbortSignal): Promise<void> {
+    const left = this.leftovers.get(spec.name);
+    if (left === undefined) return;
+    this.leftovers.delete(spec.name);
+    const { pgid, leaderStart } = left;
+    const members = leftoverMembers(pgid, leaderStart);
+    if (members.length === 0) return;
+    this.logs.note(spec.name, `stopping what is left of its previous run: pid ${members.join(', ')} in process group ${pgid}, whose leader is gone`);
+    signalGroup(pgid, true, spec.stopSignal);
+    signalGroup(pgid, true, 'SIGCONT');
+    const graceEnd = this.opts.clock.mono() + spec.stopGraceMs;
+    while (this.opts.clock.mono() < graceEnd && signal?.aborted !== true) {
+      if (leftoverMembers(pgid, leaderStart).length === 0) return;
+      await sleepOn(this.opts.clock, 20);
+    }
+    signalGroup(pgid, true, 'SIGKILL');
   }
 
   private watchAdopted(service: string, rec: ProcessRecord, startedBy: string | null | undefined): void {
-    const w = this.newWatch(rec.pid, rec.procStart, rec.startedAt, rec.argv, null, startedBy);
+    // An adopted process is signalled as a group only if it leads one (Warden's own children do).
+    const w = this.newWatch(rec.pid, rec.procStart, rec.startedAt, rec.argv, null, startedBy, readProcStat(rec.pid)?.pgrp === rec.pid);
     // Not our child, so no exit event: poll /proc. One timer serves every adopted process, so a
     // large inventory costs one wake-up per pollMs, not one per service.
     w.poll = true;
@@ -400,9 +436,35 @@ export class ProcessSupervisor {
     } catch (err) {
       this.onError(err);
     }
+    if (w.leader) this.leftovers.set(service, { pgid: w.pid, leaderStart: w.procStart });
+    // A clean exit that leaves a process of the service's own running: it put itself in the
+    // background (fork and exit, as daemons do), and restarting it would only start a second copy.
+    if (code === 0 && !w.stopping) this.findDaemon(service, w);
     w.markExited();
     try {
       this.opts.onExit(service, exit);
+    } catch (err) {
+      this.onError(err);
+    }
+  }
+
+  /**
+   * The oldest live process the exited one left behind: one carrying the service's mark, or one
+   * started during its run that runs the same program (a daemon that rewrote its title, like
+   * redis-server, has overwritten its environment, and points its stdout at /dev/null).
+   */
+  private findDaemon(service: string, w: Watch): void {
+    try {
+      const marked = new Set((scanMarked(this.opts.instanceId, this.opts.dataDir).get(service) ?? []).map((m) => m.pid));
+      // Another service's process is never this one's daemon, whatever its command line.
+      const others = new Set([...this.watched.values()].map((x) => x.pid));
+      const left = listPids()
+        .filter((pid) => pid !== w.pid && pid !== process.pid && !others.has(pid))
+        .map((pid) => ({ pid, stat: readProcStat(pid) }))
+        .filter((m) => m.stat !== null && m.stat.state !== 'Z' && m.stat.state !== 'X' && m.stat.startTime >= w.procStart)
+        .filter((m) => marked.has(m.pid) || cmdlineMatches(readCmdline(m.pid) ?? [], w.argv))
+        .sort((a, b) => a.stat!.startTime - b.stat!.startTime)[0];
+      if (left !== undefined) this.daemonized.set(service, { pid: left.pid, command: (readCmdline(left.pid) ?? []).join(' ').trim() });
     } catch (err) {
       this.onError(err);
     }

@@ -50,6 +50,17 @@ test('exec probe reports a missing program', async () => {
   assert.equal(e.ok, false);
 });
 
+/** Whether the process is gone (or a zombie) within `ms`. */
+async function diesWithin(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const stat = (() => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; } })();
+    if (stat === null || /\) [ZX] /.test(stat)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
 test('exec probe timeout kills the whole process group', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'warden-exec-'));
   const pidFile = join(dir, 'pid');
@@ -63,14 +74,23 @@ test('exec probe timeout kills the whole process group', async () => {
     assert.ok(r.latencyMs < 1000);
     sleeper = Number(readFileSync(pidFile, 'utf8'));
     // SIGKILL is delivered at once, but the zombie needs its reaper; give it a moment.
-    const deadline = Date.now() + 1000;
-    let alive = true;
-    while (alive && Date.now() < deadline) {
-      const stat = (() => { try { return readFileSync(`/proc/${sleeper}/stat`, 'utf8'); } catch { return null; } })();
-      alive = stat !== null && !/\) [ZX] /.test(stat);
-      if (alive) await new Promise((res) => setTimeout(res, 10));
-    }
-    assert.equal(alive, false, 'the grandchild sleep survived the timeout');
+    assert.equal(await diesWithin(sleeper, 1000), true, 'the grandchild sleep survived the timeout');
+  } finally {
+    if (sleeper !== undefined) try { process.kill(sleeper, 'SIGKILL'); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('exec probe reaps what its program left running, after a normal exit too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-exec-'));
+  const pidFile = join(dir, 'pid');
+  let sleeper: number | undefined;
+  try {
+    // The program answers at once and leaves `sleep` behind (stdout closed, so nothing waits for it).
+    const r = await exec({ type: 'exec', argv: ['sh', '-c', `sleep 30 >/dev/null 2>&1 & echo $! > ${pidFile}; echo ok`], cwd }, 5000);
+    assert.equal(r.ok, true, r.message);
+    sleeper = Number(readFileSync(pidFile, 'utf8'));
+    assert.equal(await diesWithin(sleeper, 5000), true, 'the background sleep outlived its probe');
   } finally {
     if (sleeper !== undefined) try { process.kill(sleeper, 'SIGKILL'); } catch { /* gone */ }
     rmSync(dir, { recursive: true, force: true });

@@ -38,7 +38,7 @@ export function exec(spec: ExecProbeSpec, timeoutMs: number): Promise<ProbeResul
     let drainTimer: NodeJS.Timeout | undefined;
     let child: ChildProcess;
     try {
-      // detached: the program gets its own process group, so a timeout can kill its children too.
+      // detached: the program gets its own process group, so its children can be killed with it.
       child = spawn(file, args, { cwd: spec.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       // Invalid arguments (a NUL byte in argv) throw synchronously instead of emitting 'error'.
@@ -76,6 +76,9 @@ export function exec(spec: ExecProbeSpec, timeoutMs: number): Promise<ProbeResul
     child.on('error', (err) => finish(fail(errorMessage(err), start)));
     child.on('exit', (code, signal) => {
       exit = { code, signal };
+      // A probe is done when its program is: whatever it left in the background goes with it
+      // (a probe leaving one child per run leaked hundreds of processes an hour).
+      killGroup(child.pid);
       drainTimer = setTimeout(report, DRAIN_MS);
     });
     // 'close' comes once the pipes are drained too: the normal, prompt path.
