@@ -11,9 +11,26 @@ export function show(v: unknown): string {
   if (v === null) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return v.length > BRIEF ? `${JSON.stringify(brief(v))} (${v.length} characters)` : JSON.stringify(v);
   return String(v);
 }
+
+/** Quoted values are cut here: a 20,000-character name is recognised by its start and position. */
+const BRIEF = 40;
+
+/** A name as messages print it: whole when short, its first characters and "…" when long. */
+export function brief(s: string): string {
+  return s.length > BRIEF ? `${s.slice(0, BRIEF)}…` : s;
+}
+
+/** The names a message lists ("services are: ..."): the first few, so a message stays a line. */
+export function listNames(names: readonly string[], max = 20): string {
+  const shown = names.slice(0, max).map(brief).join(', ');
+  return names.length > max ? `${shown}, … (${names.length} in all)` : shown;
+}
+
+/** Longer names are an error: names become file names, unit names and metric labels. */
+export const MAX_NAME = 128;
 
 // `-` last in the class so the pattern is also valid under the `u` flag JSON Schema validators use.
 export const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -21,10 +38,13 @@ export const AGENT_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 
 export function name(what: string, re = NAME, lower = false) {
   const letters = lower ? 'lower-case letters' : 'letters';
-  return z.string().regex(re, {
-    error: (iss) =>
-      `expected ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} name of ${letters}, digits, '-', '_' or '.', starting with a letter or digit; got ${show(iss.input)}`,
-  });
+  const article = /^[aeiou]/.test(what) ? 'an' : 'a';
+  return z
+    .string()
+    .max(MAX_NAME, { error: (iss) => `expected ${article} ${what} name of at most ${MAX_NAME} characters; got ${show(iss.input)}`, abort: true })
+    .regex(re, {
+      error: (iss) => `expected ${article} ${what} name of ${letters}, digits, '-', '_' or '.', starting with a letter or digit; got ${show(iss.input)}`,
+    });
 }
 
 /** A string that parses with parseDuration; a bare number is the mistake people make most. */

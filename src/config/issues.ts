@@ -4,7 +4,7 @@
 import { WardenError } from '../lib/errors.js';
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
-import { show } from './fields.js';
+import { brief, listNames, show } from './fields.js';
 
 import { didYouMean } from '../lib/suggest.js';
 
@@ -47,8 +47,8 @@ export function formatPath(path: readonly PathSeg[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg) && seg === brief(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(brief(seg))}]`;
   }
   return out;
 }
@@ -197,7 +197,7 @@ export function fromZodIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: u
     return issue.keys.map((key) => {
       const guess = didYouMean(key, known);
       const hint = guess === null ? '' : ` (did you mean "${guess}"?)`;
-      const expected = known.length > 0 ? `; expected one of ${known.join(', ')}` : '';
+      const expected = known.length > 0 ? `; expected one of ${listNames(known, known.length)}` : '';
       return { path: [...path, key], at: 'key' as const, message: atPath([...path, key], `unknown key${hint}${expected}`) };
     });
   }
