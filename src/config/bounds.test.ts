@@ -26,3 +26,23 @@ test('names have a length cap, and long values are quoted short in messages', ()
     `5:20044: services[1]["${'x'.repeat(40)}…"]: unknown key; expected one of name, host, kind, start, unit, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks, startPeriod, restartBackoff, onRemove`,
   ]);
 });
+
+test('NUL bytes in argv, env and paths are rejected where they are, not by spawn at run time', () => {
+  assert.deepEqual(errors(HEAD + [
+    'services:',
+    '  - name: api',
+    '    start: [node, "a\\0b"]',
+    '    cwd: "./lab\\0"',
+    '    env: { A: "x\\0y" }',
+    '    checks: [ { exec: { argv: ["\\0"] } } ]',
+    '    runbooks: [ { name: r, run: [sh, "\\0"], env: { "B\\0": x } } ]',
+    '',
+  ].join('\n')), [
+    '5:19: services[0].start[1]: expected no NUL byte (\\0) in an argv item; got "a\\u0000b"',
+    '6:10: services[0].cwd: expected a path without NUL bytes (\\0); got "./lab\\u0000"',
+    '7:15: services[0].env.A: expected no NUL byte (\\0) in an environment value; got "x\\u0000y"',
+    '8:32: services[0].checks[0].exec.argv[0]: expected no NUL byte (\\0) in an argv item; got "\\u0000"',
+    '9:38: services[0].runbooks[0].run[1]: expected no NUL byte (\\0) in an argv item; got "\\u0000"',
+    '9:52: services[0].runbooks[0].env["B\\u0000"]: invalid environment variable name "B\\u0000": it must not be empty or contain "=" or a NUL byte (\\0)',
+  ]);
+});

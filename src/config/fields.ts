@@ -79,13 +79,23 @@ export const bytes = z.union([z.int(sizeError).min(0, sizeError), z.string(sizeE
 /** A positive whole number (consecutive counts, limits). */
 export const count = z.int().min(1);
 
+/**
+ * A string the kernel can take: exec and environ end each string at a NUL byte, so Node refuses one
+ * at spawn time; the file is the place to say so, with a position.
+ */
+const noNul = (what: string) => (s: string, ctx: z.core.$RefinementCtx<string>): void => {
+  if (s.includes('\0')) ctx.addIssue({ code: 'custom', message: `expected ${what}; got ${show(s)}` });
+};
+
 /** An argv list: YAML flow lists keep it short, and no shell ever parses it. */
-const argvItem = z.string({
-  error: (iss) =>
-    typeof iss.input === 'number' || typeof iss.input === 'boolean'
-      ? `expected a string, got ${String(iss.input)}; quote it: "${String(iss.input)}"`
-      : undefined,
-});
+const argvItem = z
+  .string({
+    error: (iss) =>
+      typeof iss.input === 'number' || typeof iss.input === 'boolean'
+        ? `expected a string, got ${String(iss.input)}; quote it: "${String(iss.input)}"`
+        : undefined,
+  })
+  .superRefine(noNul('no NUL byte (\\0) in an argv item'));
 export const argv = z
   .array(argvItem, {
     error: (iss) => {
@@ -101,12 +111,12 @@ export const argv = z
   .min(1, { error: 'expected an argv list with at least the program, e.g. [node, api.js]; got an empty list' });
 
 /** Relative paths are resolved against the directory of the config file. */
-export const path = z.string().min(1, { error: 'expected a path; got an empty string' });
+export const path = z.string().min(1, { error: 'expected a path; got an empty string' }).superRefine(noNul('a path without NUL bytes (\\0)'));
 
 export const env = z
   .record(
-    z.string().regex(/^[^=\0]+$/, { error: (iss) => `invalid environment variable name ${show(iss.input)}: it must not be empty or contain "="` }),
-    z.union([z.string(), z.number(), z.boolean()], {
+    z.string().regex(/^[^=\0]+$/, { error: (iss) => `invalid environment variable name ${show(iss.input)}: it must not be empty or contain "=" or a NUL byte (\\0)` }),
+    z.union([z.string().superRefine(noNul('no NUL byte (\\0) in an environment value')), z.number(), z.boolean()], {
       error: (iss) => `expected a string (numbers and booleans are converted); got ${show(iss.input)}`,
     }),
   )
