@@ -17,6 +17,13 @@ function errors(text: string): string[] {
 
 const HEAD = 'version: 1\nagent: { name: otto }\n';
 
+/** Inline YAML written flush left: `y` strips the indentation of its first line from all lines. */
+function y(s: string): string {
+  const lines = s.replace(/^\n/, '').split('\n');
+  const indent = /^ */.exec(lines[0] ?? '')?.[0].length ?? 0;
+  return lines.map((l) => l.slice(indent)).join('\n');
+}
+
 test('names have a length cap, and long values are quoted short in messages', () => {
   const long = 'x'.repeat(20_000);
   assert.deepEqual(errors(`${HEAD}services:\n  - { name: ${long}a, start: [x] }\n  - { name: b, start: [x], dependsOn: [${long}b], ${long}: 1 }\n`), [
@@ -45,4 +52,63 @@ test('NUL bytes in argv, env and paths are rejected where they are, not by spawn
     '9:38: services[0].runbooks[0].run[1]: expected no NUL byte (\\0) in an argv item; got "\\u0000"',
     '9:52: services[0].runbooks[0].env["B\\u0000"]: invalid environment variable name "B\\u0000": it must not be empty or contain "=" or a NUL byte (\\0)',
   ]);
+});
+
+test('an alias without an anchor is reported where it is, with every other error', () => {
+  assert.deepEqual(errors(HEAD + y(`
+    services:
+      - name: api
+        start: *missing
+        stopSignal: TERM
+  `)), [
+    '5:12: YAML: unknown anchor "missing": an alias *missing needs an anchor &missing on a node before it',
+    '6:17: services[0].stopSignal: expected a signal name such as SIGTERM, SIGINT or SIGQUIT; got "TERM" (did you mean SIGTERM?)',
+  ]);
+});
+
+test('an alias inside the node it names is reported, not expanded forever', () => {
+  assert.deepEqual(errors(HEAD + 'services: &s [ { name: a, start: [x], dependsOn: *s } ]\n'), [
+    '3:50: YAML: the alias *s is inside the node anchored &s, which would make it endless',
+  ]);
+});
+
+test('a merge key (<<) takes maps only, and says so where it is', () => {
+  assert.deepEqual(errors(HEAD + y(`
+    x: &list [1, 2]
+    services:
+      - <<: *list
+        name: a
+        start: [x]
+      - <<: 5
+        name: b
+        start: [x]
+      - <<: [{ cwd: . }, oops]
+        name: c
+        start: [x]
+  `)), [
+    '3:1: x: unknown key; expected one of version, agent, hosts, services, notify, policy',
+    '5:9: YAML: "<<" merges maps into this map: its value must be a map, an alias of one (<<: *defaults) or a list of those; this list holds 1',
+    '8:9: YAML: "<<" merges maps into this map: its value must be a map, an alias of one (<<: *defaults) or a list of those; got 5',
+    '11:22: YAML: "<<" merges maps into this map: its value must be a map, an alias of one (<<: *defaults) or a list of those; this list holds "oops"',
+  ]);
+});
+
+test('a key that is a list or a map is an error at the key', () => {
+  assert.deepEqual(errors(`${HEAD}services:\n  - { name: a, start: [x], [b]: 1 }\n`), [
+    '4:28: YAML: a key must be a plain value such as a name; this one is a list',
+  ]);
+});
+
+test('an alias bomb is refused by its expanded size, at the alias, without expanding it', () => {
+  const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 1; i < 10; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  const [bomb] = errors(`${HEAD}${levels.join('\n')}\n`);
+  assert.match(bomb ?? '', /^12:10: YAML: aliases expand this file to more than 4,000,000 values and characters \(about 2\.\de10\); this alias alone stands for about 2\.\de9; share fewer or smaller nodes/);
+});
+
+test('one large node repeated by many aliases is bounded by its expanded size too', () => {
+  // No alias inside the node, so counting aliases (the YAML library's guard) sees nothing to fear.
+  const big = `big: &big [${Array.from({ length: 1_000 }, (_, i) => `item${i}`).join(', ')}]`;
+  const [first] = errors(`${HEAD}${big}\nmany: [${Array(1_000).fill('*big').join(', ')}]\n`);
+  assert.match(first ?? '', /^4:8: YAML: aliases expand this file to more than 4,000,000 values and characters \(about 7\.9e6\); this alias alone stands for 7,891;/);
 });

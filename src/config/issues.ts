@@ -2,7 +2,7 @@
 // Validation works on plain data (paths like ['services', 0, 'start']); this module maps each path
 // back to the YAML node it came from, so every message points at the text the person must change.
 import { WardenError } from '../lib/errors.js';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
 import { brief, listNames, show } from './fields.js';
 
@@ -63,6 +63,8 @@ export class Locator {
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    /** Each alias's node (config/structure.ts found them once; resolving one by one is quadratic). */
+    private readonly targets: ReadonlyMap<Alias, Node>,
   ) {}
 
   /**
@@ -74,7 +76,7 @@ export class Locator {
     let pair: Pair | null = null;
     let found = 0;
     for (const seg of path) {
-      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isAlias(node)) node = this.targets.get(node);
       if (isMap(node)) {
         const p = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
         if (p === undefined) break;
