@@ -112,3 +112,11 @@ test('one large node repeated by many aliases is bounded by its expanded size to
   const [first] = errors(`${HEAD}${big}\nmany: [${Array(1_000).fill('*big').join(', ')}]\n`);
   assert.match(first ?? '', /^4:8: YAML: aliases expand this file to more than 4,000,000 values and characters \(about 7\.9e6\); this alias alone stands for 7,891;/);
 });
+
+test('past 50 unknown service names there are no more guesses: each would scan every name', () => {
+  const services = Array.from({ length: 60 }, (_, i) => `  - { name: svc${i}, start: [x], dependsOn: [svc${i}x] }`);
+  const found = errors(`${HEAD}services:\n${services.join('\n')}\n`);
+  assert.equal(found.length, 60);
+  assert.equal(found.filter((e) => e.includes('did you mean')).length, 50);
+  assert.match(found[0] ?? '', /unknown service "svc0x" \(did you mean "svc0"\?\); services are: svc0, svc1, .*, svc19, … \(60 in all\)$/);
+});

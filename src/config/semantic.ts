@@ -63,6 +63,10 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
   const services = list(raw.services);
   const serviceNames = unique(['services'], services, (n) => `service name ${show(n)}`, byName(['services']));
   const known = [...serviceNames.keys()];
+  // Each guess scans every service name; past a few dozen unknown names the problem is not a typo,
+  // and guessing on would make a large file with many of them quadratic.
+  let guesses = 50;
+  const guess = (word: string): string | null => (guesses-- > 0 ? didYouMean(word, known) : null);
 
   services.forEach((svc, i) => {
     if (!isObj(svc)) return;
@@ -94,8 +98,8 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
       if (typeof dep !== 'string') return;
       if (dep === name) add([...base, 'dependsOn', j], `service ${show(dep)} cannot depend on itself`);
       else if (!serviceNames.has(dep)) {
-        const guess = didYouMean(dep, known);
-        add([...base, 'dependsOn', j], `unknown service ${show(dep)}${guess ? ` (did you mean "${guess}"?)` : ''}; services are: ${listNames(known)}`);
+        const likely = guess(dep);
+        add([...base, 'dependsOn', j], `unknown service ${show(dep)}${likely ? ` (did you mean "${likely}"?)` : ''}; services are: ${listNames(known)}`);
       }
     });
 
