@@ -53,13 +53,14 @@ export function parseConfig(text: string, file: string): ResolvedConfig {
   found.push(...semanticIssues(raw, (path) => locator.position(path).line));
 
   // Compiling needs a config that passed every rule (a kind's required fields, one probe per check).
-  if (parsed.success && found.length === 0) found.push(...selfIssues(compile(parsed.data, resolve(file))));
+  const compiled = parsed.success && found.length === 0 ? compile(parsed.data, resolve(file)) : null;
+  if (compiled !== null) found.push(...selfIssues(compiled));
   // Where the structure was broken, what the schema then says about the same spot is noise.
   const broken = new Set(structure.issues.map((i) => `${i.line}:${i.col}`));
   const located = found.map((p) => locator.issue(file, p)).filter((i) => !broken.has(`${i.line}:${i.col}`));
   const issues = dedupe([...structure.issues, ...located]);
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return compile(parsed.data, resolve(file));
+  if (issues.length > 0 || compiled === null) throw new ConfigError(issues);
+  return compiled;
 }
 
 /**
