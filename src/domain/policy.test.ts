@@ -56,6 +56,17 @@ void describe('globMatch', () => {
     assert.ok(!globMatch('x|y', 'x'));
     assert.ok(globMatch('$^\\{}', '$^\\{}'));
   });
+
+  // A regular expression of many .* backtracks exponentially on a near miss: this one ran for
+  // minutes in validate's rule check and would have in the policy gate of every pass.
+  it('takes time linear in pattern × name, whatever the stars', { timeout: 10_000 }, () => {
+    assert.ok(!globMatch('*a*a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(100)));
+    assert.ok(globMatch('*a*a*a*a*a*a*a*a*a*a*a*a*b', `${'a'.repeat(100)}b`));
+    assert.ok(globMatch('**?*', 'x'));
+    assert.ok(!globMatch('**?*', ''));
+    assert.ok(globMatch('a*?c', 'abc'));
+    assert.ok(!globMatch('a*?c', 'ac'));
+  });
 });
 
 void describe('findRule', () => {

@@ -27,9 +27,33 @@ export function countStartedIn(started: readonly StartedAction[], target: string
     && atOrAfter(s.startedAt, s.stamp, since) && (!reset || atOrAfter(s.startedAt, s.stamp, reset))).length;
 }
 
+/**
+ * `*` matches any run of characters, `?` one, everything else itself. Matched by walking both
+ * strings and backing up only to the last star: O(pattern × value) at worst. (A regular expression
+ * of `.*`s backtracks exponentially on a near miss, and this runs in validate and in every gate.)
+ */
 export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return re.test(value);
+  let p = 0;
+  let v = 0;
+  let star = -1; // the pattern index after the last `*` seen
+  let resume = 0; // where in value that star's run would end next
+  while (v < value.length) {
+    const c = pattern[p];
+    if (c === '*') {
+      star = ++p;
+      resume = v;
+    } else if (c !== undefined && (c === '?' || c === value[v])) {
+      p++;
+      v++;
+    } else if (star >= 0) {
+      p = star;
+      v = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** Started actions since a window start: by monotonic stamp within its boot, by wall time otherwise. */
