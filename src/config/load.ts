@@ -12,10 +12,21 @@ import { configSchema } from './schema.js';
 import { semanticIssues } from './semantic.js';
 import { checkStructure } from './structure.js';
 
-export { ConfigError, formatIssue, type ConfigIssue } from './issues.js';
+export { ConfigError, formatIssue, type ConfigIssue, type PathIssue } from './issues.js';
+
+/** A loaded config, and how to point at the text behind any of its paths (for later checks' messages). */
+export interface LocatedConfig {
+  config: ResolvedConfig;
+  locate(issue: PathIssue): ConfigIssue;
+}
 
 /** Reads and compiles the config at `path`; throws ConfigError listing every problem. */
 export function loadConfig(path: string): ResolvedConfig {
+  return loadLocated(path).config;
+}
+
+/** loadConfig, keeping the file's positions: `validate` reports its pre-flight findings at them. */
+export function loadLocated(path: string): LocatedConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -24,7 +35,7 @@ export function loadConfig(path: string): ResolvedConfig {
     const hint = e.code === 'ENOENT' ? ': no such file (warden init writes a commented example)' : e.code === 'EISDIR' ? ': it is a directory' : '';
     throw new ConfigError([{ file: path, line: 0, col: 0, message: `cannot read: ${e.code ?? e.message}${hint}` }], { cause: err });
   }
-  return parseConfig(text, path);
+  return parseLocated(text, path);
 }
 
 /**
@@ -32,6 +43,10 @@ export function loadConfig(path: string): ResolvedConfig {
  * typed it) and, made absolute, is the base for relative paths in the file.
  */
 export function parseConfig(text: string, file: string): ResolvedConfig {
+  return parseLocated(text, file).config;
+}
+
+function parseLocated(text: string, file: string): LocatedConfig {
   const lines = new LineCounter();
   // merge: `<<: *defaults` is how people share settings between services in YAML.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
@@ -60,7 +75,7 @@ export function parseConfig(text: string, file: string): ResolvedConfig {
   const located = found.map((p) => locator.issue(file, p)).filter((i) => !broken.has(`${i.line}:${i.col}`));
   const issues = dedupe([...structure.issues, ...located]);
   if (issues.length > 0 || compiled === null) throw new ConfigError(issues);
-  return compiled;
+  return { config: compiled, locate: (p) => locator.issue(file, p) };
 }
 
 /**
