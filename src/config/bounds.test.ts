@@ -97,6 +97,9 @@ test('a key that is a list or a map is an error at the key', () => {
   assert.deepEqual(errors(`${HEAD}services:\n  - { name: a, start: [x], [b]: 1 }\n`), [
     '4:28: YAML: a key must be a plain value such as a name; this one is a list',
   ]);
+  assert.deepEqual(errors(`${HEAD}services:\n  - { name: a, start: [x], !!binary aGk=: 1 }\n`), [
+    '4:37: YAML: a key must be a plain value such as a name; this one is binary data',
+  ]);
 });
 
 test('an alias bomb is refused by its expanded size, at the alias, without expanding it', () => {

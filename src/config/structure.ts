@@ -41,8 +41,11 @@ export function checkStructure(doc: Document, lines: LineCounter, file: string, 
   visit(doc, (_key, node, path) => {
     if (isPair(node)) {
       const key = resolve(node.key);
-      if (isCollection(key)) {
-        at(node.key as Node, `a key must be a plain value such as a name; this one is ${isMap(key) ? 'a map' : 'a list'}`);
+      // JavaScript keys are strings: a list, a map or binary data (!!binary) as a key would be
+      // turned into one with a process warning, and never match anything.
+      const value: unknown = isScalar(key) ? key.value : null;
+      if (isCollection(key) || (typeof value === 'object' && value !== null)) {
+        at(node.key as Node, `a key must be a plain value such as a name; this one is ${isMap(key) ? 'a map' : isSeq(key) ? 'a list' : 'binary data'}`);
         return visit.REMOVE;
       }
       const bad = isScalar(node.key) && typeof node.key.value === 'symbol' ? badMergeSource(node, resolve) : null;
