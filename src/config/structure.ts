@@ -74,6 +74,8 @@ export function checkStructure(doc: Document, lines: LineCounter, file: string, 
     return undefined;
   });
 
+  // Without aliases the data is no larger than the text, which is already in memory.
+  if (aliases.length === 0) return { issues, targets, fatal: false };
   const sizes = expandedSizes(doc.contents, targets);
   const total = doc.contents === null ? 0 : sizes.get(doc.contents as Node) ?? 0;
   if (total <= limit) return { issues, targets, fatal: false };
