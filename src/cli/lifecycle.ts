@@ -4,12 +4,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { systemClock } from '../lib/clock.js';
 import { jsonSchema } from '../config/jsonschema.js';
-import { loadConfig } from '../config/load.js';
+import { ConfigError, formatIssue, loadConfig, loadLocated, type LocatedConfig } from '../config/load.js';
+import { preflightIssues } from '../config/preflight.js';
 import { exampleConfig } from '../config/template.js';
 import { decideSettled } from '../domain/settle.js';
 import { logEvidence } from '../diagnosis/gather.js';
 import { diagnose } from '../diagnosis/rules.js';
-import { describeRule, unmatchedRules } from '../domain/policy.js';
 import { readDecideInput } from '../loop/reconciler.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
@@ -43,14 +43,48 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
     });
 
   program.command('validate')
-    .description('check the config file; errors are reported as file:line:col and change nothing')
-    .action(async () => {
-      const cfg = config(globals());
+    .description('check the config file and what it would need on this host; errors are reported as file:line:col and change nothing')
+    .option('--strict', 'treat warnings (a program not on PATH, a missing cwd, an unsafe token file, a policy rule with no effect) as errors')
+    .option('--json', 'print { ok, file, errors, warnings, summary } for editors and CI')
+    .addHelpText('after', `
+Beyond the file's syntax and schema, validate checks what would fail when Warden runs it here:
+  - every start, runbook and exec-check program is on PATH (or at its path) and executable
+  - every working directory exists
+  - agent.api's token file exists, is not empty, and only its owner can read it
+  - every policy rule matches a service, and changes a verdict no other rule already gives
+Those are warnings (this may not be the host Warden runs on); --strict makes them errors.
+Unknown notification event names are errors: they would mute the channel.
+
+Exit status: 0 valid (warnings allowed unless --strict), 2 invalid.
+Each finding is file:line:col: message; with --json, { file, line, col, message }.`)
+    .action(async (o: { strict?: boolean; json?: boolean }) => {
+      const file = globals().config;
+      let loaded: LocatedConfig;
+      try {
+        loaded = loadLocated(file);
+      } catch (e) {
+        if (!(e instanceof ConfigError) || !o.json) throw e;
+        printJson({ ok: false, file, errors: e.issues, warnings: [], summary: null });
+        throw new CliError('', 2);
+      }
+      const cfg = loaded.config;
+      const warnings = [
+        ...preflightIssues(cfg).map(loaded.locate),
+        // Valid but not runnable here: a plugin it needs is disabled on this host ("warden doctor" says more).
+        ...unusablePlugins(cfg, await pluginStatuses()).map((u) => ({ file, line: 0, col: 0, message: describeUnusable(u) })),
+      ];
+      const failed = o.strict === true && warnings.length > 0;
       const checks = cfg.services.reduce((n, s) => n + s.checks.length, 0);
-      process.stdout.write(`${cfg.file}: ok — agent ${cfg.agent.name} (${cfg.agent.mode}), ${cfg.hosts.length} host(s), ${cfg.services.length} service(s), ${checks} check(s), ${cfg.policy.rules.length} policy rule(s)\n`);
-      // Valid but not runnable here: a plugin it needs is disabled on this host ("warden doctor" says more).
-      for (const u of unusablePlugins(cfg, await pluginStatuses())) process.stderr.write(`warning: ${describeUnusable(u)}\n`);
-      for (const u of unmatchedRules(cfg)) process.stderr.write(`warning: ${describeRule(u.rule, u.index)} matches no service; it has no effect\n`);
+      if (o.json) {
+        const summary = { agent: cfg.agent.name, mode: cfg.agent.mode, hosts: cfg.hosts.length, services: cfg.services.length, checks, rules: cfg.policy.rules.length };
+        printJson({ ok: !failed, file, errors: failed ? warnings : [], warnings: failed ? [] : warnings, summary });
+      } else if (failed) {
+        process.stderr.write(`${warnings.map(formatIssue).join('\n')}\n`);
+      } else {
+        process.stdout.write(`${cfg.file}: ok — agent ${cfg.agent.name} (${cfg.agent.mode}), ${cfg.hosts.length} host(s), ${cfg.services.length} service(s), ${checks} check(s), ${cfg.policy.rules.length} policy rule(s)\n`);
+        for (const w of warnings) process.stderr.write(`${formatIssue({ ...w, message: `warning: ${w.message}` })}\n`);
+      }
+      if (failed) throw new CliError(o.json ? '' : `${warnings.length} warning(s), and --strict makes them errors`, 2);
     });
 
   program.command('schema')

@@ -11,9 +11,26 @@ export function show(v: unknown): string {
   if (v === null) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return v.length > BRIEF ? `${JSON.stringify(brief(v))} (${v.length} characters)` : JSON.stringify(v);
   return String(v);
 }
+
+/** Quoted values are cut here: a 20,000-character name is recognised by its start and position. */
+const BRIEF = 40;
+
+/** A name as messages print it: whole when short, its first characters and "…" when long. */
+export function brief(s: string): string {
+  return s.length > BRIEF ? `${s.slice(0, BRIEF)}…` : s;
+}
+
+/** The names a message lists ("services are: ..."): the first few, so a message stays a line. */
+export function listNames(names: readonly string[], max = 20): string {
+  const shown = names.slice(0, max).map(brief).join(', ');
+  return names.length > max ? `${shown}, … (${names.length} in all)` : shown;
+}
+
+/** Longer names are an error: names become file names, unit names and metric labels. */
+export const MAX_NAME = 128;
 
 // `-` last in the class so the pattern is also valid under the `u` flag JSON Schema validators use.
 export const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -21,10 +38,13 @@ export const AGENT_NAME = /^[a-z0-9][a-z0-9_.-]*$/;
 
 export function name(what: string, re = NAME, lower = false) {
   const letters = lower ? 'lower-case letters' : 'letters';
-  return z.string().regex(re, {
-    error: (iss) =>
-      `expected ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} name of ${letters}, digits, '-', '_' or '.', starting with a letter or digit; got ${show(iss.input)}`,
-  });
+  const article = /^[aeiou]/.test(what) ? 'an' : 'a';
+  return z
+    .string()
+    .max(MAX_NAME, { error: (iss) => `expected ${article} ${what} name of at most ${MAX_NAME} characters; got ${show(iss.input)}`, abort: true })
+    .regex(re, {
+      error: (iss) => `expected ${article} ${what} name of ${letters}, digits, '-', '_' or '.', starting with a letter or digit; got ${show(iss.input)}`,
+    });
 }
 
 /** A string that parses with parseDuration; a bare number is the mistake people make most. */
@@ -59,13 +79,23 @@ export const bytes = z.union([z.int(sizeError).min(0, sizeError), z.string(sizeE
 /** A positive whole number (consecutive counts, limits). */
 export const count = z.int().min(1);
 
+/**
+ * A string the kernel can take: exec and environ end each string at a NUL byte, so Node refuses one
+ * at spawn time; the file is the place to say so, with a position.
+ */
+const noNul = (what: string) => (s: string, ctx: z.core.$RefinementCtx<string>): void => {
+  if (s.includes('\0')) ctx.addIssue({ code: 'custom', message: `expected ${what}; got ${show(s)}` });
+};
+
 /** An argv list: YAML flow lists keep it short, and no shell ever parses it. */
-const argvItem = z.string({
-  error: (iss) =>
-    typeof iss.input === 'number' || typeof iss.input === 'boolean'
-      ? `expected a string, got ${String(iss.input)}; quote it: "${String(iss.input)}"`
-      : undefined,
-});
+const argvItem = z
+  .string({
+    error: (iss) =>
+      typeof iss.input === 'number' || typeof iss.input === 'boolean'
+        ? `expected a string, got ${String(iss.input)}; quote it: "${String(iss.input)}"`
+        : undefined,
+  })
+  .superRefine(noNul('no NUL byte (\\0) in an argv item'));
 export const argv = z
   .array(argvItem, {
     error: (iss) => {
@@ -81,12 +111,12 @@ export const argv = z
   .min(1, { error: 'expected an argv list with at least the program, e.g. [node, api.js]; got an empty list' });
 
 /** Relative paths are resolved against the directory of the config file. */
-export const path = z.string().min(1, { error: 'expected a path; got an empty string' });
+export const path = z.string().min(1, { error: 'expected a path; got an empty string' }).superRefine(noNul('a path without NUL bytes (\\0)'));
 
 export const env = z
   .record(
-    z.string().regex(/^[^=\0]+$/, { error: (iss) => `invalid environment variable name ${show(iss.input)}: it must not be empty or contain "="` }),
-    z.union([z.string(), z.number(), z.boolean()], {
+    z.string().regex(/^[^=\0]+$/, { error: (iss) => `invalid environment variable name ${show(iss.input)}: it must not be empty or contain "=" or a NUL byte (\\0)` }),
+    z.union([z.string().superRefine(noNul('no NUL byte (\\0) in an environment value')), z.number(), z.boolean()], {
       error: (iss) => `expected a string (numbers and booleans are converted); got ${show(iss.input)}`,
     }),
   )

@@ -2,9 +2,9 @@
 // Validation works on plain data (paths like ['services', 0, 'start']); this module maps each path
 // back to the YAML node it came from, so every message points at the text the person must change.
 import { WardenError } from '../lib/errors.js';
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Alias, type Document, type LineCounter, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
-import { show } from './fields.js';
+import { brief, listNames, show } from './fields.js';
 
 import { didYouMean } from '../lib/suggest.js';
 
@@ -47,8 +47,8 @@ export function formatPath(path: readonly PathSeg[]): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out === '' ? seg : `.${seg}`;
-    else out += `[${JSON.stringify(seg)}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg) && seg === brief(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(brief(seg))}]`;
   }
   return out;
 }
@@ -63,6 +63,8 @@ export class Locator {
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
+    /** Each alias's node (config/structure.ts found them once; resolving one by one is quadratic). */
+    private readonly targets: ReadonlyMap<Alias, Node>,
   ) {}
 
   /**
@@ -74,7 +76,7 @@ export class Locator {
     let pair: Pair | null = null;
     let found = 0;
     for (const seg of path) {
-      if (isAlias(node)) node = node.resolve(this.doc);
+      if (isAlias(node)) node = this.targets.get(node);
       if (isMap(node)) {
         const p = node.items.find((it) => isScalar(it.key) && String(it.key.value) === String(seg));
         if (p === undefined) break;
@@ -197,7 +199,7 @@ export function fromZodIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: u
     return issue.keys.map((key) => {
       const guess = didYouMean(key, known);
       const hint = guess === null ? '' : ` (did you mean "${guess}"?)`;
-      const expected = known.length > 0 ? `; expected one of ${known.join(', ')}` : '';
+      const expected = known.length > 0 ? `; expected one of ${listNames(known, known.length)}` : '';
       return { path: [...path, key], at: 'key' as const, message: atPath([...path, key], `unknown key${hint}${expected}`) };
     });
   }

@@ -302,7 +302,7 @@ test('values are checked where they are: signals, URLs, sizes, env, regexes, cau
   `)), [
     '6:17: services[0].stopSignal: expected a signal name such as SIGTERM, SIGINT or SIGQUIT; got "TERM" (did you mean SIGTERM?)',
     '7:15: services[0].env.A: expected a string (numbers and booleans are converted); got a list',
-    '7:20: services[0].env["B=C"]: invalid environment variable name "B=C": it must not be empty or contain "="',
+    '7:20: services[0].env["B=C"]: invalid environment variable name "B=C": it must not be empty or contain "=" or a NUL byte (\\0)',
     '8:21: services[0].log.maxSize: expected a size such as 1MiB, 512KB or a whole number of bytes; got "10M"',
     '10:22: services[0].checks[0].http.url: expected an http:// or https:// URL; got "ftp://h/"',
     '10:45: services[0].checks[0].http.bodyMatch: invalid regular expression /(/: Unterminated group',

@@ -10,11 +10,23 @@ import { compile } from './compile.js';
 import { ConfigError, fromZodIssue, Locator, zodErrorMap, type ConfigIssue, type PathIssue } from './issues.js';
 import { configSchema } from './schema.js';
 import { semanticIssues } from './semantic.js';
+import { checkStructure } from './structure.js';
 
-export { ConfigError, formatIssue, type ConfigIssue } from './issues.js';
+export { ConfigError, formatIssue, type ConfigIssue, type PathIssue } from './issues.js';
+
+/** A loaded config, and how to point at the text behind any of its paths (for later checks' messages). */
+export interface LocatedConfig {
+  config: ResolvedConfig;
+  locate(issue: PathIssue): ConfigIssue;
+}
 
 /** Reads and compiles the config at `path`; throws ConfigError listing every problem. */
 export function loadConfig(path: string): ResolvedConfig {
+  return loadLocated(path).config;
+}
+
+/** loadConfig, keeping the file's positions: `validate` reports its pre-flight findings at them. */
+export function loadLocated(path: string): LocatedConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -23,7 +35,7 @@ export function loadConfig(path: string): ResolvedConfig {
     const hint = e.code === 'ENOENT' ? ': no such file (warden init writes a commented example)' : e.code === 'EISDIR' ? ': it is a directory' : '';
     throw new ConfigError([{ file: path, line: 0, col: 0, message: `cannot read: ${e.code ?? e.message}${hint}` }], { cause: err });
   }
-  return parseConfig(text, path);
+  return parseLocated(text, path);
 }
 
 /**
@@ -31,10 +43,13 @@ export function loadConfig(path: string): ResolvedConfig {
  * typed it) and, made absolute, is the base for relative paths in the file.
  */
 export function parseConfig(text: string, file: string): ResolvedConfig {
+  return parseLocated(text, file).config;
+}
+
+function parseLocated(text: string, file: string): LocatedConfig {
   const lines = new LineCounter();
   // merge: `<<: *defaults` is how people share settings between services in YAML.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true });
-  const locator = new Locator(doc, lines);
 
   // A document with syntax errors is only partly parsed; schema errors on it would mislead.
   const syntax = yamlIssues(doc, lines, file);
@@ -42,18 +57,25 @@ export function parseConfig(text: string, file: string): ResolvedConfig {
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new ConfigError([{ file, line: 1, col: 1, message: 'the file is empty; expected a warden config starting with "version: 1" (warden init writes a commented example)' }]);
   }
+  const structure = checkStructure(doc, lines, file);
+  if (structure.fatal) throw new ConfigError(dedupe(structure.issues));
+  const locator = new Locator(doc, lines, structure.targets);
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const raw = toData(doc, file);
   const found: PathIssue[] = [];
   const parsed = configSchema.safeParse(raw, { reportInput: true, error: zodErrorMap });
   if (!parsed.success) for (const issue of parsed.error.issues) found.push(...fromZodIssue(issue, configSchema, raw));
   found.push(...semanticIssues(raw, (path) => locator.position(path).line));
 
   // Compiling needs a config that passed every rule (a kind's required fields, one probe per check).
-  if (parsed.success && found.length === 0) found.push(...selfIssues(compile(parsed.data, resolve(file))));
-  const issues = dedupe(found.map((p) => locator.issue(file, p)));
-  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
-  return compile(parsed.data, resolve(file));
+  const compiled = parsed.success && found.length === 0 ? compile(parsed.data, resolve(file)) : null;
+  if (compiled !== null) found.push(...selfIssues(compiled));
+  // Where the structure was broken, what the schema then says about the same spot is noise.
+  const broken = new Set(structure.issues.map((i) => `${i.line}:${i.col}`));
+  const located = found.map((p) => locator.issue(file, p)).filter((i) => !broken.has(`${i.line}:${i.col}`));
+  const issues = dedupe([...structure.issues, ...located]);
+  if (issues.length > 0 || compiled === null) throw new ConfigError(issues);
+  return { config: compiled, locate: (p) => locator.issue(file, p) };
 }
 
 /**
@@ -78,6 +100,19 @@ function selfIssues(cfg: ResolvedConfig): PathIssue[] {
     });
   });
   return out;
+}
+
+/**
+ * The document as plain data. checkStructure has removed everything the library throws on (its own
+ * alias count is off: the expanded-size bound there is stricter and says where); should anything
+ * still throw, it is reported as a config error rather than a crash.
+ */
+function toData(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: -1 });
+  } catch (e) {
+    throw new ConfigError([{ file, line: 1, col: 1, message: `YAML: cannot read this file as data: ${(e as Error).message}` }], { cause: e });
+  }
 }
 
 /** Syntax errors and warnings (an unknown tag is a guess we will not make), one per position. */

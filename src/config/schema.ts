@@ -4,7 +4,9 @@
 // what people see on hover and in "missing required key" errors.
 import { z } from 'zod';
 import { actions } from '../actions/index.js';
+import { AUDIT_KINDS, NOTIFY_KINDS } from '../domain/audit.js';
 import { CAUSES, type Mode } from '../domain/types.js';
+import { suggestion } from '../lib/suggest.js';
 import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
 import { namesOf } from '../plugins/plugin.js';
@@ -113,10 +115,21 @@ const DEFAULT_RULES: z.output<typeof ruleSchema>[] = [
 ];
 const DEFAULT_LIMITS: z.output<typeof limitSchema>[] = [{ action: '*', per: 'service', max: 3, window: '10m' }];
 
+/** A kind a channel can receive; an unknown one is an error, since it would silently mute the channel. */
+const NOTIFY_EVENTS = ['*', ...NOTIFY_KINDS] as const;
+const notifyEvent = z.enum(NOTIFY_EVENTS, {
+  error: (iss) => {
+    const audited = typeof iss.input === 'string' && (AUDIT_KINDS as readonly string[]).includes(iss.input)
+      ? `; ${iss.input} is recorded in the audit log ("warden events") but not sent to channels (docs/events.md)`
+      : typeof iss.input === 'string' ? suggestion(iss.input, NOTIFY_EVENTS) : '';
+    return `expected event ${NOTIFY_EVENTS.slice(0, -1).join(', ')} or ${NOTIFY_EVENTS[NOTIFY_EVENTS.length - 1]}; got ${show(iss.input)}${audited}`;
+  },
+});
+
 export const notifySchema = z.strictObject({
   name: name('channel'),
   ...pluginKeys(channels),
-  events: z.array(z.string().min(1)).default(['*']).meta({ description: 'Event kinds to send (agent.online, ticket.opened, ticket.escalated, ticket.resolved, ...); "*" for all.' }),
+  events: z.array(notifyEvent).default(['*']).meta({ description: 'Event kinds to send (agent.online, ticket.opened, ticket.escalated, ticket.resolved, ...); "*" for all.' }),
   timeout: duration({ positive: true }).default('5s'),
   retries: z.int().min(0).default(3).meta({ description: 'Retries with exponential backoff after a failed delivery.' }),
 });

@@ -2,6 +2,7 @@
 // dependency cycles, one probe per check. They run on the raw data even when the schema found
 // problems elsewhere, so one run reports everything; each rule skips values the schema rejects.
 import { formatDuration, parseDuration } from '../lib/duration.js';
+import { listNames, show } from './fields.js';
 import { atPath, didYouMean, type PathIssue, type PathSeg } from './issues.js';
 import { kinds } from '../kinds/index.js';
 import type { KindPlugin } from '../kinds/kind.js';
@@ -57,11 +58,15 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
   // Hosts: absent means the single default host `local`.
   const hostsGiven = raw.hosts !== undefined;
-  const hostNames = hostsGiven ? unique(['hosts'], list(raw.hosts), (n) => `host name "${n}"`, byName(['hosts'])) : new Map([['local', 0]]);
+  const hostNames = hostsGiven ? unique(['hosts'], list(raw.hosts), (n) => `host name ${show(n)}`, byName(['hosts'])) : new Map([['local', 0]]);
 
   const services = list(raw.services);
-  const serviceNames = unique(['services'], services, (n) => `service name "${n}"`, byName(['services']));
+  const serviceNames = unique(['services'], services, (n) => `service name ${show(n)}`, byName(['services']));
   const known = [...serviceNames.keys()];
+  // Each guess scans every service name; past a few dozen unknown names the problem is not a typo,
+  // and guessing on would make a large file with many of them quadratic.
+  let guesses = 50;
+  const guess = (word: string): string | null => (guesses-- > 0 ? didYouMean(word, known) : null);
 
   services.forEach((svc, i) => {
     if (!isObj(svc)) return;
@@ -70,9 +75,9 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
     const host = svc.host === undefined ? 'local' : str(svc.host);
     if (host !== null && Array.isArray(raw.hosts ?? []) && !hostNames.has(host)) {
-      const defined = hostNames.size > 0 ? `; hosts are: ${[...hostNames.keys()].join(', ')}` : '; no hosts are defined';
+      const defined = hostNames.size > 0 ? `; hosts are: ${listNames([...hostNames.keys()])}` : '; no hosts are defined';
       if (svc.host === undefined) add(base, `host defaults to "local", but no host is named "local"${defined}`);
-      else add([...base, 'host'], `unknown host "${host}"${defined}`);
+      else add([...base, 'host'], `unknown host ${show(host)}${defined}`);
     }
 
     // What drives the service depends on its kind: its own fields, and none of another kind's.
@@ -91,10 +96,10 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
     list(svc.dependsOn).forEach((dep, j) => {
       if (typeof dep !== 'string') return;
-      if (dep === name) add([...base, 'dependsOn', j], `service "${dep}" cannot depend on itself`);
+      if (dep === name) add([...base, 'dependsOn', j], `service ${show(dep)} cannot depend on itself`);
       else if (!serviceNames.has(dep)) {
-        const guess = didYouMean(dep, known);
-        add([...base, 'dependsOn', j], `unknown service "${dep}"${guess ? ` (did you mean "${guess}"?)` : ''}; services are: ${known.join(', ')}`);
+        const likely = guess(dep);
+        add([...base, 'dependsOn', j], `unknown service ${show(dep)}${likely ? ` (did you mean "${likely}"?)` : ''}; services are: ${listNames(known)}`);
       }
     });
 
@@ -110,13 +115,13 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
         add([...cbase, check.timeout === undefined ? 'interval' : 'timeout'], `${which} is longer than interval ${formatDuration(interval)}; a probe must finish before the next one starts`);
       }
     });
-    unique([...base, 'checks'], checks, (n) => `check id "${n}" in service "${name ?? i}"`, (c, j) => {
+    unique([...base, 'checks'], checks, (n) => `check id ${show(n)} in service ${show(name ?? String(i))}`, (c, j) => {
       const type = PROBE_TYPES.find((t) => c[t] !== undefined);
       if (typeof c.name === 'string') return { name: c.name, path: [...base, 'checks', j, 'name'] };
       return type === undefined ? null : { name: checkId(undefined, type, j), path: [...base, 'checks', j] };
     });
 
-    unique([...base, 'runbooks'], list(svc.runbooks), (n) => `runbook name "${n}" in service "${name ?? i}"`, byName([...base, 'runbooks']));
+    unique([...base, 'runbooks'], list(svc.runbooks), (n) => `runbook name ${show(n)} in service ${show(name ?? String(i))}`, byName([...base, 'runbooks']));
   });
 
   list(raw.notify).forEach((n, i) => {

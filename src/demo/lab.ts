@@ -67,9 +67,14 @@ export function requireRedis(): void {
 export async function makeLab(opts: LabOptions = {}): Promise<Lab> {
   requireRedis();
   const dir = mkdtempSync(join(tmpdir(), 'warden-lab-'));
-  const web = await freePort();
-  const cache = await freePort();
-  const worker = await freePort();
+  const ports = { web: await freePort(), cache: await freePort(), worker: await freePort() };
+  const configPath = join(dir, 'warden.yaml');
+  writeFileSync(configPath, labConfig(dir, ports, opts));
+  return { dir, configPath, ports, poisonFile: join(dir, 'worker.poison'), startsFile: join(dir, 'worker.starts') };
+}
+
+/** The lab's warden.yaml for a lab in `dir` on these ports: pure, so tests can use it as a sample. */
+export function labConfig(dir: string, { web, cache, worker }: Lab['ports'], opts: LabOptions = {}): string {
   const poisonFile = join(dir, 'worker.poison');
   const startsFile = join(dir, 'worker.starts');
   const every = opts.checkInterval ?? '250ms';
@@ -80,7 +85,7 @@ export async function makeLab(opts: LabOptions = {}): Promise<Lab> {
         timeout: 200ms
         failures: 2
 ` : '';
-  const yaml = `# Generated lab for Warden's demo and tests.
+  return `# Generated lab for Warden's demo and tests.
 version: 1
 agent:
   name: lab-warden
@@ -125,9 +130,6 @@ ${opts.policy ?? `policy:
   limits:
     - { action: restart, per: service, max: ${opts.restartLimit ?? 3}, window: 10m }`}
 `;
-  const configPath = join(dir, 'warden.yaml');
-  writeFileSync(configPath, yaml);
-  return { dir, configPath, ports: { web, cache, worker }, poisonFile, startsFile };
 }
 
 /** The lab's services, in inventory order. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluatePolicy, findRule, gate, globMatch, unmatchedRules, type CountStarted, type GateInput } from './policy.js';
+import { evaluatePolicy, findRule, gate, globMatch, shadowedRules, unmatchedRules, type CountStarted, type GateInput } from './policy.js';
 import { BOOT, M0, T0, makeConfig, type ConfigOptions } from '../testing/domain.js';
 import type { ActionType, PolicyRule } from './types.js';
 
@@ -55,6 +55,17 @@ void describe('globMatch', () => {
     assert.ok(globMatch('x|y', 'x|y'));
     assert.ok(!globMatch('x|y', 'x'));
     assert.ok(globMatch('$^\\{}', '$^\\{}'));
+  });
+
+  // A regular expression of many .* backtracks exponentially on a near miss: this one ran for
+  // minutes in validate's rule check and would have in the policy gate of every pass.
+  it('takes time linear in pattern × name, whatever the stars', { timeout: 10_000 }, () => {
+    assert.ok(!globMatch('*a*a*a*a*a*a*a*a*a*a*a*a*b', 'a'.repeat(100)));
+    assert.ok(globMatch('*a*a*a*a*a*a*a*a*a*a*a*a*b', `${'a'.repeat(100)}b`));
+    assert.ok(globMatch('**?*', 'x'));
+    assert.ok(!globMatch('**?*', ''));
+    assert.ok(globMatch('a*?c', 'abc'));
+    assert.ok(!globMatch('a*?c', 'ac'));
   });
 });
 
@@ -193,5 +204,32 @@ void describe('unmatchedRules', () => {
   it('names the rules whose globs match no service on its host', () => {
     const rules = [rule('*', ['restart']), rule('wbe', ['restart']), { match: { service: 'web', host: 'edge-*' }, allow: ['stop'], approval: 'none' } satisfies PolicyRule, rule('c?che', ['start'])];
     assert.deepEqual(unmatchedRules(makeConfig({ rules })).map((u) => u.index), [1, 2]);
+  });
+});
+
+void describe('shadowedRules', () => {
+  // Services cache and web (makeConfig's default), both on host local.
+  const shadowed = (rules: PolicyRule[]) => shadowedRules(makeConfig({ rules })).map((u) => [u.index, u.by, u.services]);
+
+  it('a rule that changes no verdict is shadowed by the earlier rule that decides the same', () => {
+    assert.deepEqual(shadowed([rule('*', ['start', 'restart']), rule('web', ['restart'])]), [[1, 0, ['web']]]);
+    // Of two equal rules the later one is reported: the earlier does the work.
+    assert.deepEqual(shadowed([rule('c*', ['restart']), rule('c*', ['restart'])]), [[1, 0, ['cache']]]);
+  });
+
+  it('an allow every matching service denies anyway is shadowed by the denial', () => {
+    assert.deepEqual(shadowed([rule('*', [], { deny: ['restart'] }), rule('web', ['restart'])]), [[1, 0, ['web']]]);
+  });
+
+  it('a rule that adds an action, a denial or an approval has an effect', () => {
+    assert.deepEqual(shadowed([rule('*', ['start', 'restart']), rule('web', ['restart'], { approval: 'required' })]), []);
+    assert.deepEqual(shadowed([rule('*', ['start']), rule('web', ['restart'])]), []);
+    assert.deepEqual(shadowed([rule('*', ['start', 'restart']), rule('web', [], { deny: ['restart'] })]), []);
+    // Covered only by several rules together: shadowed, with no single rule to name.
+    assert.deepEqual(shadowed([rule('cache', ['restart']), rule('web', ['restart']), rule('*', ['restart'])]), [[2, null, ['cache', 'web']]]);
+  });
+
+  it('rules that match no service are left to unmatchedRules', () => {
+    assert.deepEqual(shadowed([rule('*', ['restart']), rule('wbe', ['restart'])]), []);
   });
 });

@@ -27,9 +27,33 @@ export function countStartedIn(started: readonly StartedAction[], target: string
     && atOrAfter(s.startedAt, s.stamp, since) && (!reset || atOrAfter(s.startedAt, s.stamp, reset))).length;
 }
 
+/**
+ * `*` matches any run of characters, `?` one, everything else itself. Matched by walking both
+ * strings and backing up only to the last star: O(pattern × value) at worst. (A regular expression
+ * of `.*`s backtracks exponentially on a near miss, and this runs in validate and in every gate.)
+ */
 export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-  return re.test(value);
+  let p = 0;
+  let v = 0;
+  let star = -1; // the pattern index after the last `*` seen
+  let resume = 0; // where in value that star's run would end next
+  while (v < value.length) {
+    const c = pattern[p];
+    if (c === '*') {
+      star = ++p;
+      resume = v;
+    } else if (c !== undefined && (c === '?' || c === value[v])) {
+      p++;
+      v++;
+    } else if (star >= 0) {
+      p = star;
+      v = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (pattern[p] === '*') p++;
+  return p === pattern.length;
 }
 
 /** Started actions since a window start: by monotonic stamp within its boot, by wall time otherwise. */
@@ -91,6 +115,57 @@ export function findRule(rules: readonly PolicyRule[], type: ActionType, target:
 export function unmatchedRules(config: Pick<ResolvedConfig, 'services' | 'policy'>): { rule: PolicyRule; index: number }[] {
   return config.policy.rules.flatMap((rule, index) =>
     config.services.some((s) => ruleMatches(rule, s.name, s.host)) ? [] : [{ rule, index }]);
+}
+
+/** A rule whose allow list decides nothing: `by` is a rule that alone makes it so (null when it takes several). */
+export interface ShadowedRule {
+  rule: PolicyRule;
+  index: number;
+  by: number | null;
+  /** The services it matches (and where it changes nothing). */
+  services: string[];
+}
+
+/**
+ * Rules that match services but whose `allow` changes no verdict on any of them (allowed or not,
+ * approval or not): what they allow is allowed anyway with the same approval, or denied anyway.
+ * Denials are never reported: one that denies what nothing allows is a guard kept for rules to come.
+ * Of two rules that cover each other the later is reported: rules are taken from the last, and one
+ * found shadowed no longer counts for those before it. Services matched by the same rules share
+ * their verdicts, so each such group is evaluated once.
+ */
+export function shadowedRules(config: Pick<ResolvedConfig, 'services' | 'policy'>): ShadowedRule[] {
+  const rules = config.policy.rules;
+  const types = [...new Set(rules.flatMap((r) => r.allow))];
+  const groups = new Map<string, { rules: number[]; target: string; host: string; services: string[] }>();
+  for (const s of config.services) {
+    const matching = rules.flatMap((r, i) => (ruleMatches(r, s.name, s.host) ? [i] : []));
+    const key = matching.join(',');
+    const g = groups.get(key) ?? { rules: matching, target: s.name, host: s.host, services: [] };
+    g.services.push(s.name);
+    groups.set(key, g);
+  }
+  const allowed = new Set(rules.keys()); // rules whose allow list still counts
+  /** Whether the verdicts on group g's services are the same with and without rule i's allow list. */
+  const idle = (g: { rules: number[]; target: string; host: string }, i: number, among: number[]): boolean => {
+    const withIt = among.map((j) => (j === i || allowed.has(j) ? rules[j]! : { ...rules[j]!, allow: [] }));
+    const without = withIt.map((r, k) => (among[k] === i ? { ...r, allow: [] } : r));
+    return types.every((t) => {
+      const x = evaluatePolicy(withIt, t, g.target, g.host);
+      const y = evaluatePolicy(without, t, g.target, g.host);
+      return x.allowed === y.allowed && (!x.allowed || !y.allowed || x.approval === y.approval);
+    });
+  };
+  const out: ShadowedRule[] = [];
+  for (let i = rules.length - 1; i >= 0; i--) {
+    const mine = [...groups.values()].filter((g) => g.rules.includes(i));
+    if (mine.length === 0 || rules[i]!.allow.length === 0) continue; // unmatchedRules reports the first
+    if (!mine.every((g) => idle(g, i, g.rules))) continue;
+    allowed.delete(i);
+    const by = [...rules.keys()].find((j) => j !== i && mine.every((g) => g.rules.includes(j) && idle(g, i, [j, i]))) ?? null;
+    out.push({ rule: rules[i]!, index: i, by, services: mine.flatMap((g) => g.services) });
+  }
+  return out.reverse();
 }
 
 export function gate(input: GateInput): GateResult {

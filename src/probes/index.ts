@@ -39,6 +39,11 @@ export function probeTarget(spec: ProbeSpec): string {
   return probeOf(spec.type)?.target(spec as never) ?? `unknown probe type "${spec.type}"`;
 }
 
+/** The program a check runs, when its probe runs one: its argv, cwd, and the key that holds the argv. */
+export function probeCommand(spec: ProbeSpec): { argv: string[]; cwd: string; field: string } | null {
+  return probeOf(spec.type)?.command?.(spec as never) ?? null;
+}
+
 /** The host:port a check connects to, when its probe connects to one. */
 export function probeEndpoint(spec: ProbeSpec): { host: string; port: number } | null {
   return probeOf(spec.type)?.endpoint?.(spec as never) ?? null;

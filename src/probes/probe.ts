@@ -13,6 +13,8 @@ export interface ProbePlugin<N extends string = string, C extends z.ZodType = z.
   target(spec: S): string;
   /** The host:port it connects to, if any, so that a Warden is kept from probing its own API. */
   endpoint?(spec: S): { host: string; port: number } | null;
+  /** The program it runs, if any, so `validate` can say before a run that it is not there. */
+  command?(spec: S): { argv: string[]; cwd: string; field: string };
 }
 
 /** Types a probe plugin: the spec its `run` takes is what its `compile` returns, tagged with its name. */

@@ -38,7 +38,7 @@ export function selfChecks(cfg: ResolvedConfig, clock: Clock = systemClock): Sel
     out.push({ check: 'data directory permissions', status: mode & 0o002 ? 'fail' : mode & 0o020 ? 'warn' : 'ok', detail: `${dir} is mode ${octal(mode)}${mode & 0o022 ? '; others can write the store and the audit chain (chmod go-w)' : ''}` });
   }
   out.push(storeIntegrity(dbPath(dir)));
-  if (cfg.agent.api !== null) out.push(tokenFile(cfg.agent.api.tokenFile));
+  if (cfg.agent.api !== null) out.push(tokenFileCheck(cfg.agent.api.tokenFile));
   out.push(...clocks(clock));
   return out;
 }
@@ -95,13 +95,17 @@ function storeIntegrity(file: string): SelfCheck {
   }
 }
 
-function tokenFile(file: string | null): SelfCheck {
+/** Whether the API would find its token (readToken in runtime/api.ts), and only its owner can read it. */
+export function tokenFileCheck(file: string | null, env: NodeJS.ProcessEnv = process.env): SelfCheck {
   if (file === null) {
-    const set = (process.env.WARDEN_API_TOKEN ?? '').trim() !== '';
+    const set = (env.WARDEN_API_TOKEN ?? '').trim() !== '';
     return { check: 'API token', status: set ? 'ok' : 'fail', detail: set ? 'from $WARDEN_API_TOKEN' : 'agent.api has no tokenFile and $WARDEN_API_TOKEN is not set' };
   }
   try {
-    const mode = statSync(file).mode & 0o777;
+    const st = statSync(file);
+    const mode = st.mode & 0o777;
+    if (!st.isFile()) return { check: 'API token', status: 'fail', detail: `${file} is not a file` };
+    if (st.size === 0) return { check: 'API token', status: 'fail', detail: `${file} is empty; write a secret token into it` };
     return mode & 0o077
       ? { check: 'API token', status: 'warn', detail: `${file} is mode ${octal(mode)}: others can read the token (chmod 600)` }
       : { check: 'API token', status: 'ok', detail: `${file} is mode ${octal(mode)}` };

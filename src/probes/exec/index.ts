@@ -17,4 +17,5 @@ export default defineProbe({
   prerequisites: [],
   run: exec,
   target: (s) => s.argv.join(' '),
+  command: (s) => ({ argv: s.argv, cwd: s.cwd, field: 'argv' }),
 });
