@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { childEnv } from '../lib/childenv.js';
 import type { Action, ActionType, ServiceSpec } from '../domain/types.js';
 
 export interface ActionContext {
@@ -96,7 +97,7 @@ const runRunbook: ActionKind = {
     try {
       const child = spawn(rb.argv[0]!, rb.argv.slice(1), {
         // The runbook learns what it acts on: the action, the service, and its current main pid.
-        cwd: rb.cwd, env: { ...process.env, ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') },
+        cwd: rb.cwd, env: childEnv({ ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') }),
         stdio: ['ignore', fd, fd], detached: true,
       });
       // Timed out or aborted, its whole group is killed and the attempt settles only once the

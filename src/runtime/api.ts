@@ -3,6 +3,7 @@
 // the bearer token. Handlers only read: every change still goes through the CLI and the store, so
 // the API adds no second way to act.
 import { WardenError } from '../lib/errors.js';
+import { TOKEN_ENV } from '../lib/childenv.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -19,7 +20,8 @@ import type { Store } from '../store/store.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type PassFailure } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 
-export const TOKEN_ENV = 'WARDEN_API_TOKEN';
+export { TOKEN_ENV } from '../lib/childenv.js';
+
 const MAX_LOG_LINES = 1000;
 
 export interface TicketQuery { all: boolean; status?: TicketStatus; limit: number }

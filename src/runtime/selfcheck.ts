@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs
 import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../domain/types.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { TOKEN_ENV } from '../lib/childenv.js';
 import { errorText } from '../lib/errors.js';
 import { dbPath } from '../store/store.js';
 
@@ -97,7 +98,7 @@ function storeIntegrity(file: string): SelfCheck {
 
 function tokenFile(file: string | null): SelfCheck {
   if (file === null) {
-    const set = (process.env.WARDEN_API_TOKEN ?? '').trim() !== '';
+    const set = (process.env[TOKEN_ENV] ?? '').trim() !== '';
     return { check: 'API token', status: set ? 'ok' : 'fail', detail: set ? 'from $WARDEN_API_TOKEN' : 'agent.api has no tokenFile and $WARDEN_API_TOKEN is not set' };
   }
   try {

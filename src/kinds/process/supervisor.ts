@@ -14,6 +14,7 @@ import { faultPoint } from '../../lib/fault.js';
 import { logFileOf, tailLines } from './logs.js';
 import { LogCollectorClient } from './collector.js';
 import { KeyedSerial } from '../../lib/serial.js';
+import { childEnv } from '../../lib/childenv.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
 
@@ -277,9 +278,7 @@ export class ProcessSupervisor {
       // The last moment an aborted attempt can still start nothing; once spawned, the effect is done.
       opts.signal?.throwIfAborted();
       faultPoint('before-spawn');
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, spec.env, { [MARKER_ENV]: markerOf(this.opts.instanceId, name, opts.actionId) });
+      const env = childEnv({ ...spec.env, [MARKER_ENV]: markerOf(this.opts.instanceId, name, opts.actionId) });
       // detached: its own session and process group, so it survives Warden and a stop can signal
       // everything it started.
       child = spawn(file, args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });

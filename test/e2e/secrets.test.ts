@@ -1,0 +1,81 @@
+// Secrets stay secret: what Warden reads to guard its API never reaches what it starts (services,
+// exec probes, runbooks), and the files that hold it or its records are its owner's alone.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from '../../src/demo/lab.js';
+import { Store } from '../../src/store/store.js';
+import { cli, Daemon, waitFor } from './harness.js';
+
+const SECRET = 'tok-e2e-never-in-a-child';
+
+/** `env` output as a map. */
+function envOf(file: string): Map<string, string> {
+  return new Map(readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+test('no child gets WARDEN_API_TOKEN: not a service, not an exec probe, not a runbook; their own env they do get', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-secrets-'));
+  const port = await freePort();
+  const marker = join(dir, 'stuck');
+  const config = join(dir, 'warden.yaml');
+  writeFileSync(config, `version: 1
+agent:
+  name: keeper
+  mode: execute
+  dataDir: ${join(dir, 'data')}
+  interval: 200ms
+  verify: { stable: 300ms, deadline: 10s }
+  api: { listen: "127.0.0.1:${port}" }
+services:
+  - name: dumper
+    start: [sh, -c, 'env > "$OUT/service.env"; exec sleep 600']
+    env: { OUT: "${dir}", MINE: from-config }
+    stopGrace: 1s
+    checks:
+      - exec: { argv: [sh, -c, 'env > "$0/probe.env"; test ! -e "$0/stuck"', "${dir}"] }
+        interval: 200ms
+        timeout: 150ms
+        failures: 1
+    runbooks:
+      - name: unstick
+        run: [sh, -c, 'env > "$OUT/runbook.env"; rm -f "$OUT/stuck"']
+        timeout: 5s
+        for: [process_hung]
+policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start, restart, run-runbook]
+`);
+  // The daemon takes the token from its environment (no tokenFile): the case where every child
+  // used to inherit it.
+  process.env.WARDEN_API_TOKEN = SECRET;
+  const daemon = new Daemon(config);
+  t.after(async () => {
+    await daemon.signal('SIGKILL');
+    const s = Store.open(join(dir, 'data'), { readonly: true });
+    const pid = s.getProcess('dumper')?.pid;
+    s.close();
+    if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await daemon.start();
+  // The API starts last, just after "online".
+  const status = await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/status`, { headers: { authorization: `Bearer ${SECRET}` } })).status, 5000, 'the API');
+  assert.equal(status, 200, 'the daemon itself has the token');
+  await waitFor(async () => existsSync(join(dir, 'service.env')) && existsSync(join(dir, 'probe.env')), 10_000, 'service and probe ran');
+  writeFileSync(marker, '');
+  await waitFor(async () => existsSync(join(dir, 'runbook.env')) && !existsSync(marker), 15_000, 'the runbook ran');
+  for (const who of ['service', 'probe', 'runbook']) {
+    const env = envOf(join(dir, `${who}.env`));
+    assert.equal(env.has('WARDEN_API_TOKEN'), false, `the ${who} got WARDEN_API_TOKEN`);
+    assert.ok(!readFileSync(join(dir, `${who}.env`), 'utf8').includes(SECRET), `the ${who} saw the token's value`);
+    assert.ok(env.has('PATH'), `the ${who} still gets Warden's other variables`);
+  }
+  assert.equal(envOf(join(dir, 'service.env')).get('MINE'), 'from-config');
+  assert.equal(envOf(join(dir, 'runbook.env')).get('MINE'), 'from-config', "a runbook gets its service's env");
+  const doctor = await cli(['doctor'], { config });
+  assert.doesNotMatch(doctor.stdout + doctor.stderr, new RegExp(SECRET));
+});
