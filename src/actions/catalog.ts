@@ -2,10 +2,11 @@
 // effect and how to tell, after a crash, whether the effect already happened (so an interrupted
 // action is re-verified, never blindly run twice).
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { childEnv } from '../lib/childenv.js';
+import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
 import type { Action, ActionType, ServiceSpec } from '../domain/types.js';
 
 export interface ActionContext {
@@ -92,8 +93,8 @@ const runRunbook: ActionKind = {
     signal.throwIfAborted();
     const rb = runbookOf(ctx);
     const logs = join(ctx.dataDir, 'logs');
-    mkdirSync(logs, { recursive: true });
-    const fd = openSync(join(logs, `runbook-${ctx.spec.name}-${rb.name}.log`), 'a');
+    mkdirPrivate(logs);
+    const fd = openSync(join(logs, `runbook-${ctx.spec.name}-${rb.name}.log`), 'a', PRIVATE_FILE);
     try {
       const child = spawn(rb.argv[0]!, rb.argv.slice(1), {
         // The runbook learns what it acts on: the action, the service, and its current main pid.

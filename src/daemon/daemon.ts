@@ -17,6 +17,7 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
+import { tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
 import { Executor } from '../loop/executor.js';
@@ -145,7 +146,11 @@ export class Daemon {
       {
         // Before anything is written: a second Warden on this data directory stops here.
         name: 'lock',
-        start: () => { lock = acquireDataDirLock(cfg.agent.dataDir); },
+        start: () => {
+          lock = acquireDataDirLock(cfg.agent.dataDir);
+          // What an older Warden or a looser umask left readable by others is closed before use.
+          for (const c of tightenTree(cfg.agent.dataDir)) this.log(`data directory: tightened ${c}`);
+        },
         stop: () => lock?.release(),
       },
       {

@@ -1,10 +1,10 @@
 // Secrets stay secret: what Warden reads to guard its API never reaches what it starts (services,
 // exec probes, runbooks), and the files that hold it or its records are its owner's alone.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
 import { Store } from '../../src/store/store.js';
 import { cli, Daemon, waitFor } from './harness.js';
@@ -78,4 +78,62 @@ policy:
   assert.equal(envOf(join(dir, 'runbook.env')).get('MINE'), 'from-config', "a runbook gets its service's env");
   const doctor = await cli(['doctor'], { config });
   assert.doesNotMatch(doctor.stdout + doctor.stderr, new RegExp(SECRET));
+});
+
+const modeOf = (p: string): number => statSync(p).mode & 0o777;
+
+/** A directory with a config of one quiet service; `api` and `notify` are YAML lines under agent / at the top. */
+function world(t: TestContext, opts: { api?: string; notify?: string; configMode?: number } = {}): { dir: string; config: string; dataDir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-perms-'));
+  const dataDir = join(dir, 'data');
+  const config = join(dir, 'warden.yaml');
+  writeFileSync(config, `version: 1
+agent:
+  name: keeper
+  mode: execute
+  dataDir: ${dataDir}
+  interval: 200ms
+${opts.api ?? ''}
+services:
+  - name: talker
+    start: [sh, -c, 'echo hello from talker; exec sleep 600']
+    stopGrace: 1s
+${opts.notify ?? ''}
+`, { mode: opts.configMode ?? 0o644 });
+  chmodSync(config, opts.configMode ?? 0o644);
+  t.after(() => {
+    if (existsSync(join(dataDir, 'warden.db'))) {
+      const s = Store.open(dataDir, { readonly: true });
+      const pid = s.getProcess('talker')?.pid;
+      s.close();
+      if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, config, dataDir };
+}
+
+test("the data directory is 0700 and the store and logs 0600, under the operator's umask 022; looser ones from before are tightened", async (t) => {
+  const { config, dataDir } = world(t);
+  // What an older Warden left under umask 022.
+  mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o755 });
+  chmodSync(dataDir, 0o755);
+  writeFileSync(join(dataDir, 'logs', 'old.log'), 'old\n', { mode: 0o644 });
+  const daemon = new Daemon(config);
+  t.after(() => daemon.signal('SIGKILL'));
+  const old = process.umask(0o022);
+  try {
+    await daemon.start();
+  } finally {
+    process.umask(old);
+  }
+  const log = join(dataDir, 'logs', 'talker.log');
+  await waitFor(async () => existsSync(log) && readFileSync(log, 'utf8').includes('hello from talker'), 10_000, 'talker logged');
+  assert.equal(modeOf(dataDir), 0o700, 'data directory');
+  assert.equal(modeOf(join(dataDir, 'logs')), 0o700, 'logs directory');
+  for (const f of ['warden.db', 'warden.db-wal', 'warden.db-shm', 'warden.lock', 'warden.pid', 'logs/talker.log', 'logs/old.log']) {
+    const p = join(dataDir, f);
+    if (existsSync(p)) assert.equal(modeOf(p).toString(8), '600', f);
+    else assert.ok(!['warden.db', 'logs/talker.log'].includes(f), `${f} missing`);
+  }
 });
