@@ -76,12 +76,13 @@ export function registerLifecycle(program: Command, globals: () => GlobalOpts): 
 
   program.command('run')
     .description('the daemon: observe, detect, diagnose, repair under policy, verify, audit (SIGTERM/SIGINT drain and stop)')
-    .action(async () => {
+    .option('--insecure', 'start even if the API token file, or a config holding secrets, can be read by other users (warns instead of refusing)')
+    .action(async (o: { insecure?: boolean }) => {
       // Whatever the daemon creates (store, logs, pid file) is its owner's alone, started from a
       // shell as under the unit (UMask=0077). Services inherit it too, as they do under the unit.
       process.umask(PRIVATE_UMASK);
       const cfg = config(globals());
-      const daemon = new Daemon(cfg);
+      const daemon = new Daemon(cfg, { insecure: o.insecure === true });
       try {
         await daemon.start();
       } catch (e) {

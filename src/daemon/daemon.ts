@@ -29,6 +29,7 @@ import { CheckScheduler } from '../probes/checks.js';
 import { Followers } from '../views/events.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
 import { readBootId } from '../runtime/boot.js';
+import { guardSecrets } from '../runtime/exposure.js';
 import { progressVerdict, UNMANAGED_PREFIX } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { SdNotify } from '../runtime/sdnotify.js';
@@ -42,6 +43,8 @@ export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'fai
 export interface DaemonOptions {
   clock?: Clock;
   log?: (line: string) => void;
+  /** Start (and reload) even when a file holding secrets is open to others; warn instead. */
+  insecure?: boolean;
 }
 
 /** A diagnosis that takes longer is abandoned and the ticket escalated. */
@@ -101,8 +104,11 @@ export class Daemon {
   /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
   private readonly retired = new Map<string, ServiceSpec>();
 
+  private readonly insecure: boolean;
+
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
+    this.insecure = opts.insecure ?? false;
     this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
     this.sd = new SdNotify(process.env, this.log);
     this.manager = new Manager(this.log);
@@ -114,7 +120,8 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    // Before anything is opened: a missing token refuses the start with no side effects.
+    // Before anything is opened: a missing or exposed token refuses the start with no side effects.
+    guardSecrets(this.config, { insecure: this.insecure, log: this.log });
     if (this.config.agent.api) this.apiToken = readToken(this.config.agent.api);
     try {
       await this.manager.start(this.runnables());
@@ -379,6 +386,7 @@ export class Daemon {
     let next: ResolvedConfig;
     try {
       next = load();
+      guardSecrets(next, { insecure: this.insecure, log: this.log });
       if (next.agent.dataDir !== this.config.agent.dataDir) throw new Error(`agent.dataDir changed (${this.config.agent.dataDir} → ${next.agent.dataDir}); that needs a restart`);
     } catch (e) {
       const msg = errorText(e);

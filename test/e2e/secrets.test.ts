@@ -1,13 +1,14 @@
 // Secrets stay secret: what Warden reads to guard its API never reaches what it starts (services,
 // exec probes, runbooks), and the files that hold it or its records are its owner's alone.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
 import { Store } from '../../src/store/store.js';
-import { cli, Daemon, waitFor } from './harness.js';
+import { cli, Daemon, waitFor, WARDEN } from './harness.js';
 
 const SECRET = 'tok-e2e-never-in-a-child';
 
@@ -80,6 +81,18 @@ policy:
   assert.doesNotMatch(doctor.stdout + doctor.stderr, new RegExp(SECRET));
 });
 
+/** `warden run` to its exit (a refused start), or killed after `ms`; its exit code and output. */
+function runToExit(config: string, args: string[] = [], ms = 15_000): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(WARDEN, ['--config', config, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    p.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+    p.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.once('close', (code) => { clearTimeout(timer); resolve({ code, output }); });
+  });
+}
+
 const modeOf = (p: string): number => statSync(p).mode & 0o777;
 
 /** A directory with a config of one quiet service; `api` and `notify` are YAML lines under agent / at the top. */
@@ -136,4 +149,61 @@ test("the data directory is 0700 and the store and logs 0600, under the operator
     if (existsSync(p)) assert.equal(modeOf(p).toString(8), '600', f);
     else assert.ok(!['warden.db', 'logs/talker.log'].includes(f), `${f} missing`);
   }
+});
+
+test('a token file others can read is refused at start, named with its mode and the fix; --insecure starts with a warning', async (t) => {
+  const port = await freePort();
+  const { dir, config, dataDir } = world(t, { api: `  api: { listen: "127.0.0.1:${port}", tokenFile: ./token }` });
+  const token = join(dir, 'token');
+  writeFileSync(token, 'open-token\n', { mode: 0o644 });
+  chmodSync(token, 0o644);
+  const refused = await runToExit(config);
+  assert.equal(refused.code, 1, refused.output);
+  assert.match(refused.output, new RegExp(`agent.api.tokenFile ${token} is mode 0644: other users can read .*chmod 600 ${token}.*--insecure`));
+  assert.doesNotMatch(refused.output, /open-token/, 'the token itself is never printed');
+  assert.equal(existsSync(join(dataDir, 'warden.db')), false, 'a refused start writes nothing');
+
+  const daemon = new Daemon(config, ['--insecure']);
+  t.after(() => daemon.signal('SIGKILL'));
+  await daemon.start();
+  assert.match(daemon.output, /warning: agent.api.tokenFile .* is mode 0644: other users can read/);
+  await daemon.stop();
+
+  chmodSync(token, 0o600);
+  const quiet = new Daemon(config);
+  t.after(() => quiet.signal('SIGKILL'));
+  await quiet.start();
+  assert.doesNotMatch(quiet.output, /warning/);
+});
+
+test('a config holding secrets that others can read is refused, naming where the secrets are; 0600 starts', async (t) => {
+  const { config } = world(t, {
+    notify: `notify:
+  - name: pager
+    webhook: { url: "http://127.0.0.1:9/hook", headers: { Authorization: "Bearer hook-secret", Content-Type: application/json } }`,
+    configMode: 0o644,
+  });
+  const refused = await runToExit(config);
+  assert.equal(refused.code, 1, refused.output);
+  assert.match(refused.output, new RegExp(`${config} holds secrets \\(notify "pager" webhook header Authorization\\) and is mode 0644: other users can read them; chmod 600 ${config}`));
+  assert.doesNotMatch(refused.output, /hook-secret/);
+  assert.doesNotMatch(refused.output, /Content-Type/, 'only secret-looking headers count');
+
+  const loose = new Daemon(config, ['--insecure']);
+  t.after(() => loose.signal('SIGKILL'));
+  await loose.start();
+  assert.match(loose.output, /warning: .* holds secrets/);
+  await loose.stop();
+
+  chmodSync(config, 0o600);
+  const daemon = new Daemon(config);
+  t.after(() => daemon.signal('SIGKILL'));
+  await daemon.start();
+  assert.doesNotMatch(daemon.output, /warning/);
+  // Opened up while running: a reload keeps the running config rather than take it from there.
+  // After the first pass the SIGHUP handler is in place (a SIGHUP before it would end the process).
+  await waitFor(async () => (await cli(['status', '--json'], { config })).code !== 3, 10_000, 'first pass');
+  chmodSync(config, 0o644);
+  daemon.proc!.kill('SIGHUP');
+  await waitFor(async () => /reload rejected, keeping the running config: .* holds secrets/.test(daemon.output), 5000, 'reload rejected');
 });
