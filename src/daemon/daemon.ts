@@ -336,7 +336,9 @@ export class Daemon {
       checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
-    this.log(`api listening on ${api.host}:${this.api.port}`);
+    this.log(`api listening on ${api.tls ? 'https' : 'http'}://${api.host}:${this.api.port} (at most ${api.maxConnections} connections)`);
+    // The config accepted the reason; every start says it again, where whoever reads the log sees it.
+    if (api.allowRemote && !api.tls) this.log(`api: other hosts can reach it over plain HTTP; insecureReason: ${api.insecureReason ?? ''}`);
   }
 
   /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
