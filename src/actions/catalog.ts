@@ -6,6 +6,7 @@ import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { childEnv } from '../lib/childenv.js';
+import { isFdShortage } from '../lib/errors.js';
 import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
 import type { Action, ActionType, ServiceSpec } from '../domain/types.js';
 
@@ -112,7 +113,7 @@ const runRunbook: ActionKind = {
       const code = await new Promise<number | string>((resolve, reject) => {
         const timer = setTimeout(() => kill(new Error(`runbook ${rb.name} timed out after ${rb.timeoutMs} ms`)), rb.timeoutMs);
         signal.addEventListener('abort', onAbort, { once: true });
-        child.once('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { retryable: false })); });
+        child.once('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { retryable: isFdShortage(e) })); });
         child.once('exit', (c, sig) => { clearTimeout(timer); resolve(sig ?? c ?? -1); });
       }).finally(() => signal.removeEventListener('abort', onAbort));
       if (stopped !== null) throw Object.assign(stopped, { retryable: false });

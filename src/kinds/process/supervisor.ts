@@ -1,6 +1,6 @@
 // The process supervisor for `kind: process`: Warden starts and stops these services itself (like
 // Monit), sees their exits the moment they happen, and finds them again after its own restart.
-import { WardenError } from '../../lib/errors.js';
+import { isFdShortage, WardenError } from '../../lib/errors.js';
 import { logError } from '../../lib/log.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, statSync } from 'node:fs';
@@ -42,7 +42,8 @@ const KILL_WAIT_MS = 5000;
 
 export class SpawnError extends WardenError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('SPAWN_FAILED', message, { cause: options?.cause, retryable: false });
+    // Out of file descriptors, a later attempt may well succeed; any other failure to start will not.
+    super('SPAWN_FAILED', message, { cause: options?.cause, retryable: isFdShortage(options?.cause) });
   }
 }
 
