@@ -2,9 +2,12 @@
 // effect and how to tell, after a crash, whether the effect already happened (so an interrupted
 // action is re-verified, never blindly run twice).
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDriver } from '../kinds/driver.js';
+import { childEnv } from '../lib/childenv.js';
+import { isFdShortage } from '../lib/errors.js';
+import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
 import type { Action, ActionType, ServiceSpec } from '../domain/types.js';
 
 export interface ActionContext {
@@ -91,12 +94,12 @@ const runRunbook: ActionKind = {
     signal.throwIfAborted();
     const rb = runbookOf(ctx);
     const logs = join(ctx.dataDir, 'logs');
-    mkdirSync(logs, { recursive: true });
-    const fd = openSync(join(logs, `runbook-${ctx.spec.name}-${rb.name}.log`), 'a');
+    mkdirPrivate(logs);
+    const fd = openSync(join(logs, `runbook-${ctx.spec.name}-${rb.name}.log`), 'a', PRIVATE_FILE);
     try {
       const child = spawn(rb.argv[0]!, rb.argv.slice(1), {
         // The runbook learns what it acts on: the action, the service, and its current main pid.
-        cwd: rb.cwd, env: { ...process.env, ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') },
+        cwd: rb.cwd, env: childEnv({ ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') }),
         stdio: ['ignore', fd, fd], detached: true,
       });
       // Timed out or aborted, its whole group is killed and the attempt settles only once the
@@ -110,7 +113,7 @@ const runRunbook: ActionKind = {
       const code = await new Promise<number | string>((resolve, reject) => {
         const timer = setTimeout(() => kill(new Error(`runbook ${rb.name} timed out after ${rb.timeoutMs} ms`)), rb.timeoutMs);
         signal.addEventListener('abort', onAbort, { once: true });
-        child.once('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { retryable: false })); });
+        child.once('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { retryable: isFdShortage(e) })); });
         child.once('exit', (c, sig) => { clearTimeout(timer); resolve(sig ?? c ?? -1); });
       }).finally(() => signal.removeEventListener('abort', onAbort));
       if (stopped !== null) throw Object.assign(stopped, { retryable: false });

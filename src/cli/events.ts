@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ResolvedConfig } from '../domain/types.js';
 import { followFile, logFileOf, tailLines } from '../kinds/process/logs.js';
 import { binary } from '../kinds/systemd/command.js';
+import { childEnv } from '../lib/childenv.js';
 import type { AuditRecord } from '../store/store.js';
 import { eventFilterOf, eventJson, eventLine, followAudit, ReopeningStore, TimeArgError, type EventFilter } from '../views/events.js';
 import { CliError, intOption, readConfig, LIMIT_MAX, storeCreated, type GlobalOpts } from './common.js';
@@ -99,7 +100,7 @@ async function logs(cfg: ResolvedConfig, name: string, o: { follow: boolean; lin
     // The journal stamps each line and follows its own rotation.
     const args = ['-u', spec.unit ?? name, '-n', String(o.lines), '-o', 'short-iso', '--no-pager', ...(o.follow ? ['-f'] : [])];
     const code = await new Promise<number>((resolve) => {
-      const child = spawn(binary('journalctl'), args, { stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(binary('journalctl'), args, { env: childEnv(), stdio: ['ignore', 'inherit', 'inherit'] });
       const stop = interrupted();
       child.on('error', (e) => { stop.dispose(); process.stderr.write(`warden: journalctl: ${e.message}\n`); resolve(1); });
       child.on('exit', (c) => { stop.dispose(); resolve(stop.signal.aborted ? 0 : c ?? 1); });

@@ -20,6 +20,7 @@ import { driverOf } from '../kinds/index.js';
 import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
 import { describeFailure } from '../daemon/self.js';
 import { isWardenError } from '../lib/errors.js';
+import { PRIVATE_UMASK } from '../lib/private.js';
 import { Daemon } from '../daemon/daemon.js';
 import { ApiConfigError } from '../runtime/api.js';
 import { instanceIdOf } from '../loop/shared.js';
@@ -109,9 +110,13 @@ Each finding is file:line:col: message; with --json, { file, line, col, message 
 
   program.command('run')
     .description('the daemon: observe, detect, diagnose, repair under policy, verify, audit (SIGTERM/SIGINT drain and stop)')
-    .action(async () => {
+    .option('--insecure', 'start even if the API token file, or a config holding secrets, can be read by other users (warns instead of refusing)')
+    .action(async (o: { insecure?: boolean }) => {
+      // Whatever the daemon creates (store, logs, pid file) is its owner's alone, started from a
+      // shell as under the unit (UMask=0077). Services inherit it too, as they do under the unit.
+      process.umask(PRIVATE_UMASK);
       const cfg = config(globals());
-      const daemon = new Daemon(cfg);
+      const daemon = new Daemon(cfg, { insecure: o.insecure === true });
       try {
         await daemon.start();
       } catch (e) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { T0 } from '../testing/domain.js';
 import { apiGet, createApi, daemonApiDeps, startApi, type DaemonView } from '../runtime/api.js';
 import { WardenMetrics } from '../runtime/metrics.js';
-import { liveCheck, makeFixture } from '../runtime/testing.js';
+import { apiSpec, liveCheck, makeFixture } from '../runtime/testing.js';
 import { debugBundle } from './status.js';
 
 // `warden debug NAME --json` prints what debugBundle returns; these tests hold it to the endpoint.
@@ -21,7 +21,7 @@ test('debug with the daemon answering: exactly the endpoint\'s JSON, live checks
   };
   const api = await startApi(createApi(daemonApiDeps(view, 'tok')), fx.config.agent.api!);
   t.after(() => api.close());
-  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: { host: '127.0.0.1', port: api.port, tokenFile: null } } };
+  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: apiSpec({ port: api.port }) } };
   const env = { WARDEN_API_TOKEN: 'tok' };
 
   const endpoint = await apiGet(cfg.agent.api, '/api/services/web/diagnostics?lines=50', { env });
@@ -51,7 +51,7 @@ test('debug with a wrong token falls back to the store and says why', async (t) 
     diagnostics: () => null, metrics: () => Promise.resolve(''), metricsContentType: 'text/plain',
   }), fx.config.agent.api!);
   t.after(() => api.close());
-  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: { host: '127.0.0.1', port: api.port, tokenFile: null } } };
+  const cfg = { ...fx.config, agent: { ...fx.config.agent, api: apiSpec({ port: api.port }) } };
   const { bundle, note } = await debugBundle(cfg, 'web', 50, { WARDEN_API_TOKEN: 'wrong' });
   assert.match(note ?? '', /HTTP 401: invalid bearer token/);
   assert.equal((bundle as { checks: unknown }).checks, null);

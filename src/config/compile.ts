@@ -63,7 +63,14 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
 function compileApi(api: NonNullable<ConfigOutput['agent']['api']>, base: string): ApiSpec {
   // The schema has validated the address, so it parses.
   const { host, port } = parseAddress(api.listen)!;
-  return { host, port, tokenFile: api.tokenFile === undefined ? null : resolve(base, api.tokenFile) };
+  return {
+    host, port,
+    tokenFile: api.tokenFile === undefined ? null : resolve(base, api.tokenFile),
+    allowRemote: api.allowRemote,
+    tls: api.tls === undefined ? null : { cert: resolve(base, api.tls.cert), key: resolve(base, api.tls.key) },
+    insecureReason: api.insecureReason ?? null,
+    maxConnections: api.maxConnections,
+  };
 }
 
 function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['agent']['restartBackoff']): ServiceSpec {

@@ -156,7 +156,17 @@ const agentSchema = z.strictObject({
   api: z
     .strictObject({
       listen: tcpAddress.meta({ description: 'host:port of the HTTP API; keep it on loopback unless a proxy guards it, e.g. 127.0.0.1:7070.' }),
-      tokenFile: path.optional().meta({ description: 'File holding the bearer token; without it, the WARDEN_API_TOKEN environment variable.' }),
+      tokenFile: path.optional().meta({ description: 'File holding the bearer token (mode 0600); without it, the WARDEN_API_TOKEN environment variable.' }),
+      allowRemote: z.boolean().default(false).meta({ description: 'Needed to listen on an address other hosts reach (anything but loopback); then give tls, or insecureReason.' }),
+      tls: z
+        .strictObject({
+          cert: path.meta({ description: 'PEM certificate (chain) file.' }),
+          key: path.meta({ description: 'PEM private key file (mode 0600).' }),
+        })
+        .optional()
+        .meta({ description: 'Serve HTTPS; warden status and debug pin this certificate.' }),
+      insecureReason: z.string().min(1).optional().meta({ description: 'Why a remote API may go without TLS (e.g. "only on the wg0 VPN"); logged at every start.' }),
+      maxConnections: count.default(64).meta({ description: 'Open connections at most; a request on a connection past it gets 503 at once.' }),
     })
     .optional()
     .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),

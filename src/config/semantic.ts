@@ -1,6 +1,7 @@
 // Rules that span more than one value: unique names, references between services and hosts,
 // dependency cycles, one probe per check. They run on the raw data even when the schema found
 // problems elsewhere, so one run reports everything; each rule skips values the schema rejects.
+import { isLoopback, parseAddress } from '../lib/address.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import { listNames, show } from './fields.js';
 import { atPath, didYouMean, type PathIssue, type PathSeg } from './issues.js';
@@ -129,7 +130,24 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
   });
 
   for (const cycle of dependencyCycles(services, serviceNames)) add(cycle.path, `dependency cycle: ${cycle.names.join(' -> ')}`);
+  if (isObj(raw.agent) && isObj(raw.agent.api)) remoteApi(raw.agent.api, add);
   return issues;
+}
+
+/**
+ * An API other hosts can reach is asked for (allowRemote), and then its token travels over TLS or
+ * there is a stated reason why it need not (a private interface).
+ */
+function remoteApi(api: Obj, add: (path: PathSeg[], message: string, at?: 'key' | 'value') => void): void {
+  const listen = str(api.listen);
+  const addr = listen === null ? null : parseAddress(listen);
+  if (addr === null || isLoopback(addr.host)) return;
+  const base: PathSeg[] = ['agent', 'api'];
+  if (api.allowRemote !== true) {
+    add([...base, 'listen'], `${listen} can be reached from other hosts; set allowRemote: true (with tls: { cert, key }) if that is meant, or listen on 127.0.0.1`);
+  } else if (api.tls === undefined && api.insecureReason === undefined) {
+    add([...base, 'allowRemote'], 'a remote API sends its bearer token over the network: give tls: { cert: FILE, key: FILE }, or insecureReason: "..." saying why plain HTTP is safe here (e.g. a private WireGuard interface)');
+  }
 }
 
 function kindOf(name: unknown): KindPlugin | null {

@@ -17,6 +17,7 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
+import { tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
 import { Executor } from '../loop/executor.js';
@@ -28,6 +29,7 @@ import { CheckScheduler } from '../probes/checks.js';
 import { Followers } from '../views/events.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
 import { readBootId } from '../runtime/boot.js';
+import { guardSecrets } from '../runtime/exposure.js';
 import { progressVerdict, UNMANAGED_PREFIX } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { SdNotify } from '../runtime/sdnotify.js';
@@ -41,6 +43,8 @@ export type DaemonState = 'starting' | 'running' | 'draining' | 'stopped' | 'fai
 export interface DaemonOptions {
   clock?: Clock;
   log?: (line: string) => void;
+  /** Start (and reload) even when a file holding secrets is open to others; warn instead. */
+  insecure?: boolean;
 }
 
 /** A diagnosis that takes longer is abandoned and the ticket escalated. */
@@ -100,8 +104,11 @@ export class Daemon {
   /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
   private readonly retired = new Map<string, ServiceSpec>();
 
+  private readonly insecure: boolean;
+
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
+    this.insecure = opts.insecure ?? false;
     this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
     this.sd = new SdNotify(process.env, this.log);
     this.manager = new Manager(this.log);
@@ -113,7 +120,8 @@ export class Daemon {
   }
 
   async start(): Promise<void> {
-    // Before anything is opened: a missing token refuses the start with no side effects.
+    // Before anything is opened: a missing or exposed token refuses the start with no side effects.
+    guardSecrets(this.config, { insecure: this.insecure, log: this.log });
     if (this.config.agent.api) this.apiToken = readToken(this.config.agent.api);
     try {
       await this.manager.start(this.runnables());
@@ -145,7 +153,11 @@ export class Daemon {
       {
         // Before anything is written: a second Warden on this data directory stops here.
         name: 'lock',
-        start: () => { lock = acquireDataDirLock(cfg.agent.dataDir); },
+        start: () => {
+          lock = acquireDataDirLock(cfg.agent.dataDir);
+          // What an older Warden or a looser umask left readable by others is closed before use.
+          for (const c of tightenTree(cfg.agent.dataDir)) this.log(`data directory: tightened ${c}`);
+        },
         stop: () => lock?.release(),
       },
       {
@@ -324,7 +336,9 @@ export class Daemon {
       checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
-    this.log(`api listening on ${api.host}:${this.api.port}`);
+    this.log(`api listening on ${api.tls ? 'https' : 'http'}://${api.host}:${this.api.port} (at most ${api.maxConnections} connections)`);
+    // The config accepted the reason; every start says it again, where whoever reads the log sees it.
+    if (api.allowRemote && !api.tls) this.log(`api: other hosts can reach it over plain HTTP; insecureReason: ${api.insecureReason ?? ''}`);
   }
 
   /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
@@ -374,6 +388,7 @@ export class Daemon {
     let next: ResolvedConfig;
     try {
       next = load();
+      guardSecrets(next, { insecure: this.insecure, log: this.log });
       if (next.agent.dataDir !== this.config.agent.dataDir) throw new Error(`agent.dataDir changed (${this.config.agent.dataDir} → ${next.agent.dataDir}); that needs a restart`);
     } catch (e) {
       const msg = errorText(e);

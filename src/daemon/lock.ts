@@ -1,10 +1,11 @@
 // One Warden per data directory (DESIGN rule 9). Node has no flock, so the lock is SQLite's own
 // POSIX record lock on `warden.lock`, held by an open EXCLUSIVE transaction for the daemon's life:
 // the kernel drops it when the holder dies, even by kill -9, so there is never a stale lock to clean.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { errorText, WardenError } from '../lib/errors.js';
+import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
 import { pidAlive } from '../runtime/diagnostics.js';
 
 export const LOCK_FILE = 'warden.lock';
@@ -36,7 +37,7 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
   const dir = path.resolve(dataDir);
   let db: Database.Database;
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirPrivate(dir);
     db = new Database(lockPath(dir), { timeout: ACQUIRE_WAIT_MS });
   } catch (e) {
     throw new WardenError('LOCK_FAILED', `cannot open ${lockPath(dir)}: ${errorText(e)}; check that the data directory exists and is writable`, { cause: e });
@@ -112,7 +113,7 @@ function readPid(file: string): number {
 /** Atomic (temp, fsync, rename): a reader sees the old pid or the new one, never half of one. */
 function writePidFile(file: string, pid: number): void {
   const tmp = `${file}.tmp-${pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const fd = openSync(tmp, 'w', PRIVATE_FILE);
   try {
     writeSync(fd, `${pid}\n`);
     fsyncSync(fd);

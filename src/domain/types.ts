@@ -154,6 +154,14 @@ export interface ApiSpec {
   port: number;
   /** File holding the bearer token; null means the WARDEN_API_TOKEN environment variable. */
   tokenFile: string | null;
+  /** Listening where other hosts reach it was asked for (config checks say a non-loopback listen needs it). */
+  allowRemote: boolean;
+  /** Serve HTTPS with these PEM files (absolute paths); null: plain HTTP. */
+  tls: { cert: string; key: string } | null;
+  /** Why a remote API goes without TLS, as the operator wrote it; null when it does not. */
+  insecureReason: string | null;
+  /** Open connections at most; requests on connections past it get 503. */
+  maxConnections: number;
 }
 
 /** A notification channel; `type` names its plugin in src/notify/<type>/. */

@@ -8,3 +8,8 @@ export function parseAddress(address: string): { host: string; port: number } | 
   if (host === undefined || port < 1 || port > 65535) return null;
   return { host, port };
 }
+
+/** Only this host can connect: 127.0.0.0/8, ::1 or localhost. Wildcards (0.0.0.0, ::) are not. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

@@ -22,3 +22,18 @@ export function isWardenError(err: unknown, code?: string): err is WardenError {
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Descriptors ran out, for this process (EMFILE) or the whole system (ENFILE). */
+const FD_SHORTAGE = new Set(['EMFILE', 'ENFILE']);
+
+/**
+ * True when `err` (or an error in its cause chain) is a file-descriptor shortage: temporary by
+ * nature (idle connections close, a leak gets fixed), so whatever failed is tried again later and
+ * is never a permanent failure.
+ */
+export function isFdShortage(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (FD_SHORTAGE.has(String((e as { code?: unknown }).code))) return true;
+  }
+  return false;
+}

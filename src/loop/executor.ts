@@ -8,7 +8,7 @@ import type { Action, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { backoffMs } from '../lib/backoff.js';
-import { WardenError, errorText } from '../lib/errors.js';
+import { WardenError, errorText, isFdShortage } from '../lib/errors.js';
 import { actionTimeoutOverrideMs } from '../lib/fault.js';
 import type { Store } from '../store/store.js';
 
@@ -123,7 +123,8 @@ export class Executor {
         if (verdict.outcome === 'completed') { this.finish(a, { type: 'complete', detail: `${verdict.detail} (${err.message})` }); return; }
         if (verdict.outcome === 'unknown') { this.finish(a, { type: 'fail', error: `${err.message}; ${verdict.detail}` }); return; }
       }
-      const retryable = err.retryable !== false && a.attempts < a.maxAttempts;
+      // A descriptor shortage passes: retried (with capped backoff) however often, never a failure.
+      const retryable = err.retryable !== false && (a.attempts < a.maxAttempts || isFdShortage(err));
       if (retryable) {
         this.apply(a, { type: 'retry', error: err.message, backoffMs: backoffMs(a.attempts) });
         this.deps.log(`action ${a.id} ${a.type} ${a.target}: attempt ${a.attempts} failed (${err.message}); retrying after backoff`);

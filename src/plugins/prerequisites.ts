@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { parseAddress } from '../lib/address.js';
+import { childEnv } from '../lib/childenv.js';
 import { errorText } from '../lib/errors.js';
 import type { PluginState, Prerequisite } from './plugin.js';
 
@@ -73,7 +74,7 @@ export function onPath(name: string, path: string): string | null {
 
 function version(path: string, name: string, v: { args: string[]; pattern: string; min?: string }, timeoutMs: number): Promise<Verdict> {
   return new Promise((resolve) => {
-    execFile(path, v.args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+    execFile(path, v.args, { env: childEnv(), timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
       const cmd = [name, ...v.args].join(' ');
       if (err !== null) return resolve({ state: 'failed', reason: `${cmd} failed: ${errorText(err).split('\n')[0] ?? ''}` });
       const found = new RegExp(v.pattern, 'm').exec(`${stdout}\n${stderr}`)?.[1];

@@ -8,7 +8,7 @@ import type { ApiSpec } from '../domain/types.js';
 import { ApiConfigError, apiBaseUrl, apiGet, createApi, daemonApiDeps, readToken, startApi, tokenMatches, type DaemonView } from './api.js';
 import { diagnosticsBundle } from './diagnostics.js';
 import { WardenMetrics } from './metrics.js';
-import { liveCheck, makeFixture, TOKEN, type Fixture } from './testing.js';
+import { apiSpec, liveCheck, makeFixture, TOKEN, type Fixture } from './testing.js';
 
 const auth = { Authorization: `Bearer ${TOKEN}` };
 
@@ -154,13 +154,13 @@ test('readToken: file (trimmed) or environment; a missing or empty token refuses
   const fx = makeFixture();
   t.after(() => fx.cleanup());
   const file = join(fx.dir, 'token');
-  assert.equal(readToken({ host: '127.0.0.1', port: 0, tokenFile: file }, {}), TOKEN);
-  assert.equal(readToken({ host: '127.0.0.1', port: 0, tokenFile: null }, { WARDEN_API_TOKEN: ` ${TOKEN} ` }), TOKEN);
-  assert.throws(() => readToken({ host: '127.0.0.1', port: 0, tokenFile: null }, {}), (e: unknown) =>
+  assert.equal(readToken(apiSpec({ host: '127.0.0.1', port: 0, tokenFile: file }), {}), TOKEN);
+  assert.equal(readToken(apiSpec({ host: '127.0.0.1', port: 0, tokenFile: null }), { WARDEN_API_TOKEN: ` ${TOKEN} ` }), TOKEN);
+  assert.throws(() => readToken(apiSpec({ host: '127.0.0.1', port: 0, tokenFile: null }), {}), (e: unknown) =>
     e instanceof ApiConfigError && e.code === 'API_TOKEN_MISSING' && /set agent\.api\.tokenFile, or the WARDEN_API_TOKEN environment variable/.test(e.message));
-  assert.throws(() => readToken({ host: '127.0.0.1', port: 0, tokenFile: join(fx.dir, 'absent') }, { WARDEN_API_TOKEN: TOKEN }), /cannot read it \(ENOENT\)/);
+  assert.throws(() => readToken(apiSpec({ host: '127.0.0.1', port: 0, tokenFile: join(fx.dir, 'absent') }), { WARDEN_API_TOKEN: TOKEN }), /cannot read it \(ENOENT\)/);
   writeFileSync(join(fx.dir, 'empty'), '\n');
-  assert.throws(() => readToken({ host: '127.0.0.1', port: 0, tokenFile: join(fx.dir, 'empty') }, {}), /is empty/);
+  assert.throws(() => readToken(apiSpec({ host: '127.0.0.1', port: 0, tokenFile: join(fx.dir, 'empty') }), {}), /is empty/);
   assert.equal(tokenMatches(TOKEN, TOKEN), true);
   assert.equal(tokenMatches(`${TOKEN}!`, TOKEN), false);
   assert.equal(tokenMatches('', TOKEN), false);
@@ -198,7 +198,7 @@ test('the real server on port 0, over HTTP: 401, 200, /healthz, and a clear erro
 });
 
 test('a wildcard listen address is reached over loopback; IPv6 is bracketed', () => {
-  assert.equal(apiBaseUrl({ host: '0.0.0.0', port: 7070, tokenFile: null }), 'http://127.0.0.1:7070');
-  assert.equal(apiBaseUrl({ host: '::', port: 7070, tokenFile: null }), 'http://[::1]:7070');
-  assert.equal(apiBaseUrl({ host: '::1', port: 7070, tokenFile: null }), 'http://[::1]:7070');
+  assert.equal(apiBaseUrl(apiSpec({ host: '0.0.0.0', port: 7070, tokenFile: null })), 'http://127.0.0.1:7070');
+  assert.equal(apiBaseUrl(apiSpec({ host: '::', port: 7070, tokenFile: null })), 'http://[::1]:7070');
+  assert.equal(apiBaseUrl(apiSpec({ host: '::1', port: 7070, tokenFile: null })), 'http://[::1]:7070');
 });

@@ -3,11 +3,9 @@
 // the bearer token. Handlers only read: every change still goes through the CLI and the store, so
 // the API adds no second way to act.
 import { WardenError } from '../lib/errors.js';
+import { TOKEN_ENV } from '../lib/childenv.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
@@ -18,8 +16,12 @@ import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary
 import type { Store } from '../store/store.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type PassFailure } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
+import { ApiConfigError } from './server.js';
 
-export const TOKEN_ENV = 'WARDEN_API_TOKEN';
+export { TOKEN_ENV } from '../lib/childenv.js';
+export { ApiConfigError, startApi, type RunningApi } from './server.js';
+export { apiBaseUrl, apiGet, type ApiAnswer } from './client.js';
+
 const MAX_LOG_LINES = 1000;
 
 export interface TicketQuery { all: boolean; status?: TicketStatus; limit: number }
@@ -47,13 +49,6 @@ const HEARTBEAT_MS = 15_000;
 export class ApiError extends WardenError {
   constructor(readonly status: ContentfulStatusCode, code: string, message: string, readonly details: Record<string, unknown> = {}) {
     super(code, message);
-  }
-}
-
-/** The API cannot start as configured (no token, port taken); the daemon refuses to start. */
-export class ApiConfigError extends WardenError {
-  constructor(code: 'API_TOKEN_MISSING' | 'API_LISTEN_FAILED', message: string, options?: { cause?: unknown }) {
-    super(code, message, { cause: options?.cause });
   }
 }
 
@@ -206,40 +201,6 @@ function eventFilter(c: Context, now: number): EventFilter {
   }
 }
 
-export interface RunningApi {
-  /** The bound port (the real one when the spec asked for port 0). */
-  port: number;
-  close(): Promise<void>;
-}
-
-/** Binds host:port from the spec. Rejects with ApiConfigError when the address cannot be bound. */
-export async function startApi(app: Hono, spec: ApiSpec, opts: { onError?: (err: Error) => void } = {}): Promise<RunningApi> {
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-  // Slow or idle clients must not pin sockets: every endpoint answers in milliseconds.
-  server.headersTimeout = 5_000;
-  server.requestTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException): void => {
-      reject(new ApiConfigError('API_LISTEN_FAILED', `agent.api.listen ${spec.host}:${spec.port}: cannot listen (${e.code ?? e.message})`, { cause: e }));
-    };
-    server.once('error', onError);
-    server.listen(spec.port, spec.host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-  server.on('error', (e) => opts.onError?.(e));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Keep-alive connections would hold close() open until they time out.
-      server.closeAllConnections();
-    }),
-  };
-}
-
 // ------------------------------------------------------------------------------ wiring
 
 /** What the daemon exposes to the API; all reads, taken at request time. */
@@ -299,50 +260,4 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
     metricsContentType: d.metrics.contentType,
     ...(d.followers ? { events: { source: d.store, followers: d.followers, now: d.now } } : {}),
   };
-}
-
-// ------------------------------------------------------------------------------ client
-
-export type ApiAnswer = { ok: true; body: unknown } | { ok: false; reason: string };
-
-/** Where a client on this host reaches the API: a wildcard listen address means loopback. */
-export function apiBaseUrl(spec: ApiSpec): string {
-  const host = spec.host === '0.0.0.0' || spec.host === '' ? '127.0.0.1' : spec.host === '::' ? '::1' : spec.host;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${spec.port}`;
-}
-
-/** GET a path of the daemon's API with the configured token. Never throws; says why it failed. */
-export async function apiGet(spec: ApiSpec, path: string, opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ApiAnswer> {
-  let token: string;
-  try {
-    token = readToken(spec, opts.env);
-  } catch (e) {
-    return { ok: false, reason: (e as Error).message };
-  }
-  const url = `${apiBaseUrl(spec)}${path}`;
-  let res: Response | undefined;
-  // A pooled keep-alive socket the server has since closed fails with UND_ERR_SOCKET; a GET is
-  // safe to send once more, on a fresh connection.
-  for (let attempt = 1; res === undefined; attempt++) {
-    try {
-      res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(opts.timeoutMs ?? 3000) });
-    } catch (e) {
-      const code = (e as { cause?: { code?: string } }).cause?.code;
-      if (code === 'UND_ERR_SOCKET' && attempt === 1) continue;
-      return { ok: false, reason: `GET ${url}: ${code ?? (e as Error).message}` };
-    }
-  }
-  const text = await res.text();
-  if (res.status !== 200) {
-    let message = text.slice(0, 200);
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch { /* not our JSON: show the raw start */ }
-    return { ok: false, reason: `GET ${url}: HTTP ${res.status}: ${message}` };
-  }
-  try {
-    return { ok: true, body: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false, reason: `GET ${url}: the answer is not JSON` };
-  }
 }

@@ -3,6 +3,7 @@
 // so messages go through systemd-notify with --pid naming Warden's main process; the unit sets
 // NotifyAccess=all so systemd accepts them from that helper.
 import { execFile } from 'node:child_process';
+import { childEnv } from '../lib/childenv.js';
 
 export class SdNotify {
   readonly enabled: boolean;
@@ -20,7 +21,7 @@ export class SdNotify {
     if (!this.enabled) return Promise.resolve();
     const args = [`--pid=${process.pid}`, ...Object.entries(fields).map(([k, v]) => `${k}=${v.replace(/\n/g, ' ')}`)];
     return new Promise((resolve) => {
-      execFile('systemd-notify', args, { timeout: 5000 }, (err) => {
+      execFile('systemd-notify', args, { env: childEnv(), timeout: 5000 }, (err) => {
         if (err) this.log(`sd_notify ${Object.keys(fields).join(',')} failed: ${err.message}`);
         resolve();
       });

@@ -6,8 +6,11 @@ import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs
 import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../domain/types.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { TOKEN_ENV } from '../lib/childenv.js';
 import { errorText } from '../lib/errors.js';
+import { octal } from '../lib/private.js';
 import { dbPath } from '../store/store.js';
+import { exposures } from './exposure.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -35,10 +38,12 @@ export function selfChecks(cfg: ResolvedConfig, clock: Clock = systemClock): Sel
   out.push(freeSpace(existing));
   if (existing === dir) {
     const mode = statSync(dir).mode & 0o777;
-    out.push({ check: 'data directory permissions', status: mode & 0o002 ? 'fail' : mode & 0o020 ? 'warn' : 'ok', detail: `${dir} is mode ${octal(mode)}${mode & 0o022 ? '; others can write the store and the audit chain (chmod go-w)' : ''}` });
+    const open = mode & 0o022 ? '; others can write the store and the audit chain (chmod 700)' : mode & 0o077 ? '; others can read the store and the logs (warden run makes it 0700)' : '';
+    out.push({ check: 'data directory permissions', status: mode & 0o002 ? 'fail' : mode & 0o077 ? 'warn' : 'ok', detail: `${dir} is mode ${octal(mode)}${open}` });
   }
   out.push(storeIntegrity(dbPath(dir)));
   if (cfg.agent.api !== null) out.push(tokenFileCheck(cfg.agent.api.tokenFile));
+  out.push(secretFiles(cfg));
   out.push(...clocks(clock));
   return out;
 }
@@ -56,10 +61,6 @@ function canWrite(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 function mib(bytes: number): string {
@@ -98,7 +99,7 @@ function storeIntegrity(file: string): SelfCheck {
 /** Whether the API would find its token (readToken in runtime/api.ts), and only its owner can read it. */
 export function tokenFileCheck(file: string | null, env: NodeJS.ProcessEnv = process.env): SelfCheck {
   if (file === null) {
-    const set = (env.WARDEN_API_TOKEN ?? '').trim() !== '';
+    const set = (env[TOKEN_ENV] ?? '').trim() !== '';
     return { check: 'API token', status: set ? 'ok' : 'fail', detail: set ? 'from $WARDEN_API_TOKEN' : 'agent.api has no tokenFile and $WARDEN_API_TOKEN is not set' };
   }
   try {
@@ -112,6 +113,14 @@ export function tokenFileCheck(file: string | null, env: NodeJS.ProcessEnv = pro
   } catch (e) {
     return { check: 'API token', status: 'fail', detail: `${file}: ${(e as NodeJS.ErrnoException).code ?? errorText(e)}` };
   }
+}
+
+/** The same rule `warden run` enforces: files holding secrets are readable by their owner only. */
+function secretFiles(cfg: ResolvedConfig): SelfCheck {
+  const found = exposures(cfg);
+  return found.length === 0
+    ? { check: 'secret files', status: 'ok', detail: 'no token file or config holding secrets is readable by other users' }
+    : { check: 'secret files', status: 'fail', detail: `${found.join('; ')}; warden run refuses to start until then` };
 }
 
 function clocks(clock: Clock): SelfCheck[] {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeConfig, T0 } from '../testing/domain.js';
-import type { Action, CheckState, ResolvedConfig, Ticket } from '../domain/types.js';
+import type { Action, ApiSpec, CheckState, ResolvedConfig, Ticket } from '../domain/types.js';
 import { Store } from '../store/store.js';
 
 export const TOKEN = 's3cret-token-for-tests';
@@ -35,12 +35,17 @@ export function action(over: Partial<Action> = {}): Action {
   };
 }
 
+/** An API spec on loopback with the config's defaults: plain HTTP, 64 connections. */
+export function apiSpec(over: Partial<ApiSpec> = {}): ApiSpec {
+  return { host: '127.0.0.1', port: 0, tokenFile: null, allowRemote: false, tls: null, insecureReason: null, maxConnections: 64, ...over };
+}
+
 /** A store with: a deploy start of web and cache, web killed, one resolved ticket with its restart. */
 export function makeFixture(o: { tokenFile?: boolean } = {}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'warden-api-'));
   const tokenFile = join(dir, 'token');
   if (o.tokenFile ?? true) writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-  const config = makeConfig({ agent: { dataDir: join(dir, 'data'), api: { host: '127.0.0.1', port: 0, tokenFile } } });
+  const config = makeConfig({ agent: { dataDir: join(dir, 'data'), api: apiSpec({ tokenFile }) } });
   const store = Store.open(config.agent.dataDir);
   store.transaction(() => {
     store.putAction(action({ id: 'A1', ticketId: null, type: 'start', target: 'web', idempotencyKey: 'deploy/web', createdAt: T0, startedAt: T0, finishedAt: T0 + 50 }));

@@ -20,6 +20,12 @@ test('the unit restarts forever, watches the loop, and leaves watched services a
   assert.doesNotMatch(u, /^After=.*(redis|postgres|etcd)/m);
 });
 
+test('the unit keeps what Warden creates private: UMask=0077, its state directory 0700', () => {
+  const lines = systemdUnit(cfg, { node: process.execPath, warden: join(ROOT, 'bin', 'warden'), config: cfg.file }).split('\n');
+  assert.ok(lines.includes('UMask=0077'));
+  assert.ok(lines.includes('StateDirectoryMode=0700'));
+});
+
 test('systemd-analyze verify accepts the unit', (t) => {
   const has = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status === 0;
   assert.ok(has, 'systemd-analyze is installed with systemd on Debian');

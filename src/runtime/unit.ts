@@ -44,6 +44,10 @@ TimeoutStopSec=30s
 # Only Warden itself is stopped or restarted: the services it started keep running.
 KillMode=process
 StateDirectory=warden
+StateDirectoryMode=0700
+# Everything Warden creates (store, audit chain, logs) is readable by its user only; the services
+# it starts inherit this mask.
+UMask=0077
 # Sandboxing that still lets it do its job (start processes, write its data, drive systemctl).
 # Not ProtectKernelTunables nor ProtectControlGroups: their remounts hide the boot_id a container
 # manager (systemd-nspawn) mounts over the kernel's, and boot_id is how Warden tells a reboot.

@@ -8,6 +8,7 @@ import { countStartedIn, type StartedAction } from '../domain/policy.js';
 import type { MonoStamp, WindowStart } from '../domain/elapsed.js';
 import type { Action, ActionState, ActionType, ExitRecord, Health, Ticket, TicketStatus } from '../domain/types.js';
 import { systemClock } from '../lib/clock.js';
+import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
 import { readBootId } from '../runtime/boot.js';
 import { CLOSED_TICKET_STATES } from '../domain/types.js';
 import { AuditLog } from './audit.js';
@@ -79,9 +80,9 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** mkdir -p, then fsync the parent of every directory it created so they survive power loss. */
+/** mkdir -p (private), then fsync the parent of every directory it created so they survive power loss. */
 function mkdirDurable(dir: string): void {
-  const first = fs.mkdirSync(dir, { recursive: true });
+  const first = mkdirPrivate(dir);
   if (first === undefined) return;
   const stop = path.resolve(first);
   for (let d = dir; ; d = path.dirname(d)) {
@@ -129,6 +130,8 @@ export class Store {
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: BUSY_TIMEOUT_MS });
     } else {
       mkdirDurable(dir);
+      // Created private before SQLite opens it: its -wal and -shm files copy the store's mode.
+      fs.closeSync(fs.openSync(file, 'a', PRIVATE_FILE));
       db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
     }
     try {

@@ -70,10 +70,11 @@ export class Daemon {
   proc: ChildProcess | null = null;
   output = '';
 
-  constructor(readonly config: string) {}
+  /** `runArgs` go after `run`, e.g. ['--insecure']. */
+  constructor(readonly config: string, readonly runArgs: string[] = []) {}
 
   async start(): Promise<void> {
-    this.proc = spawn(WARDEN, ['--config', this.config, 'run'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(WARDEN, ['--config', this.config, 'run', ...this.runArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.on('data', (d: Buffer) => { this.output += d.toString(); });
     this.proc.stderr!.on('data', (d: Buffer) => { this.output += d.toString(); });
     await waitFor(async () => this.output.includes('online:') || (this.proc?.exitCode != null ? Promise.reject(new Error(`warden exited: ${this.output}`)) : false), 15_000, 'warden to come online');

@@ -47,7 +47,7 @@ test('two Wardens watching each other: kill one, the other brings it back', asyn
   const [pa, pb] = [await freePort(), await freePort()];
   const a = { dir: join(root, 'a'), cfg: join(root, 'a', 'warden.yaml'), port: pa };
   const b = { dir: join(root, 'b'), cfg: join(root, 'b', 'warden.yaml'), port: pb };
-  for (const x of [a, b]) { mkdirSync(x.dir); writeFileSync(join(x.dir, 'token'), 'peer-token\n'); }
+  for (const x of [a, b]) { mkdirSync(x.dir); writeFileSync(join(x.dir, 'token'), 'peer-token\n', { mode: 0o600 }); }
   writeFileSync(a.cfg, peerConfig('warden-a', pa, 'warden-b', pb, b.cfg, a.dir));
   writeFileSync(b.cfg, peerConfig('warden-b', pb, 'warden-a', pa, a.cfg, b.dir));
   t.after(() => {

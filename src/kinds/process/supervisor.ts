@@ -1,6 +1,6 @@
 // The process supervisor for `kind: process`: Warden starts and stops these services itself (like
 // Monit), sees their exits the moment they happen, and finds them again after its own restart.
-import { WardenError } from '../../lib/errors.js';
+import { isFdShortage, WardenError } from '../../lib/errors.js';
 import { logError } from '../../lib/log.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync, statSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { faultPoint } from '../../lib/fault.js';
 import { logFileOf, tailLines } from './logs.js';
 import { LogCollectorClient } from './collector.js';
 import { KeyedSerial } from '../../lib/serial.js';
+import { childEnv } from '../../lib/childenv.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
 
@@ -41,7 +42,8 @@ const KILL_WAIT_MS = 5000;
 
 export class SpawnError extends WardenError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('SPAWN_FAILED', message, { cause: options?.cause, retryable: false });
+    // Out of file descriptors, a later attempt may well succeed; any other failure to start will not.
+    super('SPAWN_FAILED', message, { cause: options?.cause, retryable: isFdShortage(options?.cause) });
   }
 }
 
@@ -288,9 +290,7 @@ export class ProcessSupervisor {
       // The last moment an aborted attempt can still start nothing; once spawned, the effect is done.
       opts.signal?.throwIfAborted();
       faultPoint('before-spawn');
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-      Object.assign(env, spec.env, { [MARKER_ENV]: markerOf(this.opts.instanceId, name, opts.actionId) });
+      const env = childEnv({ ...spec.env, [MARKER_ENV]: markerOf(this.opts.instanceId, name, opts.actionId) });
       // detached: its own session and process group, so it survives Warden and a stop can signal
       // everything it started.
       child = spawn(file, args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });

@@ -2,6 +2,7 @@
 // default never rejects: a missing binary or a timeout is an answer too (code null), because the
 // poll loop must keep going on a host without systemd.
 import { WardenError } from '../../lib/errors.js';
+import { childEnv } from '../../lib/childenv.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
@@ -25,11 +26,9 @@ export function binary(name: 'systemctl' | 'journalctl'): string {
 
 export function commandRunner(file: string): CommandRunner {
   return (args, { timeoutMs }) => new Promise((resolve) => {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     // C locale and UTC: output is parsed, so it must not depend on the operator's settings (a local
     // zone name in a timestamp is ambiguous). No pager, no colour, no password prompt to hang on.
-    Object.assign(env, { LC_ALL: 'C', TZ: 'UTC', SYSTEMD_PAGER: 'cat', SYSTEMD_COLORS: '0', SYSTEMD_LESS: '' });
+    const env = childEnv({ LC_ALL: 'C', TZ: 'UTC', SYSTEMD_PAGER: 'cat', SYSTEMD_COLORS: '0', SYSTEMD_LESS: '' });
     execFile(file, args, { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_BUFFER, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err === null) return resolve({ code: 0, stdout, stderr });
       const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

@@ -1,6 +1,7 @@
 // Exec probe: run a program (argv, never through a shell); healthy iff it exits with code 0.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeResult } from '../../domain/types.js';
+import { childEnv } from '../../lib/childenv.js';
 import { errorMessage, fail, ok, timedOut } from '../result.js';
 
 export type ExecProbeSpec = { type: 'exec'; argv: string[]; cwd: string };
@@ -39,7 +40,7 @@ export function exec(spec: ExecProbeSpec, timeoutMs: number): Promise<ProbeResul
     let child: ChildProcess;
     try {
       // detached: the program gets its own process group, so its children can be killed with it.
-      child = spawn(file, args, { cwd: spec.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(file, args, { cwd: spec.cwd, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       // Invalid arguments (a NUL byte in argv) throw synchronously instead of emitting 'error'.
       resolve(fail(errorMessage(err), start));
