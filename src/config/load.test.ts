@@ -314,6 +314,15 @@ test('values are checked where they are: signals, URLs, sizes, env, regexes, cau
   ]);
 });
 
+test('a log size too small to keep anything is refused where it is written', () => {
+  assert.deepEqual(errors(HEAD + y(`
+    services:
+      - name: api
+        start: [a]
+        log: { maxSize: 1KiB }
+  `)), ['6:21: services[0].log.maxSize: expected at least 64KiB: a log rotated every few lines keeps nothing; got "1KiB"']);
+});
+
 test('every problem is reported at once, in file order, and formatted as file:line:col', () => {
   const text = y(`
     version: 2

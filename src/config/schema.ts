@@ -3,6 +3,7 @@
 // The same schema is published to editors as JSON Schema (jsonschema.ts), so descriptions here are
 // what people see on hover and in "missing required key" errors.
 import { z } from 'zod';
+import { parseBytes } from '../lib/duration.js';
 import { actions } from '../actions/index.js';
 import { AUDIT_KINDS, NOTIFY_KINDS } from '../domain/audit.js';
 import { CAUSES, type Mode } from '../domain/types.js';
@@ -31,6 +32,16 @@ export const checkSchema = z.strictObject({
   failures: count.default(2).meta({ description: 'Consecutive failures before the check counts as unhealthy.' }),
   successes: count.default(1).meta({ description: 'Consecutive successes before an unhealthy check counts as healthy again.' }),
 });
+
+
+/** A size at least `min` bytes; a malformed one is left to the size's own error, reported beside. */
+function atLeast(v: string | number, min: number): boolean {
+  try {
+    return parseBytes(v) >= min;
+  } catch {
+    return true;
+  }
+}
 
 const runbookSchema = z.strictObject({
   name: name('runbook'),
@@ -73,7 +84,10 @@ export const serviceSchema = z.strictObject({
   dependsOn: z.array(name('service')).default([]).meta({ description: 'Services this one needs; their failure explains its symptoms.' }),
   log: z
     .strictObject({
-      maxSize: bytes.default('1MiB').meta({ description: 'Rotate the log when it passes this size.' }),
+      maxSize: bytes
+        // Smaller files would rotate on nearly every line: all rename, no log.
+        .refine((v) => atLeast(v, 64 * 1024), { error: (iss) => `expected at least 64KiB: a log rotated every few lines keeps nothing; got ${show(iss.input)}` })
+        .default('1MiB').meta({ description: 'Rotate the log before it would pass this size (at least 64KiB).' }),
       keep: z.int().min(0).default(3).meta({ description: 'Rotated log files to keep.' }),
     })
     .prefault({}),

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ServiceSpec } from '../../domain/types.js';
 import { listPids, readCmdline } from '../../lib/proc.js';
-import { collectorAddress, LIMITS_FILE, PIPE_SUFFIX, type LimitsFile } from './logd.js';
+import { collectorAddress, LIMITS_FILE, NOTE_START, PIPE_SUFFIX, type LimitsFile } from './logd.js';
 
 const LOGD = fileURLToPath(new URL('./logd.js', import.meta.url));
 /** How long a start waits for the collector to answer before starting the service anyway. */
@@ -57,7 +57,7 @@ export class LogCollectorClient {
       makeFifo(this.pipeOf(service));
       // Non-blocking and write-only: fails with ENXIO when nobody reads, EAGAIN when the pipe is full.
       fd = openSync(this.pipeOf(service), constants.O_WRONLY | constants.O_NONBLOCK);
-      writeSync(fd, `[warden] ${text}\n`);
+      writeSync(fd, `${NOTE_START}[warden] ${text}\n`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENXIO' && code !== 'EAGAIN') this.onError(err);
@@ -93,12 +93,15 @@ export class LogCollectorClient {
     this.conn = null;
   }
 
-  private async ask(request: string): Promise<string> {
-    const conn = await this.connection();
+  /** One answer within ANSWER_MS, connecting (or spawning a collector) included; a late
+   *  connection still goes on in the background for the next request. */
+  private ask(request: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`log collector did not answer within ${ANSWER_MS} ms`)), ANSWER_MS);
-      this.waiting.push((answer) => { clearTimeout(timer); resolve(answer); });
-      conn.write(`${request}\n`);
+      this.connection().then((conn) => {
+        this.waiting.push((answer) => { clearTimeout(timer); resolve(answer); });
+        conn.write(`${request}\n`);
+      }, (err: unknown) => { clearTimeout(timer); reject(err instanceof Error ? err : new Error(String(err))); });
     });
   }
 

@@ -106,20 +106,6 @@ export function signalGroup(pid: number, group: boolean, signal: NodeJS.Signals)
   }
 }
 
-/** Whether any live (non-zombie) process is left in the group. Zombies are skipped: orphans are
- *  reaped by pid 1, which can be slow (≈1.5 s on this machine), and a zombie holds nothing. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-  } catch {
-    return false;
-  }
-  return listPids().some((pid) => {
-    const stat = readProcStat(pid);
-    return stat !== null && stat.pgrp === pgid && stat.state !== 'Z' && stat.state !== 'X';
-  });
-}
-
 /**
  * The live members of a process group whose leader (started at `leaderStart`, in clock ticks) is
  * gone; [] when there are none or when the group id now belongs to someone else: a process whose

@@ -164,3 +164,58 @@ test('a burst far past maxSize keeps every file within its bound and the service
   assert.ok(maxTotal <= 3 * 200_000, `files together reached ${maxTotal} bytes`);
   assert.equal(existsSync(`${log}.3`), false);
 });
+
+test('pieces are cut by bytes on character boundaries: no file passes maxBytes', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-rot-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'utf8.log');
+  const log = new RotatingLog(file, { maxBytes: 300, keep: 50 });
+  const text = 'é€😀'.repeat(200);
+  log.writeLines([text]);
+  log.close();
+  const files = readdirSync(dir).filter((f) => f.startsWith('utf8.log'));
+  assert.ok(files.every((f) => statSync(join(dir, f)).size <= 300), files.map((f) => statSync(join(dir, f)).size).join(' '));
+  const pieces = files.sort((a, b) => Number(b.split('.')[2] ?? 0) - Number(a.split('.')[2] ?? 0))
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').trimEnd().split('\n'));
+  assert.equal(pieces.map((p) => splitStamp(p).text).join(''), text, 'no character split or lost');
+});
+
+test("a crash's last words without a newline do not swallow Warden's next note", async (t) => {
+  const l = lab(t);
+  const sup = l.make();
+  const svc = spec('abrupt', "process.stdout.write('FATAL: no newline at end'); process.exitCode = 3");
+  await sup.start(svc);
+  await waitFor(() => sup.state('abrupt').exits.length === 1, 20_000, 'the exit');
+  const again = await sup.start(svc);
+  l.track(again.pid);
+  await waitFor(() => sup.logTail('abrupt', 10).filter((x) => /Z \[warden\] starting: /.test(x)).length === 2, 20_000, 'two start notes, each on its own line');
+  assert.ok(sup.logTail('abrupt', 10).some((x) => x.endsWith(' FATAL: no newline at end')));
+});
+
+test('a collector told to stop lets go of Warden, and Warden starts another', async (t) => {
+  const l = lab(t);
+  const sup = l.make();
+  const svc = spec('steady', "let i=0;setInterval(()=>console.log('n '+(i++)),20)");
+  const { pid } = await sup.start(svc);
+  l.track(pid);
+  sup.configureLogs([svc]);
+  const [first] = collectorsOf(l.dir);
+  process.kill(first!, 'SIGTERM');
+  await waitFor(() => { sup.tendLogs(); return collectorsOf(l.dir).some((c) => c !== first); }, 20_000, 'a new collector');
+  const lines = (): number => sup.logTail('steady', 10_000).length;
+  const before = lines();
+  await waitFor(() => lines() > before + 10, 20_000, 'lines after the new collector');
+});
+
+test('a pipe made anew under the same name is read, not the gone one', async (t) => {
+  const l = lab(t);
+  const sup = l.make();
+  const svc = spec('renewed', "console.log('hello from '+process.pid); setInterval(()=>{},1000)");
+  const first = await sup.start(svc);
+  l.track(first.pid);
+  await sup.stop(svc);
+  rmSync(join(l.logs, 'renewed.pipe'));
+  const second = await sup.start(svc);
+  l.track(second.pid);
+  await waitFor(() => sup.logTail('renewed', 10).some((x) => x.endsWith(`hello from ${second.pid}`)), 20_000, 'the new run read');
+});

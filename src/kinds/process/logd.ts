@@ -7,8 +7,8 @@
 // Why a process of its own: a service's stdout must not be a pipe to Warden (Warden's death would
 // break it), and a plain file cannot stamp lines nor be rotated without copying. Why a FIFO: it is a
 // name on disk, so a restarted collector opens the same pipes again, and the services never notice.
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
-import { createServer, Socket, type Server } from 'node:net';
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync, constants } from 'node:fs';
+import { connect, createServer, Socket, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,10 +27,24 @@ export interface LogLimits { maxBytes: number; keep: number }
 export interface LimitsFile { services: Record<string, LogLimits> }
 const DEFAULT_LIMITS: LogLimits = { maxBytes: 1024 * 1024, keep: 3 };
 
-/** The collector's control socket: abstract (no file to go stale), one name per logs directory. */
+/** Longest unix socket path Linux takes (sun_path is 108 bytes with its NUL). */
+const SOCKET_PATH_MAX = 107;
+
+/**
+ * The collector's control socket: a file in the logs directory, which is 0700, so only Warden's
+ * user can reach it. A directory whose path is too long for a socket gets an abstract name (any
+ * local user could connect to that one; the docs say so).
+ */
 export function collectorAddress(logsDir: string): string {
+  const file = join(resolve(logsDir), '.logd.sock');
+  if (Buffer.byteLength(file) <= SOCKET_PATH_MAX) return file;
   return `\0warden-logd-${createHash('sha256').update(resolve(logsDir)).digest('hex').slice(0, 24)}`;
 }
+
+/** A request longer than this is not one of Warden's: the connection is dropped. */
+const REQUEST_MAX = 4096;
+/** Starts a note of Warden's own in a service's stream: whatever line is pending ends before it. */
+export const NOTE_START = '\x1e';
 
 /** "2026-11-30T02:45:00.123Z text": the stamp the collector puts before each line. */
 const STAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) /;
@@ -58,12 +72,10 @@ export class RotatingLog {
   /** Stamp and append whole lines (without their newlines), rotating between lines as needed. */
   writeLines(lines: string[]): void {
     const stamp = new Date(this.now()).toISOString();
-    // A stamped piece must fit in one file, however small maxBytes is.
-    const room = Math.max(1, Math.min(LINE_MAX, this.limits.maxBytes - stamp.length - 2));
+    // A stamped piece must fit in one file, however small maxBytes is; cut on UTF-8 boundaries.
+    const room = Math.max(4, Math.min(LINE_MAX, this.limits.maxBytes - stamp.length - 2));
     const pieces: Buffer[] = [];
-    for (const line of lines) {
-      for (let i = 0; i === 0 || i < line.length; i += room) pieces.push(Buffer.from(`${stamp} ${line.slice(i, i + room)}\n`));
-    }
+    for (const line of lines) for (const part of cutBytes(Buffer.from(line), room)) pieces.push(Buffer.concat([Buffer.from(`${stamp} `), part, NEWLINE]));
     if (this.dropped > 0) pieces.unshift(Buffer.from(`${stamp} [warden-logd] ${this.dropped} bytes dropped: ${this.droppedWhy}\n`));
     let batch: Buffer[] = [];
     let batchBytes = 0;
@@ -127,16 +139,35 @@ export class RotatingLog {
   }
 }
 
+const NEWLINE = Buffer.from('\n');
+
+/** Pieces of at most `room` bytes, never splitting a UTF-8 sequence; one empty piece for an empty line. */
+function cutBytes(buf: Buffer, room: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  do {
+    let end = Math.min(buf.length, at + room);
+    // Back off continuation bytes (10xxxxxx) so a character stays whole.
+    while (end < buf.length && end > at + 1 && (buf[end]! & 0xc0) === 0x80) end--;
+    out.push(buf.subarray(at, end));
+    at = end;
+  } while (at < buf.length);
+  return out;
+}
+
 /** One FIFO being read: splits the stream into lines for its RotatingLog. */
 class Feed {
   private partial = '';
   private timer: NodeJS.Timeout | undefined;
   private readonly socket: Socket;
+  /** The FIFO's inode: a pipe made anew under the same name is another pipe, read by another feed. */
+  readonly ino: number;
 
   constructor(readonly name: string, fifo: string, private readonly log: RotatingLog, onError: (err: Error) => void) {
     // Read-write, so the collector never sees end-of-file between two writers (a service restart),
     // and a writer never gets SIGPIPE while the collector holds it.
     const fd = openSync(fifo, constants.O_RDWR);
+    this.ino = fstatSync(fd).ino;
     this.socket = new Socket({ fd, readable: true, writable: false });
     this.socket.setEncoding('utf8');
     this.socket.on('data', (chunk: string) => this.take(chunk));
@@ -147,7 +178,11 @@ class Feed {
 
   private take(chunk: string): void {
     clearTimeout(this.timer);
-    const lines = (this.partial + chunk).split('\n');
+    // A note of Warden's starts a line of its own: it ends a pending partial line (a crash's last
+    // words without their newline), and after a newline it adds no empty line.
+    let text = this.partial + chunk;
+    if (this.partial === '' && text.startsWith(NOTE_START)) text = text.slice(1);
+    const lines = text.replace(/\n?\x1e/g, '\n').split('\n');
     this.partial = lines.pop() ?? '';
     if (this.partial.length >= LINE_MAX) {
       lines.push(this.partial);
@@ -177,27 +212,36 @@ export class Collector {
   private limits: LimitsFile = { services: {} };
   private limitsMtime = -1;
   private server: Server | undefined;
+  private readonly conns = new Set<Socket>();
   private rescan: NodeJS.Timeout | undefined;
+  /** Reports made, so a condition that lasts is reported once, not every rescan. */
+  private readonly reported = new Set<string>();
 
   constructor(private readonly dir: string, private readonly report: (msg: string) => void = (m) => process.stderr.write(`${m}\n`)) {}
 
   /** Take the control socket (exactly one collector per directory), then open every pipe. */
   async start(): Promise<'started' | 'already running'> {
-    const server = createServer((conn) => this.serve(conn));
-    const taken = await new Promise<boolean>((res, rej) => {
-      server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? res(true) : rej(err)));
-      server.listen(collectorAddress(this.dir), () => res(false));
-    });
-    if (taken) return 'already running';
+    const address = collectorAddress(this.dir);
+    let server = await listen(address, (conn) => this.serve(conn));
+    if (server === null) {
+      // Taken: by a live collector, or a socket file left by a dead one (nobody answers on it).
+      if (address.startsWith('\0') || (await answers(address))) return 'already running';
+      rmSync(address, { force: true });
+      server = await listen(address, (conn) => this.serve(conn));
+      if (server === null) return 'already running';
+    }
     this.server = server;
     this.scan();
     this.rescan = setInterval(() => this.scan(), RESCAN_MS);
     return 'started';
   }
 
+  /** Stop reading and answering: Warden's connection closes too, so it starts another collector. */
   stop(): void {
     clearInterval(this.rescan);
     this.server?.close();
+    for (const c of this.conns) c.destroy();
+    this.conns.clear();
     for (const f of this.feeds.values()) f.close();
     this.feeds.clear();
   }
@@ -205,10 +249,16 @@ export class Collector {
   /** Requests, one per line: `open NAME` → `ok` once NAME's pipe is being read (or `error ...`). */
   private serve(conn: Socket): void {
     let buf = '';
+    this.conns.add(conn);
     conn.setEncoding('utf8');
     conn.on('error', () => conn.destroy());
+    conn.on('close', () => this.conns.delete(conn));
     conn.on('data', (chunk: string) => {
       buf += chunk;
+      if (buf.length > REQUEST_MAX) {
+        conn.destroy();
+        return;
+      }
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const [verb, name = ''] = buf.slice(0, nl).split(' ', 2);
         buf = buf.slice(nl + 1);
@@ -240,20 +290,39 @@ export class Collector {
       try {
         this.open(n.slice(0, -PIPE_SUFFIX.length));
       } catch (err) {
-        this.report(`log collector: ${n}: ${(err as Error).message}`);
+        this.reportOnce(`log collector: ${n}: ${(err as Error).message}`);
       }
     }
   }
 
+  /** Read NAME's pipe, unless it is being read already; only an existing FIFO is opened. */
   private open(name: string): void {
-    if (this.feeds.has(name)) return;
+    const fifo = join(this.dir, `${name}${PIPE_SUFFIX}`);
+    const st = lstatSync(fifo);
+    if (!st.isFIFO()) throw new Error(`${fifo} is not a FIFO`);
+    const current = this.feeds.get(name);
+    if (current?.ino === st.ino) return;
+    // The pipe was made anew (its directory removed and made again): the old one has no writer to come.
+    current?.close();
     const log = new RotatingLog(join(this.dir, `${name}.log`), this.limitsOf(name));
-    const feed = new Feed(name, join(this.dir, `${name}${PIPE_SUFFIX}`), log, (err) => {
-      this.report(`log collector: ${name}: ${err.message}`);
-      feed.close();
-      this.feeds.delete(name);
-    });
+    let feed: Feed;
+    try {
+      feed = new Feed(name, fifo, log, (err) => {
+        this.reportOnce(`log collector: ${name}: ${err.message}`);
+        feed.close();
+        if (this.feeds.get(name) === feed) this.feeds.delete(name);
+      });
+    } catch (err) {
+      log.close();
+      throw err;
+    }
     this.feeds.set(name, feed);
+  }
+
+  private reportOnce(msg: string): void {
+    if (this.reported.has(msg)) return;
+    this.reported.add(msg);
+    this.report(msg);
   }
 
   private limitsOf(name: string): LogLimits {
@@ -270,9 +339,27 @@ export class Collector {
       this.limitsMtime = mtime;
       for (const [name, feed] of this.feeds) feed.limits = this.limitsOf(name);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.report(`log collector: ${file}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.reportOnce(`log collector: ${file}: ${(err as Error).message}`);
     }
   }
+}
+
+/** A server listening on `address`, or null when the address is taken. */
+function listen(address: string, onConn: (c: Socket) => void): Promise<Server | null> {
+  const server = createServer(onConn);
+  return new Promise((res, rej) => {
+    server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? res(null) : rej(err)));
+    server.listen(address, () => res(server));
+  });
+}
+
+/** Whether something accepts connections on a socket file. */
+function answers(address: string): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect(address);
+    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('error', () => res(false));
+  });
 }
 
 /** `node logd.js LOGS_DIR`: what Warden spawns (detached) to collect a data directory's logs. It
@@ -285,6 +372,8 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // A report that cannot be written (a full disk under .logd.err) is lost, not fatal.
+  process.stderr.on('error', () => {});
   const collector = new Collector(dir);
   if ((await collector.start()) === 'already running') return;
   // Warden stopping is no reason to stop (its unit signals only its main process); a signal to this

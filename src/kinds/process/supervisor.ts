@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ExitRecord, ProcessState, ServiceSpec } from '../../domain/types.js';
 import { sleepOn, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { isAlive, listPids, processStartMs, readCmdline, readProcStat } from '../../lib/proc.js';
-import { cmdlineMatches, findByArgv, groupAlive, leftoverMembers, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
+import { cmdlineMatches, findByArgv, leftoverMembers, MARKER_ENV, markerOf, pickMarked, scanMarked, signalGroup, type Marked } from './find.js';
 import type { ActOptions } from '../driver.js';
 import { faultPoint } from '../../lib/fault.js';
 import { logFileOf, tailLines } from './logs.js';
@@ -95,7 +95,7 @@ export class ProcessSupervisor {
    *  service starts again, or when it is stopped (a `sh -c "worker & wait"` killed at the shell). */
   private readonly leftovers = new Map<string, { pgid: number; leaderStart: number }>();
   /** Services whose start command exited 0 and left a process of theirs running (ProcessState.daemonized). */
-  private readonly daemonized = new Map<string, { pid: number; command: string }>();
+  private readonly daemonized = new Map<string, { pid: number; command: string; startTime: number }>();
   /** Recent exits per service (the registry's, cached: a pass must not query each service's). */
   private readonly exits = new Map<string, ExitRecord[]>();
   /** Where the next poll of adopted processes starts (they are polled in slices). */
@@ -151,7 +151,7 @@ export class ProcessSupervisor {
       running: alive,
       // Dead (a zombie, or gone) but its exit not recorded yet: it ran, so it is not "never started".
       ...(w !== undefined && !alive ? { exitPending: true } : {}),
-      ...(!alive && this.daemonized.has(service) ? { daemonized: this.daemonized.get(service)! } : {}),
+      ...(!alive ? this.daemonOf(service) : {}),
       pid: alive ? w.pid : null,
       startedAt: alive ? w.startedAt : null,
       startedMono: alive ? w.startedMono : null,
@@ -161,6 +161,17 @@ export class ProcessSupervisor {
       exits: this.exitsOf(service),
       ...(alive && w.startedBy !== undefined ? { startedBy: w.startedBy } : {}),
     };
+  }
+
+  /** The daemon a clean exit left running, for as long as that very process runs. */
+  private daemonOf(service: string): { daemonized?: { pid: number; command: string } } {
+    const d = this.daemonized.get(service);
+    if (d === undefined) return {};
+    if (!isAlive(d.pid, d.startTime)) {
+      this.daemonized.delete(service);
+      return {};
+    }
+    return { daemonized: { pid: d.pid, command: d.command } };
   }
 
   /** Recent exits, newest first: read from the registry once, then again only after an exit. */
@@ -350,11 +361,7 @@ export class ProcessSupervisor {
     }
     if (!group) return;
     // The leader is gone; whatever else it started gets the rest of the grace period, then SIGKILL.
-    while (this.opts.clock.mono() < graceEnd && signal?.aborted !== true) {
-      if (!groupAlive(w.pid)) return;
-      await sleepOn(this.opts.clock, 20);
-    }
-    signalGroup(w.pid, true, 'SIGKILL');
+    await this.stopLeftovers(spec, signal, graceEnd);
   }
 
   private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null, startedBy: string | null | undefined, leader: boolean): Watch {
@@ -368,22 +375,29 @@ export class ProcessSupervisor {
    * grace period, then SIGKILL. A group id cannot be reused while a member lives, so a group still
    * alive is the service's own.
    */
-  private async stopLeftovers(spec: ServiceSpec, signal?: AbortSignal): Promise<void> {
+  private async stopLeftovers(spec: ServiceSpec, signal?: AbortSignal, signalledUntil?: number): Promise<void> {
     const left = this.leftovers.get(spec.name);
     if (left === undefined) return;
     this.leftovers.delete(spec.name);
     const { pgid, leaderStart } = left;
     const members = leftoverMembers(pgid, leaderStart);
     if (members.length === 0) return;
-    this.logs.note(spec.name, `stopping what is left of its previous run: pid ${members.join(', ')} in process group ${pgid}, whose leader is gone`);
-    signalGroup(pgid, true, spec.stopSignal);
-    signalGroup(pgid, true, 'SIGCONT');
-    const graceEnd = this.opts.clock.mono() + spec.stopGraceMs;
+    // Signalled already when a stop signalled the whole group: then only the rest of its grace.
+    let graceEnd = signalledUntil;
+    if (graceEnd === undefined) {
+      this.logs.note(spec.name, `stopping what is left of its previous run: pid ${members.join(', ')} in process group ${pgid}, whose leader is gone`);
+      signalGroup(pgid, true, spec.stopSignal);
+      signalGroup(pgid, true, 'SIGCONT');
+      graceEnd = this.opts.clock.mono() + spec.stopGraceMs;
+    }
     while (this.opts.clock.mono() < graceEnd && signal?.aborted !== true) {
       if (leftoverMembers(pgid, leaderStart).length === 0) return;
       await sleepOn(this.opts.clock, 20);
     }
     signalGroup(pgid, true, 'SIGKILL');
+    // Gone before the new run starts: a member still dying can hold the port the new one needs.
+    const killEnd = this.opts.clock.mono() + KILL_WAIT_MS;
+    while (leftoverMembers(pgid, leaderStart).length > 0 && this.opts.clock.mono() < killEnd) await sleepOn(this.opts.clock, 20);
   }
 
   private watchAdopted(service: string, rec: ProcessRecord, startedBy: string | null | undefined): void {
@@ -464,7 +478,7 @@ export class ProcessSupervisor {
         .filter((m) => m.stat !== null && m.stat.state !== 'Z' && m.stat.state !== 'X' && m.stat.startTime >= w.procStart)
         .filter((m) => marked.has(m.pid) || cmdlineMatches(readCmdline(m.pid) ?? [], w.argv))
         .sort((a, b) => a.stat!.startTime - b.stat!.startTime)[0];
-      if (left !== undefined) this.daemonized.set(service, { pid: left.pid, command: (readCmdline(left.pid) ?? []).join(' ').trim() });
+      if (left !== undefined) this.daemonized.set(service, { pid: left.pid, command: (readCmdline(left.pid) ?? []).join(' ').trim(), startTime: left.stat!.startTime });
     } catch (err) {
       this.onError(err);
     }
