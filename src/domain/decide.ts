@@ -455,8 +455,10 @@ export function decide(input: DecideInput): DecideOutput {
 
   /** The later of a person's reset and the last end of a streak by health. */
   function streakStart(target: string): WindowStart | undefined {
-    const marks = [input.limitResets[target], input.backoffResets?.[target]].filter((x): x is Instant => !!x);
-    const latest = marks.sort((x, y) => y.wall - x.wall)[0];
+    const [a, b] = [input.limitResets[target], input.backoffResets?.[target]];
+    // The later of the two, compared like any two moments (monotonic within a boot): a wall-clock
+    // step must not reorder them.
+    const latest = a && b ? (atOrAfter(b.wall, b, windowStart(a, 0)) ? b : a) : (a ?? b);
     return latest ? windowStart(latest, 0) : undefined;
   }
 
