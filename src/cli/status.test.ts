@@ -4,7 +4,7 @@ import { T0 } from '../testing/domain.js';
 import { apiGet, createApi, daemonApiDeps, startApi, type DaemonView } from '../runtime/api.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { apiSpec, liveCheck, makeFixture } from '../runtime/testing.js';
-import { debugBundle } from './status.js';
+import { debugBundle, statusExitCode } from './status.js';
 
 // `warden debug NAME --json` prints what debugBundle returns; these tests hold it to the endpoint.
 
@@ -69,4 +69,13 @@ test('debug without agent.api: the local bundle, and an unknown service is an er
   assert.deepEqual(b.log, []);
   assert.match(b.logSource, /logs\/web\.log$/);
   await assert.rejects(debugBundle(cfg, 'wbe'), /no service "wbe" in .*; known: cache, web/);
+});
+
+test('status exit codes: 3 when the daemon is down, stale or its store damaged; 1 degraded; 0 nominal', () => {
+  const daemon = { running: true, pid: 1, lastPassAt: null };
+  assert.equal(statusExitCode({ summary: 'nominal', daemon }), 0);
+  assert.equal(statusExitCode({ summary: 'degraded', daemon }), 1);
+  assert.equal(statusExitCode({ summary: 'nominal', daemon: { ...daemon, running: false } }), 3);
+  assert.equal(statusExitCode({ summary: 'nominal', daemon: { ...daemon, stale: { since: null, reason: 'x' } } }), 3);
+  assert.equal(statusExitCode({ summary: 'nominal', daemon: { ...daemon, storeDamaged: { since: null, reason: 'store damaged: ...' } } }), 3, 'it observes but repairs nothing');
 });

@@ -7,8 +7,10 @@ import type { Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
-import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DamagedJson, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
+import { runningDamage, type DamageNote } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
+import { isCorruption } from '../store/integrity.js';
 import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
 import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
@@ -32,6 +34,7 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         return;
       }
       process.stdout.write(`${cfg.agent.name}: ${state(json.summary)}   mode ${json.mode}${json.frozen ? `   ${alert('FROZEN')}` : ''}   daemon ${d.running ? `running (pid ${d.pid ?? '?'}, last pass ${ago(st(d.lastPassAt), now)})` : 'not running'}\n`);
+      if (d.storeDamaged) process.stdout.write(`${alert(d.storeDamaged.reason)} (since ${d.storeDamaged.since ?? '?'}); health below is current, tickets are as of then\n`);
       if (d.stale) process.stdout.write(`${alert('STALE')}: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
       else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
       if (brokenConfig) process.stdout.write(`${alert('CONFIG BROKEN')}: ${brokenConfig}\n`);
@@ -97,11 +100,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
 }
 
 /**
- * Exit codes like `systemctl is-active`, in both output forms: 3 when the daemon is down or its
- * data stale (nothing below is current), 1 when it watches and things are degraded or unstable.
+ * Exit codes like `systemctl is-active`, in both output forms: 3 when the daemon is down, its data
+ * stale (nothing below is current) or its store damaged (it repairs nothing), 1 when it watches and
+ * things are degraded or unstable.
  */
 export function statusExitCode(s: Pick<StatusJson, 'summary' | 'daemon'>): 0 | 1 | 3 {
-  if (!s.daemon.running || s.daemon.stale) return 3;
+  if (!s.daemon.running || s.daemon.stale || s.daemon.storeDamaged) return 3;
   return s.summary === 'nominal' ? 0 : 1;
 }
 
@@ -115,7 +119,15 @@ export async function statusOf(cfg: ResolvedConfig, fresh: boolean, now: number,
     if (answer.ok) return answer.body as StatusJson;
   }
   const holder = lockHolder(cfg.agent.dataDir);
-  return fresh ? apiStatus({ config: cfg, store: null, now, holder }) : withStore(cfg, 'read', (s) => apiStatus({ config: cfg, store: s, now, holder }));
+  const damaged = damagedJson(runningDamage(cfg.agent.dataDir, holder));
+  if (fresh) return apiStatus({ config: cfg, store: null, now, holder });
+  try {
+    return withStore(cfg, 'read', (s) => apiStatus({ config: cfg, store: s, now, holder, damaged }));
+  } catch (e) {
+    // The daemon already said the store is damaged: say that, rather than fail on the bad page.
+    if (damaged === null || !isCorruption(e)) throw e;
+    return apiStatus({ config: cfg, store: null, now, holder, damaged });
+  }
 }
 
 /**
@@ -133,8 +145,19 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   } else {
     note = 'daemon API not configured (agent.api): checks not shown';
   }
-  const bundle = withStore(cfg, 'read', (s) => localDiagnostics(cfg, spec, s, lines, Date.now()));
-  return { bundle, note };
+  const damaged = damagedJson(runningDamage(cfg.agent.dataDir, lockHolder(cfg.agent.dataDir)));
+  try {
+    const bundle = withStore(cfg, 'read', (s) => localDiagnostics(cfg, spec, s, lines, Date.now()));
+    return { bundle: damaged ? { storeDamaged: damaged, ...bundle } : bundle, note };
+  } catch (e) {
+    // The daemon found the damage first: its sentence, rather than the bad page's error.
+    if (damaged !== null && isCorruption(e)) throw new CliError(damaged.reason);
+    throw e;
+  }
+}
+
+function damagedJson(note: DamageNote | null): DamagedJson | null {
+  return note && { since: note.since, reason: note.reason };
 }
 
 /** Observes the service from this process (no live checks) and builds the bundle. */

@@ -4,6 +4,7 @@
 import { applyCommand, type Command, type CommandResult } from '../app/commands.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { sleep } from '../lib/wait.js';
+import { runningDamage } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
 import { systemClock } from '../lib/clock.js';
 import { readBootId } from '../runtime/boot.js';
@@ -15,6 +16,8 @@ const WAIT_MS = 10_000;
 export async function submit(cfg: ResolvedConfig, cmd: Command): Promise<string> {
   // The data directory's lock says whether a daemon runs (not its heartbeat, which a dead one leaves).
   const holder = lockHolder(cfg.agent.dataDir);
+  // A daemon that found its store damaged acts on nothing more: say so now, queue nothing.
+  refuseIfDamaged(cfg, holder, 'nothing was queued');
   const queued = withStore(cfg, 'write', (s): { id: number; pid: number } | CommandResult => {
     if (holder === null) return applyCommand(s, cmd, { wall: Date.now(), mono: systemClock.mono(), boot: readBootId() }, cfg);
     return { id: s.enqueueCommand(JSON.stringify(cmd), Date.now()), pid: holder.pid };
@@ -29,14 +32,22 @@ export async function submit(cfg: ResolvedConfig, cmd: Command): Promise<string>
   for (;;) {
     const r = withStore(cfg, 'read', (s) => s.commandResult(queued.id));
     if (r && r.state !== 'pending' && r.result) return outcome(JSON.parse(r.result) as CommandResult);
-    if (Date.now() > deadline) {
+    const damaged = runningDamage(cfg.agent.dataDir, holder) !== null;
+    if (damaged || Date.now() > deadline) {
       // Withdrawn, so that a command nobody waits for any more is never applied days later.
       const withdrawn = withStore(cfg, 'write', (s) => s.withdrawCommand(queued.id, JSON.stringify({ ok: false, code: 'WITHDRAWN', message: 'not applied in time; withdrawn by the CLI' })));
       if (!withdrawn) continue; // applied just now: read its result
+      // Queued just before the daemon found the damage: it will never apply it.
+      if (damaged) refuseIfDamaged(cfg, holder, 'it was withdrawn and nothing changed');
       throw new CliError(`the daemon (pid ${queued.pid}) did not apply the command within ${WAIT_MS / 1000} s, so it was withdrawn and nothing changed; see "warden status" (its passes may be failing)`);
     }
     await sleep(20);
   }
+}
+
+function refuseIfDamaged(cfg: ResolvedConfig, holder: { pid: number } | null, what: string): void {
+  const note = runningDamage(cfg.agent.dataDir, holder);
+  if (note) throw new CliError(`refused: the daemon (pid ${note.pid}) says ${note.reason}; ${what}`);
 }
 
 function outcome(r: CommandResult): string {

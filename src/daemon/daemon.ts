@@ -7,6 +7,7 @@ import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DiagnoseRequest } from '../domain/decide.js';
+import { detect } from '../domain/detect.js';
 import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
 import { rulesDiagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { logEvidence } from '../diagnosis/gather.js';
@@ -15,7 +16,7 @@ import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
-import { every, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
+import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
 import { tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
@@ -33,8 +34,11 @@ import { guardSecrets } from '../runtime/exposure.js';
 import { progressVerdict, UNMANAGED_PREFIX } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { SdNotify } from '../runtime/sdnotify.js';
-import { Store } from '../store/store.js';
+import { dbPath, Store } from '../store/store.js';
+import { watchDamage } from '../store/watch.js';
+import { clearDamageNote, DAMAGE_FILE, writeDamageNote, type StoreDamage } from './damage.js';
 import { acquireDataDirLock, type DataDirLock } from './lock.js';
+import { LastKnown } from './memory.js';
 import { Manager, type Runnable } from './manager.js';
 import { SelfHealth, type SelfEvent } from './self.js';
 
@@ -105,6 +109,8 @@ export class Daemon {
   private readonly retired = new Map<string, ServiceSpec>();
 
   private readonly insecure: boolean;
+  /** What status and debug read once the store is found damaged (it is not read again then). */
+  private readonly lastKnown: LastKnown;
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
@@ -112,7 +118,17 @@ export class Daemon {
     this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
     this.sd = new SdNotify(process.env, this.log);
     this.manager = new Manager(this.log);
-    this.self = new SelfHealth({ clock: this.clock, log: this.log, onFailure: () => this.metrics.passFailed(), onChange: (e) => this.selfChanged(e) });
+    this.self = new SelfHealth({
+      clock: this.clock, log: this.log, onFailure: () => this.metrics.passFailed(), onChange: (e) => this.selfChanged(e),
+      storeFile: dbPath(config.agent.dataDir), onLatched: (d, text) => this.latched(d, text),
+    });
+    this.lastKnown = new LastKnown({
+      states: () => this.effects.serviceStates(),
+      process: (name) => {
+        const p = this.observed[name]?.process;
+        return p?.running && p.pid !== null ? { pid: p.pid, startedAt: p.startedAt ?? 0 } : null;
+      },
+    });
   }
 
   get lastPassAt(): number {
@@ -166,7 +182,12 @@ export class Daemon {
           const bootId = readBootId();
           this.bootId = bootId;
           // With the slow checks: a damaged store refuses the start rather than being read as empty.
-          this.store = Store.open(cfg.agent.dataDir, { check: true, stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
+          // Damage found later, by any read or write, latches (daemon/self.ts).
+          const store = Store.open(cfg.agent.dataDir, { check: true, stamp: () => ({ mono: this.clock.mono(), boot: bootId }) });
+          this.store = watchDamage(store, (d) => this.self.storeDamaged(d));
+          const earlier = clearDamageNote(cfg.agent.dataDir);
+          if (earlier) this.log(`an earlier run (pid ${earlier.pid}) found the store damaged (${earlier.reason}); its checks pass now`);
+          this.lastKnown.load(this.store);
           await reportUnusable(cfg, this.log);
         },
         stop: () => this.store.close(),
@@ -276,6 +297,7 @@ export class Daemon {
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
       retired: (name) => this.retired.get(name),
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
+      halted: () => this.self.damage?.text ?? null,
     });
     this.diagnoses = new DiagnosisRunner({
       diagnoser: rulesDiagnoser, clock: this.clock, timeoutMs: DIAGNOSIS_TIMEOUT_MS,
@@ -328,6 +350,11 @@ export class Daemon {
       config: () => this.config, store: this.store, now: () => this.clock.now(),
       lastPassAt: () => this.lastPassAt, running: () => this.state === 'running', summary: () => this.effects.lastSummary,
       failing: () => this.self.problem,
+      reads: () => (this.self.damage === null ? this.store : this.lastKnown),
+      damaged: () => {
+        const d = this.self.damage;
+        return d && { since: iso(d.since), reason: d.text };
+      },
       observe: (name, lines) => {
         const spec = this.config.services.find((x) => x.name === name)!;
         const driver = this.driverFor(spec);
@@ -344,6 +371,20 @@ export class Daemon {
   /** True while passes complete: what /healthz and the systemd watchdog report (one definition). */
   progressing(): { ok: boolean; reason: string } {
     return progressVerdict(this.state === 'running', this.lastPassAt, this.clock.now(), this.config.agent.intervalMs, this.self.problem);
+  }
+
+  /**
+   * Store damage latched: the gauge, systemd's status line, and the note a CLI command reads to
+   * refuse at once (without it, a command waits for a pass that never applies it, then withdraws).
+   */
+  private latched(d: StoreDamage, text: string): void {
+    this.metrics.setStoreDamaged(true);
+    this.sd.send({ STATUS: text }).catch(() => undefined);
+    try {
+      writeDamageNote(this.config.agent.dataDir, { pid: process.pid, since: new Date(d.since).toISOString(), reason: text });
+    } catch (e) {
+      this.log(`cannot write ${DAMAGE_FILE}: ${errorText(e)}; people's commands are withdrawn after a wait instead of refused at once`);
+    }
   }
 
   /** Out of band, since the store may be what fails; audited once the store takes writes again. */
@@ -377,6 +418,7 @@ export class Daemon {
   }
 
   private statusLine(): string {
+    if (this.self.damage) return this.self.damage.text;
     return `${this.effects.lastSummary}; ${this.config.services.length} services; ${this.effects.lastOpenTickets} open tickets; mode ${this.config.agent.mode}`;
   }
 
@@ -385,6 +427,11 @@ export class Daemon {
    * config stays and the reason is logged and audited.
    */
   reload(load: () => ResolvedConfig): boolean {
+    if (this.self.damage) {
+      // A reload writes the store and may commit stop actions: acting has stopped.
+      this.log(`reload refused, keeping the running config: ${this.self.damage.text}`);
+      return false;
+    }
     let next: ResolvedConfig;
     try {
       next = load();
@@ -416,6 +463,7 @@ export class Daemon {
     this.metrics.configLoaded(true, this.clock.now());
     this.metrics.setInventory(next.services, next.notify.map((c) => c.name));
     this.effects.retain(new Set(next.services.map((x) => x.name)));
+    this.lastKnown.loadFlags(this.store);
     void reportUnusable(next, this.log);
     this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
     this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
@@ -474,6 +522,8 @@ export class Daemon {
    */
   private tick(): void {
     if (this.state !== 'running' || this.passing) return;
+    // Store damaged: every tick observes (nothing else can wake the loop for commands or answers).
+    if (this.self.damage) { this.runPass(); return; }
     try {
       if (this.busy || this.kicked || this.dirty.size > 0 || this.fullDue() || this.store.hasPendingCommands()) {
         this.runPass();
@@ -506,16 +556,8 @@ export class Daemon {
     this.dirty.clear();
     this.kicked = false;
     try {
-      const r = this.reconciler.pass(full ? null : touched);
-      if (full) this.lastFullAt = this.clock.mono();
-      this.busy = r.busy;
-      // Services not healthy, or with open tickets, are looked at again on every pass until settled.
-      this.inPlay = new Set([
-        ...Object.entries(r.out.detection.health).filter(([, h]) => h.health !== 'healthy').map(([n]) => n),
-        ...r.open.map((t) => t.service), ...r.pending.map((a) => a.target),
-      ]);
-      // Effects only after the decision is committed: an action must be durable before it runs.
-      this.effects.run(r);
+      if (this.self.damage) this.observeOnly(full, touched);
+      else this.decide(full, touched);
       this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
       this.self.passSucceeded();
     } catch (e) {
@@ -528,6 +570,33 @@ export class Daemon {
       this.passing = false;
       if (this.again) { this.again = false; this.wake(); }
     }
+  }
+
+  private decide(full: boolean, touched: string[]): void {
+    const r = this.reconciler.pass(full ? null : touched);
+    if (full) this.lastFullAt = this.clock.mono();
+    this.busy = r.busy;
+    // Services not healthy, or with open tickets, are looked at again on every pass until settled.
+    this.inPlay = new Set([
+      ...Object.entries(r.out.detection.health).filter(([, h]) => h.health !== 'healthy').map(([n]) => n),
+      ...r.open.map((t) => t.service), ...r.pending.map((a) => a.target),
+    ]);
+    // Effects only after the decision is committed: an action must be durable before it runs.
+    this.effects.run(r);
+    this.lastKnown.committed(r, this.store);
+  }
+
+  /**
+   * The store is damaged: observe and report (health, findings, summary: log, metrics, status from
+   * memory), but decide nothing and write nothing: no ticket, no action, no person's command.
+   */
+  private observeOnly(full: boolean, touched: string[]): void {
+    const world = this.world(full ? null : touched);
+    if (full) this.lastFullAt = this.clock.mono();
+    const open = this.lastKnown.listTickets({ openOnly: true });
+    const detection = detect(this.config, world, open);
+    this.inPlay = new Set(Object.entries(detection.health).filter(([, h]) => h.health !== 'healthy').map(([n]) => n));
+    this.effects.observed(detection, world, open, this.clock.now());
   }
 
   /**
@@ -623,6 +692,7 @@ export class Daemon {
   }
 
   private settled(a: Action): void {
+    this.lastKnown.action(a);
     this.metrics.actionSettled(a, this.clock.now());
     if (a.state === 'completed' && (a.type === 'restart' || a.type === 'start')) {
       // Results from before the repair must not count toward verification: forget them, probe now.

@@ -71,12 +71,15 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
   };
 }
 
+/** The daemon holding a data directory's lock. */
+export interface DataDirHolder { pid: number }
+
 /**
  * Who holds the lock, without taking it: a shared-lock probe fails while a holder has it. null when
  * no Warden runs on this data directory (or none ever did). The pid is 0 when the holder's pid file
  * cannot be read (it is being written, or the filesystem is broken).
  */
-export function lockHolder(dataDir: string): { pid: number } | null {
+export function lockHolder(dataDir: string): DataDirHolder | null {
   let db: Database.Database;
   try {
     db = new Database(lockPath(dataDir), { readonly: true, fileMustExist: true, timeout: 0 });

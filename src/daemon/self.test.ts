@@ -6,6 +6,7 @@ import { apiStatus, progressVerdict } from '../runtime/diagnostics.js';
 import { WardenMetrics } from '../runtime/metrics.js';
 import { makeFixture } from '../runtime/testing.js';
 import { SimulatedClock } from '../testing/clock.js';
+import { damaged } from '../store/integrity.js';
 import { describeFailure, SelfHealth, type SelfEvent } from './self.js';
 
 /** What better-sqlite3 throws when the disk is full. */
@@ -93,4 +94,83 @@ test('healthz verdict and status say so while passes fail, although the last pas
   assert.deepEqual(fresh.daemon, { running: true, pid: 4242, lastPassAt: '2025-01-01T00:00:00.000Z' });
   const down = apiStatus({ config: fx.config, store: fx.store, now: T0 + 500, holder: null });
   assert.equal(down.daemon.running, false, 'no holder: down, whatever the flag says');
+});
+
+/** What better-sqlite3 throws when a page it reads is garbage. */
+function sqliteCorrupt(): Error {
+  return Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
+}
+
+test('store damage latches: one sentence, one notification, acting stopped, no recovery until a restart', () => {
+  const clock = new SimulatedClock(T0);
+  const events: SelfEvent[] = [];
+  const lines: string[] = [];
+  const latched: string[] = [];
+  const metrics = new WardenMetrics({ defaultMetrics: false });
+  const self = new SelfHealth({
+    clock, onChange: (e) => events.push(e), onFailure: () => metrics.passFailed(), log: (l) => lines.push(l),
+    storeFile: '/var/lib/warden/warden.db', onLatched: (_d, text) => { latched.push(text); metrics.setStoreDamaged(true); },
+  });
+  self.passFailed(1, sqliteFull());
+  clock.advance(1000);
+  self.passFailed(2, sqliteCorrupt());
+  const sentence = 'store damaged: /var/lib/warden/warden.db: is corrupt (SQLITE_CORRUPT: database disk image is malformed); acting stopped; restore a backup or run warden store recover';
+  assert.equal(self.damage?.text, sentence);
+  assert.equal(self.damage?.since, T0 + 1000);
+  assert.deepEqual(events.map((e) => [e.kind, e.data.code]), [['agent.degraded', 'SQLITE_FULL'], ['agent.degraded', 'STORE_DAMAGED']]);
+  assert.equal(events[1]!.summary, sentence);
+  assert.equal(events[1]!.data.reason, sentence);
+  assert.equal(self.problem, null, 'the failing-passes incident under way ends in the latch');
+
+  // Nothing unlatches it: passes that succeed (observing), more damage, time.
+  self.passFailed(3, sqliteCorrupt());
+  self.passSucceeded();
+  self.storeDamaged({ file: '/var/lib/warden/warden.db-wal', what: 'does not belong' });
+  clock.advance(3_600_000);
+  self.passSucceeded();
+  assert.equal(self.damage?.text, sentence, 'the first damage found is the one told');
+  assert.equal(events.length, 2, 'no second notification, no agent.recovered');
+  assert.deepEqual(latched, [sentence]);
+  assert.equal(lines.filter((l) => l.includes(sentence)).length, 1, 'the log says it once');
+
+  // A pass failing for another reason while latched is logged once per reason, not notified.
+  self.passFailed(4, new Error('boom'));
+  self.passFailed(5, new Error('boom'));
+  assert.equal(lines.filter((l) => l.includes('boom')).length, 1);
+  assert.equal(events.length, 2);
+  assert.equal(self.problem, null);
+  return metrics.text().then((text) => {
+    assert.match(text, /^warden_store_damaged 1$/m);
+    assert.match(text, /^warden_pass_failures_total 5$/m);
+  });
+});
+
+test('the store\'s own damaged-store error latches with the file it names; other errors do not latch', () => {
+  const clock = new SimulatedClock(T0);
+  const events: SelfEvent[] = [];
+  const self = new SelfHealth({ clock, onChange: (e) => events.push(e), log: () => undefined, storeFile: '/d/warden.db' });
+  self.passFailed(1, new WardenError('INTERNAL', 'a bug'));
+  self.passFailed(2, sqliteFull());
+  const latched = (): string | null => self.damage?.text ?? null;
+  assert.equal(latched(), null);
+  self.passFailed(3, damaged('/d/warden.db-wal', 'does not belong to /d/warden.db'));
+  assert.equal(latched(), 'store damaged: /d/warden.db-wal: does not belong to /d/warden.db; acting stopped; restore a backup or run warden store recover');
+  assert.equal(events.at(-1)!.data.code, 'STORE_DAMAGED');
+});
+
+test('healthz, status and debug say the sentence while the watchdog keeps pinging', (t) => {
+  const reason = 'store damaged: /d/warden.db: is corrupt (SQLITE_CORRUPT: x); acting stopped; restore a backup or run warden store recover';
+  assert.deepEqual(progressVerdict(true, T0 + 900, T0 + 1000, 1000, null, reason), { ok: false, reason });
+  assert.equal(progressVerdict(true, T0 + 900, T0 + 1000, 1000).ok, true, 'the watchdog\'s verdict leaves damage out: observing goes on');
+
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const damagedJson = { since: '2025-01-01T00:00:01.000Z', reason };
+  const live = apiStatus({ config: fx.config, store: fx.store, now: T0 + 1000, live: { pid: process.pid, lastPassAt: T0 + 900, summary: 'degraded', failing: null }, damaged: damagedJson });
+  assert.deepEqual(live.daemon.storeDamaged, damagedJson);
+  assert.equal(live.daemon.running, true);
+  assert.equal('stale' in live.daemon, false, 'health is current: not stale');
+  // Without the API: the lock's holder wrote the note, and its heartbeat stopped with the damage.
+  const held = apiStatus({ config: fx.config, store: null, now: T0 + 60_000, holder: { pid: 4242 }, damaged: damagedJson });
+  assert.deepEqual(held.daemon, { running: true, pid: 4242, lastPassAt: null, storeDamaged: damagedJson });
 });

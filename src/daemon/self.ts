@@ -1,8 +1,12 @@
 // Warden's health as Warden itself sees it (DESIGN rule 10): the pass guard reports every pass's
 // outcome here, and /healthz, the watchdog, status, metrics and notifications all read this one
-// verdict, so a Warden whose passes fail cannot look healthy anywhere.
+// verdict, so a Warden whose passes fail cannot look healthy anywhere. Store damage found while
+// running is latched here too: it stops acting until a restart (which then refuses the store).
 import type { Clock } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
+import { damageOf } from '../store/integrity.js';
+import type { Damage } from '../store/watch.js';
+import { damageText, type StoreDamage } from './damage.js';
 
 /** Passes are failing: since when, how many in a row, and the latest reason. */
 export interface SelfProblem {
@@ -15,7 +19,7 @@ export interface SelfProblem {
 }
 
 export type SelfEvent =
-  | { kind: 'agent.degraded'; summary: string; data: { since: string; code: string; reason: string } }
+  | { kind: 'agent.degraded'; summary: string; data: { since: string; code: string; reason: string; file?: string; what?: string } }
   | { kind: 'agent.recovered'; summary: string; data: { since: string; failures: number; failingMs: number; code: string; reason: string } };
 
 export interface SelfHealthDeps {
@@ -25,17 +29,44 @@ export interface SelfHealthDeps {
   /** Called for every failed pass (the pass-failure counter). */
   onFailure?: () => void;
   log: (line: string) => void;
+  /** The store's database file: a pass failing with SQLite's corruption codes names it. */
+  storeFile?: string;
+  /** Once, when store damage is latched (after the log line and the notification). */
+  onLatched?: (d: StoreDamage, text: string) => void;
 }
 
 export class SelfHealth {
   private current: SelfProblem | null = null;
   private startedMono = 0;
+  private latched: (StoreDamage & { text: string }) | null = null;
+  private latchedReason = '';
 
   constructor(private readonly deps: SelfHealthDeps) {}
 
   /** null while passes succeed. */
   get problem(): SelfProblem | null {
     return this.current;
+  }
+
+  /** Store damage found while running, with the sentence that says it; null while none was found. */
+  get damage(): (StoreDamage & { text: string }) | null {
+    return this.latched;
+  }
+
+  /**
+   * A store operation failed because the store is damaged: latched until Warden restarts. Acting
+   * stops; a failing-passes incident under way ends in this one, which is never "recovered".
+   */
+  storeDamaged(d: Damage): void {
+    if (this.latched !== null) return;
+    const since = this.deps.clock.now();
+    const text = damageText(d);
+    this.latched = { ...d, since, text };
+    this.latchedReason = text;
+    this.current = null;
+    this.deps.log(text);
+    this.deps.onChange({ kind: 'agent.degraded', summary: text, data: { since: new Date(since).toISOString(), code: 'STORE_DAMAGED', reason: text, file: d.file, what: d.what } });
+    this.deps.onLatched?.(this.latched, text);
   }
 
   passSucceeded(): void {
@@ -50,6 +81,15 @@ export class SelfHealth {
 
   passFailed(passId: number, err: unknown): void {
     this.deps.onFailure?.();
+    const damage = this.deps.storeFile === undefined ? null : damageOf(err, this.deps.storeFile);
+    if (damage) this.storeDamaged(damage);
+    if (this.latched !== null) {
+      // Latched: the one notification has gone out; another reason for a pass to fail is logged once.
+      const reason = damage === null ? describeFailure(err).reason : this.latched.text;
+      if (reason !== this.latchedReason) this.deps.log(`pass ${passId} failed: ${reason}`);
+      this.latchedReason = reason;
+      return;
+    }
     const { code, reason } = describeFailure(err);
     const p = this.current;
     if (p !== null) {

@@ -5,13 +5,14 @@
 import { FROZEN_FLAG } from '../app/commands.js';
 import { retryIn } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
-import type { DecideOutput } from '../domain/decide.js';
+import { summarize, type DecideOutput } from '../domain/decide.js';
+import type { Detection } from '../domain/detect.js';
 import { BACKOFF_RESET_PREFIX } from '../domain/backoff.js';
-import type { Health, ResolvedConfig, Summary, World } from '../domain/types.js';
+import type { Health, ResolvedConfig, Summary, Ticket, World } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
 import type { CheckScheduler } from '../probes/checks.js';
 import { faultStartedAt, type WardenMetrics } from '../runtime/metrics.js';
-import type { Store } from '../store/store.js';
+import type { ServiceStateRecord, Store } from '../store/store.js';
 import type { DiagnosisRunner } from './diagnosis.js';
 import { describe, notificationOf } from './events.js';
 import type { Executor } from './executor.js';
@@ -42,6 +43,8 @@ export interface EffectRunnerDeps {
 
 export class EffectRunner {
   private readonly lastHealth = new Map<string, Health>();
+  /** Each service's health as last persisted (or, with the store damaged, as last seen): status from memory. */
+  private readonly states = new Map<string, ServiceStateRecord>();
   /** Services paused at the last pass: their health series is withheld. */
   private lastPaused = new Set<string>();
   /** ticket id → when its fault started, for time-to-recover. */
@@ -71,7 +74,7 @@ export class EffectRunner {
   persist(out: DecideOutput, now: number): void {
     const { store } = this.deps;
     const config = this.deps.config();
-    for (const [name, h] of this.healthChanges(out)) {
+    for (const [name, h] of this.healthChanges(out.detection)) {
       const spec = config.services.find((s) => s.name === name)!;
       store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
     }
@@ -79,8 +82,8 @@ export class EffectRunner {
     if (this.beatDue(out, now)) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
   }
 
-  private healthChanges(out: DecideOutput): [string, DecideOutput['detection']['health'][string]][] {
-    return Object.entries(out.detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
+  private healthChanges(detection: Detection): [string, Detection['health'][string]][] {
+    return Object.entries(detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
   }
 
   /** A changed summary is written at once: status read from the store must not lag it by a beat. */
@@ -93,20 +96,8 @@ export class EffectRunner {
     const config = this.deps.config();
     const { out, now, world, open } = r;
     for (const c of r.commands) log(`command ${c.cmd.kind} by ${c.cmd.by}: ${c.result.message}`);
-    const healthChanges = this.healthChanges(out);
     if (this.beatDue(out, now)) this.lastHeartbeat = now;
-    for (const [name, h] of healthChanges) {
-      if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
-      this.lastHealth.set(name, h.health);
-    }
-    // A paused service has no health series (like one not observed): only changes are sent.
-    const paused = r.paused ?? new Set<string>();
-    const pauseChanges = [...paused, ...this.lastPaused].filter((n) => paused.has(n) !== this.lastPaused.has(n));
-    for (const name of new Set([...healthChanges.map(([n]) => n), ...pauseChanges])) {
-      const h = out.detection.health[name]?.health ?? 'unknown';
-      metrics.setServiceHealth(name, world.services[name]?.host ?? 'local', paused.has(name) ? 'unknown' : h);
-    }
-    this.lastPaused = new Set(paused);
+    this.recordHealth(out.detection, world, r.paused ?? new Set<string>(), now);
     metrics.setFindings(out.report.findings);
     metrics.setTickets(open);
     // Only a command can freeze or unfreeze, so the flag is read only on passes that applied some.
@@ -144,9 +135,44 @@ export class EffectRunner {
     }
   }
 
+  /** Health changes: logged, sent to metrics, kept in memory. */
+  private recordHealth(detection: Detection, world: World, paused: ReadonlySet<string>, now: number): void {
+    const { log, metrics } = this.deps;
+    const healthChanges = this.healthChanges(detection);
+    for (const [name, h] of healthChanges) {
+      if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
+      this.lastHealth.set(name, h.health);
+      this.states.set(name, { name, host: world.services[name]?.host ?? 'local', health: h.health, since: now, detail: h.reason });
+    }
+    // A paused service has no health series (like one not observed): only changes are sent.
+    const pauseChanges = [...paused, ...this.lastPaused].filter((n) => paused.has(n) !== this.lastPaused.has(n));
+    for (const name of new Set([...healthChanges.map(([n]) => n), ...pauseChanges])) {
+      const h = detection.health[name]?.health ?? 'unknown';
+      metrics.setServiceHealth(name, world.services[name]?.host ?? 'local', paused.has(name) ? 'unknown' : h);
+    }
+    this.lastPaused = new Set(paused);
+  }
+
+  /**
+   * A pass that only observed (the store is damaged, so nothing is decided or written): health,
+   * findings and the summary go to the log, metrics and memory, as after any pass.
+   */
+  observed(detection: Detection, world: World, openTickets: readonly Ticket[], now: number): void {
+    this.recordHealth(detection, world, this.lastPaused, now);
+    this.deps.metrics.setFindings(detection.findings);
+    this.lastSummary = summarize(detection, openTickets);
+    this.lastPassAt = now;
+  }
+
+  /** Each service's last health, by name then host (the form the store lists them in). */
+  serviceStates(): ServiceStateRecord[] {
+    return [...this.states.values()].sort((a, b) => a.name.localeCompare(b.name) || a.host.localeCompare(b.host));
+  }
+
   /** Forgets services no longer configured, so one added back under the same name is reported afresh. */
   retain(services: ReadonlySet<string>): void {
     for (const name of this.lastHealth.keys()) if (!services.has(name)) this.lastHealth.delete(name);
+    for (const name of this.states.keys()) if (!services.has(name)) this.states.delete(name);
   }
 
   /** A tick that found nothing to decide: the loop is alive (heartbeat), nothing else changed. */

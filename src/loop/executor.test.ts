@@ -12,7 +12,7 @@ import type { ActOptions, ServiceDriver } from '../kinds/driver.js';
 import { action } from '../runtime/testing.js';
 import { Store } from '../store/store.js';
 import { SimulatedClock } from '../testing/clock.js';
-import { ABORT_GRACE_MS, Executor } from './executor.js';
+import { ABORT_GRACE_MS, Executor, type ExecutorDeps } from './executor.js';
 
 /** A restart that never finishes by itself: it ends when the test says, after it was aborted. */
 class SlowDriver implements ServiceDriver {
@@ -46,14 +46,14 @@ async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 }
 
-function setup(t: { after(fn: () => void): void }): { clock: SimulatedClock; store: Store; driver: SlowDriver; executor: Executor; timeoutMs: number } {
+function setup(t: { after(fn: () => void): void }, more: Partial<ExecutorDeps> = {}): { clock: SimulatedClock; store: Store; driver: SlowDriver; executor: Executor; timeoutMs: number } {
   const dir = mkdtempSync(join(tmpdir(), 'warden-exec-'));
   const config = makeConfig({ agent: { dataDir: dir } });
   const store = Store.open(dir);
   t.after(() => { store.close(); rmSync(dir, { recursive: true, force: true }); });
   const clock = new SimulatedClock();
   const driver = new SlowDriver();
-  const executor = new Executor({ store, clock, boot: 'boot-1', config: () => config, driverFor: () => driver, actor: 'otto', onSettled: () => undefined, log: () => undefined });
+  const executor = new Executor({ store, clock, boot: 'boot-1', config: () => config, driverFor: () => driver, actor: 'otto', onSettled: () => undefined, log: () => undefined, ...more });
   store.putAction(action({ id: 'A1', ticketId: null, type: 'restart', target: 'web', state: 'validated', attempts: 0, startedAt: null, finishedAt: null }));
   const web = config.services.find((s) => s.name === 'web')!;
   return { clock, store, driver, executor, timeoutMs: web.stopGraceMs + 15_000 };
@@ -131,4 +131,31 @@ test('an aborted effect that never ends fails its action but keeps its target lo
   driver.end!(null);
   await flush();
   assert.deepEqual([...executor.inFlight], []);
+});
+
+test('halted (the store found damaged): an action already executing finishes, no new one starts', async (t) => {
+  let halted: string | null = null;
+  const lines: string[] = [];
+  const { clock, store, driver, executor, timeoutMs } = setup(t, { halted: () => halted, log: (l) => lines.push(l) });
+  executor.run('A1');
+  await flush();
+  assert.equal(store.getAction('A1')?.state, 'executing');
+
+  halted = 'store damaged: /d/warden.db: is corrupt (SQLITE_CORRUPT: x); acting stopped; restore a backup or run warden store recover';
+  store.putAction(action({ id: 'A5', ticketId: null, type: 'restart', target: 'cache', state: 'validated', attempts: 0, idempotencyKey: 'k5', startedAt: null, finishedAt: null }));
+  executor.run('A5');
+  await flush();
+  assert.equal(store.getAction('A5')?.state, 'validated', 'not started');
+  assert.ok(lines.includes(`action A5 not started: ${halted}`), lines.join('\n'));
+
+  clock.advance(timeoutMs);
+  await flush();
+  driver.end!('A1');
+  await flush();
+  assert.equal(store.getAction('A1')?.state, 'completed', 'the one under way finished and was recorded');
+  assert.equal(driver.calls, 1);
+  halted = null;
+  executor.run('A5');
+  await flush();
+  assert.equal(driver.calls, 2, 'the same action starts when not halted');
 });

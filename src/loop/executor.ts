@@ -26,6 +26,11 @@ export interface ExecutorDeps {
   /** Called when an action settled (or changed state) so the loop can take the next decision. */
   onSettled: (action: Action) => void;
   log: (line: string) => void;
+  /**
+   * Why no new action may start (the store was found damaged: daemon/self.ts), or null. Actions
+   * already executing finish; nothing new starts, whoever asked for it.
+   */
+  halted?: () => string | null;
 }
 
 /** How long an aborted effect may take to wind down before its action is failed; its target stays
@@ -45,6 +50,11 @@ export class Executor {
   /** Starts an action in the background if it is still runnable; returns at once. */
   run(actionId: string): void {
     if (this.running.has(actionId)) return;
+    const halted = this.deps.halted?.() ?? null;
+    if (halted !== null) {
+      this.deps.log(`action ${actionId} not started: ${halted}`);
+      return;
+    }
     const a = this.deps.store.getAction(actionId);
     if (!a || a.state !== 'validated' || this.busyTargets.has(a.target)) return;
     if (this.deps.store.getFlag('frozen') !== null) return;
@@ -94,7 +104,13 @@ export class Executor {
       .finally(() => {
         this.running.delete(a.id);
         this.busyTargets.delete(a.target);
-        const now = this.deps.store.getAction(a.id);
+        // The store may fail here (damaged, full): that must not become an unhandled rejection.
+        let now: Action | null = null;
+        try {
+          now = this.deps.store.getAction(a.id);
+        } catch (e) {
+          this.deps.log(`action ${a.id}: cannot read its outcome back: ${errorText(e)}`);
+        }
         if (now) this.deps.onSettled(now);
       });
     this.running.set(a.id, p);

@@ -14,7 +14,7 @@ import { ticketJson } from '../views/json.js';
 import { eventFilterOf, eventJson, followAudit, type AuditSource, type EventFilter, type Followers } from '../views/events.js';
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
 import type { Store } from '../store/store.js';
-import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type PassFailure } from './diagnostics.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type DamagedJson, type PassFailure, type ReadSide } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 import { ApiConfigError } from './server.js';
 
@@ -208,6 +208,13 @@ export interface DaemonView {
   config: () => ResolvedConfig;
   /** The daemon's own open store (reads interleave with passes; both are synchronous). */
   store: Store;
+  /**
+   * Where status, tickets and debug read: the store, or the daemon's memory once the store was
+   * found damaged (absent: the store).
+   */
+  reads?: () => ReadSide;
+  /** The store was found damaged while running (daemon/damage.ts); null while it was not. */
+  damaged?: () => DamagedJson | null;
   now: () => Millis;
   /** Time of the last completed pass; 0 before the first. */
   lastPassAt: () => Millis;
@@ -232,17 +239,19 @@ export interface DaemonView {
  * token as a function to pick up a new one on reload (SIGHUP) without restarting the server.
  */
 export function daemonApiDeps(d: DaemonView, token: string | (() => string | null)): ApiDeps {
+  const reads = (): ReadSide => d.reads?.() ?? d.store;
   return {
     token: typeof token === 'function' ? token : () => token,
     healthy: () => {
       const last = d.lastPassAt();
-      return { ...progressVerdict(d.running(), last, d.now(), d.config().agent.intervalMs, d.failing?.() ?? null), lastPassAt: last > 0 ? new Date(last).toISOString() : null };
+      return { ...progressVerdict(d.running(), last, d.now(), d.config().agent.intervalMs, d.failing?.() ?? null, d.damaged?.()?.reason ?? null), lastPassAt: last > 0 ? new Date(last).toISOString() : null };
     },
     status: () => apiStatus({
-      config: d.config(), store: d.store, now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary(), failing: d.failing?.() ?? null },
+      config: d.config(), store: reads(), now: d.now(), live: { pid: process.pid, lastPassAt: d.lastPassAt(), summary: d.summary(), failing: d.failing?.() ?? null },
+      damaged: d.damaged?.() ?? null,
       ...(d.checks ? { checks: d.checks } : {}),
     }),
-    tickets: (q) => d.store.listTickets({
+    tickets: (q) => reads().listTickets({
       ...(q.status ? { statuses: [q.status] } : {}), openOnly: !q.all && !q.status, limit: q.limit,
     }).map(ticketJson),
     services: () => d.config().services.map((s) => s.name),
@@ -252,8 +261,8 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
       if (!spec) return null;
       const o = d.observe(name, q.lines);
       return diagnosticsBundle({
-        config: cfg, spec, store: d.store, process: o.process, checks: o.checks, logTail: o.logTail, logSource: o.logSource,
-        health: null, now: d.now(),
+        config: cfg, spec, store: reads(), process: o.process, checks: o.checks, logTail: o.logTail, logSource: o.logSource,
+        health: null, now: d.now(), damaged: d.damaged?.() ?? null,
       });
     },
     metrics: () => d.metrics.text(),

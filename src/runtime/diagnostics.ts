@@ -43,7 +43,12 @@ export interface DiagnosticsInput {
   /** Live health; null reads the last health the daemon persisted. */
   health: HealthRecord | null;
   now: Millis;
+  /** The running daemon found its store damaged (daemon/damage.ts): acting stopped. */
+  damaged?: DamagedJson | null;
 }
+
+/** Store damage the running daemon found: since when, and the sentence that says it. */
+export interface DamagedJson { since: string | null; reason: string }
 
 export interface CheckJson {
   id: string;
@@ -95,6 +100,8 @@ export interface ActionSummaryJson {
 }
 
 export interface DiagnosticsBundle {
+  /** Present while the running daemon's store is damaged: it observes but does not act. */
+  storeDamaged?: DamagedJson;
   service: string;
   host: string;
   kind: string;
@@ -170,6 +177,7 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
   const exits = (proc?.exits ?? []).slice(0, EXITS_SHOWN);
   const checkStates = new Map((input.checks ?? []).map((c) => [c.id, c]));
   return {
+    ...(input.damaged ? { storeDamaged: input.damaged } : {}),
     service: name,
     host: spec.host,
     kind: spec.kind,
@@ -202,6 +210,7 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
 /** For people: what `warden debug NAME` prints without --json. */
 export function renderDiagnostics(b: DiagnosticsBundle): string {
   const out: string[] = [];
+  if (b.storeDamaged) out.push(b.storeDamaged.reason);
   const exitText = (e: ExitJson): string => `${e.signal ? `signal ${e.signal}` : `code ${e.code ?? '?'}`} at ${e.at ?? '?'}${e.uptimeMs !== null ? ` after ${e.uptimeMs} ms` : ''}${e.byWarden ? ' (stopped by Warden)' : ''}`;
   out.push(`${b.host}/${b.service} (${b.kind}${b.unit ? ` ${b.unit}` : ''}): ${b.health}${b.detail ? ` — ${b.detail}` : ''}${b.since ? ` (since ${b.since})` : ''}`);
   if (b.paused) out.push(`PAUSED    by ${b.paused.by}${b.paused.until ? ` until ${b.paused.until}` : ' until resumed'}${b.paused.reason ? `: ${b.paused.reason}` : ''}; Warden does not act on it`);
@@ -269,8 +278,12 @@ export interface StatusJson {
   unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
   frozen: boolean;
   mode: string;
-  /** `stale` only when a daemon runs but its passes do not complete: what is shown is not current. */
-  daemon: { running: boolean; pid: number | null; lastPassAt: string | null; stale?: { since: string | null; reason: string } };
+  /**
+   * `stale` only when a daemon runs but its passes do not complete: what is shown is not current.
+   * `storeDamaged` when it found its store damaged: it keeps observing (health is current, tickets
+   * are as of the damage) and acts on nothing until restarted.
+   */
+  daemon: { running: boolean; pid: number | null; lastPassAt: string | null; stale?: { since: string | null; reason: string }; storeDamaged?: DamagedJson };
 }
 
 /** A pause as shown by status, debug and the API. */
@@ -305,9 +318,14 @@ export function loopProgressing(lastPassAt: Millis | null | undefined, now: Mill
 /** Passes are failing (daemon/self.ts): what /healthz, the watchdog and status need of it. */
 export interface PassFailure { since: Millis; failures: number; reason: string }
 
-/** The verdict /healthz and the systemd watchdog both give, with the reason for people. */
-export function progressVerdict(running: boolean, lastPassAt: Millis, now: Millis, intervalMs: number, failing: PassFailure | null = null): { ok: boolean; reason: string } {
+/**
+ * The verdict /healthz and the systemd watchdog both give, with the reason for people. Store
+ * damage (`damaged`, its sentence) fails /healthz; the watchdog leaves it out, since a daemon that
+ * still observes should not be killed into a restart that refuses the store.
+ */
+export function progressVerdict(running: boolean, lastPassAt: Millis, now: Millis, intervalMs: number, failing: PassFailure | null = null, damaged: string | null = null): { ok: boolean; reason: string } {
   if (!running) return { ok: false, reason: 'the daemon is not running (starting, draining or stopped)' };
+  if (damaged !== null) return { ok: false, reason: damaged };
   if (failing) return { ok: false, reason: failureText(failing) };
   if (!loopProgressing(lastPassAt, now, intervalMs)) {
     return { ok: false, reason: lastPassAt > 0 ? `no reconcile pass for ${now - lastPassAt} ms (budget ${progressBudgetMs(intervalMs)} ms)` : 'no reconcile pass yet' };
@@ -324,10 +342,13 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** The reads status and debug make: the store's, or the daemon's memory while the store is damaged. */
+export type ReadSide = Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix' | 'getProcess' | 'listActions'>;
+
 export interface StatusInput {
   config: ResolvedConfig;
   /** null when nothing has run with this data directory yet. */
-  store: Pick<Store, 'listServiceStates' | 'listTickets' | 'getFlag' | 'flagsWithPrefix' | 'getProcess' | 'listActions'> | null;
+  store: ReadSide | null;
   /** The daemon's live check states of a service (the API); absent when read from the store. */
   checks?: (service: string) => CheckState[];
   now: Millis;
@@ -338,6 +359,8 @@ export interface StatusInput {
    * live holder whose heartbeat is old is a daemon whose passes fail, not a daemon that is down.
    */
   holder?: { pid: number } | null;
+  /** The running daemon found its store damaged (daemon/damage.ts). */
+  damaged?: DamagedJson | null;
 }
 
 function unmanagedOf(store: Pick<Store, 'flagsWithPrefix'> | null): Pick<StatusJson, 'unmanaged'> {
@@ -360,7 +383,11 @@ export function apiStatus(input: StatusInput): StatusJson {
   let running = input.live ? true : !!flag && pidAlive(flag.pid) && loopProgressing(flag.lastPassAt, now, cfg.agent.intervalMs);
   let pid = flag?.pid ?? null;
   let stale: { since: string | null; reason: string } | undefined;
-  if (input.live?.failing) {
+  if (input.damaged) {
+    // Not stale: the daemon observes on; what it cannot do (act, record) the sentence says.
+    running = true;
+    pid = input.live?.pid ?? input.holder?.pid ?? pid;
+  } else if (input.live?.failing) {
     stale = { since: iso(input.live.failing.since), reason: failureText(input.live.failing) };
   } else if (!input.live && input.holder) {
     running = true;
@@ -397,6 +424,6 @@ export function apiStatus(input: StatusInput): StatusJson {
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
     mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,
-    daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}) },
+    daemon: { running, pid, lastPassAt: iso(flag?.lastPassAt), ...(stale ? { stale } : {}), ...(input.damaged ? { storeDamaged: input.damaged } : {}) },
   };
 }

@@ -38,6 +38,7 @@ export class WardenMetrics {
   private readonly checkSuccess: Gauge<'service' | 'check'>;
   private readonly checkLatency: Gauge<'service' | 'check'>;
   private readonly frozen: Gauge;
+  private readonly storeDamaged: Gauge;
   private readonly reloadOk: Gauge;
   private readonly reloadAt: Gauge;
   private readonly notifyFailures: Counter<'channel'>;
@@ -67,6 +68,7 @@ export class WardenMetrics {
     this.checkSuccess = new Gauge({ name: 'warden_check_success', help: 'Per check: 1 if its last probe succeeded, 0 if it failed (before debouncing).', labelNames: ['service', 'check'], registers });
     this.checkLatency = new Gauge({ name: 'warden_check_latency_seconds', help: 'Per check: how long its last probe took.', labelNames: ['service', 'check'], registers });
     this.frozen = new Gauge({ name: 'warden_frozen', help: '1 while Warden is frozen (warden freeze: no action starts), else 0.', registers });
+    this.storeDamaged = new Gauge({ name: 'warden_store_damaged', help: '1 once the daemon found its store damaged while running (it acts on nothing until restarted; /healthz says what to do), else 0.', registers });
     const build = new Gauge({ name: 'warden_build_info', help: 'Always 1; the labels say which Warden and which Node.js run.', labelNames: ['version', 'node'], registers });
     build.set({ version: opts.version ?? wardenVersion(), node: process.version }, 1);
     this.reloadOk = new Gauge({ name: 'warden_config_last_reload_successful', help: '1 if the last configuration load (start or SIGHUP) succeeded, 0 if it was rejected.', registers });
@@ -74,6 +76,7 @@ export class WardenMetrics {
     this.notifyFailures = new Counter({ name: 'warden_notify_failures_total', help: 'Notifications not delivered after every retry, by channel.', labelNames: ['channel'], registers });
     this.ticketsOpened = new Counter({ name: 'warden_tickets_opened_total', help: 'Ticket occurrences (opened or reopened), counted at their first diagnosis, by cause.', labelNames: ['cause'], registers });
     this.frozen.set(0);
+    this.storeDamaged.set(0);
     this.reloadOk.set(1);
     this.reloadAt.set((opts.now ?? Date.now()) / 1000);
     for (const cause of CAUSES) this.ticketsOpened.inc({ cause }, 0);
@@ -193,6 +196,11 @@ export class WardenMetrics {
   /** At start and whenever a freeze or unfreeze may have been applied. */
   setFrozen(frozen: boolean): void {
     this.frozen.set(frozen ? 1 : 0);
+  }
+
+  /** When store damage is latched (daemon/self.ts); only a restart clears it. */
+  setStoreDamaged(damaged: boolean): void {
+    this.storeDamaged.set(damaged ? 1 : 0);
   }
 
   /** When a notification is given up on after its retries. */

@@ -27,6 +27,13 @@ export class StoreError extends WardenError {
   }
 }
 
+/** STORE_DAMAGED naming the file and what is wrong with it, so each can be said on its own. */
+export class StoreDamagedError extends StoreError {
+  constructor(readonly file: string, readonly what: string, message: string, opts: { cause?: unknown } = {}) {
+    super('STORE_DAMAGED', message, opts);
+  }
+}
+
 export function isStoreError(err: unknown, code?: StoreErrorCode): err is StoreError {
   return err instanceof StoreError && (code === undefined || err.code === code);
 }

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AuditLog } from './audit.js';
-import { StoreError } from './errors.js';
+import { StoreDamagedError, StoreError } from './errors.js';
 import { schemaVersion } from './migrations.js';
 
 export const MARKER_FILE = 'store.id';
@@ -26,8 +26,8 @@ export function remedy(file: string): string {
     `or salvage what can still be read into a new store with "warden store recover" (it keeps the old files)`;
 }
 
-export function damaged(file: string, what: string, cause?: unknown): StoreError {
-  return new StoreError('STORE_DAMAGED', `${file}: ${what}. Warden will not read a damaged store as empty: ${remedy(file)}`, cause === undefined ? {} : { cause });
+export function damaged(file: string, what: string, cause?: unknown): StoreDamagedError {
+  return new StoreDamagedError(file, what, `${file}: ${what}. Warden will not read a damaged store as empty: ${remedy(file)}`, cause === undefined ? {} : { cause });
 }
 
 /** SQLite's codes for a file that is not (or no longer) a sound database. */
@@ -39,9 +39,19 @@ export function isCorruption(err: unknown): boolean {
 /** SQLite's corruption errors, which name no file, as a refusal that names it; anything else unchanged. */
 export function asDamage(err: unknown, file: string): unknown {
   if (!isCorruption(err) || err instanceof StoreError) return err;
-  const code = (err as { code: string }).code;
-  const what = code === 'SQLITE_NOTADB' ? 'is not a SQLite database (SQLITE_NOTADB)' : `is corrupt (${code}: ${(err as Error).message})`;
-  return damaged(file, what, err);
+  return damaged(file, whatIsWrong(err as { code: string; message?: string }), err);
+}
+
+/** Which file of a store is damaged and what is wrong with it; null for any other error. */
+export function damageOf(err: unknown, file: string): { file: string; what: string } | null {
+  if (!isCorruption(err)) return null;
+  if (err instanceof StoreDamagedError) return { file: err.file, what: err.what };
+  if (err instanceof StoreError) return { file, what: err.message };
+  return { file, what: whatIsWrong(err as { code: string; message?: string }) };
+}
+
+function whatIsWrong(err: { code: string; message?: string }): string {
+  return err.code === 'SQLITE_NOTADB' ? 'is not a SQLite database (SQLITE_NOTADB)' : `is corrupt (${err.code}: ${err.message ?? ''})`;
 }
 
 export function markerPath(dir: string): string {

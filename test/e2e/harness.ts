@@ -117,6 +117,14 @@ function keepLogs(labDir: string, output: string, audit: unknown[]): void {
   }
 }
 
+function auditOf(s: Store): unknown[] {
+  try {
+    return s.listAudit({});
+  } catch (e) {
+    return [{ unreadable: String(e) }];
+  }
+}
+
 /** Starts a lab and a real daemon on it; `cleanup` stops both and removes every trace. */
 export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
   const lab = await makeLab(opts);
@@ -155,8 +163,9 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
       if (existsSync(join(dataDir, 'warden.db'))) {
         const s = Store.open(dataDir, { readonly: true });
         killLab(s, dataDir);
-        // Kept after the lab is gone, so a failure under load (CI) can be read afterwards.
-        keepLogs(lab.dir, run.daemon.output, s.listAudit({}));
+        // Kept after the lab is gone, so a failure under load (CI) can be read afterwards; a test
+        // that damaged the store may have left the audit unreadable.
+        keepLogs(lab.dir, run.daemon.output, auditOf(s));
         s.close();
       }
       rmSync(lab.dir, { recursive: true, force: true });
