@@ -1,5 +1,7 @@
 // The validated file compiled once into ResolvedConfig: absolute paths, milliseconds, bytes,
 // defaults filled in, check ids assigned. Nothing downstream sees the file's spelling.
+import { subjects } from '../subjects/index.js';
+import type { SubjectPlugin } from '../subjects/subject.js';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { ApiSpec, CheckSpec, NotifyChannel, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
@@ -42,6 +44,11 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     },
     hosts: cfg.hosts.map((h) => ({ name: h.name, transport: h.transport })),
     services: cfg.services.map((s) => compileService(s, base, a.restartBackoff)),
+    subjects: cfg.subjects.map((s, i) => {
+      const [type, plugin] = pluginOf<SubjectPlugin>('subject', subjects, s, `subjects[${i}]`);
+      const host = cfg.services.find((x) => x.name === s.members[0])?.host ?? 'local';
+      return { name: s.name, type, host, members: [...s.members], params: { ...plugin.compile((s as Record<string, unknown>)[type], { base, serviceCwd: base }) } };
+    }),
     notify: cfg.notify.map((n, i) => {
       const [type, plugin] = pluginOf<ChannelPlugin>('channel', channels, n, `notify[${i}]`);
       const fields = plugin.compile((n as Record<string, unknown>)[type], { base, serviceCwd: base });
@@ -111,7 +118,7 @@ function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['
 }
 
 /** The one plugin key an item has (semanticIssues rejects items with none or two before compile runs). */
-function pluginOf<P extends Plugin>(family: 'probe' | 'channel', table: Record<string, Plugin>, item: object, where: string): [string, P] {
+function pluginOf<P extends Plugin>(family: 'probe' | 'channel' | 'subject', table: Record<string, Plugin>, item: object, where: string): [string, P] {
   const key = Object.keys(table).find((k) => (item as Record<string, unknown>)[k] !== undefined);
   if (key === undefined) throw new Error(`${where} names no ${family}`); // a bug: validation let it through
   return [key, lookup(family, table, key) as P];

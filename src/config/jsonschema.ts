@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { channels } from '../notify/channels.js';
 import { PROBE_TYPES } from '../probes/index.js';
-import { checkSchema, configSchema, notifySchema } from './schema.js';
+import { subjects } from '../subjects/index.js';
+import { checkSchema, configSchema, notifySchema, subjectSchema } from './schema.js';
 
 export function jsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(configSchema, {
@@ -19,6 +20,7 @@ export function jsonSchema(): Record<string, unknown> {
       // "Exactly one probe per check" (and channel per notify entry) is a rule in semantic.ts; editors get it as oneOf.
       if (ctx.zodSchema === checkSchema) ctx.jsonSchema.oneOf = PROBE_TYPES.map((t) => ({ required: [t] }));
       if (ctx.zodSchema === notifySchema) ctx.jsonSchema.oneOf = Object.keys(channels).map((t) => ({ required: [t] }));
+      if (ctx.zodSchema === subjectSchema) ctx.jsonSchema.oneOf = Object.keys(subjects).map((t) => ({ required: [t] }));
     },
   });
 }

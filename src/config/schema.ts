@@ -12,6 +12,7 @@ import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
 import { namesOf } from '../plugins/plugin.js';
 import { probes } from '../probes/index.js';
+import { subjects } from '../subjects/index.js';
 import { AGENT_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
 export { show } from './fields.js';
@@ -148,6 +149,13 @@ export const notifySchema = z.strictObject({
   retries: z.int().min(0).default(3).meta({ description: 'Retries with exponential backoff after a failed delivery.' }),
 });
 
+/** A subject names its type by the one plugin key it has (like a check its probe); semantic.ts enforces it. */
+export const subjectSchema = z.strictObject({
+  name: name('subject').meta({ description: 'Unique among services and subjects: its ticket is named after it.' }),
+  members: z.array(name('service')).min(1).meta({ description: 'The services it is made of.' }),
+  ...pluginKeys(subjects),
+});
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
@@ -201,6 +209,10 @@ export const configSchema = z
       .array(serviceSchema, { error: (iss) => (iss.input === undefined ? undefined : `expected a list of services, each starting with "- name: ..."; got ${show(iss.input)}`) })
       .default([])
       .meta({ description: 'What should be running, how to check it, how to repair it.' }),
+    subjects: z
+      .array(subjectSchema)
+      .default([])
+      .meta({ description: `Systems made of services, with invariants over them (docs/subjects.md), each with exactly one of: ${Object.keys(subjects).join(', ')}.` }),
     notify: z
       .array(notifySchema)
       .default([])

@@ -1,6 +1,7 @@
 // Rules that span more than one value: unique names, references between services and hosts,
 // dependency cycles, one probe per check. They run on the raw data even when the schema found
 // problems elsewhere, so one run reports everything; each rule skips values the schema rejects.
+import { subjects } from '../subjects/index.js';
 import { isLoopback, parseAddress } from '../lib/address.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import { listNames, show } from './fields.js';
@@ -68,6 +69,10 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
   // and guessing on would make a large file with many of them quadratic.
   let guesses = 50;
   const guess = (word: string): string | null => (guesses-- > 0 ? didYouMean(word, known) : null);
+  const unknownService = (path: PathSeg[], n: string): void => {
+    const likely = guess(n);
+    add(path, `unknown service ${show(n)}${likely ? ` (did you mean "${likely}"?)` : ''}; services are: ${listNames(known)}`);
+  };
 
   services.forEach((svc, i) => {
     if (!isObj(svc)) return;
@@ -98,10 +103,7 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     list(svc.dependsOn).forEach((dep, j) => {
       if (typeof dep !== 'string') return;
       if (dep === name) add([...base, 'dependsOn', j], `service ${show(dep)} cannot depend on itself`);
-      else if (!serviceNames.has(dep)) {
-        const likely = guess(dep);
-        add([...base, 'dependsOn', j], `unknown service ${show(dep)}${likely ? ` (did you mean "${likely}"?)` : ''}; services are: ${listNames(known)}`);
-      }
+      else if (!serviceNames.has(dep)) unknownService([...base, 'dependsOn', j], dep);
     });
 
     const checks = list(svc.checks);
@@ -127,6 +129,20 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
   list(raw.notify).forEach((n, i) => {
     if (isObj(n)) exactlyOne(['notify', i], n, Object.keys(channels), 'a notify channel');
+  });
+
+  // Subjects: one type each, known members, and a name no service has (its ticket is named after it).
+  const subjectList = list(raw.subjects);
+  unique(['subjects'], subjectList, (n) => `subject name ${show(n)}`, byName(['subjects']));
+  subjectList.forEach((s, i) => {
+    if (!isObj(s)) return;
+    const base: PathSeg[] = ['subjects', i];
+    exactlyOne(base, s, Object.keys(subjects), 'a subject');
+    const sname = str(s.name);
+    if (sname !== null && serviceNames.has(sname)) add([...base, 'name'], `subject name ${show(sname)} is also a service's; a subject needs a name of its own`);
+    list(s.members).forEach((m, j) => {
+      if (typeof m === 'string' && !serviceNames.has(m)) unknownService([...base, 'members', j], m);
+    });
   });
 
   for (const cycle of dependencyCycles(services, serviceNames)) add(cycle.path, `dependency cycle: ${cycle.names.join(' -> ')}`);

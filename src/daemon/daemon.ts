@@ -3,6 +3,7 @@
 // reconciler (observe → decide → commit) and hands each committed pass to the effect runner.
 // Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
 // the loop early; a timer guarantees a full pass every `interval`.
+import { subjects } from '../subjects/index.js';
 import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
@@ -594,7 +595,7 @@ export class Daemon {
     const world = this.world(full ? null : touched);
     if (full) this.lastFullAt = this.clock.mono();
     const open = this.lastKnown.listTickets({ openOnly: true });
-    const detection = detect(this.config, world, open);
+    const detection = detect(this.config, world, open, subjects);
     this.inPlay = new Set(Object.entries(detection.health).filter(([, h]) => h.health !== 'healthy').map(([n]) => n));
     this.effects.observed(detection, world, open, this.clock.now());
   }

@@ -32,6 +32,8 @@ export interface LabOptions {
   workerExtra?: string;
   /** Replaces the whole `policy:` section (YAML, starting with "policy:"). */
   policy?: string;
+  /** A top-level `subjects:` section (YAML, starting with "subjects:"). */
+  subjects?: string;
   /** Send every event to this webhook URL. */
   notifyUrl?: string;
   /** Serve the HTTP API on 127.0.0.1:port with this token file. */
@@ -122,6 +124,7 @@ ${opts.noWorker ? '' : `  - name: worker
     env: ${JSON.stringify(workerEnv)}
     stopGrace: ${opts.stopGrace ?? '2s'}
 ${workerChecks}${opts.workerExtra ?? ''}`}${opts.extraServices ?? ''}
+${opts.subjects ?? ''}
 ${opts.policy ?? `policy:
   rules:
     - match: { service: "*" }

@@ -9,6 +9,7 @@ import type {
 import type { PortListeners } from '../lib/sockets.js';
 import { lastRun, readLog, type LogMatch } from './logs.js';
 import { judgeLog, type LogVerdict } from './verdicts.js';
+import { diagnoseSubject } from './subject.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -36,6 +37,8 @@ export function findResourceExhaustion(lines: readonly string[]): Resource | nul
 
 export function diagnose(input: DiagnoseInput): Diagnosis {
   const { config, world, problem, now } = input;
+  const subject = config.subjects.find((s) => s.name === problem.service);
+  if (subject) return diagnoseSubject(config, world, problem, subject);
   const spec = config.services.find((s) => s.name === problem.service)!;
   const obs = world.services[problem.service];
   const proc = obs?.process;

@@ -8,7 +8,8 @@ import { formatDuration } from '../lib/duration.js';
 import { healthyForMs, restartBackoff, showWait } from './backoff.js';
 import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
-import { detect, type Detection, type Problem } from './detect.js';
+import { detect, type Detection, type Problem, type ServiceHealth } from './detect.js';
+import type { SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
@@ -64,6 +65,8 @@ export interface DecideInput {
   diagnosing: ReadonlySet<string>;
   /** Services a person paused (domain/pause.ts): no tickets acted on, none of Warden's own actions. */
   paused?: ReadonlySet<string>;
+  /** Each subject type's invariants and repair rule (src/subjects/), by type; without them no subject is judged. */
+  subjectRules?: Readonly<Record<string, SubjectRules>>;
   /** detect(config, world, tickets), when the caller already computed it (one O(services) walk, not two). */
   detection?: Detection;
 }
@@ -102,7 +105,9 @@ export function decide(input: DecideInput): DecideOutput {
   const diagnoseReqs: DiagnoseRequest[] = [];
   const ids = { ...input.nextIds };
   const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
-  const detection = input.detection ?? detect(config, input.world, [...tickets.values()]);
+  const detection = input.detection ?? detect(config, input.world, [...tickets.values()], input.subjectRules);
+  /** A service's health, or a subject's (a subject's ticket is named after it). */
+  const healthOf = (name: string): ServiceHealth | undefined => detection.health[name] ?? detection.subjects[name];
   const hosts = new Map(config.services.map((x) => [x.name, x.host]));
   const specOfName = new Map(config.services.map((x) => [x.name, x]));
   const hostOf = (svc: string): string => hosts.get(svc) ?? 'local';
@@ -128,7 +133,7 @@ export function decide(input: DecideInput): DecideOutput {
   }
 
   // 0b. Services removed from the inventory: their tickets close, what waits to act on them is cancelled.
-  const gone = closeRemoved(new Set(specOfName.keys()), [...tickets.values()], actions, ctx);
+  const gone = closeRemoved(new Set([...specOfName.keys(), ...config.subjects.map((s) => s.name)]), [...tickets.values()], actions, ctx);
   for (const r of gone.actions) putA(r.next, r.audit);
   for (const r of gone.tickets) putT(r.next, r.audit);
 
@@ -171,7 +176,7 @@ export function decide(input: DecideInput): DecideOutput {
     // The root itself may have recovered while dependents still show symptoms: nothing is left to
     // diagnose or repair on the root (re-diagnosing it would read "unknown" and escalate). Its own
     // health says so, not where its finding is filed: for a moment a broken dependency may claim it.
-    const rootHealth = detection.health[t.service]?.health;
+    const rootHealth = healthOf(t.service)?.health;
     const rootBroken = rootHealth === 'missing' || rootHealth === 'unhealthy';
 
     switch (t.status) {
@@ -324,6 +329,7 @@ export function decide(input: DecideInput): DecideOutput {
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
     if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
+    if (d?.waitFor && !rec) { setStatus(t, 'open', d.waitFor); return; }
     if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
@@ -405,7 +411,15 @@ export function decide(input: DecideInput): DecideOutput {
     if (!t.verification || t.verificationMono?.boot !== input.boot) t = startVerification(t);
     const v = t.verification!;
     const m = t.verificationMono!;
-    const root = detection.health[t.service];
+    const root = healthOf(t.service);
+    // A subject repaired one step at a time: the step's member is back but an invariant still
+    // breaks (a quorum needs two members back). That step held; the next is chosen afresh.
+    const step = ticketActions(t).at(-1);
+    if (detection.subjects[t.service]?.health === 'unhealthy' && step?.state === 'completed' && detection.health[step.target]?.health === 'healthy') {
+      t = onT(t, { type: 'step_held', reason: `${step.target} is healthy again; ${t.service} still: ${root?.reason ?? 'unknown'}` });
+      if (p) { t = needDiagnosis(t, p); if (t.status === 'open') plan(t); }
+      return;
+    }
     if (root?.health === 'missing') {
       // The repaired process is gone again: the repair did not hold. Plan again; the rate limits
       // and the failed-repair backstop decide whether another attempt is allowed.

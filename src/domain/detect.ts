@@ -1,5 +1,6 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
+import { brokenInvariants, subjectFingerprint, type SubjectRules } from './subject.js';
 import type {
   CheckState, Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
 } from './types.js';
@@ -19,6 +20,8 @@ export interface Problem {
 
 export interface Detection {
   health: Record<string, ServiceHealth>;
+  /** Per subject: healthy while every invariant holds, else the gravest broken one's reason. */
+  subjects: Record<string, ServiceHealth>;
   findings: Finding[];
   problems: Problem[];
   /** Services that never ran under this Warden (no process, no exit history): deploy, not incident. */
@@ -101,7 +104,7 @@ function startedBefore(p: ProcessState, last: { at: Millis; mono?: number }): bo
 
 const ACTIVE_REPAIR: readonly Ticket['status'][] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying'];
 
-export function detect(config: ResolvedConfig, world: World, openTickets: readonly Ticket[]): Detection {
+export function detect(config: ResolvedConfig, world: World, openTickets: readonly Ticket[], subjectRules: Readonly<Record<string, SubjectRules>> = {}): Detection {
   const specs = new Map(config.services.map((s) => [s.name, s]));
   const health: Record<string, ServiceHealth> = {};
   for (const s of config.services) health[s.name] = serviceHealth(s, world.services[s.name], world.mono);
@@ -129,12 +132,21 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
     const kind = obs?.process.spawnError ? 'failed_deployment' : h.health === 'missing' ? 'missing_service' : 'unhealthy_service';
     findings.push({ kind, service: s.name, host: s.host, reason: h.reason });
   }
+  // Subjects are judged on their members' health, where a member not started yet (a deploy under
+  // way) is not known to be down.
+  const memberHealth = config.subjects.length === 0 || neverStarted.length === 0 ? health
+    : { ...health, ...Object.fromEntries(neverStarted.map((n) => [n, { health: 'unknown' as const, reason: 'not started yet' }])) };
+  const judged = judgeSubjects(config, world, memberHealth, subjectRules);
+  findings.push(...judged.findings);
 
   // Root of a broken service: follow dependsOn to the first broken (or being repaired) dependency.
   const rootMemo = new Map<string, string>();
   const rootOf = (name: string, seen: Set<string> = new Set()): string => {
     const memo = rootMemo.get(name);
     if (memo) return memo;
+    // A member blamed by its subject's broken invariant is a symptom of the subject's problem.
+    const subject = judged.blamedBy.get(name);
+    if (subject !== undefined) return subject;
     seen.add(name);
     let root = name;
     const failedAt = health[name]?.health === 'unhealthy' ? lastFailure(world.services[name]) : null;
@@ -157,26 +169,60 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
   };
 
   const byRoot = new Map<string, Problem>();
+  const subjectOf = new Map(config.subjects.map((s) => [s.name, s]));
   for (const f of findings) {
-    const root = rootOf(f.service);
-    if (root !== f.service) {
+    const root = f.kind === 'invariant_violated' ? f.service : rootOf(f.service);
+    if (subjectOf.has(root) && f.kind !== 'invariant_violated') f.memberOf = root;
+    else if (root !== f.service) {
       f.dependencyDown = directBrokenDependency(specs.get(f.service)!, isBroken, repairing) ?? root;
     }
-    const rootSpec = specs.get(root)!;
     let p = byRoot.get(root);
     if (!p) {
-      p = { fingerprint: fingerprintOf(rootSpec.host, root), service: root, host: rootSpec.host, findings: [] };
+      const subject = subjectOf.get(root);
+      const host = subject?.host ?? specs.get(root)!.host;
+      p = { fingerprint: subject ? subjectFingerprint(root) : fingerprintOf(host, root), service: root, host, findings: [] };
       byRoot.set(root, p);
     }
     p.findings.push(f);
   }
-  // Root findings first, then dependents, each in inventory order: the same world gives the same report.
-  const order = new Map(config.services.map((s, i) => [s.name, i]));
+  // Root findings first, then dependents, each in inventory order (subjects after services): the
+  // same world gives the same report.
+  const order = new Map([...config.services, ...config.subjects].map((s, i) => [s.name, i]));
   const problems = [...byRoot.values()].sort((a, b) => order.get(a.service)! - order.get(b.service)!);
   for (const p of problems) {
     p.findings.sort((a, b) => Number(a.service !== p.service) - Number(b.service !== p.service) || order.get(a.service)! - order.get(b.service)!);
   }
-  return { health, findings, problems, neverStarted };
+  return { health, subjects: judged.health, findings, problems, neverStarted };
+}
+
+/** Each subject's broken invariants as findings, its health, and which member each blames. */
+function judgeSubjects(config: ResolvedConfig, world: World, health: Readonly<Record<string, ServiceHealth>>, rules: Readonly<Record<string, SubjectRules>>): {
+  findings: Finding[]; health: Record<string, ServiceHealth>; blamedBy: Map<string, string>;
+} {
+  const findings: Finding[] = [];
+  const out: Record<string, ServiceHealth> = {};
+  const blamedBy = new Map<string, string>();
+  for (const s of config.subjects) {
+    const r = rules[s.type];
+    if (!r) {
+      out[s.name] = { health: 'unknown', reason: `subject type ${s.type} is not available` };
+      continue;
+    }
+    const verdicts = brokenInvariants(r, { spec: s, world, health });
+    // Not broken, but not whole either while a member is starting (or not started yet): unknown,
+    // so a repair is verified only once every member is known to be healthy.
+    const pending = s.members.filter((m) => health[m]?.health === 'unknown');
+    out[s.name] = verdicts.length > 0 ? { health: 'unhealthy', reason: `${verdicts[0]!.invariant}: ${verdicts[0]!.violation.reason}` }
+      : pending.length > 0 ? { health: 'unknown', reason: `waiting for ${pending.join(', ')}` }
+        : { health: 'healthy', reason: 'every invariant holds' };
+    for (const v of verdicts) {
+      const { reason, blame, value } = v.violation;
+      findings.push({ kind: 'invariant_violated', service: s.name, host: s.host, reason: `${v.invariant}: ${reason}`, subject: s.name, invariant: v.invariant, cause: v.cause, blame, ...(value !== undefined ? { value } : {}) });
+      // A member in two broken subjects is a symptom of the first (config order).
+      for (const m of blame) if (!blamedBy.has(m)) blamedBy.set(m, s.name);
+    }
+  }
+  return { findings, health: out, blamedBy };
 }
 
 function directBrokenDependency(spec: ServiceSpec, isBroken: (n: string) => boolean, repairing: Set<string>): string | undefined {

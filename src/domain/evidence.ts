@@ -11,7 +11,8 @@ export function evidenceKey(config: ResolvedConfig, world: World, problem: Probl
   const p = obs?.process;
   const recentExits = (p?.exits ?? []).filter((e) => !e.byWarden && within(now, e.at, e.stamp, config.agent.crashLoopWindowMs)).length;
   const facts = {
-    findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}`),
+    // A subject's: which invariants break and whom they blame (a second member down is new evidence).
+    findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}${f.invariant ? `:${f.invariant}:${(f.blame ?? []).join('+')}` : ''}`),
     running: p?.running ?? null,
     exitPending: p?.exitPending ?? false,
     // Only the states that mean something different to a diagnosis: stopped, uninterruptible, zombie.

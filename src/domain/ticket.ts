@@ -22,6 +22,8 @@ export type TicketEvent =
   | { type: 'verification'; verification: NonNullable<Ticket['verification']>; mono: NonNullable<Ticket['verificationMono']> }
   | { type: 'verified'; healthyForMs: number; tookMs: number }
   | { type: 'verification_failed'; reason: string }
+  /** One step of a repair in several (a subject's) held, and the problem is not over: choose the next. */
+  | { type: 'step_held'; reason: string }
   /** A person: out of automation for good (resolve) or until resolved (hold). */
   | { type: 'resolve'; by: string; reason: string }
   | { type: 'hold'; by: string; reason: string }
@@ -178,6 +180,15 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.evidenceKey = null;
       audit.push({ kind: 'ticket.verification_failed', subject: t.id, data: { service: t.service, reason: e.reason, failedRepairs: next.failedRepairs } });
       setStatus('open', `repair did not hold: ${e.reason}`);
+      break;
+    case 'step_held':
+      // Not a failed repair: the step did what it should. The next one is chosen afresh from the
+      // world (new evidence), so no step acts on what the previous one changed.
+      next.verification = null;
+      next.verificationMono = null;
+      next.step = 0;
+      next.evidenceKey = null;
+      setStatus('open', `step held: ${e.reason}`);
       break;
     case 'removed':
       if (t.status === 'resolved') throw closed();

@@ -144,9 +144,23 @@ export interface ResolvedConfig {
   };
   hosts: HostSpec[];
   services: ServiceSpec[];
+  /** Systems made of services, with invariants over them (src/subjects/). */
+  subjects: SubjectSpec[];
   policy: { rules: PolicyRule[]; limits: RateLimit[] };
   /** Out-of-band notification channels. */
   notify: NotifyChannel[];
+}
+
+/** A subject: a system of member services; `type` names its plugin in src/subjects/<type>/. */
+export interface SubjectSpec {
+  name: string;
+  type: string;
+  /** Where its ticket says it is: the host of its first member. */
+  host: string;
+  /** Member services, in config order. */
+  members: string[];
+  /** The plugin's compiled config fragment. */
+  params: Record<string, unknown>;
 }
 
 export interface ApiSpec {
@@ -309,6 +323,14 @@ export interface Finding {
   reason: string;
   /** Set on a dependent's symptom: the broken dependency it is attributed to. */
   dependencyDown?: string;
+  /** An invariant_violated finding: the subject (also `service`), the invariant, its cause and who it blames. */
+  subject?: string;
+  invariant?: string;
+  cause?: Cause;
+  blame?: string[];
+  value?: number;
+  /** A member's symptom attributed to its subject's broken invariant. */
+  memberOf?: string;
 }
 
 export type Summary = 'nominal' | 'degraded' | 'unstable' | 'reconciling';
@@ -360,6 +382,8 @@ export interface Diagnosis {
   recommended: { type: ActionType; target: string; params: Record<string, string> }[];
   /** When nothing is recommended: why no automatic repair can help (the escalation's reason). */
   noRepair?: string;
+  /** When nothing is recommended yet: what is awaited first (a member starting); no escalation. */
+  waitFor?: string;
   diagnoser: string;
 }
 

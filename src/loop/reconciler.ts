@@ -4,6 +4,7 @@
 // so they cannot disagree.
 import { applyQueued, endSettled, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, settlePauses, type Command, type CommandResult } from '../app/commands.js';
 import { BACKOFF_RESET_PREFIX, backoffLookbackMs } from '../domain/backoff.js';
+import { subjects } from '../subjects/index.js';
 import { detect, type Detection } from '../domain/detect.js';
 import { decide, type DecideInput, type DecideOutput, type DiagnoseRequest, type DiagnosisAnswer } from '../domain/decide.js';
 import { decideSettled } from '../domain/settle.js';
@@ -36,7 +37,7 @@ export function readDecideInput(
   // Repairs are read back as far as the rate limits and the restart backoff streaks need.
   const longest = Math.max(0, ...config.policy.limits.map((l) => l.windowMs),
     ...config.services.map((s) => (s.restartBackoff ? backoffLookbackMs(s.restartBackoff) : 0)));
-  const detection = detect(config, world, tickets);
+  const detection = detect(config, world, tickets, subjects);
   const resets = (prefix: string): Record<string, Instant> => {
     const out: Record<string, Instant> = {};
     for (const [service, value] of store?.flagsWithPrefix(prefix) ?? []) {
@@ -51,6 +52,7 @@ export function readDecideInput(
     paused: new Set(paused.keys()),
     frozen: store?.getFlag(FROZEN_FLAG) != null,
     started: store?.startedRepairsSince({ wall: now - longest, mono: instant.mono - longest, boot: instant.boot }) ?? [],
+    subjectRules: subjects,
     limitResets: resets(LIMIT_RESET_PREFIX),
     backoffResets: resets(BACKOFF_RESET_PREFIX),
     recentlyResolved: recentlyResolved(store, detection, tickets),

@@ -6,10 +6,11 @@ import type { ResolvedConfig } from '../domain/types.js';
 import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
 import { probes } from '../probes/index.js';
+import { subjects } from '../subjects/index.js';
 import type { Family, Plugin, PluginStatus } from './plugin.js';
 import { evaluate, type EvalOptions } from './prerequisites.js';
 
-export const families: { [F in Family]: Record<string, Plugin> } = { kind: kinds, probe: probes, action: actions, channel: channels, diagnoser: diagnosers };
+export const families: { [F in Family]: Record<string, Plugin> } = { kind: kinds, probe: probes, action: actions, channel: channels, diagnoser: diagnosers, subject: subjects };
 
 /** Every plugin's prerequisites evaluated now, family by family in table order. */
 export async function pluginStatuses(opts: EvalOptions = {}): Promise<PluginStatus[]> {
@@ -36,6 +37,7 @@ export function pluginsUsed(cfg: ResolvedConfig): Map<string, string[]> {
   }
   for (const r of cfg.policy.rules) for (const a of r.allow) use('action', a, `policy rule for ${r.match.service}`);
   for (const n of cfg.notify) use('channel', n.type, `notify ${n.name}`);
+  for (const s of cfg.subjects) use('subject', s.type, `subject ${s.name}`);
   use('diagnoser', 'rules', 'diagnosis');
   return used;
 }

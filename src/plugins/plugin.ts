@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { WardenError } from '../lib/errors.js';
 import { suggestion } from '../lib/suggest.js';
 
-export type Family = 'kind' | 'probe' | 'action' | 'channel' | 'diagnoser';
+export type Family = 'kind' | 'probe' | 'action' | 'channel' | 'diagnoser' | 'subject';
 
 /**
  * Something a plugin needs from the machine, as data so `doctor` can show it and tests can

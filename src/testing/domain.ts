@@ -1,13 +1,14 @@
 // Test fixtures for the pure decision functions: a small inventory (cache ← web ← worker), world
 // builders, and a driver that steps `decide` pass by pass the way the daemon does — keeping tickets
 // and actions between passes in memory, with a fake clock. Not imported by production code.
+import { subjects } from '../subjects/index.js';
 import { diagnose } from '../diagnosis/rules.js';
 import type { DecideInput, DecideOutput, DiagnosisAnswer } from '../domain/decide.js';
 import { decideSettled } from '../domain/settle.js';
 import type { MonoStamp } from '../domain/elapsed.js';
 import type {
   Action, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
-  RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, Ticket, World,
+  RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, SubjectSpec, Ticket, World,
 } from '../domain/types.js';
 import { TERMINAL_ACTION_STATES } from '../domain/types.js';
 import { transitionAction, type ActionEvent } from '../domain/action.js';
@@ -48,6 +49,8 @@ export interface ConfigOptions {
   worker?: boolean;
   /** Replace the default inventory entirely. */
   services?: ServiceSpec[];
+  /** Subjects over the inventory (src/subjects/). */
+  subjects?: SubjectSpec[];
   /** Per-service overrides of the default inventory (runbooks, checks, ...). */
   override?: Record<string, Partial<ServiceSpec>>;
   rules?: PolicyRule[];
@@ -69,6 +72,7 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
   for (const s of services) Object.assign(s, o.override?.[s.name] ?? {});
   return {
     file: '/srv/lab/warden.yaml',
+    subjects: o.subjects ?? [],
     agent: {
       name: 'otto', mode: o.mode ?? 'execute', dataDir: '/srv/lab/.warden', intervalMs: 1000, resyncMs: 10_000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
@@ -251,6 +255,7 @@ export class Driver {
           const stamp = this.starts.get(a.id);
           return { target: a.target, type: a.type, startedAt: a.startedAt!, ...(stamp ? { stamp } : {}) };
         }),
+      subjectRules: subjects,
       limitResets: { ...this.limitResets },
       backoffResets: { ...this.backoffResets },
       recentlyResolved: [...this.tickets.values()].filter((t) => t.status === 'resolved').map((t) => structuredClone(t)),

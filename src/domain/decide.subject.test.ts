@@ -1,0 +1,71 @@
+// Subjects in the loop: a group of three replicas whose quorum is a majority. One member down is
+// that member's own ticket; two down is the group's problem: one ticket, quorum_lost, repaired one
+// member at a time (each step verified before the next), never touching the healthy member.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Driver, dead, makeConfig, running, service } from '../testing/domain.js';
+import type { SubjectSpec } from './types.js';
+
+const GROUP: SubjectSpec = { name: 'rs', type: 'group', host: 'local', members: ['r1', 'r2', 'r3'], params: { minHealthy: null } };
+
+/** Passes every 100 ms of simulated time over `views` until `done` holds (at most 5 s); the last output. */
+function passUntil(d: Driver, views: Parameters<Driver['pass']>[0], done: (out: ReturnType<Driver['pass']>) => boolean): ReturnType<Driver['pass']> {
+  for (let i = 0; i < 50; i++) {
+    const out = d.advance(100).pass(views);
+    if (done(out)) return out;
+  }
+  throw new Error('not reached within 5 s of passes');
+}
+
+function driver(): Driver {
+  return new Driver(makeConfig({ services: [service('r1'), service('r2'), service('r3')], subjects: [GROUP] }));
+}
+
+void describe('subject: a group with a quorum', () => {
+  it('one member down: the quorum holds, and the member has its own ticket', () => {
+    const d = driver();
+    const out = d.pass({ r1: dead() });
+    assert.equal(out.detection.subjects.rs?.health, 'healthy');
+    const t = d.onlyTicket();
+    assert.equal(t.service, 'r1');
+    assert.equal(t.cause, 'process_exited');
+  });
+
+  it('two members down: one ticket for the group, quorum_lost; the quorum back, the last member is its own problem', () => {
+    const d = driver();
+    const out = d.pass({ r1: dead(), r2: dead() });
+    assert.equal(out.detection.subjects.rs?.health, 'unhealthy');
+    assert.equal(out.detection.problems.length, 1, 'one problem, however many members show symptoms');
+    const t = d.onlyTicket();
+    assert.equal(t.service, 'rs');
+    assert.equal(t.fingerprint, 'subject:rs');
+    assert.equal(t.cause, 'quorum_lost');
+    assert.match(t.diagnosis?.evidence.find((e) => e.source === 'invariant:quorum')?.fact ?? '', /^1 of 3 members healthy, 2 needed \(r1 missing, r2 missing\)$/);
+    assert.deepEqual(out.execute.map((id) => `${d.action(id).type} ${d.action(id).target}`), ['restart r1'], 'one member first');
+    d.executeAll();
+
+    // r1 back: the quorum holds again, so the group's repair is verified; r2, still down, is now a
+    // member's failure like any other, with its own ticket. r3 is never touched.
+    const r1 = running({ startedAt: d.now, startedMono: d.mono });
+    passUntil(d, { r1, r2: dead() }, () => d.ticket(t.id).status === 'resolved');
+    const own = [...d.tickets.values()].find((x) => x.service === 'r2');
+    assert.equal(own?.cause, 'process_exited');
+    assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart r1', 'restart r2']);
+  });
+
+  it('a quorum of all three: each step verified, the next chosen afresh, one ticket to the end', () => {
+    const d = new Driver(makeConfig({ services: [service('r1'), service('r2'), service('r3')], subjects: [{ ...GROUP, params: { minHealthy: 3 } }] }));
+    const out = d.pass({ r1: dead(), r2: dead() });
+    assert.deepEqual(out.execute.map((id) => `${d.action(id).type} ${d.action(id).target}`), ['restart r1']);
+    d.executeAll();
+    const r1 = running({ startedAt: d.now, startedMono: d.mono });
+    const next = passUntil(d, { r1, r2: dead() }, (o) => o.execute.length > 0);
+    assert.deepEqual(next.execute.map((id) => `${d.action(id).type} ${d.action(id).target}`), ['restart r2']);
+    assert.equal(d.onlyTicket().failedRepairs, 0, 'a step that held is no failed repair');
+    assert.match(d.onlyTicket().reason ?? '', /^restart r2/);
+    d.executeAll();
+    const r2 = running({ startedAt: d.now, startedMono: d.mono });
+    passUntil(d, { r1, r2 }, () => d.onlyTicket().status === 'resolved');
+    assert.deepEqual([...d.actions.values()].map((a) => a.target), ['r1', 'r2']);
+  });
+});

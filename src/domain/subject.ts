@@ -1,0 +1,65 @@
+// Subjects in the domain: what a subject's invariants and repair rule are, as pure functions over
+// the world, so detection and decisions can use them without knowing any plugin (src/subjects/
+// holds the plugins; the runtime hands their rules in). See src/subjects/subject.ts for the whole idea.
+import type { ServiceHealth } from './detect.js';
+import type { ActionType, Cause, SubjectSpec, World } from './types.js';
+
+/** What an invariant sees: the subject, the world, and each member's health as detection judged it. */
+export interface InvariantContext {
+  spec: SubjectSpec;
+  world: World;
+  /** Health of every service this pass (members included). */
+  health: Readonly<Record<string, ServiceHealth>>;
+}
+
+/** A broken invariant: one sentence, and the members whose state breaks it. */
+export interface Violation {
+  reason: string;
+  /** Members blamed (their findings become this problem's symptoms); may be empty (a cluster-wide fact). */
+  blame: string[];
+  /** A measured value for the evidence (a count, a lag, a drift). */
+  value?: number;
+}
+
+export interface Invariant {
+  /** Stable within the subject: `quorum`, `one-leader`; part of the finding's fingerprint. */
+  id: string;
+  /** The cause a violation implies, in the system's own terms. */
+  cause: Cause;
+  /** What must hold, for people: "a majority of members healthy". */
+  description: string;
+  check(ctx: InvariantContext): Violation | null;
+}
+
+/** A broken invariant as detection reports it. */
+export interface Verdict { invariant: string; cause: Cause; violation: Violation }
+
+/** A repair step the subject proposes: an action of the catalog on one of its members. */
+export interface SubjectRepair { type: ActionType; target: string; params: Record<string, string> }
+
+/** What detection and repair need of a subject type: its invariants and its repair rule. */
+export interface SubjectRules {
+  /** Checked in order; the first broken one names the problem's cause (list the gravest first). */
+  invariants: readonly Invariant[];
+  /**
+   * The next repair for what is broken, nothing yet (`wait`: something under way may mend it, such
+   * as a member starting), or why there is none. One step at a time: the next is chosen again from
+   * the world once this one is verified, so a repair never acts on stale state.
+   */
+  repair(verdicts: readonly Verdict[], ctx: InvariantContext): { step: SubjectRepair } | { wait: string } | { none: string };
+}
+
+/** The subject's invariants that do not hold now, gravest first. */
+export function brokenInvariants(plugin: SubjectRules, ctx: InvariantContext): Verdict[] {
+  const out: Verdict[] = [];
+  for (const inv of plugin.invariants) {
+    const violation = inv.check(ctx);
+    if (violation) out.push({ invariant: inv.id, cause: inv.cause, violation });
+  }
+  return out;
+}
+
+export function subjectFingerprint(subject: string): string {
+  return `subject:${subject}`;
+}
+

@@ -1,0 +1,57 @@
+// Subject plugin `group`: replicas of one thing (three Redis replicas, a pool of workers) that serve
+// while enough of them are healthy. Its invariant is the quorum: at least `minHealthy` members healthy
+// (a majority by default). While it holds, a member's failure is that member's own ticket, as for any
+// service; once it is lost, the group is the problem — one ticket — and the repair restarts one
+// missing member at a time, each verified before the next, never touching a healthy one.
+import { z } from 'zod';
+import type { InvariantContext } from '../../domain/subject.js';
+import { defineSubject } from '../subject.js';
+
+export interface GroupParams { minHealthy: number | null }
+
+const isHealthy = (ctx: InvariantContext, m: string): boolean => ctx.health[m]?.health === 'healthy';
+
+/** The members needed: the configured minimum, or a majority. */
+export function needed(ctx: InvariantContext): number {
+  const p = ctx.spec.params as unknown as GroupParams;
+  return p.minHealthy ?? Math.floor(ctx.spec.members.length / 2) + 1;
+}
+
+export default defineSubject({
+  name: 'group',
+  description: 'replicas that serve while enough of them are healthy (quorum: minHealthy, default a majority)',
+  config: z.strictObject({
+    minHealthy: z.int().min(1).optional().meta({ description: 'Members that must be healthy; default a majority of members.' }),
+  }),
+  compile: (c): GroupParams => ({ minHealthy: c.minHealthy ?? null }),
+  prerequisites: [],
+  invariants: [
+    {
+      id: 'quorum',
+      cause: 'quorum_lost',
+      description: 'at least minHealthy members healthy (default a majority)',
+      check(ctx) {
+        // Only healthy members serve: one starting (its first checks pending) is not there yet. But
+        // members only starting (a deploy, a repair under way) are no new problem: one must be down.
+        const healthy = ctx.spec.members.filter((m) => isHealthy(ctx, m)).length;
+        const need = needed(ctx);
+        const down = ctx.spec.members.some((m) => ctx.health[m]?.health === 'missing' || ctx.health[m]?.health === 'unhealthy');
+        if (healthy >= need || !down) return null;
+        const out = ctx.spec.members.filter((m) => !isHealthy(ctx, m));
+        return { reason: `${healthy} of ${ctx.spec.members.length} members healthy, ${need} needed (${out.map((m) => `${m} ${ctx.health[m]?.health ?? 'unknown'}`).join(', ')})`, blame: out, value: healthy };
+      },
+    },
+  ],
+  repair(verdicts, ctx) {
+    const down = verdicts.flatMap((v) => v.violation.blame);
+    // Missing members first (a start adds a voter and takes none away); a running but unhealthy
+    // member is restarted only when none is missing.
+    const missing = down.filter((m) => ctx.health[m]?.health === 'missing');
+    // A member starting again (a repair under way, its first checks pending) is waited for.
+    const starting = down.filter((m) => ctx.health[m]?.health === 'unknown');
+    const next = missing[0] ?? (starting.length > 0 ? undefined : down[0]);
+    if (next !== undefined) return { step: { type: 'restart', target: next, params: {} } };
+    if (starting.length > 0) return { wait: `waiting for ${starting.join(', ')} to come up` };
+    return { none: 'no member is blamed; a person must look' };
+  },
+});

@@ -1,0 +1,7 @@
+// The subject registry: one line per subject plugin. Kinds, probes and actions a subject needs are
+// registered in their own families' tables; a subject brings its invariants and its repair rule.
+import { registry } from '../plugins/plugin.js';
+import group from './group/index.js';
+import type { SubjectPlugin } from './subject.js';
+
+export const subjects = registry('subject', { group } satisfies Record<string, SubjectPlugin>);

@@ -1,0 +1,19 @@
+// Subjects: plugins that reason about a *system* rather than a process — a replicated group, an
+// etcd cluster, a rate limiter across nodes. A subject names its member services (each an ordinary
+// service Warden observes and repairs) and brings invariants over them: facts of the system that
+// must hold (quorum held, one leader, counters in agreement). A broken invariant is one finding of
+// kind `invariant_violated` naming the members it blames, and all of a subject's broken invariants
+// are one problem — one ticket, its root the subject — however many members show symptoms. The
+// members' own findings are that ticket's symptoms while an invariant blames them. Diagnosis then
+// speaks the subject's terms (the invariant's cause) and its repair is the subject's to choose,
+// within the actions it may take (never one that makes a quorum worse).
+import type { SubjectRules } from '../domain/subject.js';
+import type { z } from 'zod';
+import type { Plugin } from '../plugins/plugin.js';
+
+export interface SubjectPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, object>, SubjectRules {}
+
+/** Identity as a plugin (name, description, config, compile, prerequisites), with subject-specific parts. */
+export function defineSubject<const N extends string, C extends z.ZodType>(s: SubjectPlugin<N, C>): SubjectPlugin<N, C> {
+  return s;
+}
