@@ -475,6 +475,7 @@ export class Daemon {
   private tick(): void {
     if (this.state !== 'running' || this.passing) return;
     try {
+      this.assertProbesRun();
       if (this.busy || this.kicked || this.dirty.size > 0 || this.fullDue() || this.store.hasPendingCommands()) {
         this.runPass();
         return;
@@ -484,6 +485,15 @@ export class Daemon {
     } catch (e) {
       this.self.passFailed(++this.passId, e);
     }
+  }
+
+  /**
+   * Checks that cannot run (Warden out of descriptors) make the world unknown: the pass fails and
+   * says why rather than decide on it. The next probe that runs clears it.
+   */
+  private assertProbesRun(): void {
+    const blocked = this.scheduler.blocked();
+    if (blocked !== null) throw blocked;
   }
 
   private fullDue(): boolean {
@@ -506,6 +516,7 @@ export class Daemon {
     this.dirty.clear();
     this.kicked = false;
     try {
+      this.assertProbesRun();
       const r = this.reconciler.pass(full ? null : touched);
       if (full) this.lastFullAt = this.clock.mono();
       this.busy = r.busy;
