@@ -1,6 +1,6 @@
-// Limits on Warden itself: its own file descriptors running out under a real `prlimit --nofile`.
-// Warden must say so, recover by itself, keep every committed record, and never act twice nor on
-// a service that did nothing wrong.
+// Limits on Warden itself: a SIGSTOP of a few seconds, and its own file descriptors running out
+// under a real `prlimit --nofile`. In each case Warden must say so, recover by itself, keep every
+// committed record, and never act twice nor on a service that did nothing wrong.
 // docs/reliability.md ("Warden under pressure") quotes what these tests observe.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,11 +12,50 @@ import { test, type TestContext } from 'node:test';
 import { freePort, LAB } from '../../src/demo/lab.js';
 import { readProcStat } from '../../src/lib/proc.js';
 import { Store } from '../../src/store/store.js';
-import { cli, cliJson, waitFor, WARDEN, type ActionJson, type TicketJson } from './harness.js';
+import { cli, cliJson, sleep, startLab, startsOf, waitFor, WARDEN, type ActionJson, type TicketJson } from './harness.js';
 
 interface AuditJson { seq: number; hash: string; kind: string; subject: string | null; data: Record<string, unknown> }
 
 const audit = (config: string): Promise<AuditJson[]> => cliJson<AuditJson[]>(['audit', 'list', '--limit', '100000'], config);
+
+test('SIGSTOP of Warden for 5 s while a service dies: after SIGCONT it is repaired once, nothing committed is lost', async (t) => {
+  const run = await startLab({ noWorker: true });
+  t.after(() => run.cleanup());
+  const cfg = run.lab.configPath;
+  await run.daemon.start();
+  await run.waitSettled(['cache', 'web']);
+  const before = await audit(cfg);
+  const actionsBefore = await run.actions();
+  const web = run.pid('web');
+  const startsBefore = startsOf(join(run.lab.dir, 'data'), 'web');
+
+  const warden = run.daemon.proc!;
+  warden.kill('SIGSTOP');
+  t.after(() => { warden.kill('SIGCONT'); });
+  await waitFor(async () => readProcStat(warden.pid!)?.state === 'T', 5000, 'Warden stopped');
+  process.kill(web, 'SIGKILL');
+  // The fault itself lasts 5 s (half of the unit's WatchdogSec at this interval): a stop, not a wait.
+  await sleep(5000);
+  assert.equal(readProcStat(warden.pid!)?.state, 'T', 'still stopped: nothing was repaired meanwhile');
+  assert.equal(startsOf(join(run.lab.dir, 'data'), 'web'), startsBefore);
+  warden.kill('SIGCONT');
+
+  const ticket = await waitFor(async () => (await run.tickets()).find((x) => x.service === 'web' && (x.status === 'resolved' || x.status === 'escalated')), 30_000, 'web repaired');
+  assert.equal(ticket.status, 'resolved', ticket.reason ?? '');
+  assert.equal(ticket.cause, 'process_exited');
+  await run.waitSettled(['cache', 'web']);
+  const actions = await run.actions();
+  const fresh = actions.filter((a) => !actionsBefore.some((b) => b.id === a.id));
+  assert.deepEqual(fresh.map((a) => [a.type, a.target, a.state, a.attempts]), [['restart', 'web', 'completed', 1]], 'one restart, one attempt');
+  assert.equal(startsOf(join(run.lab.dir, 'data'), 'web'), startsBefore + 1, 'web started exactly once more');
+  const after = await audit(cfg);
+  assert.deepEqual(after.slice(0, before.length), before, 'every record committed before is still there, unchanged');
+  assert.equal(after.filter((r) => r.kind === 'action.executing' && r.subject === fresh[0]!.id).length, 1);
+  const verify = await cli(['audit', 'verify'], { config: cfg });
+  assert.equal(verify.code, 0, verify.stdout);
+  // What the daemon said about the gap, for docs/reliability.md.
+  t.diagnostic(run.daemon.output.split('\n').filter((l) => /watchdog|pass .*failed|observe web/.test(l)).join(' | '));
+});
 
 interface Fd { dir: string; config: string; noApi: string; port: number; daemon: ChildProcess; output: () => string; sleeperArgv: string[] }
 
