@@ -526,6 +526,7 @@ export class Daemon {
     // Store damaged: every tick observes (nothing else can wake the loop for commands or answers).
     if (this.self.damage) { this.runPass(); return; }
     try {
+      this.assertProbesRun();
       if (this.busy || this.kicked || this.dirty.size > 0 || this.fullDue() || this.store.hasPendingCommands()) {
         this.runPass();
         return;
@@ -535,6 +536,15 @@ export class Daemon {
     } catch (e) {
       this.self.passFailed(++this.passId, e);
     }
+  }
+
+  /**
+   * Checks that cannot run (Warden out of descriptors) make the world unknown: the pass fails and
+   * says why rather than decide on it. The next probe that runs clears it.
+   */
+  private assertProbesRun(): void {
+    const blocked = this.scheduler.blocked();
+    if (blocked !== null) throw blocked;
   }
 
   private fullDue(): boolean {
@@ -557,6 +567,7 @@ export class Daemon {
     this.dirty.clear();
     this.kicked = false;
     try {
+      this.assertProbesRun();
       if (this.self.damage) this.observeOnly(full, touched);
       else this.decide(full, touched);
       this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());

@@ -118,12 +118,13 @@ export function describeFailure(err: unknown, during: 'pass' | 'start' = 'pass')
   const code = typeof raw === 'string' && raw !== '' ? raw : 'INTERNAL';
   // SQLITE_IOERR_WRITE gets SQLITE_IOERR's hint.
   const hint = Object.entries(HINTS).find(([k]) => code === k || code.startsWith(`${k}_`))?.[1];
-  const then = during === 'pass' ? 'Warden resumes by itself once it can write' : 'then start Warden again';
+  const then = during === 'start' ? 'then start Warden again' : `Warden resumes by itself once ${FD_SHORT.has(code) ? 'descriptors are free' : 'it can write'}`;
   const debug = process.env.WARDEN_DEBUG && err instanceof Error && err.stack ? `\n${err.stack}` : '';
   return { code, reason: `${code}: ${errorText(err)}${hint ? ` (${hint}; ${then})` : ''}${debug}` };
 }
 
 const FULL = 'the data directory\'s filesystem is full: free space there';
+const FD_SHORT = new Set(['EMFILE', 'ENFILE']);
 const HINTS: Record<string, string> = {
   SQLITE_FULL: FULL,
   ENOSPC: FULL,
@@ -131,6 +132,8 @@ const HINTS: Record<string, string> = {
   SQLITE_NOTADB: 'warden.db is not a SQLite database: copy the data directory aside, then restore warden.db from a backup',
   SQLITE_READONLY: 'the store cannot be written: check the data directory\'s permissions and mount',
   EACCES: 'check the data directory\'s permissions',
+  EMFILE: 'Warden is out of file descriptors: see what holds them in /proc/<pid>/fd, or raise its limit (LimitNOFILE=, ulimit -n)',
+  ENFILE: 'the system is out of file descriptors (fs.file-max): find what holds them',
   EROFS: 'the data directory is on a read-only filesystem',
   SQLITE_IOERR: 'the store\'s disk fails: check the kernel log',
 };

@@ -203,6 +203,11 @@ export interface ProbeResult {
   timedOut: boolean;
   /** What the probe measured, besides ok/fail, for invariants: a number or named values. */
   value?: number | Record<string, number | string>;
+  /**
+   * Set when the probe could not run for want of Warden's own resources (EMFILE, ENFILE): the
+   * errno. Such a result says nothing about the service and is never counted against it.
+   */
+  inconclusive?: string;
 }
 
 export interface CheckState {

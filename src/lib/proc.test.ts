@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,4 +38,24 @@ test('readers return null for a process that does not exist', () => {
   assert.equal(readCmdline(2 ** 22 + 1), null);
   assert.equal(readEnviron(2 ** 22 + 1), null);
   assert.equal(isAlive(2 ** 22 + 1, 0), false);
+});
+
+test('out of descriptors, a reader throws EMFILE rather than call a live process gone', () => {
+  // A real shortage, in a child under `prlimit --nofile`: it opens files until the kernel refuses.
+  const script = `
+    const { openSync } = await import('node:fs');
+    const proc = await import(${JSON.stringify(new URL('./proc.js', import.meta.url).href)});
+    try { for (;;) openSync('/dev/null', 'r'); } catch (e) { if (e.code !== 'EMFILE') throw e; }
+    const out = {};
+    for (const [name, read] of Object.entries({ stat: () => proc.readProcStat(process.pid), alive: () => proc.isAlive(process.pid, 0), cmdline: () => proc.readCmdline(process.pid), fd: () => proc.readFd(process.pid, 0), pids: () => proc.listPids() })) {
+      try { out[name] = read(); } catch (e) { out[name] = e.code; }
+    }
+    process.stdout.write(JSON.stringify(out));`;
+  const r = spawnSync('prlimit', ['--nofile=64:64', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as Record<string, unknown>;
+  // readlink needs no descriptor: that one still answers.
+  assert.equal(typeof out.fd, 'string');
+  delete out.fd;
+  assert.deepEqual(out, { stat: 'EMFILE', alive: 'EMFILE', cmdline: 'EMFILE', pids: 'EMFILE' });
 });

@@ -1,6 +1,10 @@
 // Linux /proc helpers. Every reader returns null (or []) when the process is gone or unreadable,
 // because a process can vanish between any two reads and callers must treat that as "not there".
+// Except when Warden itself is out of file descriptors (EMFILE, ENFILE): then nothing was learned
+// about the process, and reading that as "gone" once recorded exits that never happened and
+// started second copies. Such a read throws; callers skip or fail what they were doing.
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { isFdShortage } from './errors.js';
 
 export interface ProcStat {
   /** State letter: R, S, D, T, t, Z, X, I, ... */
@@ -15,9 +19,15 @@ export interface ProcStat {
 function readText(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
-    return null;
+  } catch (e) {
+    return unlessShort(e);
   }
+}
+
+/** null ("not there") for any failure but a descriptor shortage, which is rethrown. */
+function unlessShort(e: unknown): null {
+  if (isFdShortage(e)) throw e;
+  return null;
 }
 
 export function readProcStat(pid: number): ProcStat | null {
@@ -62,8 +72,8 @@ export function readEnviron(pid: number): Record<string, string> | null {
 export function readFd(pid: number, fd: number): string | null {
   try {
     return readlinkSync(`/proc/${pid}/fd/${fd}`);
-  } catch {
-    return null;
+  } catch (e) {
+    return unlessShort(e);
   }
 }
 
@@ -71,7 +81,8 @@ export function listPids(): number[] {
   let names: string[];
   try {
     names = readdirSync('/proc');
-  } catch {
+  } catch (e) {
+    unlessShort(e);
     return [];
   }
   const pids: number[] = [];

@@ -77,6 +77,23 @@ test('thresholds: first success is healthy; failures then successes debounce', a
   assert.notEqual(s.states('api')[0]?.last?.ok, copy.last.ok);
 });
 
+test('a probe Warden could not run (its own EMFILE) is not counted: the check stays as it was, blocked() says why', async () => {
+  const answers: ProbeResult[] = [result(true), ...Array.from({ length: 5 }, () => ({ ...result(false), message: 'connect EMFILE 127.0.0.1:1', inconclusive: 'EMFILE' })), result(true)];
+  let calls = 0;
+  const s = new CheckScheduler(fakeClock(), () => {}, { runProbe: () => Promise.resolve(answers[calls++]!) });
+  s.setServices([service('api', [check()])]);
+  await s.kick('api');
+  const before = s.states('api');
+  assert.equal(s.blocked(), null);
+  for (let i = 0; i < 5; i++) await s.kick('api');
+  assert.deepEqual(s.states('api'), before, 'five inconclusive results changed nothing');
+  assert.equal(s.blocked()?.code, 'EMFILE');
+  assert.match(s.blocked()?.message ?? '', /checks cannot run: api\/tcp#0: connect EMFILE/);
+  await s.kick('api');
+  assert.equal(s.blocked(), null, 'a probe that ran clears it');
+  assert.equal(s.states('api')[0]?.consecutiveSuccesses, 2);
+});
+
 test('a fresh check turns unhealthy only after `failures` failures', async () => {
   const s = new CheckScheduler(fakeClock(), () => {}, { runProbe: scripted([false, false, false]).run });
   s.setServices([service('api', [check({ failures: 3 })])]);

@@ -1,5 +1,6 @@
 // The check scheduler: runs every service's checks on their own intervals, one probe in flight per
 // check, and turns results into consecutive counts and a debounced healthy/unhealthy verdict.
+import { WardenError } from '../lib/errors.js';
 import { logError } from '../lib/log.js';
 import type { CheckSpec, CheckState, ProbeResult, ServiceSpec } from '../domain/types.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
@@ -12,6 +13,13 @@ export interface CheckSchedulerOptions {
   runProbe?: ProbeRunner;
   /** Where a throwing onChange is reported; the scheduler keeps going either way. */
   onError?: (err: unknown) => void;
+}
+
+/** Probes cannot run for want of Warden's own resources; `code` is the errno (EMFILE, ENFILE). */
+export class ProbeBlocked extends WardenError {
+  constructor(code: string, message: string) {
+    super(code, message, { retryable: true });
+  }
 }
 
 /** How long after its timeout a probe that has not answered is given up on by the scheduler. */
@@ -90,6 +98,8 @@ export class CheckScheduler {
   private epoch = 0;
   private readonly probe: ProbeRunner;
   private readonly onError: (err: unknown) => void;
+  /** The latest probe could not run for want of Warden's own descriptors; null once one could. */
+  private short: ProbeBlocked | null = null;
 
   constructor(
     private readonly clock: Clock,
@@ -148,6 +158,14 @@ export class CheckScheduler {
     this.running = false;
     this.epoch++;
     for (const entries of this.services.values()) for (const e of entries.values()) this.clearTimer(e);
+  }
+
+  /**
+   * Set while probes cannot run for want of Warden's own resources: then no check can say anything
+   * about its service, and the daemon decides nothing on such a world (its passes fail, saying so).
+   */
+  blocked(): ProbeBlocked | null {
+    return this.short;
   }
 
   states(service: string): CheckState[] {
@@ -254,6 +272,12 @@ export class CheckScheduler {
   }
 
   private record(e: Entry, result: ProbeResult): void {
+    // Not a verdict on the service: its state stays as it was, the probe runs again on time.
+    if (result.inconclusive !== undefined) {
+      this.short = new ProbeBlocked(result.inconclusive, `checks cannot run: ${e.service}/${e.spec.id}: ${result.message}`);
+      return;
+    }
+    this.short = null;
     e.state = applyResult(e.state, e.spec, result, this.clock.now(), this.clock.mono());
     try {
       this.onChange(e.service, copyState(e.state));

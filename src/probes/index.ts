@@ -4,7 +4,7 @@
 import type { ProbeResult, ProbeSpec } from '../domain/types.js';
 import { registry } from '../plugins/plugin.js';
 import type { ProbePlugin } from './probe.js';
-import { errorMessage, fail } from './result.js';
+import { errorMessage, errorResult, fail } from './result.js';
 
 // The order is the order in listings and messages ("exactly one of http, tcp or exec").
 export const probes = registry('probe', {
@@ -30,7 +30,7 @@ export async function runProbe(spec: ProbeSpec, timeoutMs: number): Promise<Prob
   try {
     return await probe.run(spec as never, timeoutMs);
   } catch (err) {
-    return fail(`probe ${spec.type} failed: ${errorMessage(err)}`, start);
+    return { ...errorResult(err, start), message: `probe ${spec.type} failed: ${errorMessage(err)}` };
   }
 }
 

@@ -1,5 +1,6 @@
 // Shared shape of probe outcomes, so every probe words its results and timeouts the same way.
 import type { ProbeResult } from '../domain/types.js';
+import { isFdShortage } from '../lib/errors.js';
 
 /** Milliseconds since `start` (a performance.now() value), to 0.01 ms. */
 export function since(start: number): number {
@@ -18,6 +19,19 @@ export function fail(message: string, start: number): ProbeResult {
 export function timedOut(timeoutMs: number, start: number): ProbeResult {
   return { ok: false, message: `timed out after ${timeoutMs} ms`, latencyMs: since(start), timedOut: true };
 }
+
+/**
+ * A failed result from an error. A descriptor shortage is Warden's own, not the service's: the
+ * result is marked inconclusive with the errno (the check scheduler does not count it).
+ */
+export function errorResult(err: unknown, start: number): ProbeResult {
+  const r = fail(errorMessage(err), start);
+  if (!isFdShortage(err)) return r;
+  const code = String((err as { code?: unknown }).code ?? 'EMFILE');
+  return { ...r, inconclusive: FD_CODES.includes(code) ? code : 'EMFILE' };
+}
+
+const FD_CODES = ['EMFILE', 'ENFILE'];
 
 /** Errors become one line for people; anything thrown that is not an Error is shown as text. */
 export function errorMessage(err: unknown): string {

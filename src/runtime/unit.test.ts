@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../config/load.js';
 import { ROOT } from '../demo/lab.js';
-import { systemdUnit, watchdogSec } from './unit.js';
+import { LOAD_NOFILE } from '../lib/fdlimit.js';
+import { systemdUnit, UNIT_NOFILE, watchdogSec } from './unit.js';
 
 const cfg = parseConfig('version: 1\nagent: { name: otto, interval: 2s }\n', '/etc/warden/warden.yaml');
 
@@ -24,6 +25,16 @@ test('the unit keeps what Warden creates private: UMask=0077, its state director
   const lines = systemdUnit(cfg, { node: process.execPath, warden: join(ROOT, 'bin', 'warden'), config: cfg.file }).split('\n');
   assert.ok(lines.includes('UMask=0077'));
   assert.ok(lines.includes('StateDirectoryMode=0700'));
+});
+
+test('the unit\'s limits fit Warden and the services that share its cgroup', () => {
+  const lines = systemdUnit(cfg, { node: process.execPath, warden: join(ROOT, 'bin', 'warden'), config: cfg.file }).split('\n');
+  // Far above what Warden needs to load (LOAD_NOFILE), and what a service inheriting it may want.
+  assert.ok(lines.includes(`LimitNOFILE=${UNIT_NOFILE}`));
+  assert.ok(UNIT_NOFILE >= 64 * LOAD_NOFILE);
+  assert.ok(lines.includes('TasksMax=infinity'), 'the services\' threads count too');
+  assert.ok(lines.includes('OOMPolicy=continue'), 'an OOM-killed service does not stop Warden');
+  assert.ok(!lines.some((l) => /^Memory(Max|High)=/.test(l)), 'a memory cap would be the services\' cap too');
 });
 
 test('systemd-analyze verify accepts the unit', (t) => {

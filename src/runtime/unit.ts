@@ -1,6 +1,7 @@
 // The systemd unit Warden runs as. Each line is there for a reason that matters when the cluster
 // around it breaks; the comments ship inside the unit so whoever reads it later knows which.
 import type { ResolvedConfig } from '../domain/types.js';
+import { LOAD_NOFILE } from '../lib/fdlimit.js';
 
 export interface UnitOptions {
   /** Absolute path of the node binary. */
@@ -11,6 +12,9 @@ export interface UnitOptions {
   config: string;
   description?: string;
 }
+
+/** LimitNOFILE=: room for 30,000 process services' logs, and for services that want thousands. */
+export const UNIT_NOFILE = 65536;
 
 export function watchdogSec(cfg: ResolvedConfig): number {
   // Long enough for a slow pass, short enough to notice a wedged loop: 10 passes, at least 10 s.
@@ -43,6 +47,18 @@ TimeoutStartSec=60s
 TimeoutStopSec=30s
 # Only Warden itself is stopped or restarted: the services it started keep running.
 KillMode=process
+# The services Warden starts share this unit's cgroup and inherit its limits, so every limit here is
+# theirs too (docs/running-as-a-service.md, "Warden's own resource needs").
+# Descriptors: Warden needs ${LOAD_NOFILE} to load, about 25 at rest plus one per API connection and
+# probe in flight; its log collector two per process service; a service inherits this limit.
+LimitNOFILE=${UNIT_NOFILE}
+# Tasks: Warden and its collector are about 25; the services' threads count against this too, and
+# systemd's default (15 % of pid_max, 4915 on many hosts) would stop a thousand of them starting.
+TasksMax=infinity
+# A service of Warden's killed by the kernel's OOM killer is an incident for Warden to repair, not a
+# reason for systemd to stop Warden (the default OOMPolicy=stop). No MemoryMax= for the same reason:
+# it would cap and OOM-kill the services; Warden itself needs about 90 MB, 140 MB with 1,000 services.
+OOMPolicy=continue
 StateDirectory=warden
 StateDirectoryMode=0700
 # Everything Warden creates (store, audit chain, logs) is readable by its user only; the services

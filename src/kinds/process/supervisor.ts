@@ -100,6 +100,8 @@ export class ProcessSupervisor {
   private readonly exits = new Map<string, ExitRecord[]>();
   /** Where the next poll of adopted processes starts (they are polled in slices). */
   private pollCursor = 0;
+  /** The last poll could not read /proc (a descriptor shortage), already reported. */
+  private pollShort = false;
   /** Per-service tail of the start/stop chain: operations on one service never interleave. */
   private readonly serially = new KeyedSerial();
   private readonly pollMs: number;
@@ -320,7 +322,7 @@ export class ProcessSupervisor {
     // Recorded before anything else can run: the child cannot have been reaped yet (that happens
     // on the event loop), so its /proc entry is there to read.
     faultPoint('after-spawn');
-    const procStart = readProcStat(pid)?.startTime ?? -1;
+    const procStart = this.identify(name, pid);
     const startedAt = this.opts.clock.now();
     const actionId = opts.actionId ?? null;
     this.opts.registry.putProcess({ service: name, pid, procStart, startedAt, argv: [...spec.start], actionId });
@@ -417,11 +419,19 @@ export class ProcessSupervisor {
     // A bounded slice per tick, round robin: 10,000 adopted processes cost ADOPTED_PER_TICK /proc
     // reads per tick (each one seen every N / ADOPTED_PER_TICK ticks), not 100,000 reads a second.
     const n = Math.min(adopted.length, ADOPTED_PER_TICK);
-    for (let i = 0; i < n; i++) {
-      const [service, w] = adopted[(this.pollCursor + i) % adopted.length]!;
-      if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
+    try {
+      for (let i = 0; i < n; i++) {
+        const [service, w] = adopted[(this.pollCursor + i) % adopted.length]!;
+        if (!isAlive(w.pid, w.procStart)) this.recordExit(service, w, null, null);
+      }
+      this.pollCursor = (this.pollCursor + n) % Math.max(1, adopted.length);
+      this.pollShort = false;
+    } catch (err) {
+      // Out of descriptors: nothing was learned, so nothing is recorded; the next tick reads again.
+      // Said once per shortage, not ten times a second.
+      if (!this.pollShort) this.onError(new Error(`cannot tell whether adopted processes still run (${errText(err)}); none is counted as exited until /proc can be read`, { cause: err }));
+      this.pollShort = true;
     }
-    this.pollCursor = (this.pollCursor + n) % Math.max(1, adopted.length);
     this.armPoll();
   }
 
@@ -499,6 +509,20 @@ export class ProcessSupervisor {
     } finally {
       this.opts.clock.clearTimeout(timer);
       signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  /**
+   * A new child's start time, its identity from now on. Unreadable for want of a descriptor, the
+   * child is killed before anything else runs and the start fails (retried, as a shortage is): kept
+   * under a wrong identity, it would later read as exited and be started a second time.
+   */
+  private identify(service: string, pid: number): number {
+    try {
+      return readProcStat(pid)?.startTime ?? -1;
+    } catch (err) {
+      signalGroup(pid, true, 'SIGKILL');
+      throw this.spawnFailed(service, `started pid ${pid} but could not read its identity (${errText(err)}); killed it`, err);
     }
   }
 

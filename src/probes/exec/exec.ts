@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ProbeResult } from '../../domain/types.js';
 import { childEnv } from '../../lib/childenv.js';
-import { errorMessage, fail, ok, timedOut } from '../result.js';
+import { errorResult, fail, ok, timedOut } from '../result.js';
 
 export type ExecProbeSpec = { type: 'exec'; argv: string[]; cwd: string };
 
@@ -43,7 +43,7 @@ export function exec(spec: ExecProbeSpec, timeoutMs: number): Promise<ProbeResul
       child = spawn(file, args, { cwd: spec.cwd, env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       // Invalid arguments (a NUL byte in argv) throw synchronously instead of emitting 'error'.
-      resolve(fail(errorMessage(err), start));
+      resolve(errorResult(err, start));
       return;
     }
 
@@ -74,7 +74,7 @@ export function exec(spec: ExecProbeSpec, timeoutMs: number): Promise<ProbeResul
     }, timeoutMs);
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    child.on('error', (err) => finish(fail(errorMessage(err), start)));
+    child.on('error', (err) => finish(errorResult(err, start)));
     child.on('exit', (code, signal) => {
       exit = { code, signal };
       // A probe is done when its program is: whatever it left in the background goes with it

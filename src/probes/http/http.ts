@@ -3,7 +3,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ProbeResult } from '../../domain/types.js';
-import { errorMessage, fail, ok, timedOut } from '../result.js';
+import { errorMessage, errorResult, fail, ok, timedOut } from '../result.js';
 
 export type HttpProbeSpec = { type: 'http'; url: string; expectStatus: number; bodyMatch?: string };
 
@@ -48,7 +48,7 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
     try {
       req = request(url, { method: 'GET', agent: false, headers: { 'user-agent': 'warden-probe' } });
     } catch (err) {
-      resolve(fail(errorMessage(err), start));
+      resolve(errorResult(err, start));
       return;
     }
     const finish = (result: ProbeResult): void => {
@@ -61,7 +61,7 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
     const timer = setTimeout(() => finish(timedOut(timeoutMs, start)), timeoutMs);
     // Without TCP_NODELAY a small write waiting on the peer's delayed ACK costs 40 ms.
     req.on('socket', (socket) => socket.setNoDelay(true));
-    req.on('error', (err) => finish(fail(errorMessage(err), start)));
+    req.on('error', (err) => finish(errorResult(err, start)));
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       if (status !== spec.expectStatus) {

@@ -3,7 +3,7 @@
 // process is stopped still accepts (the kernel completes connects on its backlog) but never answers.
 import { connect } from 'node:net';
 import type { ProbeResult } from '../../domain/types.js';
-import { errorMessage, fail, ok, timedOut } from '../result.js';
+import { errorResult, fail, ok, timedOut } from '../result.js';
 import { parseAddress } from '../../lib/address.js';
 
 export type TcpProbeSpec = { type: 'tcp'; address: string; send?: string; expect?: string };
@@ -30,7 +30,7 @@ export function tcp(spec: TcpProbeSpec, timeoutMs: number): Promise<ProbeResult>
     };
     const timer = setTimeout(() => finish(reply === '' ? timedOut(timeoutMs, start)
       : { ...timedOut(timeoutMs, start), message: `timed out after ${timeoutMs} ms waiting for ${JSON.stringify(spec.expect)}, got ${JSON.stringify(clip(reply))}` }), timeoutMs);
-    socket.once('error', (err) => finish(fail(errorMessage(err), start)));
+    socket.once('error', (err) => finish(errorResult(err, start)));
     socket.once('connect', () => {
       if (spec.send === undefined && spec.expect === undefined) { finish(ok(`connected to ${spec.address}`, start)); return; }
       if (spec.send !== undefined) socket.write(spec.send);
