@@ -69,7 +69,16 @@ export function requireRedis(): void {
 export async function makeLab(opts: LabOptions = {}): Promise<Lab> {
   requireRedis();
   const dir = mkdtempSync(join(tmpdir(), 'warden-lab-'));
-  const ports = { web: await freePort(), cache: await freePort(), worker: await freePort() };
+  // Each port is free when asked for, but nothing holds it: the kernel may hand the same one out
+  // twice in a row, and then web would fail to listen on the cache's port. Distinct, then.
+  const taken = new Set<number>();
+  const distinct = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) { taken.add(p); return p; }
+    }
+  };
+  const ports = { web: await distinct(), cache: await distinct(), worker: await distinct() };
   const configPath = join(dir, 'warden.yaml');
   writeFileSync(configPath, labConfig(dir, ports, opts));
   return { dir, configPath, ports, poisonFile: join(dir, 'worker.poison'), startsFile: join(dir, 'worker.starts') };
