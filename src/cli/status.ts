@@ -46,6 +46,12 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         restarts: String(x.restarts), 'last check': ago(st(x.lastCheckAt), now), 'next check': inTime(st(x.nextCheckAt), now),
         ticket: x.ticket ?? '-', detail: x.detail,
       })), 'no services in the inventory', { health: state });
+      if (json.subjects.length > 0) {
+        process.stdout.write('\n');
+        printTable(json.subjects.map((x) => ({
+          subject: x.name, type: x.type, members: x.members.join(','), health: x.health, since: ago(st(x.since), now), ticket: x.ticket ?? '-', detail: x.detail,
+        })), '', { health: state });
+      }
       for (const u of json.unmanaged ?? []) process.stdout.write(`unmanaged: ${u.service}${u.pid ? ` (pid ${u.pid})` : ''}: ${u.reason}\n`);
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;

@@ -78,12 +78,21 @@ export class EffectRunner {
       const spec = config.services.find((s) => s.name === name)!;
       store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
     }
+    // A subject's health is kept beside its members' (names are unique across both).
+    for (const [name, h] of this.subjectChanges(out.detection)) {
+      const subject = config.subjects.find((s) => s.name === name)!;
+      store.putServiceState({ name, host: subject.host, health: h.health, since: now, detail: h.reason });
+    }
     for (const [name, at] of Object.entries(out.backoffResets)) store.setFlag(BACKOFF_RESET_PREFIX + name, JSON.stringify(at));
     if (this.beatDue(out, now)) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
   }
 
   private healthChanges(detection: Detection): [string, Detection['health'][string]][] {
     return Object.entries(detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
+  }
+
+  private subjectChanges(detection: Detection): [string, Detection['subjects'][string]][] {
+    return Object.entries(detection.subjects).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
   }
 
   /** A changed summary is written at once: status read from the store must not lag it by a beat. */
@@ -139,6 +148,12 @@ export class EffectRunner {
   private recordHealth(detection: Detection, world: World, paused: ReadonlySet<string>, now: number): void {
     const { log, metrics } = this.deps;
     const healthChanges = this.healthChanges(detection);
+    for (const [name, h] of this.subjectChanges(detection)) {
+      if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health of subject ${name}: ${h.health} — ${h.reason}`);
+      this.lastHealth.set(name, h.health);
+      const host = this.deps.config().subjects.find((s) => s.name === name)?.host ?? 'local';
+      this.states.set(name, { name, host, health: h.health, since: now, detail: h.reason });
+    }
     for (const [name, h] of healthChanges) {
       if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);

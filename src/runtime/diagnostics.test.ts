@@ -98,7 +98,7 @@ test('status: the DESIGN.md shape plus daemon; live values override the flag', (
       { name: 'web', service: 'web', host: 'local', health: 'healthy', since: '2025-01-01T00:00:01.100Z', detail: 'all checks pass', paused: null,
         pid: null, startedAt: null, uptimeMs: null, restarts: 1, lastCheckAt: null, nextCheckAt: null, ticket: null },
     ],
-    openTickets: 0, frozen: true, mode: 'execute',
+    subjects: [], openTickets: 0, frozen: true, mode: 'execute',
     // The flag's pid is not alive: not running, whatever the flag says.
     daemon: { running: false, pid: 999_999_999, lastPassAt: '2025-01-01T00:00:00.000Z' },
   });

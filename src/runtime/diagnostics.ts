@@ -273,6 +273,8 @@ export interface StatusJson {
     /** The open ticket it belongs to (as root cause or symptom), newest first; null when none. */
     ticket: string | null;
   }[];
+  /** Each subject (docs/subjects.md): its health as its invariants say, and its open ticket. */
+  subjects: { name: string; type: string; members: string[]; health: Health; since: string | null; detail: string; ticket: string | null }[];
   openTickets: number;
   /** Services removed from the inventory and left running (present when there are any). */
   unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
@@ -417,6 +419,13 @@ export function apiStatus(input: StatusInput): StatusJson {
         lastCheckAt: last > 0 ? iso(last) : null,
         nextCheckAt: last > 0 && Number.isFinite(every) ? iso(last + every) : null,
         ticket: open.find((t) => t.service === svc.name || t.findings.some((f) => f.service === svc.name))?.id ?? null,
+      };
+    }),
+    subjects: cfg.subjects.map((sub) => {
+      const st = states.get(`${sub.host}/${sub.name}`);
+      return {
+        name: sub.name, type: sub.type, members: [...sub.members], health: st?.health ?? 'unknown', since: iso(st?.since), detail: st?.detail ?? 'no observation yet',
+        ticket: open.find((t) => t.service === sub.name)?.id ?? null,
       };
     }),
     openTickets: open.length,

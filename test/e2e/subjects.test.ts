@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
-import { startLab, startsOf, waitFor } from './harness.js';
+import { startLab, startsOf, statusJson, waitFor } from './harness.js';
 
 test('two of three replicas killed: one group ticket, quorum_lost, members restarted, the healthy one untouched', async (t) => {
   const ports = await Promise.all([freePort(), freePort(), freePort()]);
@@ -41,6 +41,9 @@ test('two of three replicas killed: one group ticket, quorum_lost, members resta
 
   const ticket = await waitFor(async () => (await run.tickets()).find((x) => x.service === 'replicas' && x.status === 'resolved'), 30_000, 'the group ticket resolved');
   assert.equal(ticket.cause, 'quorum_lost');
+  // Status shows the group beside its members (the broken spell itself lasts only milliseconds here).
+  const { status } = await statusJson<{ subjects: { name: string; type: string; members: string[]; health: string; ticket: string | null }[] }>(run.lab.configPath);
+  assert.deepEqual(status.subjects.map((x) => [x.name, x.type, x.members.join(','), x.health, x.ticket]), [['replicas', 'group', 'r1,r2,r3', 'healthy', null]]);
   await run.waitSettled(['r1', 'r2', 'r3']);
   const tickets = (await run.tickets()).filter((x) => x.service === 'replicas' || x.service.startsWith('r'));
   // One ticket for the group; a member's own ticket only for a kill seen before the quorum broke.
