@@ -26,8 +26,9 @@ function run(cmd, args, opts = {}) {
 
 // Debian packages: [binary that proves it is installed, package].
 const debs = [['redis-server', 'redis-server']];
-// libfaketime: the end-to-end test that steps the wall clock under a running daemon.
-if (['test', 'setup', undefined].includes(process.env.npm_lifecycle_event)) debs.push(['faketime', 'faketime']);
+// libfaketime: the end-to-end test that steps the wall clock under a running daemon; prometheus:
+// the promql probe's tests, which run their own instance (src/demo/prometheus.ts).
+if (['test', 'setup', undefined].includes(process.env.npm_lifecycle_event)) debs.push(['faketime', 'faketime'], ['prometheus', 'prometheus']);
 // The system tests (test/system/) debootstrap a Debian tree and boot systemd in it with
 // systemd-nspawn; WARDEN_SKIP_SYSTEM=1 skips those tests, and then these packages.
 // The demo and the bench do not need them.
@@ -44,7 +45,8 @@ if (missing.length > 0) {
     process.exit(1);
   }
 }
-// The Debian package starts a system redis on 6379; the lab runs its own instances on other ports.
+// The Debian packages start a system redis on 6379 and a system prometheus on 9090 where an init
+// system runs them; the lab and the tests run their own instances on other ports.
 
 // npm packages: reinstall only when the lock file changed since the last install.
 const lock = join(root, 'package-lock.json');

@@ -4,6 +4,7 @@
 import { constants } from 'node:os';
 import { z } from 'zod';
 import { BYTES_PATTERN, DURATION_PATTERN, MAX_DURATION, MAX_DURATION_MS, parseDuration } from '../lib/duration.js';
+import { regexProblem } from '../lib/regex.js';
 import { suggestion } from '../lib/suggest.js';
 
 /** How a value from the file is quoted in messages: strings in quotes, collections by their kind. */
@@ -160,6 +161,15 @@ export const bodyMatch = z
     }
   })
   .meta({ description: 'Substring the response body must contain, or /regex/ with optional flags.' });
+
+/** A regular expression: the bare pattern, or `/pattern/flags` (as lib/regex.ts reads it). */
+export const regex = z
+  .string()
+  .min(1, { error: 'expected a regular expression; got an empty string' })
+  .superRefine((s, ctx) => {
+    const why = regexProblem(s);
+    if (why !== null) ctx.addIssue({ code: 'custom', message: `invalid regular expression ${show(s)}: ${why}` });
+  });
 
 /**
  * One of a registry's names; anything else is an error that lists them and guesses the typo.

@@ -290,8 +290,8 @@ test('a check has exactly one probe, a unique id, and a timeout within its inter
           - { name: up, tcp: { address: "localhost:70000" }, timeout: 2s }
           - { name: up, tcp: { address: "localhost:1" }, interval: 100ms }
   `)), [
-    '7:44: services[0].checks[0].exec: a check needs exactly one of http, tcp or exec; found tcp and exec',
-    '8:9: services[0].checks[1]: a check needs exactly one of http, tcp or exec; found none',
+    '7:44: services[0].checks[0].exec: a check needs exactly one of http, tcp, exec, file, filesystem or promql; found tcp and exec',
+    '8:9: services[0].checks[1]: a check needs exactly one of http, tcp, exec, file, filesystem or promql; found none',
     '9:37: services[0].checks[2].tcp.address: expected host:port with a port from 1 to 65535, e.g. 127.0.0.1:6390 or [::1]:6390; got "localhost:70000"',
     '9:67: services[0].checks[2].timeout: timeout 2s is longer than interval 1s; a probe must finish before the next one starts',
     '10:17: services[0].checks[3].name: duplicate check id "up" in service "api"; the first is at line 9',

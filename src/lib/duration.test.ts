@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDuration, parseBytes, parseDuration } from './duration.js';
+import { formatBytes, formatDuration, parseBytes, parseDuration } from './duration.js';
 
 test('parseDuration reads each unit and compound forms', () => {
   assert.equal(parseDuration('250ms'), 250);
@@ -64,4 +64,12 @@ test('parseBytes rejects what is not a size', () => {
     assert.throws(() => parseBytes(bad), /invalid size .*whole, non-negative number of bytes/, String(bad));
   }
   assert.throws(() => parseBytes('99999999TiB'), /too large/);
+});
+
+test('formatBytes writes binary units to one decimal', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(1023), '1023 B');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(10 * 2 ** 20), '10 MiB');
+  assert.equal(formatBytes(3.25 * 2 ** 40), '3.3 TiB');
 });

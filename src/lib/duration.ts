@@ -76,3 +76,15 @@ export function parseBytes(v: string | number): number {
   if (!Number.isSafeInteger(bytes)) throw new Error(`invalid size ${JSON.stringify(v)}: too large`);
   return bytes;
 }
+
+/** Bytes for people, in binary units to one decimal: 512 → "512 B", 1536 → "1.5 KiB", 10485760 → "10 MiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : Math.round(v * 10) / 10} ${units[i] ?? 'B'}`;
+}

@@ -24,7 +24,7 @@ const errors = (text: string): string[] => {
 test('an unknown plugin name is an error naming the family, with a guess and the known names', () => {
   assert.throws(() => lookup('probe', probes, 'htpp'), (e: unknown) => {
     assert.ok(isWardenError(e, 'PLUGIN_UNKNOWN'));
-    assert.equal(e.message, 'unknown probe "htpp" (did you mean "http"?); probes are: http, tcp, exec');
+    assert.equal(e.message, 'unknown probe "htpp" (did you mean "http"?); probes are: http, tcp, exec, file, filesystem, promql');
     return true;
   });
   assert.equal(lookup('kind', kinds, 'systemd'), kinds.systemd);
@@ -54,8 +54,8 @@ policy:
     - allow: [restrat]
 `), [
     '5:11: services[0].kind: expected kind process or systemd; got "systemdd" (did you mean "systemd"?)',
-    '10:9: services[1].checks[0].tpc: unknown key (did you mean "tcp"?); expected one of name, http, tcp, exec, interval, timeout, failures, successes',
-    '10:9: services[1].checks[0]: a check needs exactly one of http, tcp or exec; found none',
+    '10:9: services[1].checks[0].tpc: unknown key (did you mean "tcp"?); expected one of name, http, tcp, exec, file, filesystem, promql, interval, timeout, failures, successes',
+    '10:9: services[1].checks[0]: a check needs exactly one of http, tcp, exec, file, filesystem or promql; found none',
     '12:5: notify[0]: a notify channel needs exactly one of webhook; found none',
     '13:5: notify[0].webhok: unknown key (did you mean "webhook"?); expected one of name, webhook, events, timeout, retries',
     '16:15: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook, got "restrat" (did you mean "restart"?)',

@@ -6,7 +6,7 @@ import type { ProbeSpec } from '../domain/types.js';
 import { PROBE_TYPES, probes, runProbe } from './index.js';
 
 test('the registry names every probe kind', () => {
-  assert.deepEqual([...PROBE_TYPES].sort(), ['exec', 'http', 'tcp']);
+  assert.deepEqual([...PROBE_TYPES].sort(), ['exec', 'file', 'filesystem', 'http', 'promql', 'tcp']);
   assert.equal(typeof probes.tcp.run, 'function');
 });
 

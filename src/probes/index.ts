@@ -6,11 +6,14 @@ import { registry } from '../plugins/plugin.js';
 import type { ProbePlugin } from './probe.js';
 import { errorMessage, errorResult, fail } from './result.js';
 
-// The order is the order in listings and messages ("exactly one of http, tcp or exec").
+// The order is the order in listings and messages ("exactly one of http, tcp, exec, file, filesystem or promql").
 export const probes = registry('probe', {
   http: (await import('./http/index.js')).default,
   tcp: (await import('./tcp/index.js')).default,
   exec: (await import('./exec/index.js')).default,
+  file: (await import('./file/index.js')).default,
+  filesystem: (await import('./filesystem/index.js')).default,
+  promql: (await import('./promql/index.js')).default,
 });
 
 export type ProbeType = keyof typeof probes;

@@ -33,6 +33,19 @@ export function errorResult(err: unknown, start: number): ProbeResult {
 
 const FD_CODES = ['EMFILE', 'ENFILE'];
 
+/**
+ * Runs `work` (which reports its own failures as results) and gives up at the timeout: a stat or
+ * read that hangs (a dead network mount) cannot be cancelled, but the probe answers in time.
+ */
+export function bounded(work: Promise<ProbeResult>, timeoutMs: number, start: number): Promise<ProbeResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<ProbeResult>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut(timeoutMs, start)), timeoutMs);
+  });
+  const done = work.catch((err: unknown) => errorResult(err, start));
+  return Promise.race([done, late]).finally(() => clearTimeout(timer));
+}
+
 /** Errors become one line for people; anything thrown that is not an Error is shown as text. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -118,3 +118,15 @@ test('the loop progresses while passes come within the budget', () => {
   assert.equal(loopProgressing(0, T0, 1000), false, 'no pass yet');
   assert.equal(loopProgressing(null, T0, 1000), false);
 });
+
+test("a check's measured value is in the bundle, as the probe gave it", (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const spec = fx.config.services.find((s) => s.name === 'web')!;
+  const value = { 'lab_queue_depth{queue="jobs"}': 50 };
+  const firing = liveCheck({ healthy: false, last: { ok: false, message: 'firing', latencyMs: 2, timedOut: false, at: T0 + 9000, value } });
+  const b = diagnosticsBundle({ config: fx.config, spec, store: fx.store, process: running, checks: [firing], logTail: [], health: null, now: T0 + 9001 });
+  assert.deepEqual(b.checks?.[0]?.last?.value, value);
+  const plain = diagnosticsBundle({ config: fx.config, spec, store: fx.store, process: running, checks: [liveCheck()], logTail: [], health: null, now: T0 + 9001 });
+  assert.equal(plain.checks?.[0]?.last !== null && 'value' in (plain.checks?.[0]?.last ?? {}), false, 'no value key when the probe measured none');
+});

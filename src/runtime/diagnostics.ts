@@ -3,7 +3,7 @@
 // `GET /api/services/NAME/diagnostics` (and `warden status --json` and `GET /api/status`) cannot
 // drift apart: they are the same function over the same inputs.
 import type {
-  Action, CheckSpec, CheckState, ExitRecord, Health, Millis, ProcessState, ResolvedConfig, ServiceSpec, Summary, Ticket,
+  Action, CheckSpec, CheckState, ExitRecord, Health, Millis, ProbeResult, ProcessState, ResolvedConfig, ServiceSpec, Summary, Ticket,
   TicketStatus,
 } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
@@ -61,7 +61,8 @@ export interface CheckJson {
   since: string | null;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null } | null;
+  /** `value`: what the probe measured (a file's field, free space, PromQL samples), when it measured something. */
+  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null; value?: ProbeResult['value'] } | null;
 }
 
 export interface ExitJson {
@@ -142,7 +143,10 @@ function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
     id: spec.id, type: spec.probe.type, target: probeTarget(spec.probe), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
     healthy: st?.healthy ?? null, since: iso(st?.since),
     consecutiveFailures: st?.consecutiveFailures ?? 0, consecutiveSuccesses: st?.consecutiveSuccesses ?? 0,
-    last: st?.last ? { ok: st.last.ok, message: st.last.message, latencyMs: st.last.latencyMs, timedOut: st.last.timedOut, at: iso(st.last.at) } : null,
+    last: st?.last ? {
+      ok: st.last.ok, message: st.last.message, latencyMs: st.last.latencyMs, timedOut: st.last.timedOut, at: iso(st.last.at),
+      ...(st.last.value !== undefined ? { value: st.last.value } : {}),
+    } : null,
   };
 }
 

@@ -29,7 +29,7 @@ const CASES: { name: string; yaml: string; expect: RegExp[] }[] = [
   {
     name: 'a check with no probe, beside other errors',
     yaml: `${HEAD}services:\n  - name: api\n    start: [node]\n    checks: [ { interval: 1s } ]\n    stopSignal: TERM\n`,
-    expect: [/^6:15: services\[0\]\.checks\[0\]: a check needs exactly one of http, tcp or exec; found none$/, /^7:17: services\[0\]\.stopSignal: /],
+    expect: [/^6:15: services\[0\]\.checks\[0\]: a check needs exactly one of http, tcp, exec, file, filesystem or promql; found none$/, /^7:17: services\[0\]\.stopSignal: /],
   },
   {
     name: 'an unresolved alias, beside other errors',
