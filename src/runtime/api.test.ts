@@ -69,7 +69,7 @@ test('with the token: status, tickets, diagnostics and metrics', async (t) => {
   const status = await a.request('/api/status', { headers: auth });
   assert.equal(status.status, 200);
   const s = await status.json() as { summary: string; services: { name: string; health: string }[]; openTickets: number; frozen: boolean; mode: string; daemon: { running: boolean; pid: number } };
-  assert.deepEqual(Object.keys(s), ['summary', 'services', 'openTickets', 'frozen', 'mode', 'daemon']);
+  assert.deepEqual(Object.keys(s), ['summary', 'services', 'subjects', 'openTickets', 'frozen', 'mode', 'daemon']);
   assert.deepEqual(s.services.map((x) => [x.name, x.health]), [['cache', 'healthy'], ['web', 'healthy']]);
   assert.deepEqual(s.daemon, { running: true, pid: process.pid, lastPassAt: '2025-01-01T00:00:05.990Z' });
 
