@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Idempotent set-up used by `npm run demo`, `npm test` and `npm run bench`:
 // installs npm packages when package-lock.json changed, compiles TypeScript, and installs the
-// Debian packages the lab and the system tests need (redis-server, debootstrap,
-// systemd-container) through apt-get when running as root.
+// Debian packages the lab and the tests need (redis-server, debootstrap, systemd-container,
+// etcd-server, iproute2, nftables) through apt-get when running as root.
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -34,6 +34,10 @@ if (['test', 'setup', undefined].includes(process.env.npm_lifecycle_event)) debs
 // The demo and the bench do not need them.
 const forTests = ['test', 'setup', undefined].includes(process.env.npm_lifecycle_event);
 if (forTests && process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container']);
+// The etcd lab (src/subjects/etcd/lab.ts, test/e2e/etcd-lab.test.ts): etcd 3.4 members in network
+// namespaces made with iproute2's `ip` (and `tc` for latency), a firewall fault made with nftables'
+// `nft`. WARDEN_SKIP_ETCD=1 skips those tests, and then these packages.
+if (forTests && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['etcd', 'etcd-server'], ['ip', 'iproute2'], ['nft', 'nftables']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {
@@ -45,8 +49,9 @@ if (missing.length > 0) {
     process.exit(1);
   }
 }
-// The Debian packages start a system redis on 6379 and a system prometheus on 9090 where an init
-// system runs them; the lab and the tests run their own instances on other ports.
+// The Debian packages start a system redis on 6379, a system prometheus on 9090 and a system etcd
+// on 127.0.0.1:2379 where an init system runs them; the labs and the tests run their own instances
+// on other ports and addresses and never touch them.
 
 // npm packages: reinstall only when the lock file changed since the last install.
 const lock = join(root, 'package-lock.json');
