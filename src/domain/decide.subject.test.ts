@@ -53,6 +53,19 @@ void describe('subject: a group with a quorum', () => {
     assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart r1', 'restart r2']);
   });
 
+  it("a member's own repair under way is waited for, not done twice by the group's ticket", () => {
+    const d = driver();
+    d.pass({ r1: dead() });
+    const own = d.onlyTicket();
+    assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target} ${a.state}`), ['restart r1 validated']);
+    // Before that restart runs, r2 dies too: the quorum is lost, and the group's ticket would restart r1.
+    const out = d.advance(10).pass({ r1: dead(), r2: dead() });
+    const group = [...d.tickets.values()].find((x) => x.service === 'rs')!;
+    assert.match(group.reason ?? '', /^waiting: restart r1 is under way \(A1\)$/);
+    assert.equal([...d.actions.values()].filter((a) => a.target === 'r1').length, 1, 'one restart of r1');
+    assert.ok(out.execute.every((id) => d.action(id).ticketId === own.id));
+  });
+
   it('a quorum of all three: each step verified, the next chosen afresh, one ticket to the end', () => {
     const d = new Driver(makeConfig({ services: [service('r1'), service('r2'), service('r3')], subjects: [{ ...GROUP, params: { minHealthy: 3 } }] }));
     const out = d.pass({ r1: dead(), r2: dead() });

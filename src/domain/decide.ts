@@ -332,6 +332,10 @@ export function decide(input: DecideInput): DecideOutput {
     if (d?.waitFor && !rec) { setStatus(t, 'open', d.waitFor); return; }
     if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
+    // Another ticket's repair of the same target is under way (a member restarted by its own ticket
+    // when its subject's ticket opens): wait for it rather than act on the target twice.
+    const busy = [...actions.values()].find((a) => a.target === rec.target && a.ticketId !== t.id && (a.state === 'validated' || a.state === 'executing'));
+    if (busy) { setStatus(t, 'open', `waiting: ${busy.type} ${busy.target} is under way (${busy.id})`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
     const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>, delayMs?: number): Action => {
       const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why, ...(delayMs ? { delayMs } : {}) }, ctx);
