@@ -47,7 +47,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     subjects: cfg.subjects.map((s, i) => {
       const [type, plugin] = pluginOf<SubjectPlugin>('subject', subjects, s, `subjects[${i}]`);
       const host = cfg.services.find((x) => x.name === s.members[0])?.host ?? 'local';
-      return { name: s.name, type, host, members: [...s.members], params: { ...plugin.compile((s as Record<string, unknown>)[type], { base, serviceCwd: base }) } };
+      return { name: s.name, type, host, members: [...s.members], params: { ...plugin.compile((s as Record<string, unknown>)[type], { base, serviceCwd: base }) }, intervalMs: parseDuration(s.interval) };
     }),
     notify: cfg.notify.map((n, i) => {
       const [type, plugin] = pluginOf<ChannelPlugin>('channel', channels, n, `notify[${i}]`);

@@ -71,16 +71,16 @@ test('a minimal config compiles with every default filled in', () => {
 test('subjects: one type each, known members, a name of their own; compiled with their params', () => {
   const svc = (n: string): string => `  - { name: ${n}, start: [redis-server] }\n`;
   const cfg = parseConfig(HEAD + 'services:\n' + svc('r1') + svc('r2') + svc('r3') + 'subjects:\n  - { name: rs, members: [r1, r2, r3], group: { minHealthy: 2 } }\n', '/srv/warden/warden.yaml');
-  assert.deepEqual(cfg.subjects, [{ name: 'rs', type: 'group', host: 'local', members: ['r1', 'r2', 'r3'], params: { minHealthy: 2 } }]);
+  assert.deepEqual(cfg.subjects, [{ name: 'rs', type: 'group', host: 'local', members: ['r1', 'r2', 'r3'], params: { minHealthy: 2 }, intervalMs: 1000 }]);
   assert.deepEqual(errors(HEAD + 'services:\n' + svc('r1') + y(`
     subjects:
       - { name: r1, members: [r1, r9] }
       - { name: g, members: [r1], group: {}, other: 1 }
   `)), [
-    '6:5: subjects[0]: a subject needs exactly one of group; found none',
+    '6:5: subjects[0]: a subject needs exactly one of group or etcd; found none',
     '6:13: subjects[0].name: subject name "r1" is also a service\'s; a subject needs a name of its own',
     '6:31: subjects[0].members[1]: unknown service "r9" (did you mean "r1"?); services are: r1',
-    '7:42: subjects[1].other: unknown key; expected one of name, members, group',
+    '7:42: subjects[1].other: unknown key; expected one of name, members, interval, group, etcd',
   ]);
 });
 

@@ -153,6 +153,7 @@ export const notifySchema = z.strictObject({
 export const subjectSchema = z.strictObject({
   name: name('subject').meta({ description: 'Unique among services and subjects: its ticket is named after it.' }),
   members: z.array(name('service')).min(1).meta({ description: 'The services it is made of.' }),
+  interval: duration({ positive: true }).default('1s').meta({ description: 'How often a subject that reads its system (etcd: members, leader, alarms) does so.' }),
   ...pluginKeys(subjects),
 });
 

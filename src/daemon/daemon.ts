@@ -3,6 +3,7 @@
 // reconciler (observe → decide → commit) and hands each committed pass to the effect runner.
 // Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
 // the loop early; a timer guarantees a full pass every `interval`.
+import { SubjectObserver } from '../loop/subjects.js';
 import { subjects } from '../subjects/index.js';
 import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
@@ -83,6 +84,7 @@ export class Daemon {
   private apiToken: string | null = null;
   private bootId = '';
   private passTimer: Repeating | undefined;
+  private readonly subjectFacts: SubjectObserver;
   private logsTimer: Repeating | undefined;
   private watchdogTimer: Repeating | undefined;
   private wakeTimer: TimerHandle | undefined;
@@ -115,6 +117,7 @@ export class Daemon {
 
   constructor(private config: ResolvedConfig, opts: DaemonOptions = {}) {
     this.clock = opts.clock ?? systemClock;
+    this.subjectFacts = new SubjectObserver({ clock: this.clock, config: () => this.config, onChange: () => this.kick(), log: (l) => this.log(l) });
     this.insecure = opts.insecure ?? false;
     this.log = opts.log ?? ((line) => process.stdout.write(`${new Date(this.clock.now()).toISOString()} ${line}\n`));
     this.sd = new SdNotify(process.env, this.log);
@@ -228,6 +231,12 @@ export class Daemon {
           this.scheduler.start();
         },
         stop: () => this.scheduler.stop(),
+      },
+      {
+        // Subjects that read their system (etcd: members, leader, alarms) do so on their own clock.
+        name: 'subjects',
+        start: () => this.subjectFacts.start(),
+        stop: () => this.subjectFacts.stop(),
       },
       {
         name: 'loop',
@@ -459,6 +468,7 @@ export class Daemon {
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);
     this.supervisor.configureLogs(processServices(next));
+    this.subjectFacts.start();
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
     this.notifier.setChannels(next.notify);
     this.metrics.configLoaded(true, this.clock.now());
@@ -635,7 +645,7 @@ export class Daemon {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
     this.observeDependenciesOfFailing(fresh);
-    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed };
+    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot() };
   }
 
   /**

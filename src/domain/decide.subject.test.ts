@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Driver, dead, makeConfig, running, service } from '../testing/domain.js';
 import type { SubjectSpec } from './types.js';
 
-const GROUP: SubjectSpec = { name: 'rs', type: 'group', host: 'local', members: ['r1', 'r2', 'r3'], params: { minHealthy: null } };
+const GROUP: SubjectSpec = { name: 'rs', type: 'group', host: 'local', members: ['r1', 'r2', 'r3'], params: { minHealthy: null }, intervalMs: 1000 };
 
 /** Passes every 100 ms of simulated time over `views` until `done` holds (at most 5 s); the last output. */
 function passUntil(d: Driver, views: Parameters<Driver['pass']>[0], done: (out: ReturnType<Driver['pass']>) => boolean): ReturnType<Driver['pass']> {

@@ -161,6 +161,8 @@ export interface SubjectSpec {
   members: string[];
   /** The plugin's compiled config fragment. */
   params: Record<string, unknown>;
+  /** How often a subject that reads its system does so (its plugin's `observe`). */
+  intervalMs: number;
 }
 
 export interface ApiSpec {
@@ -285,7 +287,12 @@ export interface World {
   /** Monotonic time of the observation, when known: how long a process has been stopped is measured on it. */
   mono?: number;
   services: Record<string, ServiceObservation>;
+  /** What each subject that reads its system (an etcd cluster's members, leader, alarms) last read. */
+  subjects?: Record<string, SubjectFacts>;
 }
+
+/** A subject's last reading of its system: the facts (its plugin's own shape), or why there are none. */
+export type SubjectFacts = { at: Millis; facts: unknown } | { at: Millis; error: string };
 
 // ---------------------------------------------------------------- findings and reports
 

@@ -8,10 +8,18 @@
 // speaks the subject's terms (the invariant's cause) and its repair is the subject's to choose,
 // within the actions it may take (never one that makes a quorum worse).
 import type { SubjectRules } from '../domain/subject.js';
+import type { SubjectSpec } from '../domain/types.js';
 import type { z } from 'zod';
 import type { Plugin } from '../plugins/plugin.js';
 
-export interface SubjectPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, object>, SubjectRules {}
+export interface SubjectPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, object>, SubjectRules {
+  /**
+   * Read the system's own view (members, leader, alarms), every `interval`: the facts invariants
+   * find in `ctx.world.subjects[name]`. Optional: a subject judged on its members' health alone
+   * (`group`) reads nothing. Must settle within `timeoutMs` and honour the signal.
+   */
+  observe?(spec: SubjectSpec, o: { signal: AbortSignal; timeoutMs: number }): Promise<unknown>;
+}
 
 /** Identity as a plugin (name, description, config, compile, prerequisites), with subject-specific parts. */
 export function defineSubject<const N extends string, C extends z.ZodType>(s: SubjectPlugin<N, C>): SubjectPlugin<N, C> {

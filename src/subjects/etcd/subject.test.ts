@@ -1,0 +1,74 @@
+// The etcd subject's judgement over what its members said (recorded facts, no cluster needed here;
+// test/e2e/etcd-lab.test.ts runs a real one): which invariant breaks, whom it blames, and the repair
+// it chooses — never a restart of a running member, which could cost the quorum.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Driver, dead, makeConfig, running, service } from '../../testing/domain.js';
+import type { SubjectSpec, World } from '../../domain/types.js';
+import type { EtcdFacts, MemberView } from './index.js';
+
+const SPEC: SubjectSpec = {
+  name: 'etcd', type: 'etcd', host: 'local', members: ['e1', 'e2', 'e3'], intervalMs: 1000,
+  params: { endpoints: { e1: 'http://10.0.0.11:2379', e2: 'http://10.0.0.12:2379', e3: 'http://10.0.0.13:2379' }, maxLag: 1000 },
+};
+const ok = (id: string, leader: string | null, index = 100): MemberView => ({ ok: true, id, leader, term: 2, index, errors: [] });
+const silent: MemberView = { ok: false, error: 'connect ECONNREFUSED' };
+
+function driver(): Driver {
+  return new Driver(makeConfig({ services: [service('e1'), service('e2'), service('e3')], subjects: [SPEC] }));
+}
+
+/** The world with these member views and alarms as the subject's last reading. */
+function world(d: Driver, members: Record<string, MemberView>, views: Parameters<Driver['world']>[0] = {}, alarms: EtcdFacts['alarms'] = []): World {
+  return { ...d.world(views), subjects: { etcd: { at: d.now, facts: { members, alarms } satisfies EtcdFacts } } };
+}
+
+void describe('subject: etcd', () => {
+  it('a whole cluster: every invariant holds', () => {
+    const d = driver();
+    const out = d.pass(world(d, { e1: ok('a', 'a'), e2: ok('b', 'a'), e3: ok('c', 'a') }));
+    assert.equal(out.detection.subjects.etcd?.health, 'healthy');
+    assert.equal(d.tickets.size, 0);
+  });
+
+  it('the leader killed: one ticket, leader_lost while the others have none, the dead member restarted', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: ok('b', null), e3: ok('c', null) }, { e1: dead() }));
+    const t = d.onlyTicket();
+    assert.equal(t.service, 'etcd');
+    assert.equal(t.cause, 'leader_lost');
+    assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart e1'], 'only the dead member');
+  });
+
+  it('two members killed: quorum_lost, the missing ones started one at a time, the running one untouched', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: silent, e3: ok('c', null) }, { e1: dead(), e2: dead() }));
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'quorum_lost');
+    assert.match(t.diagnosis?.evidence.find((e) => e.source === 'invariant:quorum')?.fact ?? '', /^1 of 3 members answer, 2 needed for quorum \(e1, e2 silent\)$/);
+    assert.deepEqual([...d.actions.values()].map((a) => a.target), ['e1']);
+  });
+
+  it('a member that runs but does not answer (partitioned): network trouble, no restart, escalated with why', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: running() }));
+    const t = d.onlyTicket();
+    assert.equal(d.actions.size, 0, 'a running member is never restarted by the subject');
+    assert.equal(t.status, 'escalated');
+    assert.match(t.reason ?? '', /^e1 run but do not answer: a network partition or a hang/);
+  });
+
+  it('NOSPACE: resource_exhausted, named with the member that raised it', () => {
+    const d = driver();
+    d.pass(world(d, { e1: ok('a', 'a'), e2: ok('b', 'a'), e3: ok('c', 'a') }, {}, [{ memberId: 'b', alarm: 'NOSPACE' }]));
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'resource_exhausted');
+    assert.match(t.diagnosis?.evidence[0]?.fact ?? '', /^NOSPACE alarm raised by member b/);
+  });
+
+  it('a member far behind the leader is named with its lag', () => {
+    const d = driver();
+    const out = d.pass(world(d, { e1: ok('a', 'a', 5000), e2: ok('b', 'a', 5000), e3: ok('c', 'a', 100) }));
+    assert.match(out.detection.subjects.etcd?.reason ?? '', /^lag: raft index behind the leader by more than 1000: e3 4900$/);
+  });
+});
