@@ -151,8 +151,8 @@ export const LAB_SERVICES = ['cache', 'web', 'worker'] as const;
  * Kills every lab process Warden started (their whole process groups): the demo and the tests own
  * their lab, while Warden itself deliberately leaves services running when it stops.
  */
-export function killLab(registry: { getProcess(service: string): { pid: number } | null }, dataDir: string): void {
-  for (const svc of LAB_SERVICES) {
+export function killLab(registry: { getProcess(service: string): { pid: number } | null }, dataDir: string, services: readonly string[] = LAB_SERVICES): void {
+  for (const svc of services) {
     const p = registry.getProcess(svc);
     if (!p) continue;
     try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }

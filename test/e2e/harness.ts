@@ -4,7 +4,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { killLab, makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
+import { killLab, LAB_SERVICES, makeLab, ROOT, type Lab, type LabOptions } from '../../src/demo/lab.js';
+import { loadConfig } from '../../src/config/load.js';
 import { readProcStat } from '../../src/lib/proc.js';
 import { waitFor as waitForLib } from '../../src/lib/wait.js';
 
@@ -125,6 +126,15 @@ function auditOf(s: Store): unknown[] {
   }
 }
 
+/** The lab's services as its config declares them (the default three when it cannot be read). */
+function labServices(configPath: string): string[] {
+  try {
+    return loadConfig(configPath).services.map((s) => s.name);
+  } catch {
+    return [...LAB_SERVICES];
+  }
+}
+
 /** Starts a lab and a real daemon on it; `cleanup` stops both and removes every trace. */
 export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
   const lab = await makeLab(opts);
@@ -162,7 +172,8 @@ export async function startLab(opts: LabOptions = {}): Promise<LabRun> {
       if (run.daemon !== daemon) await daemon.signal('SIGKILL').catch(() => undefined);
       if (existsSync(join(dataDir, 'warden.db'))) {
         const s = Store.open(dataDir, { readonly: true });
-        killLab(s, dataDir);
+        // Every process service of the lab, the ones a test added too: none may outlive it.
+        killLab(s, dataDir, labServices(lab.configPath));
         // Kept after the lab is gone, so a failure under load (CI) can be read afterwards; a test
         // that damaged the store may have left the audit unreadable.
         keepLogs(lab.dir, run.daemon.output, auditOf(s));
