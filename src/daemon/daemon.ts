@@ -687,12 +687,14 @@ export class Daemon {
    */
   private evidenceWorld(problem: DiagnoseRequest['problem']): World {
     const services: World['services'] = { ...this.observed };
-    const names = new Set([problem.service, ...problem.findings.map((f) => f.service)]);
+    // A subject's problem is judged on all its members, and on what the subject last read.
+    const members = this.config.subjects.find((s) => s.name === problem.service)?.members ?? [];
+    const names = new Set([problem.service, ...members, ...problem.findings.map((f) => f.service)]);
     for (const n of [...names]) for (const d of this.config.services.find((x) => x.name === n)?.dependsOn ?? []) names.add(d);
     for (const s of this.config.services) {
       if (names.has(s.name)) services[s.name] = this.observation(s);
     }
-    return { at: this.clock.now(), mono: this.clock.mono(), services };
+    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot() };
   }
 
   /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */

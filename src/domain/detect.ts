@@ -132,11 +132,9 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
     const kind = obs?.process.spawnError ? 'failed_deployment' : h.health === 'missing' ? 'missing_service' : 'unhealthy_service';
     findings.push({ kind, service: s.name, host: s.host, reason: h.reason });
   }
-  // Subjects are judged on their members' health, where a member not started yet (a deploy under
-  // way) is not known to be down.
-  const memberHealth = config.subjects.length === 0 || neverStarted.length === 0 ? health
-    : { ...health, ...Object.fromEntries(neverStarted.map((n) => [n, { health: 'unknown' as const, reason: 'not started yet' }])) };
-  const judged = judgeSubjects(config, world, memberHealth, subjectRules);
+  // A subject with a member not started yet is being deployed, not broken: it is judged once every
+  // member has started.
+  const judged = judgeSubjects(config, world, health, subjectRules, new Set(neverStarted));
   findings.push(...judged.findings);
 
   // Root of a broken service: follow dependsOn to the first broken (or being repaired) dependency.
@@ -196,7 +194,7 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
 }
 
 /** Each subject's broken invariants as findings, its health, and which member each blames. */
-function judgeSubjects(config: ResolvedConfig, world: World, health: Readonly<Record<string, ServiceHealth>>, rules: Readonly<Record<string, SubjectRules>>): {
+function judgeSubjects(config: ResolvedConfig, world: World, health: Readonly<Record<string, ServiceHealth>>, rules: Readonly<Record<string, SubjectRules>>, neverStarted: ReadonlySet<string>): {
   findings: Finding[]; health: Record<string, ServiceHealth>; blamedBy: Map<string, string>;
 } {
   const findings: Finding[] = [];
@@ -206,6 +204,11 @@ function judgeSubjects(config: ResolvedConfig, world: World, health: Readonly<Re
     const r = rules[s.type];
     if (!r) {
       out[s.name] = { health: 'unknown', reason: `subject type ${s.type} is not available` };
+      continue;
+    }
+    const deploying = s.members.filter((m) => neverStarted.has(m));
+    if (deploying.length > 0) {
+      out[s.name] = { health: 'unknown', reason: `deploying: ${deploying.join(', ')} not started yet` };
       continue;
     }
     const verdicts = brokenInvariants(r, { spec: s, world, health });

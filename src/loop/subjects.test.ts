@@ -13,7 +13,7 @@ import { SubjectObserver } from './subjects.js';
 function setup(t: { after(fn: () => void): void }) {
   const config: ResolvedConfig = makeConfig({
     services: [service('e1')],
-    subjects: [{ name: 'etcd', type: 'etcd', host: 'local', members: ['e1'], intervalMs: 1000, params: { endpoints: {}, maxLag: 1000 } }],
+    subjects: [{ name: 'etcd', type: 'etcd', host: 'local', members: ['e1'], intervalMs: 1000, params: { endpoints: {}, maxLag: 1000, joinMs: 5000 } }],
   });
   const clock = new SimulatedClock();
   const calls: { resolve: (v: unknown) => void; reject: (e: Error) => void; signal: AbortSignal }[] = [];

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import type { InvariantContext, Violation } from '../../domain/subject.js';
 import type { SubjectFacts } from '../../domain/types.js';
 import { defineSubject } from '../subject.js';
+import { duration } from '../../config/fields.js';
+import { parseDuration } from '../../lib/duration.js';
 import { EtcdClient, type AlarmType } from './client.js';
 
 export interface EtcdParams {
@@ -14,6 +16,8 @@ export interface EtcdParams {
   endpoints: Record<string, string>;
   /** A member this many raft entries behind the leader is lagging. */
   maxLag: number;
+  /** A member this new may not answer yet (it listens before the cluster has formed). */
+  joinMs: number;
 }
 
 /** One member's answer: its status, or why it gave none. */
@@ -26,6 +30,8 @@ export interface EtcdFacts {
   members: Record<string, MemberView>;
   /** Alarms as the first member that answered lists them (they are cluster-wide). */
   alarms: { memberId: string; alarm: AlarmType }[];
+  /** etcd member id (hex) → member service, by client URL, as the member list says. */
+  ids?: Record<string, string>;
 }
 
 const paramsOf = (ctx: InvariantContext): EtcdParams => ctx.spec.params as unknown as EtcdParams;
@@ -42,13 +48,34 @@ const answering = (f: EtcdFacts): [string, Extract<MemberView, { ok: true }>][] 
 /** Members that did not answer, with why. */
 const silent = (f: EtcdFacts): string[] => Object.entries(f.members).filter(([, v]) => !v.ok).map(([m]) => m);
 
+/** A member starting (its first checks pending, or younger than joinMs: it listens before the
+ *  cluster has formed): silence is expected, not a fault, for now. */
+function starting(ctx: InvariantContext, m: string): boolean {
+  if (ctx.health[m]?.health === 'unknown') return true;
+  const started = ctx.world.services[m]?.process.startedAt;
+  const at = ctx.world.subjects?.[ctx.spec.name]?.at;
+  return started != null && at !== undefined && at - started < paramsOf(ctx).joinMs;
+}
+/** Whether the last reading was taken after member m's process started: an older one says nothing of it. */
+function readSince(ctx: InvariantContext, m: string): boolean {
+  const at = ctx.world.subjects?.[ctx.spec.name]?.at;
+  const started = ctx.world.services[m]?.process.startedAt;
+  return at !== undefined && (started == null || at >= started);
+}
+/** Members known to be down: their process is, or they do not answer (in a reading taken since they
+ *  started) while not starting. */
+const down = (ctx: InvariantContext, f: EtcdFacts | null, m: string): boolean =>
+  ctx.health[m]?.health === 'missing' || ctx.health[m]?.health === 'unhealthy' ||
+  (f !== null && f.members[m]?.ok === false && !starting(ctx, m) && readSince(ctx, m));
+
 export function quorum(ctx: InvariantContext): Violation | null {
   const f = factsOf(ctx);
   if (!f) return null;
   const n = ctx.spec.members.length;
   const need = Math.floor(n / 2) + 1;
   const up = answering(f).length;
-  if (up >= need) return null;
+  // Members only starting are no new problem: one must be known down (as for a group).
+  if (up >= need || !ctx.spec.members.some((m) => down(ctx, f, m))) return null;
   return { reason: `${up} of ${n} members answer, ${need} needed for quorum (${silent(f).join(', ')} silent)`, blame: silent(f), value: up };
 }
 
@@ -58,7 +85,16 @@ export function oneLeader(ctx: InvariantContext): Violation | null {
   const views = answering(f);
   if (views.length === 0) return null; // that is the quorum's to say
   const leaders = new Set(views.map(([, v]) => v.leader ?? 'none'));
+  const [agreed] = leaders;
+  // The leader they still name is a member that no longer answers: the leader is gone, whatever
+  // the others have not noticed yet (an election starts only after its timeout).
+  const leaderService = agreed !== undefined ? f.ids?.[agreed] : undefined;
+  if (leaders.size === 1 && leaderService !== undefined && down(ctx, f, leaderService)) {
+    return { reason: `the leader ${leaderService} (${agreed}) is down`, blame: [leaderService] };
+  }
   if (leaders.size === 1 && !leaders.has('none')) return null;
+  // No leader while a member starts: an election is under way.
+  if (ctx.spec.members.some((m) => starting(ctx, m))) return null;
   const seen = views.map(([m, v]) => `${m}: ${v.leader ?? 'none'}`).join(', ');
   return { reason: leaders.size > 1 ? `members disagree on the leader (${seen})` : `no leader (${seen})`, blame: silent(f) };
 }
@@ -82,9 +118,9 @@ export function lag(ctx: InvariantContext): Violation | null {
 
 export function membersHealthy(ctx: InvariantContext): Violation | null {
   const f = factsOf(ctx);
-  const down = ctx.spec.members.filter((m) => ctx.health[m]?.health === 'missing' || ctx.health[m]?.health === 'unhealthy' || (f !== null && f.members[m]?.ok === false));
-  if (down.length === 0) return null;
-  return { reason: `${down.join(', ')} not healthy`, blame: down };
+  const out = ctx.spec.members.filter((m) => down(ctx, f, m));
+  if (out.length === 0) return null;
+  return { reason: `${out.join(', ')} not healthy`, blame: out };
 }
 
 export default defineSubject({
@@ -93,8 +129,9 @@ export default defineSubject({
   config: z.strictObject({
     endpoints: z.record(z.string(), z.url()).meta({ description: 'Each member service and its client URL, e.g. { etcd-a: "http://10.200.1.11:2379" }.' }),
     maxLag: z.int().min(1).default(1000).meta({ description: 'Raft entries a member may be behind the leader.' }),
+    join: duration({ positive: false }).default('5s').meta({ description: 'A member this new may not answer yet: it listens before the cluster has formed.' }),
   }),
-  compile: (c): EtcdParams => ({ endpoints: { ...c.endpoints }, maxLag: c.maxLag }),
+  compile: (c): EtcdParams => ({ endpoints: { ...c.endpoints }, maxLag: c.maxLag, joinMs: parseDuration(c.join) }),
   prerequisites: [],
   invariants: [
     { id: 'quorum', cause: 'quorum_lost', description: 'a majority of members answer', check: quorum },
@@ -121,6 +158,8 @@ export default defineSubject({
     const { endpoints } = spec.params as unknown as EtcdParams;
     const members: Record<string, MemberView> = {};
     let alarms: EtcdFacts['alarms'] | null = null;
+    let ids: Record<string, string> | null = null;
+    const byUrl = new Map(Object.entries(endpoints).map(([m, u]) => [new URL(u).origin, m]));
     await Promise.all(spec.members.map(async (m) => {
       const url = endpoints[m];
       if (url === undefined) {
@@ -132,10 +171,14 @@ export default defineSubject({
         const s = await client.status({ signal: o.signal });
         members[m] = { ok: true, id: s.memberId, leader: s.leader, term: s.raftTerm, index: s.raftIndex, errors: s.errors };
         alarms ??= (await client.alarms({ signal: o.signal })).map((a) => ({ memberId: a.memberId, alarm: a.alarm }));
+        ids ??= Object.fromEntries((await client.memberList({ signal: o.signal })).flatMap((x) => {
+          const svc = x.clientUrls.map((u) => byUrl.get(new URL(u).origin)).find((v) => v !== undefined);
+          return svc === undefined ? [] : [[x.id, svc]];
+        }));
       } catch (err) {
         members[m] = { ok: false, error: err instanceof Error ? err.message : String(err) };
       }
     }));
-    return { members, alarms: alarms ?? [] };
+    return { members, alarms: alarms ?? [], ...(ids ? { ids } : {}) };
   },
 });

@@ -38,6 +38,9 @@ export interface EtcdLabOptions {
   readyTimeoutMs?: number;
   /** More etcd flags for every member, e.g. ['--pre-vote']. */
   extraArgs?: string[];
+  /** false: build the network only, and leave starting the members to someone else (Warden, by
+   *  `memberArgv`); true by default. */
+  processes?: boolean;
 }
 
 export interface LabMember {
@@ -80,7 +83,7 @@ export class EtcdLab {
   readonly hostIp: string;
   readonly dir: string;
   readonly members: readonly LabMember[];
-  private readonly opts: Required<Omit<EtcdLabOptions, 'dir' | 'quotaBackendBytes'>> & { quotaBackendBytes: number | undefined };
+  private readonly opts: Required<Omit<EtcdLabOptions, 'dir' | 'quotaBackendBytes' | 'processes'>> & { quotaBackendBytes: number | undefined };
   private readonly running = new Map<number, RunningMember>();
   /** Members killed on purpose (killMember): not expected to run until started again. */
   private readonly stopped = new Set<number>();
@@ -137,6 +140,7 @@ export class EtcdLab {
       await buildNetwork(lab.names, subnet, count);
       // Two labs started at the same moment may have drawn the same /24.
       if (await subnetInUse(subnet, lab.names.bridge)) throw new LabError('LAB_UNSUPPORTED', `${subnet.cidr} was taken by another lab meanwhile; start again`);
+      if (opts.processes === false) return lab;
       for (const m of lab.members) lab.startMember(m.index);
       await lab.waitReady();
       return lab;
@@ -181,6 +185,27 @@ export class EtcdLab {
     if (this.destroyed) throw new LabError('LAB_NOT_READY', `lab ${this.id} was destroyed`);
     if (this.isRunning(i)) throw new LabError('LAB_COMMAND_FAILED', `member ${this.member(i).name} already runs (pid ${this.pid(i)})`);
     const m = this.member(i);
+    // ETCD_* variables in our environment would override or conflict with its flags.
+    const env = Object.fromEntries(Object.entries(childEnv({ PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` })).filter(([k]) => !k.startsWith('ETCD')));
+    // Before the log is opened: it makes the member's directory.
+    const [file, ...argv] = this.memberArgv(i, opts);
+    const log = openSync(m.logFile, 'a', 0o600);
+    let child: ChildProcess;
+    try {
+      // `ip netns exec` enters the namespace and execs etcd: the child's pid is etcd's own.
+      child = spawn(file!, argv, { env, detached: true, stdio: ['ignore', log, log] });
+    } finally {
+      closeSync(log);
+    }
+    return this.track(i, m, child);
+  }
+
+  /**
+   * The command that runs member i in its namespace (`ip netns exec NS etcd …`), for a supervisor
+   * of its own (Warden's `kind: process` service); its data dir is made here.
+   */
+  memberArgv(i: number, opts: { existing?: boolean } = {}): string[] {
+    const m = this.member(i);
     mkdirSync(join(this.dir, m.name), { recursive: true, mode: 0o700 });
     const args = [
       '--name', m.name,
@@ -195,16 +220,10 @@ export class EtcdLab {
       ...(this.opts.quotaBackendBytes === undefined ? [] : ['--quota-backend-bytes', String(this.opts.quotaBackendBytes)]),
       ...this.opts.extraArgs,
     ];
-    // ETCD_* variables in our environment would override or conflict with the flags above.
-    const env = Object.fromEntries(Object.entries(childEnv({ PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` })).filter(([k]) => !k.startsWith('ETCD')));
-    const log = openSync(m.logFile, 'a', 0o600);
-    let child: ChildProcess;
-    try {
-      // `ip netns exec` enters the namespace and execs etcd: the child's pid is etcd's own.
-      child = spawn('ip', ['netns', 'exec', m.netns, this.opts.etcd, ...args], { env, detached: true, stdio: ['ignore', log, log] });
-    } finally {
-      closeSync(log);
-    }
+    return ['ip', 'netns', 'exec', m.netns, this.opts.etcd, ...args];
+  }
+
+  private track(i: number, m: LabMember, child: ChildProcess): number {
     const pid = child.pid;
     const stat = pid === undefined ? null : readProcStat(pid);
     if (pid === undefined || stat === null) throw new LabError('LAB_COMMAND_FAILED', `could not start member ${m.name} (see ${m.logFile})`);

@@ -9,7 +9,7 @@ import type { EtcdFacts, MemberView } from './index.js';
 
 const SPEC: SubjectSpec = {
   name: 'etcd', type: 'etcd', host: 'local', members: ['e1', 'e2', 'e3'], intervalMs: 1000,
-  params: { endpoints: { e1: 'http://10.0.0.11:2379', e2: 'http://10.0.0.12:2379', e3: 'http://10.0.0.13:2379' }, maxLag: 1000 },
+  params: { endpoints: { e1: 'http://10.0.0.11:2379', e2: 'http://10.0.0.12:2379', e3: 'http://10.0.0.13:2379' }, maxLag: 1000, joinMs: 5000 },
 };
 const ok = (id: string, leader: string | null, index = 100): MemberView => ({ ok: true, id, leader, term: 2, index, errors: [] });
 const silent: MemberView = { ok: false, error: 'connect ECONNREFUSED' };
@@ -38,6 +38,18 @@ void describe('subject: etcd', () => {
     assert.equal(t.service, 'etcd');
     assert.equal(t.cause, 'leader_lost');
     assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart e1'], 'only the dead member');
+  });
+
+  it('the leader killed before the others notice: leader_lost at once, naming it', () => {
+    const d = driver();
+    const ids = { a: 'e1', b: 'e2', c: 'e3' };
+    const w = world(d, { e1: silent, e2: ok('b', 'a'), e3: ok('c', 'a') }, { e1: dead() });
+    (w.subjects!.etcd as { facts: EtcdFacts }).facts.ids = ids;
+    d.pass(w);
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'leader_lost');
+    assert.match(t.diagnosis?.evidence[0]?.fact ?? '', /^the leader e1 \(a\) is down$/);
+    assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart e1']);
   });
 
   it('two members killed: quorum_lost, the missing ones started one at a time, the running one untouched', () => {
