@@ -36,7 +36,7 @@ services:
     env: { OUT: "${dir}", MINE: from-config }
     stopGrace: 1s
     checks:
-      - exec: { argv: [sh, -c, 'env > "$0/probe.env"; test ! -e "$0/stuck"', "${dir}"] }
+      - exec: { argv: [sh, -c, 'env > "$0/probe.tmp" && mv "$0/probe.tmp" "$0/probe.env"; test ! -e "$0/stuck"', "${dir}"] }
         interval: 200ms
         timeout: 150ms
         failures: 1
