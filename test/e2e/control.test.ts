@@ -3,22 +3,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cli, cliJson, gone, startLab, startsOf, statusJson, waitFor, type LabRun } from './harness.js';
+import { cli, cliJson, gone, morePasses, startLab, startsOf, statusJson, waitFor, type LabRun } from './harness.js';
 
 interface Audit { seq: number; actor: string; kind: string; subject: string | null; data: Record<string, unknown> }
 interface Status { daemon: { lastPassAt: string | null }; services: { name: string; health: string; paused?: { by: string; until: string | null } | null }[] }
 
 const starts = (run: LabRun): number => startsOf(join(run.lab.dir, 'data'), 'web');
 
-/** Waits for `n` more completed passes of the daemon (distinct heartbeat stamps). */
-async function passes(run: LabRun, n: number): Promise<void> {
-  const seen = new Set<string>();
-  await waitFor(async () => {
-    const { status } = await statusJson<Status>(run.lab.configPath);
-    if (status.daemon.lastPassAt) seen.add(status.daemon.lastPassAt);
-    return seen.size > n;
-  }, 20_000, `${n} more passes`);
-}
 
 test('warden restart web restarts it once, an action requested by the person, audited', async (t) => {
   const run = await startLab({ noWorker: true });
@@ -40,7 +31,7 @@ test('warden restart web restarts it once, an action requested by the person, au
   await run.waitSettled(['web']);
   assert.ok(gone(pid), 'the old web process is gone');
   assert.notEqual(run.pid('web'), pid);
-  await passes(run, 3);
+  await morePasses(run.lab.configPath, 3);
   assert.equal(starts(run), before + 1, 'started exactly once more');
   assert.equal(await restarts(), restartsBefore + 1, 'no repair followed');
 
@@ -65,7 +56,7 @@ test('a paused web is not repaired; it is after resume; pause --for expires by i
   const before = starts(run);
   process.kill(pid, 'SIGKILL');
   await waitFor(async () => (await statusJson<Status>(run.lab.configPath)).status.services.find((s) => s.name === 'web')?.health === 'missing', 10_000, 'web seen missing');
-  await passes(run, 3);
+  await morePasses(run.lab.configPath, 3);
   assert.equal(starts(run), before, 'not started while paused');
   assert.deepEqual((await run.tickets()).filter((x) => x.service === 'web'), [], 'no ticket while paused');
   const debug = await cliJson<{ paused: { by: string } | null }>(['debug', 'web'], run.lab.configPath);
@@ -113,7 +104,7 @@ test('warden stop is under policy; allowed, it stops web and keeps it stopped un
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /\(stop web\) runs within one pass; web is paused/);
   await waitFor(async () => gone(pid), 10_000, 'web stopped');
-  await passes(run, 3);
+  await morePasses(run.lab.configPath, 3);
   assert.equal(starts(run), before, 'not started again while stopped');
   const { code, status } = await statusJson<Status>(run.lab.configPath);
   assert.equal(code, 1, 'a stopped service is not nominal');

@@ -50,6 +50,19 @@ export interface TicketJson {
 export interface ActionJson { id: string; ticketId: string | null; type: string; target: string; state: string; attempts: number; idempotencyKey: string }
 
 /** A process that exited (a zombie not yet reaped by init counts as gone). */
+/**
+ * Waits until the daemon has completed `n` more passes (distinct heartbeat stamps after the first
+ * one seen): time for a wrong ticket or a wrong restart to appear, counted in passes, not slept.
+ */
+export async function morePasses(configPath: string, n: number, timeoutMs = 20_000): Promise<void> {
+  const seen = new Set<string>();
+  await waitFor(async () => {
+    const { status } = await statusJson<{ daemon: { lastPassAt: string | null } }>(configPath);
+    if (status.daemon.lastPassAt) seen.add(status.daemon.lastPassAt);
+    return seen.size > n;
+  }, timeoutMs, `${n} more passes`);
+}
+
 /** How many times Warden started a process service: its "starting:" notes in the service's log. */
 export function startsOf(dataDir: string, service: string): number {
   return readFileSync(join(dataDir, 'logs', `${service}.log`), 'utf8').split('\n').filter((l) => /\[warden[^\]]*\] starting: /.test(l)).length;

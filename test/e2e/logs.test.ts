@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cliJson, startLab, startsOf, statusJson, waitFor } from './harness.js';
+import { cliJson, morePasses, startLab, startsOf, waitFor } from './harness.js';
 
 interface Diag { rootCause: { service: string; cause: string }; evidence: { source: string; fact: string }[]; recommended: unknown[] }
 
@@ -39,12 +39,7 @@ test('a port held by a foreign process: one ticket quoting EADDRINUSE, naming po
   // No endless restarts: across several more passes, web is not started again.
   const starts = (): number => startsOf(join(run.lab.dir, 'data'), 'web');
   const before = starts();
-  const passes = new Set<string>();
-  await waitFor(async () => {
-    const { status: st } = await statusJson<{ daemon: { lastPassAt: string | null } }>(run.lab.configPath);
-    if (st.daemon.lastPassAt) passes.add(st.daemon.lastPassAt);
-    return passes.size >= 4;
-  }, 20_000, 'four more passes');
+  await morePasses(run.lab.configPath, 3);
   assert.equal(starts(), before, 'web was not started again');
   assert.equal((await run.tickets()).find((x) => x.id === ticket.id)?.status, 'escalated');
 });

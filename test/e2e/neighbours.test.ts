@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
 import { readProcStat } from '../../src/lib/proc.js';
-import { startLab, startsOf, statusJson, waitFor } from './harness.js';
+import { morePasses, startLab, startsOf, waitFor } from './harness.js';
 
 const node = process.execPath;
 const dead = (pid: number): boolean => { const st = readProcStat(pid); return st === null || st.state === 'Z'; };
@@ -57,12 +57,7 @@ test('a start command that daemonizes is reported once, with what to do, and not
   // No restarts while the daemon keeps serving: across several passes, forker is not started again.
   const before = startsOf(join(run.lab.dir, 'data'), 'forker');
   assert.equal(before, 1);
-  const passes = new Set<string>();
-  await waitFor(async () => {
-    const { status: st } = await statusJson<{ daemon: { lastPassAt: string | null } }>(run.lab.configPath);
-    if (st.daemon.lastPassAt) passes.add(st.daemon.lastPassAt);
-    return passes.size >= 4;
-  }, 20_000, 'four more passes');
+  await morePasses(run.lab.configPath, 3);
   assert.equal(startsOf(join(run.lab.dir, 'data'), 'forker'), before);
   assert.equal(dead(daemonPid), false, 'the daemon it forked still serves');
   assert.equal((await run.tickets()).filter((x) => x.service === 'forker').length, 1);

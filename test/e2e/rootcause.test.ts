@@ -5,17 +5,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, LAB } from '../../src/demo/lab.js';
-import { startLab, statusJson, waitFor, type LabRun, type TicketJson } from './harness.js';
+import { morePasses, startLab, waitFor, type TicketJson } from './harness.js';
 
 const closed = (t: TicketJson | undefined): boolean => !!t && (t.status === 'resolved' || t.status === 'escalated');
 
-/** Waits until the daemon has completed `n` more passes: time for a wrong ticket to appear, counted in passes. */
-async function passes(run: LabRun, n: number): Promise<void> {
-  const lastPass = async (): Promise<string | null> =>
-    (await statusJson<{ daemon: { lastPassAt: string | null } }>(run.lab.configPath)).status.daemon.lastPassAt;
-  const seen = new Set([await lastPass()]);
-  await waitFor(async () => { seen.add(await lastPass()); return seen.size > n; }, 30_000, `${n} more passes`);
-}
 
 test('a SIGSTOPped cache is the root cause; web, whose check fails first, is not restarted', async (t) => {
   const run = await startLab({ noWorker: true });
@@ -32,7 +25,7 @@ test('a SIGSTOPped cache is the root cause; web, whose check fails first, is not
   t.after(() => { try { process.kill(cachePid, 'SIGCONT'); } catch { /* gone */ } });
   const ticket = await waitFor(async () => (await run.tickets()).find((x) => closed(x)), 30_000, 'a ticket closed');
   await run.waitSettled(['cache', 'web']);
-  await passes(run, 3);
+  await morePasses(run.lab.configPath, 3, 30_000);
 
   const tickets = await run.tickets();
   assert.deepEqual(tickets.map((x) => x.id), [ticket.id], 'one ticket for the whole incident');
@@ -80,7 +73,7 @@ ${check(`http: { url: "http://127.0.0.1:${front}/healthz", expectStatus: 200 }`)
   process.kill(run.pid('root'), 'SIGKILL');
   const ticket = await waitFor(async () => (await run.tickets()).find((x) => x.service === 'root' && !ticketsBefore.has(`${x.id}/${x.occurrences}`) && closed(x)), 40_000, 'root ticket closed');
   await run.waitSettled(['root', 'mid', 'front']);
-  await passes(run, 3);
+  await morePasses(run.lab.configPath, 3, 30_000);
 
   const fresh = (await run.tickets()).filter((x) => !ticketsBefore.has(`${x.id}/${x.occurrences}`));
   assert.deepEqual(fresh.map((x) => `${x.id} ${x.service}`), [`${ticket.id} root`], 'one ticket for the whole incident');
