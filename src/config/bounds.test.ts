@@ -2,18 +2,7 @@
 // was found exiting 1 without a position, or taking seconds and gigabytes (Warden issue 8).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from './load.js';
-
-/** The errors parseConfig reports for `text`, as `line:col: message`. */
-function errors(text: string): string[] {
-  try {
-    parseConfig(text, 'w.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.issues.map((i) => `${i.line}:${i.col}: ${i.message}`);
-  }
-  assert.fail('expected the config to be rejected');
-}
+import { configErrors } from '../testing/config.js';
 
 const HEAD = 'version: 1\nagent: { name: otto }\n';
 
@@ -26,7 +15,7 @@ function y(s: string): string {
 
 test('names have a length cap, and long values are quoted short in messages', () => {
   const long = 'x'.repeat(20_000);
-  assert.deepEqual(errors(`${HEAD}services:\n  - { name: ${long}a, start: [x] }\n  - { name: b, start: [x], dependsOn: [${long}b], ${long}: 1 }\n`), [
+  assert.deepEqual(configErrors(`${HEAD}services:\n  - { name: ${long}a, start: [x] }\n  - { name: b, start: [x], dependsOn: [${long}b], ${long}: 1 }\n`), [
     `4:13: services[0].name: expected a service name of at most 128 characters; got "${'x'.repeat(40)}…" (20001 characters)`,
     `5:40: services[1].dependsOn[0]: expected a service name of at most 128 characters; got "${'x'.repeat(40)}…" (20001 characters)`,
     `5:40: services[1].dependsOn[0]: unknown service "${'x'.repeat(40)}…" (20001 characters); services are: ${'x'.repeat(40)}…, b`,
@@ -35,7 +24,7 @@ test('names have a length cap, and long values are quoted short in messages', ()
 });
 
 test('NUL bytes in argv, env and paths are rejected where they are, not by spawn at run time', () => {
-  assert.deepEqual(errors(HEAD + [
+  assert.deepEqual(configErrors(HEAD + [
     'services:',
     '  - name: api',
     '    start: [node, "a\\0b"]',
@@ -55,7 +44,7 @@ test('NUL bytes in argv, env and paths are rejected where they are, not by spawn
 });
 
 test('an alias without an anchor is reported where it is, with every other error', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         start: *missing
@@ -67,13 +56,13 @@ test('an alias without an anchor is reported where it is, with every other error
 });
 
 test('an alias inside the node it names is reported, not expanded forever', () => {
-  assert.deepEqual(errors(HEAD + 'services: &s [ { name: a, start: [x], dependsOn: *s } ]\n'), [
+  assert.deepEqual(configErrors(HEAD + 'services: &s [ { name: a, start: [x], dependsOn: *s } ]\n'), [
     '3:50: YAML: the alias *s is inside the node anchored &s, which would make it endless',
   ]);
 });
 
 test('a merge key (<<) takes maps only, and says so where it is', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     x: &list [1, 2]
     services:
       - <<: *list
@@ -94,10 +83,10 @@ test('a merge key (<<) takes maps only, and says so where it is', () => {
 });
 
 test('a key that is a list or a map is an error at the key', () => {
-  assert.deepEqual(errors(`${HEAD}services:\n  - { name: a, start: [x], [b]: 1 }\n`), [
+  assert.deepEqual(configErrors(`${HEAD}services:\n  - { name: a, start: [x], [b]: 1 }\n`), [
     '4:28: YAML: a key must be a plain value such as a name; this one is a list',
   ]);
-  assert.deepEqual(errors(`${HEAD}services:\n  - { name: a, start: [x], !!binary aGk=: 1 }\n`), [
+  assert.deepEqual(configErrors(`${HEAD}services:\n  - { name: a, start: [x], !!binary aGk=: 1 }\n`), [
     '4:37: YAML: a key must be a plain value such as a name; this one is binary data',
   ]);
 });
@@ -105,20 +94,20 @@ test('a key that is a list or a map is an error at the key', () => {
 test('an alias bomb is refused by its expanded size, at the alias, without expanding it', () => {
   const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
   for (let i = 1; i < 10; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
-  const [bomb] = errors(`${HEAD}${levels.join('\n')}\n`);
+  const [bomb] = configErrors(`${HEAD}${levels.join('\n')}\n`);
   assert.match(bomb ?? '', /^12:10: YAML: aliases expand this file to more than 4,000,000 values and characters \(about 2\.\de10\); this alias alone stands for about 2\.\de9; share fewer or smaller nodes/);
 });
 
 test('one large node repeated by many aliases is bounded by its expanded size too', () => {
   // No alias inside the node, so counting aliases (the YAML library's guard) sees nothing to fear.
   const big = `big: &big [${Array.from({ length: 1_000 }, (_, i) => `item${i}`).join(', ')}]`;
-  const [first] = errors(`${HEAD}${big}\nmany: [${Array(1_000).fill('*big').join(', ')}]\n`);
+  const [first] = configErrors(`${HEAD}${big}\nmany: [${Array(1_000).fill('*big').join(', ')}]\n`);
   assert.match(first ?? '', /^4:8: YAML: aliases expand this file to more than 4,000,000 values and characters \(about 7\.9e6\); this alias alone stands for 7,891;/);
 });
 
 test('past 50 unknown service names there are no more guesses: each would scan every name', () => {
   const services = Array.from({ length: 60 }, (_, i) => `  - { name: svc${i}, start: [x], dependsOn: [svc${i}x] }`);
-  const found = errors(`${HEAD}services:\n${services.join('\n')}\n`);
+  const found = configErrors(`${HEAD}services:\n${services.join('\n')}\n`);
   assert.equal(found.length, 60);
   assert.equal(found.filter((e) => e.includes('did you mean')).length, 50);
   assert.match(found[0] ?? '', /unknown service "svc0x" \(did you mean "svc0"\?\); services are: svc0, svc1, .*, svc19, … \(60 in all\)$/);

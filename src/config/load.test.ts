@@ -4,19 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './load.js';
+import { configErrors } from '../testing/config.js';
 
 const FILE = '/srv/warden/warden.yaml';
 
-/** The errors parseConfig reports for `text`, as `line:col: message`. */
-function errors(text: string): string[] {
-  try {
-    parseConfig(text, 'w.yaml');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-    return e.issues.map((i) => `${i.line}:${i.col}: ${i.message}`);
-  }
-  assert.fail('expected the config to be rejected');
-}
 
 /** Inline YAML written flush left: `y` strips the indentation of its first line from all lines. */
 function y(s: string): string {
@@ -72,7 +63,7 @@ test('subjects: one type each, known members, a name of their own; compiled with
   const svc = (n: string): string => `  - { name: ${n}, start: [redis-server] }\n`;
   const cfg = parseConfig(HEAD + 'services:\n' + svc('r1') + svc('r2') + svc('r3') + 'subjects:\n  - { name: rs, members: [r1, r2, r3], group: { minHealthy: 2 } }\n', '/srv/warden/warden.yaml');
   assert.deepEqual(cfg.subjects, [{ name: 'rs', type: 'group', host: 'local', members: ['r1', 'r2', 'r3'], params: { minHealthy: 2 }, intervalMs: 1000 }]);
-  assert.deepEqual(errors(HEAD + 'services:\n' + svc('r1') + y(`
+  assert.deepEqual(configErrors(HEAD + 'services:\n' + svc('r1') + y(`
     subjects:
       - { name: r1, members: [r1, r9] }
       - { name: g, members: [r1], group: {}, other: 1 }
@@ -171,7 +162,7 @@ test('anchors and merge keys share settings between services', () => {
 });
 
 test('a wrong enum value points at the value and lists the choices', () => {
-  assert.deepEqual(errors(y(`
+  assert.deepEqual(configErrors(y(`
     version: 1
     agent:
       name: otto
@@ -180,7 +171,7 @@ test('a wrong enum value points at the value and lists the choices', () => {
 });
 
 test('an unknown key points at the key itself, with a suggestion', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         start: [node]
@@ -191,19 +182,19 @@ test('an unknown key points at the key itself, with a suggestion', () => {
 });
 
 test('a missing key points at the map it belongs in', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         cwd: ./lab
   `)), [
     '4:5: services[0]: kind process needs start: the command that runs it, e.g. start: [node, api.js]',
   ]);
-  assert.deepEqual(errors('version: 1\n'), ['1:1: missing required key "agent" (who this agent is and how it runs, e.g. { name: otto })']);
-  assert.deepEqual(errors('agent: { name: otto }\n'), ['1:1: missing required key "version"']);
+  assert.deepEqual(configErrors('version: 1\n'), ['1:1: missing required key "agent" (who this agent is and how it runs, e.g. { name: otto })']);
+  assert.deepEqual(configErrors('agent: { name: otto }\n'), ['1:1: missing required key "version"']);
 });
 
 test('durations need a unit', () => {
-  assert.deepEqual(errors(y(`
+  assert.deepEqual(configErrors(y(`
     version: 1
     agent:
       name: otto
@@ -218,7 +209,7 @@ test('durations need a unit', () => {
 });
 
 test('every duration is at most 7d: longer ones are config errors, not timers that fire at once', () => {
-  assert.deepEqual(errors(y(`
+  assert.deepEqual(configErrors(y(`
     version: 1
     agent:
       name: otto
@@ -232,7 +223,7 @@ test('every duration is at most 7d: longer ones are config errors, not timers th
 });
 
 test('start must be an argv list, never a shell string', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         start: node api.js --port 8080
@@ -248,7 +239,7 @@ test('start must be an argv list, never a shell string', () => {
 });
 
 test('dependsOn must name services, without cycles', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - { name: api, start: [a], dependsOn: [cahce, db] }
       - { name: db, start: [b], dependsOn: [cache] }
@@ -262,7 +253,7 @@ test('dependsOn must name services, without cycles', () => {
 });
 
 test('names must be unique and hosts must exist', () => {
-  assert.deepEqual(errors(y(`
+  assert.deepEqual(configErrors(y(`
     version: 1
     agent: { name: otto }
     hosts:
@@ -280,7 +271,7 @@ test('names must be unique and hosts must exist', () => {
 });
 
 test('a check has exactly one probe, a unique id, and a timeout within its interval', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         start: [a]
@@ -300,7 +291,7 @@ test('a check has exactly one probe, a unique id, and a timeout within its inter
 });
 
 test('values are checked where they are: signals, URLs, sizes, env, regexes, causes, policy', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         start: [a]
@@ -332,7 +323,7 @@ test('values are checked where they are: signals, URLs, sizes, env, regexes, cau
 });
 
 test('a log size too small to keep anything is refused where it is written', () => {
-  assert.deepEqual(errors(HEAD + y(`
+  assert.deepEqual(configErrors(HEAD + y(`
     services:
       - name: api
         start: [a]
@@ -370,27 +361,27 @@ test('every problem is reported at once, in file order, and formatted as file:li
 
 test('YAML syntax errors carry line and column', () => {
   // An unclosed quote is reported where the string starts, not where the file ends.
-  assert.deepEqual(errors('version: 1\nagent:\n  name: "otto\n  mode: observe\n'), [
+  assert.deepEqual(configErrors('version: 1\nagent:\n  name: "otto\n  mode: observe\n'), [
     '3:9: YAML: Missing closing "quote: the string that starts here runs on to line 5',
   ]);
-  assert.deepEqual(errors('version: 1\nagent:\n  name: otto\n mode: observe\n'), [
+  assert.deepEqual(configErrors('version: 1\nagent:\n  name: otto\n mode: observe\n'), [
     '4:1: YAML: All mapping items must start at the same column',
   ]);
-  assert.deepEqual(errors('version: 1\nagent:\n  name: otto\n    mode: observe\n'), [
+  assert.deepEqual(configErrors('version: 1\nagent:\n  name: otto\n    mode: observe\n'), [
     '3:9: YAML: Nested mappings are not allowed in compact mappings (is this line indented too far, or is a ": " missing a line break?)',
   ]);
-  assert.deepEqual(errors('version: 1\nagent:\n\tname: otto\n'), ['3:1: YAML: Tabs are not allowed as indentation; indent with spaces']);
-  assert.deepEqual(errors('version: 1\nversion: 1\n'), ['2:1: YAML: Map keys must be unique']);
-  assert.deepEqual(errors('version: 1\n---\nversion: 1\n'), ['2:1: YAML: a config file holds one YAML document; another one starts here']);
+  assert.deepEqual(configErrors('version: 1\nagent:\n\tname: otto\n'), ['3:1: YAML: Tabs are not allowed as indentation; indent with spaces']);
+  assert.deepEqual(configErrors('version: 1\nversion: 1\n'), ['2:1: YAML: Map keys must be unique']);
+  assert.deepEqual(configErrors('version: 1\n---\nversion: 1\n'), ['2:1: YAML: a config file holds one YAML document; another one starts here']);
 });
 
 test('an empty file or a file of the wrong shape is a clear error, not a crash', () => {
   const empty = '1:1: the file is empty; expected a warden config starting with "version: 1" (warden init writes a commented example)';
-  assert.deepEqual(errors(''), [empty]);
-  assert.deepEqual(errors('# just a comment\n'), [empty]);
-  assert.deepEqual(errors('- version: 1\n'), ['1:1: expected a map, got a list']);
-  assert.deepEqual(errors('version: 1\nagent:\nservices:\n'), ['2:1: agent: expected a map, got nothing', '3:1: services: expected a list of services, each starting with "- name: ..."; got nothing']);
-  assert.deepEqual(errors(`${HEAD}services:\n  api: { start: [a] }\n`), ['4:3: services: expected a list of services, each starting with "- name: ..."; got a map']);
+  assert.deepEqual(configErrors(''), [empty]);
+  assert.deepEqual(configErrors('# just a comment\n'), [empty]);
+  assert.deepEqual(configErrors('- version: 1\n'), ['1:1: expected a map, got a list']);
+  assert.deepEqual(configErrors('version: 1\nagent:\nservices:\n'), ['2:1: agent: expected a map, got nothing', '3:1: services: expected a list of services, each starting with "- name: ..."; got nothing']);
+  assert.deepEqual(configErrors(`${HEAD}services:\n  api: { start: [a] }\n`), ['4:3: services: expected a list of services, each starting with "- name: ..."; got a map']);
 });
 
 test('loadConfig reads a file and resolves paths against its directory', () => {
