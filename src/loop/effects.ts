@@ -6,7 +6,7 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import { retryIn } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import { summarize, type DecideOutput } from '../domain/decide.js';
-import type { Detection } from '../domain/detect.js';
+import type { Detection, ServiceHealth } from '../domain/detect.js';
 import { BACKOFF_RESET_PREFIX } from '../domain/backoff.js';
 import type { Health, ResolvedConfig, Summary, Ticket, World } from '../domain/types.js';
 import type { Clock } from '../lib/clock.js';
@@ -74,12 +74,12 @@ export class EffectRunner {
   persist(out: DecideOutput, now: number): void {
     const { store } = this.deps;
     const config = this.deps.config();
-    for (const [name, h] of this.healthChanges(out.detection)) {
+    for (const [name, h] of this.changed(out.detection.health)) {
       const spec = config.services.find((s) => s.name === name)!;
       store.putServiceState({ name, host: spec.host, health: h.health, since: now, detail: h.reason });
     }
     // A subject's health is kept beside its members' (names are unique across both).
-    for (const [name, h] of this.subjectChanges(out.detection)) {
+    for (const [name, h] of this.changed(out.detection.subjects)) {
       const subject = config.subjects.find((s) => s.name === name)!;
       store.putServiceState({ name, host: subject.host, health: h.health, since: now, detail: h.reason });
     }
@@ -87,12 +87,9 @@ export class EffectRunner {
     if (this.beatDue(out, now)) store.setFlag('daemon', JSON.stringify({ pid: process.pid, lastPassAt: now, summary: out.report.summary, mode: config.agent.mode }));
   }
 
-  private healthChanges(detection: Detection): [string, Detection['health'][string]][] {
-    return Object.entries(detection.health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
-  }
-
-  private subjectChanges(detection: Detection): [string, Detection['subjects'][string]][] {
-    return Object.entries(detection.subjects).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
+  /** Health (of services, or of subjects: names are unique across both) that changed since last recorded. */
+  private changed(health: Readonly<Record<string, ServiceHealth>>): [string, ServiceHealth][] {
+    return Object.entries(health).filter(([n, h]) => this.lastHealth.get(n) !== h.health);
   }
 
   /** A changed summary is written at once: status read from the store must not lag it by a beat. */
@@ -147,8 +144,8 @@ export class EffectRunner {
   /** Health changes: logged, sent to metrics, kept in memory. */
   private recordHealth(detection: Detection, world: World, paused: ReadonlySet<string>, now: number): void {
     const { log, metrics } = this.deps;
-    const healthChanges = this.healthChanges(detection);
-    for (const [name, h] of this.subjectChanges(detection)) {
+    const healthChanges = this.changed(detection.health);
+    for (const [name, h] of this.changed(detection.subjects)) {
       if (this.lastHealth.has(name) || h.health !== 'unknown') log(`health of subject ${name}: ${h.health} — ${h.reason}`);
       this.lastHealth.set(name, h.health);
       const host = this.deps.config().subjects.find((s) => s.name === name)?.host ?? 'local';
