@@ -59,6 +59,17 @@ export function brokenInvariants(plugin: SubjectRules, ctx: InvariantContext): V
   return out;
 }
 
+/**
+ * The quorum-safe first move over some members: start one that is missing (a start adds a voter and
+ * takes none away), else wait for those starting; null when none is missing or starting.
+ */
+export function startMissingFirst(members: readonly string[], ctx: InvariantContext): { step: SubjectRepair } | { wait: string } | null {
+  const missing = members.find((m) => ctx.health[m]?.health === 'missing');
+  if (missing !== undefined) return { step: { type: 'restart', target: missing, params: {} } };
+  const starting = members.filter((m) => ctx.health[m]?.health === 'unknown');
+  return starting.length > 0 ? { wait: `waiting for ${starting.join(', ')} to come up` } : null;
+}
+
 export function subjectFingerprint(subject: string): string {
   return `subject:${subject}`;
 }

@@ -4,7 +4,7 @@
 // the cause is named in the cluster's terms: quorum lost, no agreed leader, NOSPACE, a member that
 // lags — never a member's process cause.
 import { z } from 'zod';
-import type { InvariantContext, Violation } from '../../domain/subject.js';
+import { startMissingFirst, type InvariantContext, type Violation } from '../../domain/subject.js';
 import type { SubjectFacts } from '../../domain/types.js';
 import { defineSubject } from '../subject.js';
 import { duration } from '../../config/fields.js';
@@ -145,10 +145,8 @@ export default defineSubject({
     // A member that is down is started again: that adds a voter and never takes one away. One that
     // runs is never restarted here, since a restart could cost the quorum; NOSPACE needs compaction
     // and defragmentation, which are not in the catalog yet.
-    const missing = ctx.spec.members.filter((m) => ctx.health[m]?.health === 'missing');
-    if (missing[0] !== undefined) return { step: { type: 'restart', target: missing[0], params: {} } };
-    const starting = ctx.spec.members.filter((m) => ctx.health[m]?.health === 'unknown');
-    if (starting.length > 0) return { wait: `waiting for ${starting.join(', ')} to come up` };
+    const first = startMissingFirst(ctx.spec.members, ctx);
+    if (first) return first;
     if (verdicts.some((v) => v.invariant === 'no-nospace')) return { none: 'NOSPACE: compact, defragment and disarm the alarm (not automated yet)' };
     const silentRunning = f ? silent(f) : [];
     if (silentRunning.length > 0) return { none: `${silentRunning.join(', ')} run but do not answer: a network partition or a hang; restarting a running member could cost the quorum` };

@@ -4,7 +4,7 @@
 // service; once it is lost, the group is the problem — one ticket — and the repair restarts one
 // missing member at a time, each verified before the next, never touching a healthy one.
 import { z } from 'zod';
-import type { InvariantContext } from '../../domain/subject.js';
+import { startMissingFirst, type InvariantContext } from '../../domain/subject.js';
 import { defineSubject } from '../subject.js';
 
 export interface GroupParams { minHealthy: number | null }
@@ -44,14 +44,10 @@ export default defineSubject({
   ],
   repair(verdicts, ctx) {
     const down = verdicts.flatMap((v) => v.violation.blame);
-    // Missing members first (a start adds a voter and takes none away); a running but unhealthy
-    // member is restarted only when none is missing.
-    const missing = down.filter((m) => ctx.health[m]?.health === 'missing');
-    // A member starting again (a repair under way, its first checks pending) is waited for.
-    const starting = down.filter((m) => ctx.health[m]?.health === 'unknown');
-    const next = missing[0] ?? (starting.length > 0 ? undefined : down[0]);
-    if (next !== undefined) return { step: { type: 'restart', target: next, params: {} } };
-    if (starting.length > 0) return { wait: `waiting for ${starting.join(', ')} to come up` };
+    // A running but unhealthy member is restarted only when none is missing or starting.
+    const first = startMissingFirst(down, ctx);
+    if (first) return first;
+    if (down[0] !== undefined) return { step: { type: 'restart', target: down[0], params: {} } };
     return { none: 'no member is blamed; a person must look' };
   },
 });
