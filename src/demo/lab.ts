@@ -48,16 +48,27 @@ export interface Lab {
   startsFile: string;
 }
 
+/** Ports this process has handed out: each is free when asked for, but nothing holds it, and the
+ *  kernel may give the same one twice in a row (a lab's web on its cache's port, an API on a check's). */
+const handedOut = new Set<number>();
+
+/** A free TCP port on loopback, never one this process has handed out before. */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const srv = createServer();
+      srv.once('error', rej);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const p = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => res(p));
+      });
     });
-  });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export function requireRedis(): void {
@@ -69,16 +80,7 @@ export function requireRedis(): void {
 export async function makeLab(opts: LabOptions = {}): Promise<Lab> {
   requireRedis();
   const dir = mkdtempSync(join(tmpdir(), 'warden-lab-'));
-  // Each port is free when asked for, but nothing holds it: the kernel may hand the same one out
-  // twice in a row, and then web would fail to listen on the cache's port. Distinct, then.
-  const taken = new Set<number>();
-  const distinct = async (): Promise<number> => {
-    for (;;) {
-      const p = await freePort();
-      if (!taken.has(p)) { taken.add(p); return p; }
-    }
-  };
-  const ports = { web: await distinct(), cache: await distinct(), worker: await distinct() };
+  const ports = { web: await freePort(), cache: await freePort(), worker: await freePort() };
   const configPath = join(dir, 'warden.yaml');
   writeFileSync(configPath, labConfig(dir, ports, opts));
   return { dir, configPath, ports, poisonFile: join(dir, 'worker.poison'), startsFile: join(dir, 'worker.starts') };
