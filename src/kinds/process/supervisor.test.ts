@@ -329,7 +329,8 @@ test('what a dead leader left in its group is stopped before the service starts 
   const next = await sup.start(svc);
   h.track(next.pid);
   await waitFor(() => readProcStat(worker) === null || readProcStat(worker)?.state === 'Z', 3000, 'the old worker gone');
-  assert.ok(sup.logTail('shell', 20).some((l) => l.includes(`stopping what is left of its previous run: pid ${worker}`)));
+  // The note goes through the log collector, which writes it a moment later.
+  await waitFor(() => sup.logTail('shell', 20).some((l) => l.includes(`stopping what is left of its previous run: pid ${worker}`)), 3000, 'the note in the log');
 });
 
 test('a start command that forks a daemon and exits 0 is reported as daemonized', async (t) => {
