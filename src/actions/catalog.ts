@@ -8,7 +8,7 @@ import type { ServiceDriver } from '../kinds/driver.js';
 import { childEnv } from '../lib/childenv.js';
 import { isFdShortage } from '../lib/errors.js';
 import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
-import type { Action, ActionType, ServiceSpec } from '../domain/types.js';
+import type { Action, CoreActionType, ServiceSpec, SubjectSpec } from '../domain/types.js';
 
 export interface ActionContext {
   spec: ServiceSpec;
@@ -16,6 +16,8 @@ export interface ActionContext {
   /** Drives the service according to its kind (process, systemd). */
   driver: ServiceDriver;
   dataDir: string;
+  /** The subject the target is a member of, if any: its actions read the system through it. */
+  subject?: SubjectSpec;
 }
 
 /** What an interrupted action's effect looks like on the world now. */
@@ -135,7 +137,7 @@ function runbookOf(ctx: ActionContext): ServiceSpec['runbooks'][number] {
   return rb;
 }
 
-export const actionKinds: Record<ActionType, ActionKind> = {
+export const actionKinds: Record<CoreActionType, ActionKind> = {
   start,
   restart,
   stop,

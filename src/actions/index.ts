@@ -1,27 +1,53 @@
 // The action registry: one typed table of the catalog's actions, with the plugin facts (description,
-// parameter schema, prerequisites) beside the effect in catalog.ts. Policy names come from here, so
-// an action policy may name is one that exists. Its keys must be domain's ActionType, no more, no less.
+// parameter schema, prerequisites) beside the effect in catalog.ts. The kernel's own actions are
+// keyed by their names; each subject adds its actions as `<subject type>.<name>` (etcd.defragment).
+// Policy names come from here, so an action a policy may name is one that exists.
 import { z } from 'zod';
-import type { ActionType } from '../domain/types.js';
+import type { ActionType, CoreActionType } from '../domain/types.js';
 import { registry, type Plugin } from '../plugins/plugin.js';
+import { subjects } from '../subjects/index.js';
+import type { SubjectActionPlugin } from '../subjects/subject.js';
 import { actionKinds, type ActionKind } from './catalog.js';
+import { WardenError } from '../lib/errors.js';
 
-export interface ActionPlugin<N extends ActionType = ActionType, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
+export interface ActionPlugin<N extends string = ActionType, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
   /** How it is performed and resumed (the catalog entry). */
   kind: ActionKind;
 }
 
-function defineAction<const N extends ActionType, C extends z.ZodType>(name: N, description: string, config: C): ActionPlugin<N, C> {
+function defineAction<const N extends CoreActionType, C extends z.ZodType>(name: N, description: string, config: C): ActionPlugin<N, C> {
   return { name, description, config, compile: (p) => p, prerequisites: [], kind: actionKinds[name] };
 }
 
 const none = z.strictObject({});
 
-export const actions = registry('action', {
+const core = {
   start: defineAction('start', 'starts a service that is not running (a no-op when it runs)', none),
   restart: defineAction('restart', 'stops a service (stopSignal, then SIGKILL after stopGrace) and starts it again', none),
   stop: defineAction('stop', 'stops a service', none),
   'run-runbook': defineAction('run-runbook', "runs one of the service's runbooks (params: runbook)", z.strictObject({ runbook: z.string().min(1) })),
-}) satisfies { [T in ActionType]: ActionPlugin<T> };
+} satisfies { [T in CoreActionType]: ActionPlugin<T> };
+
+/** Every subject's actions, under their qualified names. */
+function subjectActions(): Record<string, ActionPlugin> {
+  const out: Record<string, ActionPlugin> = {};
+  for (const [type, plugin] of Object.entries(subjects)) {
+    for (const [name, a] of Object.entries((plugin.actions ?? {}) as Record<string, SubjectActionPlugin>)) {
+      if (a.name !== name) throw new WardenError('PLUGIN_NAME_MISMATCH', `subject ${type}'s action registered as "${name}" calls itself "${a.name}"`);
+      const qualified = `${type}.${name}` as const;
+      out[qualified] = { ...a, name: qualified };
+    }
+  }
+  return out;
+}
+
+export const actions: Record<ActionType, ActionPlugin> & typeof core = registry('action', { ...subjectActions(), ...core }) as Record<ActionType, ActionPlugin> & typeof core;
 
 export const ACTION_NAMES = Object.keys(actions) as ActionType[];
+
+/** How an action type is performed; an unknown type (a stored action whose subject is gone) is an error. */
+export function actionKind(type: ActionType): ActionKind {
+  const a = Object.hasOwn(actions, type) ? actions[type] : undefined;
+  if (!a) throw new WardenError('ACTION_UNKNOWN', `no action "${type}" in the catalog`, { retryable: false });
+  return a.kind;
+}

@@ -99,7 +99,11 @@ export interface HostSpec {
   transport: 'local';
 }
 
-export type ActionType = 'start' | 'restart' | 'stop' | 'run-runbook';
+/** The kernel's own actions, on any service. */
+export type CoreActionType = 'start' | 'restart' | 'stop' | 'run-runbook';
+/** A subject's action, named `<subject type>.<action>` (`etcd.defragment`): src/subjects/<type>/. */
+export type SubjectActionType = `${string}.${string}`;
+export type ActionType = CoreActionType | SubjectActionType;
 
 export interface PolicyRule {
   match: { service: string; host: string };

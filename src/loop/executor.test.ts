@@ -159,3 +159,17 @@ test('halted (the store found damaged): an action already executing finishes, no
   await flush();
   assert.equal(driver.calls, 2, 'the same action starts when not halted');
 });
+
+test('an action the catalog no longer has (its subject gone) fails with why, and nothing runs', async (t) => {
+  const { store, driver, executor } = setup(t);
+  store.putAction(action({ id: 'A7', ticketId: null, type: 'gone.compact', target: 'cache', state: 'validated', attempts: 0, idempotencyKey: 'k7', startedAt: null, finishedAt: null }));
+  store.putAction(action({ id: 'A8', ticketId: null, type: 'gone.compact', target: 'web', state: 'executing', attempts: 1, idempotencyKey: 'k8', startedAt: 1, finishedAt: null }));
+  executor.resume();
+  assert.equal(store.getAction('A8')?.state, 'failed');
+  assert.match(store.getAction('A8')?.error ?? '', /no action "gone.compact" in the catalog/);
+  executor.run('A7');
+  await flush();
+  assert.equal(store.getAction('A7')?.state, 'failed');
+  assert.match(store.getAction('A7')?.error ?? '', /no action "gone.compact" in the catalog/);
+  assert.equal(driver.calls, 0);
+});

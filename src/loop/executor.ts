@@ -2,7 +2,10 @@
 // after it ends; one action per target at a time, its target held until the effect has really
 // ended; an attempt that times out is aborted, and retried only if the world shows its effect did
 // not happen; retries back off exponentially with jitter.
-import { actionKinds, type ActionContext, type ActionKind } from '../actions/catalog.js';
+import type { ActionContext, ActionKind } from '../actions/catalog.js';
+import { actionKind } from '../actions/index.js';
+import { lookup } from '../plugins/plugin.js';
+import { subjects } from '../subjects/index.js';
 import { transitionAction, type ActionEvent } from '../domain/action.js';
 import type { Action, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
@@ -70,7 +73,12 @@ export class Executor {
         this.finish(a, { type: 'fail', error: 'service no longer in the inventory' });
         continue;
       }
-      const verdict = actionKinds[a.type].resume(ctx);
+      const kind = knownKind(a);
+      if (typeof kind === 'string') {
+        this.finish(a, { type: 'fail', error: kind });
+        continue;
+      }
+      const verdict = kind.resume(ctx);
       this.deps.log(`action ${a.id} ${a.type} ${a.target} was executing when Warden stopped: ${verdict.detail} → ${verdict.outcome}`);
       const next = this.apply(a, { type: 'resume', outcome: verdict.outcome, detail: verdict.detail });
       if (next.state === 'executing') this.launch(next, true);
@@ -91,7 +99,9 @@ export class Executor {
   private context(a: Action): ActionContext | null {
     const cfg = this.deps.config();
     const spec = cfg.services.find((s) => s.name === a.target) ?? this.deps.retired?.(a.target);
-    return spec ? { spec, action: a, driver: this.deps.driverFor(spec), dataDir: cfg.agent.dataDir } : null;
+    if (!spec) return null;
+    const subject = cfg.subjects.find((s) => s.members.includes(a.target));
+    return { spec, action: a, driver: this.deps.driverFor(spec), dataDir: cfg.agent.dataDir, ...(subject ? { subject } : {}) };
   }
 
   private launch(a: Action, resumed: boolean): void {
@@ -119,13 +129,14 @@ export class Executor {
   private async attempt(a: Action, resumed: boolean, effects: Promise<unknown>[]): Promise<void> {
     const ctx = this.context(a);
     if (!ctx) { this.finish(a, { type: 'fail', error: 'service no longer in the inventory' }); return; }
+    const kind = knownKind(a);
+    if (typeof kind === 'string') { this.finish(a, { type: 'fail', error: kind }); return; }
     if (!resumed) {
       // Durable before the effect: a crash from here on finds the action `executing` and re-verifies it.
       a = this.apply(a, { type: 'start' });
       ctx.action = a;
       this.deps.log(`action ${a.id} ${a.type} ${a.target}: executing (attempt ${a.attempts}/${a.maxAttempts})`);
     }
-    const kind = actionKinds[a.type];
     const r = await this.perform(kind, ctx, effects);
     if (r.ok) {
       this.finish(a, { type: 'complete', detail: r.detail });
@@ -164,7 +175,7 @@ export class Executor {
     } catch (error) {
       return { ok: false, error, aborted: false, ended: true };
     }
-    const effect = kind.run(ctx, ac.signal).then(
+    const effect = guarded(kind, ctx, ac.signal).then(
       (detail): Outcome => ({ ok: true, detail }),
       (error: unknown): Outcome => ({ ok: false, error, aborted: ac.signal.aborted, ended: true }),
     );
@@ -214,4 +225,24 @@ type Outcome =
   /** `aborted`: the attempt timed out; `ended`: its effect has settled since. */
   | { ok: false; error: unknown; aborted: boolean; ended: boolean };
 
+/** The action's catalog entry, or why there is none (a subject's action whose plugin is gone). */
+function knownKind(a: Action): ActionKind | string {
+  try {
+    return actionKind(a.type);
+  } catch (e) {
+    return errorText(e);
+  }
+}
 
+/**
+ * The effect, after the target's subject (if any) has had its say against the system as it is now:
+ * a refusal fails the attempt without retry — it is part of the action, not only of the policy.
+ */
+async function guarded(kind: ActionKind, ctx: ActionContext, signal: AbortSignal): Promise<string> {
+  if (ctx.subject) {
+    const plugin = lookup('subject', subjects, ctx.subject.type);
+    const refusal = plugin.guard ? await plugin.guard({ ...ctx, subject: ctx.subject }, signal) : null;
+    if (refusal !== null) throw new WardenError('ACTION_REFUSED', `refused by subject ${ctx.subject.name}: ${refusal}`, { retryable: false });
+  }
+  return kind.run(ctx, signal);
+}

@@ -11,6 +11,15 @@ import type { SubjectRules } from '../domain/subject.js';
 import type { SubjectSpec } from '../domain/types.js';
 import type { z } from 'zod';
 import type { Plugin } from '../plugins/plugin.js';
+import type { ActionContext, ActionKind } from '../actions/catalog.js';
+
+/** An action a subject brings: registered as `<subject type>.<name>`, its target one of the members. */
+export interface SubjectActionPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
+  kind: ActionKind;
+}
+
+/** An action's context when its target is a member of a subject. */
+export type MemberActionContext = ActionContext & { subject: SubjectSpec };
 
 export interface SubjectPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, object>, SubjectRules {
   /**
@@ -19,6 +28,19 @@ export interface SubjectPlugin<N extends string = string, C extends z.ZodType = 
    * (`group`) reads nothing. Must settle within `timeoutMs` and honour the signal.
    */
   observe?(spec: SubjectSpec, o: { signal: AbortSignal; timeoutMs: number }): Promise<unknown>;
+  /** The subject's own actions, by short name (`defragment`; registered as `etcd.defragment`). */
+  actions?: Record<string, SubjectActionPlugin>;
+  /**
+   * Asked as part of every action on a member, before its effect, against the system as it is
+   * then: why the action must not run now (it could lose the quorum), or null. A refusal fails the
+   * action without retry, whatever the policy allowed.
+   */
+  guard?(ctx: MemberActionContext, signal: AbortSignal): Promise<string | null>;
+}
+
+/** A subject's action, typed, for its `actions` table. */
+export function defineSubjectAction<const N extends string, C extends z.ZodType>(a: SubjectActionPlugin<N, C>): SubjectActionPlugin<N, C> {
+  return a;
 }
 
 /** Identity as a plugin (name, description, config, compile, prerequisites), with subject-specific parts. */
