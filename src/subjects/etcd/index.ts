@@ -168,14 +168,19 @@ export default defineSubject({
       try {
         const s = await client.status({ signal: o.signal });
         members[m] = { ok: true, id: s.memberId, leader: s.leader, term: s.raftTerm, index: s.raftIndex, errors: s.errors };
+      } catch (err) {
+        members[m] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        return;
+      }
+      // Alarms and the member list go through raft: during an election they wait for a leader and
+      // may time out. That says nothing of this member, which has just answered its status.
+      try {
         alarms ??= (await client.alarms({ signal: o.signal })).map((a) => ({ memberId: a.memberId, alarm: a.alarm }));
         ids ??= Object.fromEntries((await client.memberList({ signal: o.signal })).flatMap((x) => {
           const svc = x.clientUrls.map((u) => byUrl.get(new URL(u).origin)).find((v) => v !== undefined);
           return svc === undefined ? [] : [[x.id, svc]];
         }));
-      } catch (err) {
-        members[m] = { ok: false, error: err instanceof Error ? err.message : String(err) };
-      }
+      } catch { /* read again next interval */ }
     }));
     return { members, alarms: alarms ?? [], ...(ids ? { ids } : {}) };
   },

@@ -84,3 +84,29 @@ void describe('subject: etcd', () => {
     assert.match(out.detection.subjects.etcd?.reason ?? '', /^lag: raft index behind the leader by more than 1000: e3 4900$/);
   });
 });
+
+void describe('subject: etcd observe', () => {
+  // A local HTTP server stands in for etcd's JSON gateway (the real cluster runs in the e2e tests):
+  // status answers, as it does during an election, while the member list and alarms, which need a
+  // leader, fail.
+  it('a member that answers its status counts as answering, whatever raft-bound reads do', async (t) => {
+    const { createServer } = await import('node:http');
+    const srv = createServer((req, res) => {
+      if (req.url === '/v3/maintenance/status') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ header: { member_id: '10', raft_term: '3' }, version: '3.4.23', leader: '0', raftIndex: '40', raftTerm: '3' }));
+        return;
+      }
+      res.statusCode = 503;
+      res.end(JSON.stringify({ error: 'etcdserver: request timed out', code: 14 }));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    t.after(() => srv.close());
+    const addr = srv.address();
+    const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    const { default: etcd } = await import('./index.js');
+    const spec: SubjectSpec = { ...SPEC, members: ['e1'], params: { ...SPEC.params, endpoints: { e1: url } } };
+    const facts = await etcd.observe!(spec, { signal: new AbortController().signal, timeoutMs: 2000 }) as EtcdFacts;
+    assert.equal(facts.members.e1?.ok, true, JSON.stringify(facts.members.e1));
+  });
+});
