@@ -36,8 +36,10 @@ const forTests = ['test', 'setup', undefined].includes(process.env.npm_lifecycle
 if (forTests && process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container']);
 // The etcd lab (src/subjects/etcd/lab.ts, test/e2e/etcd-lab.test.ts): etcd 3.4 members in network
 // namespaces made with iproute2's `ip` (and `tc` for latency), a firewall fault made with nftables'
-// `nft`. WARDEN_SKIP_ETCD=1 skips those tests, and then these packages.
-if (forTests && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['etcd', 'etcd-server'], ['ip', 'iproute2'], ['nft', 'nftables']);
+// `nft`. WARDEN_SKIP_ETCD=1 skips those tests, and then these packages. `npm run demo -- etcd` runs
+// the same lab, and npm does not tell this script which scenario follows, so the demo installs them too.
+const forDemo = process.env.npm_lifecycle_event === 'demo';
+if ((forTests || forDemo) && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['etcd', 'etcd-server'], ['ip', 'iproute2'], ['nft', 'nftables']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {
