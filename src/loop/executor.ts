@@ -7,7 +7,7 @@ import { actionKind } from '../actions/index.js';
 import { lookup } from '../plugins/plugin.js';
 import { subjects } from '../subjects/index.js';
 import { transitionAction, type ActionEvent } from '../domain/action.js';
-import type { Action, ResolvedConfig } from '../domain/types.js';
+import type { Action, Health, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { backoffMs } from '../lib/backoff.js';
@@ -175,7 +175,7 @@ export class Executor {
     } catch (error) {
       return { ok: false, error, aborted: false, ended: true };
     }
-    const effect = guarded(kind, ctx, ac.signal).then(
+    const effect = this.guarded(kind, ctx, ac.signal).then(
       (detail): Outcome => ({ ok: true, detail }),
       (error: unknown): Outcome => ({ ok: false, error, aborted: ac.signal.aborted, ended: true }),
     );
@@ -199,6 +199,24 @@ export class Executor {
     if (after.ok) return after;
     this.deps.log(`action ${a.id} ${a.type} ${a.target}: aborted effect ended: ${errorText(after.error)}`);
     return { ok: false, error: reason, aborted: true, ended: true };
+  }
+
+  /**
+   * The effect, after the target's subject (if any) has had its say against the system as it is
+   * now: a refusal fails the attempt without retry — it is part of the action, not only of the policy.
+   */
+  private async guarded(kind: ActionKind, ctx: ActionContext, signal: AbortSignal): Promise<string> {
+    if (ctx.subject) {
+      const plugin = lookup('subject', subjects, ctx.subject.type);
+      const host = ctx.subject.host;
+      const health = (service: string): Health => {
+        const h = this.deps.config().services.find((x) => x.name === service)?.host ?? host;
+        return this.deps.store.listServiceStates().find((x) => x.name === service && x.host === h)?.health ?? 'unknown';
+      };
+      const refusal = plugin.guard ? await plugin.guard({ ...ctx, subject: ctx.subject, health }, signal) : null;
+      if (refusal !== null) throw new WardenError('ACTION_REFUSED', `refused by subject ${ctx.subject.name}: ${refusal}`, { retryable: false });
+    }
+    return kind.run(ctx, signal);
   }
 
   /** The one way the executor changes an action: its state machine, persisted with its audit. */
@@ -234,15 +252,3 @@ function knownKind(a: Action): ActionKind | string {
   }
 }
 
-/**
- * The effect, after the target's subject (if any) has had its say against the system as it is now:
- * a refusal fails the attempt without retry — it is part of the action, not only of the policy.
- */
-async function guarded(kind: ActionKind, ctx: ActionContext, signal: AbortSignal): Promise<string> {
-  if (ctx.subject) {
-    const plugin = lookup('subject', subjects, ctx.subject.type);
-    const refusal = plugin.guard ? await plugin.guard({ ...ctx, subject: ctx.subject }, signal) : null;
-    if (refusal !== null) throw new WardenError('ACTION_REFUSED', `refused by subject ${ctx.subject.name}: ${refusal}`, { retryable: false });
-  }
-  return kind.run(ctx, signal);
-}

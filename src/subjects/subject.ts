@@ -8,7 +8,7 @@
 // speaks the subject's terms (the invariant's cause) and its repair is the subject's to choose,
 // within the actions it may take (never one that makes a quorum worse).
 import type { SubjectRules } from '../domain/subject.js';
-import type { SubjectSpec } from '../domain/types.js';
+import type { Health, SubjectSpec } from '../domain/types.js';
 import type { z } from 'zod';
 import type { Plugin } from '../plugins/plugin.js';
 import type { ActionContext, ActionKind } from '../actions/catalog.js';
@@ -18,8 +18,9 @@ export interface SubjectActionPlugin<N extends string = string, C extends z.ZodT
   kind: ActionKind;
 }
 
-/** An action's context when its target is a member of a subject. */
-export type MemberActionContext = ActionContext & { subject: SubjectSpec };
+/** An action's context when its target is a member of a subject: the subject, and each member's
+ *  health as Warden last recorded it (for a guard that judges by Warden's own checks). */
+export type MemberActionContext = ActionContext & { subject: SubjectSpec; health(service: string): Health };
 
 export interface SubjectPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, object>, SubjectRules {
   /**

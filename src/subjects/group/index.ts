@@ -12,7 +12,7 @@ export interface GroupParams { minHealthy: number | null }
 const isHealthy = (ctx: InvariantContext, m: string): boolean => ctx.health[m]?.health === 'healthy';
 
 /** The members needed: the configured minimum, or a majority. */
-export function needed(ctx: InvariantContext): number {
+export function needed(ctx: Pick<InvariantContext, 'spec'>): number {
   const p = ctx.spec.params as unknown as GroupParams;
   return p.minHealthy ?? Math.floor(ctx.spec.members.length / 2) + 1;
 }
@@ -42,6 +42,17 @@ export default defineSubject({
       },
     },
   ],
+  // Blast radius: a healthy member is not taken down (restarted or stopped) when the healthy ones
+  // left would be fewer than needed — never 2 of 3 replicas at once, never the last healthy one.
+  async guard(ctx) {
+    const { subject, action } = ctx;
+    if (action.type !== 'restart' && action.type !== 'stop') return null;
+    if (ctx.health(action.target) !== 'healthy') return null;
+    const need = needed({ spec: subject });
+    const left = subject.members.filter((m) => m !== action.target && ctx.health(m) === 'healthy');
+    if (left.length >= need) return null;
+    return `${action.target} is healthy and taking it down would leave ${left.length} of ${subject.members.length} members healthy, ${need} needed`;
+  },
   repair(verdicts, ctx) {
     const down = verdicts.flatMap((v) => v.violation.blame);
     // A running but unhealthy member is restarted only when none is missing or starting.
