@@ -13,7 +13,8 @@ import { applyControl, resume, type ControlCommand } from './control.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 
-export type Command =
+/** `override`: the identity of an admin acting `--as` `by` (audited). */
+export type Command = (
   | { kind: 'approve'; actionId: string; by: string; reason?: string | null }
   | { kind: 'reject'; actionId: string; by: string; reason?: string | null }
   | { kind: 'cancel'; actionId: string; by: string; reason?: string | null }
@@ -21,7 +22,7 @@ export type Command =
   | { kind: 'hold'; ticketId: string; by: string; reason: string }
   | { kind: 'freeze'; by: string; reason: string }
   | { kind: 'unfreeze'; by: string }
-  | ControlCommand;
+  | ControlCommand) & { override?: string };
 
 export type CommandResult = { ok: true; message: string } | { ok: false; code: string; message: string };
 
@@ -67,8 +68,9 @@ export function applyCommand(store: Store, cmd: Command, now: Instant, config: R
 function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfig | null): string {
   const now = instant.wall;
   const ctx = { now, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } };
+  const override = cmd.override !== undefined ? { override: cmd.override } : {};
   const audit = (intents: readonly AuditIntent[]): void => {
-    for (const i of intents) store.audit({ at: now, actor: cmd.by, kind: i.kind, subject: i.subject, data: i.data });
+    for (const i of intents) store.audit({ at: now, actor: cmd.by, kind: i.kind, subject: i.subject, data: { ...i.data, ...override } });
   };
   switch (cmd.kind) {
     case 'approve':
@@ -77,14 +79,17 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       const cur = store.getAction(cmd.actionId);
       if (!cur) throw new CommandError('NOT_FOUND', `no action ${cmd.actionId}; see "warden actions list"`);
       const reason = cmd.reason ?? null;
+      const roles = config?.people.find((p) => `person:${p.name}` === cmd.by)?.roles ?? [];
       const { next, audit: a } = transitionAction(cur, cmd.kind === 'approve'
-        ? { type: 'approve', by: cmd.by }
+        ? { type: 'approve', by: cmd.by, roles }
         : cmd.kind === 'reject'
           ? { type: 'reject', by: cmd.by, reason }
           : { type: 'cancel', by: cmd.by, reason: `cancelled by ${cmd.by}${reason ? `: ${reason}` : ''}` }, ctx);
       store.putAction(next);
       audit(a);
-      const what = cmd.kind === 'approve' ? 'approved: the daemon runs it on its next pass' : cmd.kind === 'reject' ? 'rejected' : 'cancelled';
+      const waiting = next.state === 'awaiting_approval' && next.approval ? next.approval : null;
+      const what = waiting ? `approval recorded (${waiting.by.length} of ${waiting.quorum}); it runs once ${waiting.quorum - waiting.by.length} more approve`
+        : cmd.kind === 'approve' ? 'approved: the daemon runs it on its next pass' : cmd.kind === 'reject' ? 'rejected' : 'cancelled';
       return `action ${next.id} (${next.type} ${next.target}) ${what}`;
     }
     case 'resolve':

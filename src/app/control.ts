@@ -5,7 +5,7 @@ import { proposeAction } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
 import { parsePause, pauseFlag, type Pause } from '../domain/pause.js';
-import { evaluatePolicy } from '../domain/policy.js';
+import { approvalOf, evaluatePolicy } from '../domain/policy.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { formatDuration } from '../lib/duration.js';
 import { WardenError } from '../lib/errors.js';
@@ -43,7 +43,7 @@ export function applyControl(store: Store, cmd: ControlCommand, instant: Instant
       const state = verdict.approval === 'required' ? 'awaiting_approval' : 'validated';
       const r = proposeAction({
         id, type: cmd.op, target: cmd.service, params: {}, ticketId: null, idempotencyKey: `manual:${cmd.service}:${cmd.op}:${instant.wall}:${id}`,
-        state, why: { reason: cmd.reason ?? `${cmd.op} by hand`, manual: true },
+        state, why: { reason: cmd.reason ?? `${cmd.op} by hand`, manual: true }, ...(verdict.approval === 'required' ? { approval: approvalOf(verdict.rule, config.policy) } : {}),
       }, { now: instant.wall, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } });
       store.putAction(r.next);
       store.useIds({ T: ids.T, A: ids.A + 1 });

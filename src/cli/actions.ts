@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { ActionState } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, withStore, type GlobalOpts,
+  actionJson, ago, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, withStore, type GlobalOpts,
 } from './common.js';
 import { state } from './color.js';
 import { submit } from './submit.js';
@@ -44,7 +44,7 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     });
 
   const decideOn = async (verb: 'approve' | 'reject' | 'cancel', id: string, o: { reason?: string; as?: string }): Promise<void> => {
-    const msg = await submit(readConfig(globals()), { kind: verb, actionId: id, by: personIdentity(o.as), reason: o.reason ?? null });
+    const msg = await submit(readConfig(globals()), { kind: verb, actionId: id, reason: o.reason ?? null }, o.as);
     process.stdout.write(`${msg}\n`);
   };
 
@@ -63,13 +63,13 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'frozen by hand')
     .option('--as <identity>', 'who is acting')
     .action(async (o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'freeze', by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'freeze', reason: o.reason }, o.as)}\n`);
     });
 
   program.command('unfreeze')
     .description('lift the kill switch')
     .option('--as <identity>', 'who is acting')
     .action(async (o: { as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'unfreeze', by: personIdentity(o.as) })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'unfreeze' }, o.as)}\n`);
     });
 }

@@ -93,14 +93,29 @@ export function withStore<T>(cfg: ResolvedConfig, mode: 'read' | 'write', fn: (s
   }
 }
 
-/** Who a person is in the audit log and on approvals. */
-export function personIdentity(as?: string): string {
-  if (as) return as;
+/** The Unix user running this process, as the operating system says. */
+function runningUser(): { user: string; uid: number | undefined } {
   try {
-    return `person:${userInfo().username}`;
+    return { user: userInfo().username, uid: process.getuid?.() };
   } catch {
-    return 'person:unknown';
+    return { user: 'unknown', uid: process.getuid?.() }; // no passwd entry: still someone, unnamed
   }
+}
+
+/**
+ * Who runs this command, as the audit log and approvals know them: the Unix user running the CLI
+ * (the operating system says who, not a flag), mapped to a person of the config by `people[].unix`.
+ * `--as` names someone else: only root or a person with role `admin` may, and the override is
+ * recorded beside the identity it claims.
+ */
+export function personIdentity(cfg: Pick<ResolvedConfig, 'people'>, as?: string, who: { user: string; uid: number | undefined } = runningUser()): { by: string; override?: string } {
+  const { user } = who;
+  const person = cfg.people.find((p) => p.unix === user);
+  const me = `person:${person?.name ?? user}`;
+  if (as === undefined || as === me) return { by: me };
+  const admin = who.uid === 0 || (person?.roles.includes('admin') ?? false);
+  if (!admin) throw new CliError(`--as is for admins: you are ${me}, who is neither root nor a person with role admin (people: in the config)`, 2);
+  return { by: as.includes(':') ? as : `person:${as}`, override: me };
 }
 
 export function printJson(v: unknown): void {

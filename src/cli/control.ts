@@ -2,7 +2,7 @@
 // one service, submitted like every command (queued for a running daemon, applied within one pass).
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../lib/duration.js';
-import { personIdentity, readConfig, type GlobalOpts } from './common.js';
+import { readConfig, type GlobalOpts } from './common.js';
 import { submit } from './submit.js';
 
 function durationOption(value: string): number {
@@ -24,7 +24,7 @@ export function registerControl(program: Command, globals: () => GlobalOpts): vo
       .option('--reason <text>', 'why (audited)')
       .option('--as <identity>', 'who is acting (default: your user name)')
       .action(async (service: string, o: { reason?: string; as?: string }) => {
-        process.stdout.write(`${await submit(readConfig(globals()), { kind: 'service', op, service, by: personIdentity(o.as), reason: o.reason ?? null })}\n`);
+        process.stdout.write(`${await submit(readConfig(globals()), { kind: 'service', op, service, reason: o.reason ?? null }, o.as)}\n`);
       });
   }
   program.command('pause <service>')
@@ -33,12 +33,12 @@ export function registerControl(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why (audited)')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (service: string, o: { for?: number; reason?: string; as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'pause', service, by: personIdentity(o.as), forMs: o.for ?? null, reason: o.reason ?? null })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'pause', service, forMs: o.for ?? null, reason: o.reason ?? null }, o.as)}\n`);
     });
   program.command('resume <service>')
     .description('act on a paused SERVICE again')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (service: string, o: { as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resume', service, by: personIdentity(o.as) })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resume', service }, o.as)}\n`);
     });
 }

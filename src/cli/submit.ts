@@ -8,12 +8,17 @@ import { runningDamage } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
 import { systemClock } from '../lib/clock.js';
 import { readBootId } from '../runtime/boot.js';
-import { CliError, withStore } from './common.js';
+import { CliError, personIdentity, withStore } from './common.js';
 
 /** How long the CLI waits for a running daemon to apply a queued command. */
 const WAIT_MS = 10_000;
 
-export async function submit(cfg: ResolvedConfig, cmd: Command): Promise<string> {
+/** A command as a person types it: who they are is added here. */
+export type PersonCommand = Command extends infer C ? C extends Command ? Omit<C, 'by' | 'override'> : never : never;
+
+/** Submits a person's command as the Unix user running the CLI (or, for an admin, `as` someone). */
+export async function submit(cfg: ResolvedConfig, command: PersonCommand, as?: string): Promise<string> {
+  const cmd = { ...command, ...personIdentity(cfg, as) } as Command;
   // The data directory's lock says whether a daemon runs (not its heartbeat, which a dead one leaves).
   const holder = lockHolder(cfg.agent.dataDir);
   // A daemon that found its store damaged acts on nothing more: say so now, queue nothing.

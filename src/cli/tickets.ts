@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { pausesOf } from '../runtime/diagnostics.js';
 import type { TicketStatus } from '../domain/types.js';
 import {
-  actionJson, ago, CliError, intOption, LIMIT_MAX, personIdentity, printJson, printTable, readConfig, ticketJson, withStore, type GlobalOpts,
+  actionJson, ago, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, ticketJson, withStore, type GlobalOpts,
 } from './common.js';
 import { state } from './color.js';
 import { occurrenceLines } from './occurrences.js';
@@ -61,7 +61,7 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'resolved by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (id: string, o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resolve', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resolve', ticketId: id, reason: o.reason }, o.as)}\n`);
     });
 
   tickets.command('hold <id>')
@@ -69,6 +69,6 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
     .option('--reason <text>', 'why', 'held by hand')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (id: string, o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'hold', ticketId: id, by: personIdentity(o.as), reason: o.reason })}\n`);
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'hold', ticketId: id, reason: o.reason }, o.as)}\n`);
     });
 }

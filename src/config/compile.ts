@@ -61,9 +61,14 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
         // Absent when empty: a rule that denies nothing reads as it always did.
         ...(r.deny.length > 0 ? { deny: [...new Set(r.deny)] } : {}),
         approval: r.approval,
+        ...(r.approvers ? { approvers: [...r.approvers] } : {}),
+        ...(r.quorum !== undefined ? { quorum: r.quorum } : {}),
+        ...(r.approvalTtl !== undefined ? { approvalTtlMs: parseDuration(r.approvalTtl) } : {}),
       })),
       limits: cfg.policy.limits.map((l) => ({ action: l.action, per: l.per, max: l.max, windowMs: parseDuration(l.window) })),
+      approvalTtlMs: parseDuration(cfg.policy.approvalTtl),
     },
+    people: cfg.people.map((p) => ({ name: p.name, unix: p.unix ?? p.name, roles: [...new Set(p.roles)] })),
   };
 }
 

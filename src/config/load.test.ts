@@ -53,7 +53,9 @@ test('a minimal config compiles with every default filled in', () => {
     policy: {
       rules: [{ match: { service: '*', host: '*' }, allow: ['start', 'restart'], approval: 'none' }],
       limits: [{ action: '*', per: 'service', max: 3, windowMs: 600_000 }],
+      approvalTtlMs: 3_600_000,
     },
+    people: [],
     notify: [],
     subjects: [],
   });
@@ -141,6 +143,7 @@ test('paths, env, check ids, runbooks and policy compile as documented', () => {
   assert.deepEqual(cfg.policy, {
     rules: [{ match: { service: 'api*', host: '*' }, allow: ['restart', 'run-runbook'], approval: 'required' }],
     limits: [{ action: '*', per: 'service', max: 3, windowMs: 600_000 }],
+    approvalTtlMs: 3_600_000,
   });
 });
 

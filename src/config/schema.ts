@@ -13,7 +13,7 @@ import { channels } from '../notify/channels.js';
 import { namesOf } from '../plugins/plugin.js';
 import { probes } from '../probes/index.js';
 import { subjects } from '../subjects/index.js';
-import { AGENT_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
+import { AGENT_NAME, MAX_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
 export { show } from './fields.js';
 
@@ -115,6 +115,15 @@ const ruleSchema = z.strictObject({
   allow: z.array(actionType).default([]).meta({ description: 'Actions this rule allows on the matched services.' }),
   deny: z.array(actionType).default([]).meta({ description: 'Actions this rule forbids on the matched services, whatever other rules allow.' }),
   approval: z.enum(['none', 'required']).default('none').meta({ description: 'required: a person approves each action this rule allows first (the most restrictive matching rule wins).' }),
+  approvers: z.array(z.string().min(1).max(MAX_NAME)).optional().meta({ description: 'Who may approve (approval: required): people by name, or role:NAME; default anyone but the requester.' }),
+  quorum: z.int().min(1).max(100).optional().meta({ description: 'How many distinct approvers must approve (N of the approvers); default 1.' }),
+  approvalTtl: duration({ positive: true }).optional().meta({ description: "How long a request waits for its approvals; then it is denied. Default policy.approvalTtl." }),
+});
+
+const personSchema = z.strictObject({
+  name: name('person'),
+  unix: z.string().min(1).max(MAX_NAME).optional().meta({ description: 'The Unix user that is this person when they run the CLI; default their name.' }),
+  roles: z.array(z.string().min(1).max(MAX_NAME)).default([]).meta({ description: 'Roles, for approvers given as role:NAME. admin: may act as someone else with --as (audited).' }),
 });
 
 const limitSchema = z.strictObject({
@@ -218,10 +227,12 @@ export const configSchema = z
       .array(notifySchema)
       .default([])
       .meta({ description: `Out-of-band notification channels, each with exactly one of: ${Object.keys(channels).join(', ')}.` }),
+    people: z.array(personSchema).default([]).meta({ description: 'People and their roles: who may approve (policy.rules[].approvers) and who is an admin. Empty: every local user is a person with no role.' }),
     policy: z
       .strictObject({
         rules: z.array(ruleSchema).default(DEFAULT_RULES).meta({ description: 'Every matching rule counts: an action is allowed if one allows it and none denies it; approval is required if any allowing rule requires it (docs/policy.md).' }),
         limits: z.array(limitSchema).default(DEFAULT_LIMITS).meta({ description: 'Rate limits on automatic actions, per service.' }),
+        approvalTtl: duration({ positive: true }).default('1h').meta({ description: 'How long an approval request waits before it is denied, unless its rule says otherwise.' }),
       })
       .prefault({})
       .meta({ description: 'Which actions Warden may take on which services, and how often.' }),

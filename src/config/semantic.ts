@@ -147,7 +147,41 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
   for (const cycle of dependencyCycles(services, serviceNames)) add(cycle.path, `dependency cycle: ${cycle.names.join(' -> ')}`);
   if (isObj(raw.agent) && isObj(raw.agent.api)) remoteApi(raw.agent.api, add);
+  approvalIssues(raw, add, unique, byName);
   return issues;
+}
+
+type Add = (path: PathSeg[], message: string, at?: 'key' | 'value') => void;
+
+/**
+ * People and approvers: a person named once; approvers only where approval is required, each a
+ * person (when people are listed) or a role someone has; a quorum the named approvers can reach.
+ */
+function approvalIssues(raw: Obj, add: Add, unique: (base: PathSeg[], items: unknown[], what: (name: string) => string, nameOf: (item: Obj, i: number) => { name: string; path: PathSeg[] } | null) => Map<string, number>,
+  byName: (base: PathSeg[]) => (item: Obj, i: number) => { name: string; path: PathSeg[] } | null): void {
+  const people = list(raw.people);
+  const names = unique(['people'], people, (n) => `person ${show(n)}`, byName(['people']));
+  const roles = new Set(people.flatMap((p) => (isObj(p) ? list(p.roles).filter((r): r is string => typeof r === 'string') : [])));
+  const policy = isObj(raw.policy) ? raw.policy : {};
+  list(policy.rules).forEach((rule, i) => {
+    if (!isObj(rule)) return;
+    const base: PathSeg[] = ['policy', 'rules', i];
+    const required = rule.approval === 'required';
+    for (const key of ['approvers', 'quorum', 'approvalTtl'] as const) {
+      if (rule[key] !== undefined && !required) add([...base, key], `${key} applies only to a rule with approval: required`, 'key');
+    }
+    const approvers = list(rule.approvers).filter((a): a is string => typeof a === 'string');
+    approvers.forEach((a, j) => {
+      if (a.startsWith('role:')) {
+        if (!roles.has(a.slice(5))) add([...base, 'approvers', j], `no person has role ${show(a.slice(5))}${roles.size > 0 ? `; roles are: ${[...roles].join(', ')}` : '; give people roles under people:'}`);
+      } else if (people.length > 0 && !names.has(a)) {
+        add([...base, 'approvers', j], `unknown person ${show(a)}; people are: ${[...names.keys()].join(', ')}`);
+      }
+    });
+    const quorum = typeof rule.quorum === 'number' ? rule.quorum : 1;
+    const onlyNames = approvers.length > 0 && approvers.every((a) => !a.startsWith('role:'));
+    if (onlyNames && quorum > new Set(approvers).size) add([...base, 'quorum'], `quorum ${quorum} cannot be reached by ${new Set(approvers).size} approver(s)`);
+  });
 }
 
 /**

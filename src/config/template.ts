@@ -76,6 +76,9 @@ services:
         timeout: 30s            # default 60s
         for: [resource_exhausted]   # the diagnosed causes this runbook repairs
 
+people:                         # who may approve; the CLI knows you by your Unix user
+  - { name: alice, unix: alice, roles: [oncall, admin] }   # admin: may act --as someone (audited)
+
 policy:
   rules:                        # every matching rule counts; the most restrictive wins (docs/policy.md)
     - match: { service: "*", host: "*" }   # globs: * any characters, ? one character
@@ -84,6 +87,10 @@ policy:
     - match: { service: api }
       allow: [run-runbook]
       approval: required
+      approvers: [role:oncall]  # people by name, or role:NAME; default anyone but the requester
+      quorum: 1                 # how many must approve (N of the approvers)
+      approvalTtl: 15m          # unanswered this long: denied, and the ticket escalates
+  approvalTtl: 1h               # the default lifetime of an approval request
   limits:                       # beyond these, Warden escalates instead of repairing again
                                 # (repairs count; a service's first start does not)
     - { action: restart, per: service, max: 3, window: 10m }

@@ -11,7 +11,7 @@
 import type { AuditIntent } from './audit.js';
 import type { MonoStamp } from './elapsed.js';
 import { WardenError } from '../lib/errors.js';
-import type { Action, ActionState, ActionType } from './types.js';
+import type { Action, ActionState, ActionType, ApprovalRequest } from './types.js';
 
 export interface TransitionContext {
   /** Wall time: stamps only. */
@@ -23,7 +23,10 @@ export interface TransitionContext {
 }
 
 export type ActionEvent =
-  | { type: 'approve'; by: string }
+  /** `roles`: the approver's roles, for approvers listed as `role:NAME`. */
+  | { type: 'approve'; by: string; roles?: readonly string[] }
+  /** Its approval request lapsed: denied. */
+  | { type: 'expire' }
   | { type: 'reject'; by: string; reason?: string | null }
   | { type: 'cancel'; by: string; reason: string }
   /** The executor takes it: durable `executing` before the effect starts. */
@@ -43,6 +46,7 @@ export interface ActionTransition {
 /** The states each event may leave from; anything else is refused with a reason a person can act on. */
 const FROM: Record<ActionEvent['type'], readonly ActionState[]> = {
   approve: ['awaiting_approval', 'proposed'],
+  expire: ['awaiting_approval'],
   reject: ['awaiting_approval', 'proposed'],
   cancel: ['proposed', 'validated', 'awaiting_approval'],
   start: ['validated'],
@@ -56,6 +60,30 @@ export class TransitionError extends WardenError {
   constructor(message: string) {
     super('INVALID_TRANSITION', message);
   }
+}
+
+/** An approval that does not count: self-approval, not an approver, twice by the same person. */
+export class ApprovalError extends WardenError {
+  constructor(message: string) {
+    super('APPROVAL_REFUSED', message);
+  }
+}
+
+/** Why `by` may not approve this action now, or null. A proposal (recommend mode) has no request: anyone but its requester. */
+export function approvalRefusal(a: Action, req: ApprovalRequest | null, by: string, roles: readonly string[]): string | null {
+  if (by === a.requestedBy) return `${by} requested action ${a.id} and cannot approve it too`;
+  if (!req) return null;
+  if (req.by.includes(by)) return `${by} has approved action ${a.id} already (${req.by.length} of ${req.quorum})`;
+  if (req.approvers.length === 0) return null;
+  const name = by.replace(/^person:/, '');
+  const may = req.approvers.some((x) => x === name || x === by || (x.startsWith('role:') && roles.includes(x.slice(5))));
+  return may ? null : `${by} is not an approver of action ${a.id} (approvers: ${req.approvers.join(', ')})`;
+}
+
+/** Whether an approval request has lapsed: on monotonic time within its boot, on wall time across boots. */
+export function approvalLapsed(req: ApprovalRequest, now: { wall: number; mono: number; boot: string }): boolean {
+  if (req.expiresMono && req.expiresMono.boot === now.boot) return now.mono >= req.expiresMono.mono;
+  return now.wall >= req.expiresAt;
 }
 
 export const MAX_ATTEMPTS = 3;
@@ -72,7 +100,12 @@ export interface ProposeInput {
   why: Record<string, unknown>;
   /** Wait this long (monotonic time) before the first attempt: a restart backoff. */
   delayMs?: number;
+  /** For state awaiting_approval: who may approve, how many, for how long (default: anyone but the requester, one, an hour). */
+  approval?: { quorum: number; approvers: readonly string[]; ttlMs: number };
 }
+
+/** The lifetime of an approval request when no rule says. */
+export const DEFAULT_APPROVAL_TTL_MS = 60 * 60_000;
 
 /** A new action: the one way actions come to exist. */
 export function proposeAction(p: ProposeInput, ctx: TransitionContext): ActionTransition {
@@ -81,6 +114,13 @@ export function proposeAction(p: ProposeInput, ctx: TransitionContext): ActionTr
     attempts: 0, maxAttempts: MAX_ATTEMPTS, idempotencyKey: p.idempotencyKey, requestedBy: ctx.actor,
     approvedBy: null, createdAt: ctx.now, startedAt: null, finishedAt: null, notBefore: null, error: null,
   };
+  if (p.state === 'awaiting_approval') {
+    const { quorum, approvers, ttlMs } = p.approval ?? { quorum: 1, approvers: [], ttlMs: DEFAULT_APPROVAL_TTL_MS };
+    next.approval = {
+      quorum, approvers: [...approvers], by: [], expiresAt: ctx.now + ttlMs,
+      expiresMono: ctx.stamp ? { mono: ctx.stamp.mono + ttlMs, boot: ctx.stamp.boot } : null,
+    };
+  }
   if (p.delayMs !== undefined && p.delayMs > 0) {
     next.notBefore = ctx.now + p.delayMs;
     next.notBeforeMono = ctx.stamp ? { mono: ctx.stamp.mono + p.delayMs, boot: ctx.stamp.boot } : null;
@@ -98,10 +138,28 @@ export function transitionAction(a: Action, e: ActionEvent, ctx: TransitionConte
   const subject = a.id;
   const base = { type: a.type, target: a.target };
   switch (e.type) {
-    case 'approve':
+    case 'approve': {
+      const req = a.state === 'awaiting_approval' ? a.approval ?? null : null;
+      const refusal = approvalRefusal(a, req, e.by, e.roles ?? []);
+      if (refusal !== null) throw new ApprovalError(refusal);
+      const by = [...(req?.by ?? []), e.by];
+      const quorum = req?.quorum ?? 1;
+      if (req) next.approval = { ...req, by };
+      if (by.length < quorum) {
+        return { next, audit: [{ kind: 'action.approval_recorded', subject, data: { ...base, by: e.by, approvals: by.length, quorum } }] };
+      }
       next.state = 'validated';
-      next.approvedBy = e.by;
-      return { next, audit: [{ kind: 'action.approved', subject, data: { ...base, reason: null } }] };
+      next.approvedBy = by.join(', ');
+      return { next, audit: [{ kind: 'action.approved', subject, data: { ...base, reason: null, ...(quorum > 1 ? { approvers: by } : {}) } }] };
+    }
+    case 'expire': {
+      const req = a.approval;
+      const waited = req ? `${req.by.length} of ${req.quorum} approval${req.quorum === 1 ? '' : 's'} by ${new Date(req.expiresAt).toISOString()}` : 'no approval in time';
+      next.state = 'cancelled';
+      next.finishedAt = ctx.now;
+      next.error = `approval expired (${waited}): denied`;
+      return { next, audit: [{ kind: 'action.expired', subject, data: { ...base, reason: next.error } }] };
+    }
     case 'reject':
       next.state = 'cancelled';
       next.finishedAt = ctx.now;

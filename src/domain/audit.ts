@@ -11,7 +11,7 @@ export const AUDIT_KINDS = [
   'ticket.opened', 'ticket.reopened', 'ticket.diagnosed', 'ticket.diagnosis_failed',
   'ticket.status', 'ticket.verified', 'ticket.verification_failed',
   // actions
-  'action.proposed', 'action.approved', 'action.rejected', 'action.cancelled', 'action.executing',
+  'action.proposed', 'action.approval_recorded', 'action.approved', 'action.rejected', 'action.expired', 'action.cancelled', 'action.executing',
   'action.retry', 'action.completed', 'action.failed', 'action.resumed',
   // services a person paused (unmonitored) and resumed, or whose pause ran out
   'service.paused', 'service.resumed',

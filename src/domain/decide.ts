@@ -6,14 +6,14 @@
 // Every change of a ticket or an action goes through its state machine (ticket.ts, action.ts).
 import { formatDuration } from '../lib/duration.js';
 import { healthyForMs, restartBackoff, showWait } from './backoff.js';
-import { proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
+import { approvalLapsed, proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem, type ServiceHealth } from './detect.js';
 import type { SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
-import { countStartedIn, gate, type GateResult, type StartedAction } from './policy.js';
+import { approvalOf, countStartedIn, gate, type GateResult, type StartedAction } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
   Action, ActionType, Diagnosis, Finding, ReconcileReport, Recommendation, ResolvedConfig, Summary,
@@ -137,6 +137,9 @@ export function decide(input: DecideInput): DecideOutput {
   for (const r of gone.actions) putA(r.next, r.audit);
   for (const r of gone.tickets) putT(r.next, r.audit);
 
+  // 0c. Approval requests that lapsed are denied: an answer that comes too late is no answer.
+  for (const a of [...actions.values()]) if (a.state === 'awaiting_approval' && a.approval && approvalLapsed(a.approval, instant)) onA(a, { type: 'expire' });
+
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
   const resolvedByFp = new Map<string, Ticket>();
@@ -205,8 +208,12 @@ export function decide(input: DecideInput): DecideOutput {
         } else if (last.state === 'validated') {
           setStatus(t, 'remediating', `approved by ${last.approvedBy ?? 'someone'}`);
           runIfReady(last);
+        } else if (last.state === 'cancelled' && last.error?.startsWith('approval expired') === true) {
+          setStatus(t, 'escalated', `action ${last.id} (${last.type} ${last.target}): ${last.error}; a person must act`);
         } else if (last.state === 'cancelled') {
           setStatus(t, 'held', `action ${last.id} rejected${last.error ? `: ${last.error}` : ''}; automation stopped for this ticket`);
+        } else if (last.approval && last.approval.by.length > 0 && last.state === 'awaiting_approval') {
+          setStatus(t, 'awaiting_approval', `${last.type} ${last.target} approved by ${last.approval.by.join(', ')}; ${last.approval.quorum - last.approval.by.length} more approval(s) needed: warden actions approve ${last.id}`);
         }
         break;
       case 'remediating':
@@ -268,7 +275,7 @@ export function decide(input: DecideInput): DecideOutput {
     deployRoom--;
     // Recommend mode proposes the first start too; it never executes anything.
     const state = config.agent.mode === 'recommend' ? 'proposed' : g.approval === 'required' ? 'awaiting_approval' : 'validated';
-    const r = proposeAction({ id: newId('A'), type: 'start', target: name, params: {}, ticketId: null, idempotencyKey: `deploy:${name}:${now}`, state, why: { reason: 'declared but not running' } }, ctx);
+    const r = proposeAction({ id: newId('A'), type: 'start', target: name, params: {}, ticketId: null, idempotencyKey: `deploy:${name}:${now}`, state, why: { reason: 'declared but not running' }, approval: approvalOf(g.rule, config.policy) }, ctx);
     runIfReady(putA(r.next, r.audit));
   }
   // Deploy actions approved later, or waiting for a retry.
@@ -338,7 +345,8 @@ export function decide(input: DecideInput): DecideOutput {
     if (busy) { setStatus(t, 'open', `waiting: ${busy.type} ${busy.target} is under way (${busy.id})`); return; }
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
     const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>, delayMs?: number): Action => {
-      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why, ...(delayMs ? { delayMs } : {}) }, ctx);
+      const approval = g.ok ? approvalOf(g.rule, config.policy) : undefined;
+      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why, ...(delayMs ? { delayMs } : {}), ...(approval ? { approval } : {}) }, ctx);
       putA(r.next, r.audit);
       t = onT(t, { type: 'action_added', actionId: r.next.id });
       return r.next;

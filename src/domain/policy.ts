@@ -105,6 +105,11 @@ export function evaluatePolicy(rules: readonly PolicyRule[], type: ActionType, t
   return { allowed: true, approval: approvalBy === null ? 'none' : 'required', rule: rules[index]!, index };
 }
 
+/** What an approval under this rule asks for: its approvers, quorum and lifetime (the policy's by default). */
+export function approvalOf(rule: PolicyRule, policy: Pick<ResolvedConfig['policy'], 'approvalTtlMs'>): { quorum: number; approvers: string[]; ttlMs: number } {
+  return { quorum: rule.quorum ?? 1, approvers: rule.approvers ?? [], ttlMs: rule.approvalTtlMs ?? policy.approvalTtlMs };
+}
+
 /** The rule under which the action is allowed (the one requiring approval, if any), or null when denied. */
 export function findRule(rules: readonly PolicyRule[], type: ActionType, target: string, host: string): PolicyRule | null {
   const v = evaluatePolicy(rules, type, target, host);

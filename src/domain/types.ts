@@ -111,6 +111,32 @@ export interface PolicyRule {
   /** Actions this rule forbids on the matched services, whatever other rules allow. */
   deny?: ActionType[];
   approval: 'none' | 'required';
+  /** Who may approve what this rule requires approval for: people's names and `role:NAME`; absent: anyone but the requester. */
+  approvers?: string[];
+  /** How many distinct approvers must say yes (1 when absent). */
+  quorum?: number;
+  /** How long a request waits for its approvals before it is denied (the policy's default when absent). */
+  approvalTtlMs?: number;
+}
+
+/** A person Warden knows: by name, the Unix user that is them, and their roles (`admin` may act `--as` someone). */
+export interface Person {
+  name: string;
+  unix: string;
+  roles: string[];
+}
+
+/** An action's request for approval, as proposed: who may approve, how many, until when, and who has. */
+export interface ApprovalRequest {
+  quorum: number;
+  /** Names and `role:NAME`; empty: anyone but the requester. */
+  approvers: string[];
+  /** When the request lapses and the action is denied (wall time, shown). */
+  expiresAt: number;
+  /** The same on monotonic time within its boot: what is decided on. */
+  expiresMono: { mono: number; boot: string } | null;
+  /** Identities that approved so far, in order. */
+  by: string[];
 }
 
 export interface RateLimit {
@@ -150,7 +176,14 @@ export interface ResolvedConfig {
   services: ServiceSpec[];
   /** Systems made of services, with invariants over them (src/subjects/). */
   subjects: SubjectSpec[];
-  policy: { rules: PolicyRule[]; limits: RateLimit[] };
+  policy: {
+    rules: PolicyRule[];
+    limits: RateLimit[];
+    /** How long an approval request waits before it is denied, unless its rule says otherwise. */
+    approvalTtlMs: number;
+  };
+  /** People and their roles (approvers, admins); empty: every local user is a person with no role. */
+  people: Person[];
   /** Out-of-band notification channels. */
   notify: NotifyChannel[];
 }
@@ -490,6 +523,8 @@ export interface Action {
   idempotencyKey: string;
   requestedBy: string;
   approvedBy: string | null;
+  /** Set while (and after) it awaits approval: the quorum, the approvers, the deadline. */
+  approval?: ApprovalRequest | null;
   createdAt: Millis;
   startedAt: Millis | null;
   finishedAt: Millis | null;

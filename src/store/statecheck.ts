@@ -21,7 +21,7 @@ interface Rec { seq: number; actor: string; kind: string; subject: string | null
 
 /** Action states each record leaves an action in (action.resumed with `continue` changes nothing). */
 const ACTION_STATE: Record<string, string> = {
-  'action.approved': 'validated', 'action.rejected': 'cancelled', 'action.cancelled': 'cancelled',
+  'action.approved': 'validated', 'action.rejected': 'cancelled', 'action.expired': 'cancelled', 'action.cancelled': 'cancelled',
   'action.executing': 'executing', 'action.retry': 'validated', 'action.completed': 'completed', 'action.failed': 'failed',
 };
 

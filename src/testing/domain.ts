@@ -55,6 +55,8 @@ export interface ConfigOptions {
   override?: Record<string, Partial<ServiceSpec>>;
   rules?: PolicyRule[];
   limits?: RateLimit[];
+  approvalTtlMs?: number;
+  people?: ResolvedConfig['people'];
   agent?: Partial<ResolvedConfig['agent']>;
 }
 
@@ -83,7 +85,9 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
     policy: {
       rules: o.rules ?? [ALLOW_ALL],
       limits: o.limits ?? [{ action: 'restart', per: 'service', max: 3, windowMs: 600_000 }],
+      approvalTtlMs: o.approvalTtlMs ?? 3_600_000,
     },
+    people: o.people ?? [],
     notify: [],
   };
 }
@@ -340,8 +344,8 @@ export class Driver {
   }
 
   /** `warden actions approve`: awaiting_approval → validated. */
-  approve(id: string, who = 'alice'): Action {
-    return this.act(id, { type: 'approve', by: who }, who);
+  approve(id: string, who = 'alice', roles: string[] = []): Action {
+    return this.act(id, { type: 'approve', by: who, roles }, who);
   }
 
   /** `warden actions reject`: awaiting_approval → cancelled. */
