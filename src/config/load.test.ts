@@ -70,10 +70,10 @@ test('subjects: one type each, known members, a name of their own; compiled with
       - { name: r1, members: [r1, r9] }
       - { name: g, members: [r1], group: {}, other: 1 }
   `)), [
-    '6:5: subjects[0]: a subject needs exactly one of group or etcd; found none',
+    '6:5: subjects[0]: a subject needs exactly one of group, etcd or ratelimiter; found none',
     '6:13: subjects[0].name: subject name "r1" is also a service\'s; a subject needs a name of its own',
     '6:31: subjects[0].members[1]: unknown service "r9" (did you mean "r1"?); services are: r1',
-    '7:42: subjects[1].other: unknown key; expected one of name, members, interval, group, etcd',
+    '7:42: subjects[1].other: unknown key; expected one of name, members, interval, group, etcd, ratelimiter',
   ]);
 });
 
@@ -319,7 +319,7 @@ test('values are checked where they are: signals, URLs, sizes, env, regexes, cau
     '10:45: services[0].checks[0].http.bodyMatch: invalid regular expression /(/: Unterminated group',
     '10:66: services[0].checks[0].http.expectStatus: expected at most 599, got 600',
     '12:36: services[0].runbooks[0].for[0]: expected one of process_exited | crash_loop | process_hung | dependency_down | config_drift | resource_exhausted | node_offline | network_partition | leader_lost | quorum_lost | performance_degraded | data_inconsistency | unknown, got "oom"',
-    '15:17: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook, got "reboot"',
+    '15:17: policy.rules[0].allow[0]: expected one of ratelimiter.flush | ratelimiter.set-limit | ratelimiter.reset-counter | start | restart | stop | run-runbook, got "reboot"',
     '17:31: policy.limits[0].max: expected at least 1, got 0',
     '17:51: policy.limits[0].per: expected per: service (the only scope so far); got "host"',
   ]);

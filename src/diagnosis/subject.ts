@@ -28,8 +28,11 @@ export function diagnoseSubject(config: ResolvedConfig, world: World, problem: P
     alternatives.push({ cause: 'process_exited', rejected: `members' own failures are symptoms of ${spec.name}'s broken ${verdicts[0]?.invariant ?? 'invariant'}, repaired as the subject decides` });
   }
   const repair = verdicts.length > 0 ? rules.repair(verdicts, ctx) : { none: 'every invariant holds now' };
+  // The first broken thing: a member when the gravest invariant names one, else the subject.
+  const root = verdicts[0]?.violation.root;
+  const rootHost = root === undefined ? spec.host : config.services.find((s) => s.name === root)?.host ?? spec.host;
   return {
-    rootCause: { service: spec.name, host: spec.host, cause },
+    rootCause: { service: root ?? spec.name, host: rootHost, cause },
     confidence: verdicts.length > 0 ? 0.9 : 0.3,
     evidence,
     alternatives,

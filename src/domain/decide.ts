@@ -427,7 +427,11 @@ export function decide(input: DecideInput): DecideOutput {
     // A subject repaired one step at a time: the step's member is back but an invariant still
     // breaks (a quorum needs two members back). That step held; the next is chosen afresh.
     const step = ticketActions(t).at(-1);
-    if (detection.subjects[t.service]?.health === 'unhealthy' && step?.state === 'completed' && detection.health[step.target]?.health === 'healthy') {
+    // A reading of the subject's system taken before the step ended cannot tell whether it held (a
+    // flush leaves its member healthy at once, but only the next reading shows its effect).
+    const readAt = input.world.subjects?.[t.service]?.at;
+    const readSince = readAt === undefined || step?.finishedAt == null || readAt >= step.finishedAt;
+    if (detection.subjects[t.service]?.health === 'unhealthy' && step?.state === 'completed' && readSince && detection.health[step.target]?.health === 'healthy') {
       t = onT(t, { type: 'step_held', reason: `${step.target} is healthy again; ${t.service} still: ${root?.reason ?? 'unknown'}` });
       if (p) { t = needDiagnosis(t, p); if (t.status === 'open') plan(t); }
       return;

@@ -19,6 +19,12 @@ export interface Violation {
   blame: string[];
   /** A measured value for the evidence (a count, a lag, a drift). */
   value?: number;
+  /**
+   * The member that is the first broken thing, when the invariant can tell (the Redis the rate
+   * limiter's nodes cannot reach): the diagnosis names it as the root cause. Absent, the root is
+   * the subject itself.
+   */
+  root?: string;
 }
 
 export interface Invariant {

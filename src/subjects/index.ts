@@ -3,6 +3,7 @@
 import { registry } from '../plugins/plugin.js';
 import etcd from './etcd/index.js';
 import group from './group/index.js';
+import ratelimiter from './ratelimiter/index.js';
 import type { SubjectPlugin } from './subject.js';
 
-export const subjects = registry('subject', { group, etcd } satisfies Record<string, SubjectPlugin>);
+export const subjects = registry('subject', { group, etcd, ratelimiter } satisfies Record<string, SubjectPlugin>);

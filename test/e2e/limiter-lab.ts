@@ -91,8 +91,8 @@ export interface Summary {
   windows: number; ghostWindows: number; excess: number; maxExcess: number; maxAllowedPerKey: number;
 }
 
-/** Runs lab/loadgen.mjs against the nodes to the end; its window lines and summary. */
-export function loadgen(nodes: LimiterNode[], args: string[]): Promise<{ windows: WindowLine[]; summary: Summary }> {
+/** Runs lab/loadgen.mjs against the nodes (started here or by Warden) to the end; its window lines and summary. */
+export function loadgen(nodes: readonly { port: number }[], args: string[]): Promise<{ windows: WindowLine[]; summary: Summary }> {
   const argv = [join(LAB, 'loadgen.mjs'), '--nodes', nodes.map((n) => `127.0.0.1:${n.port}`).join(','), ...args];
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
