@@ -38,7 +38,7 @@ void describe('subject: a group with a quorum', () => {
     assert.equal(out.detection.problems.length, 1, 'one problem, however many members show symptoms');
     const t = d.onlyTicket();
     assert.equal(t.service, 'rs');
-    assert.equal(t.fingerprint, 'subject:rs');
+    assert.equal(t.fingerprint, 'subject:rs/quorum');
     assert.equal(t.cause, 'quorum_lost');
     assert.match(t.diagnosis?.evidence.find((e) => e.source === 'invariant:quorum')?.fact ?? '', /^1 of 3 members healthy, 2 needed \(r1 missing, r2 missing\)$/);
     assert.deepEqual(out.execute.map((id) => `${d.action(id).type} ${d.action(id).target}`), ['restart r1'], 'one member first');

@@ -9,7 +9,7 @@ import { healthyForMs, restartBackoff, showWait } from './backoff.js';
 import { approvalLapsed, proposeAction, refusedByPerson, retryIn, transitionAction, isTerminal, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import { detect, type Detection, type Problem, type ServiceHealth } from './detect.js';
-import type { SubjectRules } from './subject.js';
+import { subjectOfFingerprint, type SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
@@ -142,6 +142,11 @@ export function decide(input: DecideInput): DecideOutput {
 
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
+  // A subject has one open ticket whatever invariant breaks meanwhile (subjectFingerprint).
+  const openBySubject = new Map([...tickets.values()].flatMap((t) => {
+    const s = subjectOfFingerprint(t.fingerprint);
+    return s === null ? [] : [[s, t.id] as const];
+  }));
   const resolvedByFp = new Map<string, Ticket>();
   for (const t of input.recentlyResolved) {
     const cur = resolvedByFp.get(t.fingerprint);
@@ -150,7 +155,7 @@ export function decide(input: DecideInput): DecideOutput {
   const problemOf = new Map<string, Problem>();
   const paused = input.paused ?? new Set<string>();
   for (const p of detection.problems) {
-    let id = openByFp.get(p.fingerprint);
+    let id = openByFp.get(p.fingerprint) ?? openBySubject.get(subjectOfFingerprint(p.fingerprint) ?? '');
     if (!id) {
       // Paused: observed and reported, but no ticket is opened until it is resumed.
       if (paused.has(p.service)) continue;
@@ -163,6 +168,8 @@ export function decide(input: DecideInput): DecideOutput {
         : (() => { const r = openTicket(newId('T'), p, ctx); return putT(r.next, r.audit); })();
       id = t.id;
       openByFp.set(t.fingerprint, id);
+      const subject = subjectOfFingerprint(t.fingerprint);
+      if (subject !== null) openBySubject.set(subject, id);
     }
     const t = tickets.get(id)!;
     if (!sameFindings(t.findings, p.findings)) onT(t, { type: 'findings', findings: p.findings });

@@ -168,6 +168,9 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
 
   const byRoot = new Map<string, Problem>();
   const subjectOf = new Map(config.subjects.map((s) => [s.name, s]));
+  // A subject's problem is named after its gravest broken invariant (its first, in the plugin's order).
+  const gravest = new Map<string, string>();
+  for (const f of findings) if (f.kind === 'invariant_violated' && f.invariant !== undefined && !gravest.has(f.service)) gravest.set(f.service, f.invariant);
   for (const f of findings) {
     const root = f.kind === 'invariant_violated' ? f.service : rootOf(f.service);
     if (subjectOf.has(root) && f.kind !== 'invariant_violated') f.memberOf = root;
@@ -178,7 +181,7 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
     if (!p) {
       const subject = subjectOf.get(root);
       const host = subject?.host ?? specs.get(root)!.host;
-      p = { fingerprint: subject ? subjectFingerprint(root) : fingerprintOf(host, root), service: root, host, findings: [] };
+      p = { fingerprint: subject ? subjectFingerprint(root, gravest.get(root) ?? 'members') : fingerprintOf(host, root), service: root, host, findings: [] };
       byRoot.set(root, p);
     }
     p.findings.push(f);

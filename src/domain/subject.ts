@@ -76,7 +76,21 @@ export function startMissingFirst(members: readonly string[], ctx: InvariantCont
   return starting.length > 0 ? { wait: `waiting for ${starting.join(', ')} to come up` } : null;
 }
 
-export function subjectFingerprint(subject: string): string {
-  return `subject:${subject}`;
+/**
+ * A subject's problem is named by the subject and its gravest broken invariant: one ticket however
+ * many members show symptoms, and a different invariant broken later is a different problem (not
+ * the same one coming back). While a ticket of the subject is open, every problem of the subject
+ * joins it (subjectOfFingerprint).
+ */
+export function subjectFingerprint(subject: string, invariant: string): string {
+  return `subject:${subject}/${invariant}`;
+}
+
+/** The subject a fingerprint names, or null for a service's. */
+export function subjectOfFingerprint(fp: string): string | null {
+  if (!fp.startsWith('subject:')) return null;
+  const rest = fp.slice('subject:'.length);
+  const slash = rest.indexOf('/');
+  return slash < 0 ? rest : rest.slice(0, slash);
 }
 

@@ -78,6 +78,24 @@ void describe('subject: etcd', () => {
     assert.match(t.diagnosis?.evidence[0]?.fact ?? '', /^NOSPACE alarm raised by member b/);
   });
 
+  it('one ticket while open whatever breaks meanwhile; a different invariant later is a new problem, not a reopening', () => {
+    const d = driver();
+    const whole = { e1: ok('a', 'a'), e2: ok('b', 'a'), e3: ok('c', 'a') };
+    d.pass(world(d, { e1: silent, e2: ok('b', null), e3: ok('c', null) }, { e1: dead() }));
+    const first = d.onlyTicket();
+    assert.equal(first.fingerprint, 'subject:etcd/one-leader');
+    // While it is open, the quorum going too is the same ticket.
+    d.advance(100).pass(world(d, { e1: silent, e2: silent, e3: ok('c', null) }, { e1: dead(), e2: dead() }));
+    assert.equal(d.tickets.size, 1);
+    d.executeAll();
+    for (let i = 0; i < 10 && d.ticket(first.id).status !== 'resolved'; i++) d.advance(1000).pass(world(d, whole));
+    assert.equal(d.ticket(first.id).status, 'resolved');
+    // NOSPACE a minute later: its own ticket, occurrence 1 — not the leader's problem coming back.
+    d.advance(60_000).pass(world(d, whole, {}, [{ memberId: 'b', alarm: 'NOSPACE' }]));
+    const open = [...d.tickets.values()].filter((t) => t.status !== 'resolved');
+    assert.deepEqual(open.map((t) => [t.fingerprint, t.occurrences, t.cause]), [['subject:etcd/no-nospace', 1, 'resource_exhausted']]);
+  });
+
   it('a member far behind the leader is named with its lag', () => {
     const d = driver();
     const out = d.pass(world(d, { e1: ok('a', 'a', 5000), e2: ok('b', 'a', 5000), e3: ok('c', 'a', 100) }));
