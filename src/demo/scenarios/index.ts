@@ -2,8 +2,10 @@
 import type { Scenario, Stage } from '../demo.js';
 import { defaultScenario } from './default.js';
 import { etcdScenario } from './etcd.js';
+import { limiterScenario } from './ratelimiter.js';
 
 export const SCENARIOS: Record<string, Scenario<Stage>> = {
   default: defaultScenario as unknown as Scenario<Stage>,
   etcd: etcdScenario as unknown as Scenario<Stage>,
+  ratelimiter: limiterScenario as unknown as Scenario<Stage>,
 };
