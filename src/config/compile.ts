@@ -31,6 +31,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     agent: {
       name: a.name,
       mode: a.mode,
+      lab: a.lab,
       prometheus: a.prometheus,
       dataDir: resolve(base, a.dataDir),
       intervalMs: parseDuration(a.interval),

@@ -37,7 +37,7 @@ test('a minimal config compiles with every default filled in', () => {
     agent: {
       name: 'otto', mode: 'recommend', dataDir: '/srv/warden/.warden', intervalMs: 1000, resyncMs: 10_000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
-      reopenWindowMs: 600_000, flapThreshold: 3, api: null, prometheus: 'http://127.0.0.1:9090',
+      reopenWindowMs: 600_000, flapThreshold: 3, api: null, lab: false, prometheus: 'http://127.0.0.1:9090',
     },
     hosts: [{ name: 'local', transport: 'local' }],
     services: [{
@@ -77,7 +77,7 @@ test('subjects: one type each, known members, a name of their own; compiled with
 
 test('subjects: PromQL invariants compile, ids unique and not the type\'s own, causes from the taxonomy', () => {
   const svc = (n: string): string => `  - { name: ${n}, start: [redis-server] }\n`;
-  const head = 'version: 1\nagent: { name: otto, prometheus: "http://10.0.0.9:9090" }\nservices:\n' + svc('r1');
+  const head = 'version: 1\nagent: { name: otto, lab: true, prometheus: "http://10.0.0.9:9090" }\nservices:\n' + svc('r1');
   const cfg = parseConfig(head + y(`
     subjects:
       - name: rs
@@ -87,6 +87,7 @@ test('subjects: PromQL invariants compile, ids unique and not the type\'s own, c
           - { id: backlog, expr: "queue_depth > 10", for: 2s, cause: performance_degraded, description: the queue drains }
           - { id: errors, expr: "rate(errors_total[1m]) > 1" }
   `), FILE);
+  assert.equal(cfg.agent.lab, true);
   assert.equal(cfg.agent.prometheus, 'http://10.0.0.9:9090');
   assert.deepEqual(cfg.subjects[0]?.promql, [
     { id: 'backlog', expr: 'queue_depth > 10', forMs: 2000, cause: 'performance_degraded', description: 'the queue drains' },

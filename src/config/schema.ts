@@ -174,6 +174,7 @@ export const subjectSchema = z.strictObject({
 
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
+  lab: z.boolean().default(false).meta({ description: 'This is a lab (the demo, the tests): `warden chaos` injects faults here without --i-know (docs/chaos.md).' }),
   prometheus: z
     .url({ protocol: /^https?$/, error: (iss) => `expected Prometheus's http:// or https:// base URL, e.g. ${DEFAULT_PROMETHEUS}; got ${show(iss.input)}` })
     .default(DEFAULT_PROMETHEUS)

@@ -104,6 +104,7 @@ export function labConfig(dir: string, { web, cache, worker }: Lab['ports'], opt
 version: 1
 agent:
   name: lab-warden
+  lab: true
   mode: ${opts.mode ?? 'execute'}
 ${opts.prometheus ? `  prometheus: "${opts.prometheus}"\n` : ''}  dataDir: ${join(dir, 'data')}
   interval: 1s

@@ -126,6 +126,8 @@ export interface ResolvedConfig {
   agent: {
     name: string;
     mode: Mode;
+    /** A lab (the demo, the tests): `warden chaos` injects faults without --i-know. */
+    lab: boolean;
     /** Prometheus's base URL, which subjects' PromQL invariants ask. */
     prometheus: string;
     /** Absolute. */
