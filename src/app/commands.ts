@@ -1,5 +1,6 @@
 // People's commands: approve, reject, cancel, resolve, hold, freeze, unfreeze, and control of one
-// service (start, stop, restart, pause, resume: app/control.ts). One place, used by
+// service (start, stop, restart, pause, resume: app/control.ts), and the record of chaos faults
+// (app/chaos.ts). One place, used by
 // the CLI now (and the API and the dashboard later). A command changes tickets and actions only
 // through their state machines, in one store transaction with its audit records. While a daemon
 // runs, the CLI queues the command and the daemon applies it here, at the start of its next pass.
@@ -9,6 +10,7 @@ import type { Instant } from '../domain/elapsed.js';
 import { activePauses, PAUSE_PREFIX, parsePause, pauseLeftMs } from '../domain/pause.js';
 import { transitionTicket } from '../domain/ticket.js';
 import type { ResolvedConfig } from '../domain/types.js';
+import { applyChaos, type ChaosCommand } from './chaos.js';
 import { applyControl, resume, type ControlCommand } from './control.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
@@ -22,7 +24,8 @@ export type Command = (
   | { kind: 'hold'; ticketId: string; by: string; reason: string }
   | { kind: 'freeze'; by: string; reason: string }
   | { kind: 'unfreeze'; by: string }
-  | ControlCommand) & { override?: string };
+  | ControlCommand
+  | ChaosCommand) & { override?: string };
 
 export type CommandResult = { ok: true; message: string } | { ok: false; code: string; message: string };
 
@@ -124,6 +127,8 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
     case 'pause':
     case 'resume':
       return applyControl(store, cmd, instant, config, audit);
+    case 'chaos':
+      return applyChaos(store, cmd, audit);
   }
 }
 

@@ -5,7 +5,8 @@ import { parseDuration } from '../lib/duration.js';
 import { readConfig, type GlobalOpts } from './common.js';
 import { submit } from './submit.js';
 
-function durationOption(value: string): number {
+/** A positive duration option (30s, 10m, 1h) in milliseconds. */
+export function durationOption(value: string): number {
   try {
     const ms = parseDuration(value);
     if (ms > 0) return ms;

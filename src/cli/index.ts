@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { registerActions } from './actions.js';
+import { registerChaos } from './chaos.js';
 import { CliError, type GlobalOpts } from './common.js';
 import { registerCompletion } from './completion.js';
 import { registerControl } from './control.js';
@@ -42,6 +43,7 @@ Getting started:
   registerActions(program, globals);
   registerControl(program, globals);
   registerDemo(program, globals);
+  registerChaos(program, globals);
   registerSystem(program, globals);
   registerStore(program, globals);
   registerCompletion(program);

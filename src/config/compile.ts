@@ -31,6 +31,8 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     agent: {
       name: a.name,
       mode: a.mode,
+      lab: a.lab,
+      prometheus: a.prometheus,
       dataDir: resolve(base, a.dataDir),
       intervalMs: parseDuration(a.interval),
       resyncMs: Math.max(parseDuration(a.resync), parseDuration(a.interval)),
@@ -47,7 +49,8 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     subjects: cfg.subjects.map((s, i) => {
       const [type, plugin] = pluginOf<SubjectPlugin>('subject', subjects, s, `subjects[${i}]`);
       const host = cfg.services.find((x) => x.name === s.members[0])?.host ?? 'local';
-      return { name: s.name, type, host, members: [...s.members], params: { ...plugin.compile((s as Record<string, unknown>)[type], { base, serviceCwd: base }) }, intervalMs: parseDuration(s.interval) };
+      return { name: s.name, type, host, members: [...s.members], params: { ...plugin.compile((s as Record<string, unknown>)[type], { base, serviceCwd: base }) }, intervalMs: parseDuration(s.interval),
+        ...(s.promql.length > 0 ? { promql: s.promql.map((q) => ({ id: q.id, expr: q.expr, forMs: parseDuration(q.for), cause: q.cause, description: q.description ?? q.expr })) } : {}) };
     }),
     notify: cfg.notify.map((n, i) => {
       const [type, plugin] = pluginOf<ChannelPlugin>('channel', channels, n, `notify[${i}]`);

@@ -37,7 +37,7 @@ test('a minimal config compiles with every default filled in', () => {
     agent: {
       name: 'otto', mode: 'recommend', dataDir: '/srv/warden/.warden', intervalMs: 1000, resyncMs: 10_000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
-      reopenWindowMs: 600_000, flapThreshold: 3, api: null,
+      reopenWindowMs: 600_000, flapThreshold: 3, api: null, lab: false, prometheus: 'http://127.0.0.1:9090',
     },
     hosts: [{ name: 'local', transport: 'local' }],
     services: [{
@@ -73,7 +73,41 @@ test('subjects: one type each, known members, a name of their own; compiled with
     '6:5: subjects[0]: a subject needs exactly one of group, etcd or ratelimiter; found none',
     '6:13: subjects[0].name: subject name "r1" is also a service\'s; a subject needs a name of its own',
     '6:31: subjects[0].members[1]: unknown service "r9" (did you mean "r1"?); services are: r1',
-    '7:42: subjects[1].other: unknown key; expected one of name, members, interval, group, etcd, ratelimiter',
+    '7:42: subjects[1].other: unknown key; expected one of name, members, interval, promql, group, etcd, ratelimiter',
+  ]);
+});
+
+test('subjects: PromQL invariants compile, ids unique and not the type\'s own, causes from the taxonomy', () => {
+  const svc = (n: string): string => `  - { name: ${n}, start: [redis-server] }\n`;
+  const head = 'version: 1\nagent: { name: otto, lab: true, prometheus: "http://10.0.0.9:9090" }\nservices:\n' + svc('r1');
+  const cfg = parseConfig(head + y(`
+    subjects:
+      - name: rs
+        members: [r1]
+        group: {}
+        promql:
+          - { id: backlog, expr: "queue_depth > 10", for: 2s, cause: performance_degraded, description: the queue drains }
+          - { id: errors, expr: "rate(errors_total[1m]) > 1" }
+  `), FILE);
+  assert.equal(cfg.agent.lab, true);
+  assert.equal(cfg.agent.prometheus, 'http://10.0.0.9:9090');
+  assert.deepEqual(cfg.subjects[0]?.promql, [
+    { id: 'backlog', expr: 'queue_depth > 10', forMs: 2000, cause: 'performance_degraded', description: 'the queue drains' },
+    { id: 'errors', expr: 'rate(errors_total[1m]) > 1', forMs: 0, cause: 'unknown', description: 'rate(errors_total[1m]) > 1' },
+  ]);
+  assert.deepEqual(configErrors(HEAD + 'services:\n' + svc('r1') + y(`
+    subjects:
+      - name: rs
+        members: [r1]
+        group: {}
+        promql:
+          - { id: quorum, expr: "up == 0" }
+          - { id: a, expr: "up == 0" }
+          - { id: a, expr: "up == 0", cause: broken }
+  `)), [
+    '10:15: subjects[0].promql[0].id: invariant id "quorum" is one of the group subject\'s own (quorum); give the PromQL invariant an id of its own',
+    '12:15: subjects[0].promql[2].id: duplicate invariant id "a" in subject "rs"; the first is at line 11',
+    '12:42: subjects[0].promql[2].cause: expected one of process_exited | crash_loop | process_hung | dependency_down | config_drift | resource_exhausted | node_offline | network_partition | leader_lost | quorum_lost | performance_degraded | data_inconsistency | unknown, got "broken"',
   ]);
 });
 

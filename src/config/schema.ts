@@ -12,6 +12,7 @@ import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
 import { namesOf } from '../plugins/plugin.js';
 import { probes } from '../probes/index.js';
+import { DEFAULT_URL as DEFAULT_PROMETHEUS } from '../probes/promql/index.js';
 import { subjects } from '../subjects/index.js';
 import { AGENT_NAME, MAX_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
@@ -158,16 +159,35 @@ export const notifySchema = z.strictObject({
   retries: z.int().min(0).default(3).meta({ description: 'Retries with exponential backoff after a failed delivery.' }),
 });
 
+/** An invariant of a subject written in PromQL, alert-style: broken while `expr` returns series held for `for`. */
+const promqlInvariantSchema = z.strictObject({
+  id: name('invariant').meta({ description: "Unique within the subject (and distinct from its type's own invariants): the finding names it." }),
+  expr: z
+    .string()
+    .trim()
+    .min(1, { error: 'expected a PromQL expression that selects the bad condition, e.g. sum(rate(errors_total[1m])) > 5' })
+    .meta({ description: 'PromQL selecting the bad condition, as in an alerting rule: the invariant is broken while it returns series.' }),
+  for: duration({ positive: false }).default('0s').meta({ description: 'How long a series must keep being returned before the invariant is broken; 0s: at once.' }),
+  cause: z.enum(CAUSES).default('unknown').meta({ description: `The cause a violation implies: ${CAUSES.join(', ')}.` }),
+  description: z.string().min(1).optional().meta({ description: 'What must hold, for people; default the expression.' }),
+});
+
 /** A subject names its type by the one plugin key it has (like a check its probe); semantic.ts enforces it. */
 export const subjectSchema = z.strictObject({
   name: name('subject').meta({ description: 'Unique among services and subjects: its ticket is named after it.' }),
   members: z.array(name('service')).min(1).meta({ description: 'The services it is made of.' }),
   interval: duration({ positive: true }).default('1s').meta({ description: 'How often a subject that reads its system (etcd: members, leader, alarms) does so.' }),
+  promql: z.array(promqlInvariantSchema).default([]).meta({ description: "Invariants in PromQL, evaluated every interval against agent.prometheus (docs/subjects.md#promql-invariants)." }),
   ...pluginKeys(subjects),
 });
 
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
+  lab: z.boolean().default(false).meta({ description: 'This is a lab (the demo, the tests): `warden chaos` injects faults here without --i-know (docs/chaos.md).' }),
+  prometheus: z
+    .url({ protocol: /^https?$/, error: (iss) => `expected Prometheus's http:// or https:// base URL, e.g. ${DEFAULT_PROMETHEUS}; got ${show(iss.input)}` })
+    .default(DEFAULT_PROMETHEUS)
+    .meta({ description: `The Prometheus that subjects' PromQL invariants ask; default ${DEFAULT_PROMETHEUS}.` }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
   dataDir: path.default('.warden').meta({ description: "Store, audit chain and reboot log; relative to the config file's directory." }),
   interval: duration({ positive: true }).default('1s').meta({ description: 'The loop looks at least this often: a pass whenever anything is open or changed (events wake it at once).' }),

@@ -143,6 +143,18 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     list(s.members).forEach((m, j) => {
       if (typeof m === 'string' && !serviceNames.has(m)) unknownService([...base, 'members', j], m);
     });
+    // A PromQL invariant's id names its finding: unique in the subject, and not one of its type's own.
+    const where = `subject ${show(sname ?? String(i))}`;
+    unique([...base, 'promql'], list(s.promql), (n) => `invariant id ${show(n)} in ${where}`, (q, j) => {
+      const id = str(q.id);
+      return id === null ? null : { name: id, path: [...base, 'promql', j, 'id'] };
+    });
+    const type = Object.keys(subjects).find((t) => s[t] !== undefined);
+    const own = type === undefined ? [] : subjects[type as keyof typeof subjects].invariants.map((inv) => inv.id);
+    list(s.promql).forEach((q, j) => {
+      const id = isObj(q) ? str(q.id) : null;
+      if (id !== null && own.includes(id)) add([...base, 'promql', j, 'id'], `invariant id ${show(id)} is one of the ${type ?? ''} subject's own (${own.join(', ')}); give the PromQL invariant an id of its own`);
+    });
   });
 
   for (const cycle of dependencyCycles(services, serviceNames)) add(cycle.path, `dependency cycle: ${cycle.names.join(' -> ')}`);

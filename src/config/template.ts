@@ -30,6 +30,8 @@ agent:
     initial: 1s                 # immediate, then 1s, 2s, 4s... (default 1s)
     max: 60s                    # ...up to this (default 60s)
     resetAfter: 5m              # healthy this long without a break: the next restart is immediate again (default 5m)
+  # prometheus: http://127.0.0.1:9090  # asked by subjects' PromQL invariants (this is the default)
+  # lab: true                   # a lab: "warden chaos" injects faults without --i-know (default false)
 
 hosts:                          # where services run (default: just "local")
   - name: local

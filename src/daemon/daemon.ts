@@ -645,7 +645,7 @@ export class Daemon {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
     this.observeDependenciesOfFailing(fresh);
-    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot() };
+    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql() };
   }
 
   /**
@@ -694,7 +694,7 @@ export class Daemon {
     for (const s of this.config.services) {
       if (names.has(s.name)) services[s.name] = this.observation(s);
     }
-    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot() };
+    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql() };
   }
 
   /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */

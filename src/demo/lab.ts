@@ -38,6 +38,8 @@ export interface LabOptions {
   notifyUrl?: string;
   /** Serve the HTTP API on 127.0.0.1:port with this token file. */
   api?: { port: number; tokenFile: string };
+  /** agent.prometheus: the Prometheus that subjects' PromQL invariants ask. */
+  prometheus?: string;
 }
 
 export interface Lab {
@@ -102,8 +104,9 @@ export function labConfig(dir: string, { web, cache, worker }: Lab['ports'], opt
 version: 1
 agent:
   name: lab-warden
+  lab: true
   mode: ${opts.mode ?? 'execute'}
-  dataDir: ${join(dir, 'data')}
+${opts.prometheus ? `  prometheus: "${opts.prometheus}"\n` : ''}  dataDir: ${join(dir, 'data')}
   interval: 1s
   verify: { stable: 500ms, deadline: 15s }
   crashLoop: { exits: 3, window: 60s }

@@ -15,6 +15,8 @@ export const AUDIT_KINDS = [
   'action.retry', 'action.completed', 'action.failed', 'action.resumed',
   // services a person paused (unmonitored) and resumed, or whose pause ran out
   'service.paused', 'service.resumed',
+  // faults a person injected with `warden chaos`, and their reverts (docs/chaos.md)
+  'chaos.injected', 'chaos.reverted',
   // policy and delivery
   'policy.denied', 'policy.limit_reached', 'notify.failed',
 ] as const;

@@ -82,3 +82,43 @@ void describe('subject: a group with a quorum', () => {
     assert.deepEqual([...d.actions.values()].map((a) => a.target), ['r1', 'r2']);
   });
 });
+
+void describe('subject: PromQL invariants', () => {
+  const backlog = { id: 'backlog', expr: 'queue_depth > 10', forMs: 1000, cause: 'performance_degraded' as const, description: 'the queue drains' };
+  const withPromql: SubjectSpec = { ...GROUP, promql: [backlog] };
+  const firing = (value: number): { firing: boolean; message: string; value: number; at: number } =>
+    ({ at: 0, firing: true, message: `firing (1 series for 1s or more): queue_depth{q="jobs"} ${value}`, value });
+
+  it('fires: one ticket naming the invariant, its cause and value; nothing done; it clears: resolved', () => {
+    const d = new Driver(makeConfig({ services: [service('r1'), service('r2'), service('r3')], subjects: [withPromql] }));
+    const hot = { ...d.world(), promql: { rs: { backlog: firing(50) } } };
+    const out = d.pass(hot);
+    assert.equal(out.detection.subjects.rs?.health, 'unhealthy');
+    const t = d.onlyTicket();
+    assert.equal(t.fingerprint, 'subject:rs/backlog');
+    assert.equal(t.cause, 'performance_degraded');
+    assert.deepEqual(t.findings.map((f) => [f.kind, f.invariant, f.reason, f.value]), [
+      ['invariant_violated', 'backlog', 'backlog: firing (1 series for 1s or more): queue_depth{q="jobs"} 50', 50],
+    ]);
+    assert.equal(t.diagnosis?.evidence.find((e) => e.source === 'invariant:backlog')?.fact, 'firing (1 series for 1s or more): queue_depth{q="jobs"} 50');
+    assert.equal(t.status, 'open');
+    assert.match(t.reason ?? '', /^no automatic repair for PromQL invariant backlog: open until it clears/);
+    assert.equal(d.actions.size, 0, 'no member is touched for a query');
+
+    // Still firing, a new value: the same ticket; then the query returns nothing: resolved.
+    d.advance(100).pass({ ...d.world(), promql: { rs: { backlog: firing(60) } } });
+    assert.equal(d.onlyTicket().status, 'open');
+    d.advance(100).pass({ ...d.world(), promql: { rs: { backlog: { at: 0, firing: false, message: 'no series: the condition does not hold', value: null } } } });
+    assert.equal(d.ticket(t.id).status, 'resolved');
+  });
+
+  it("the type's own broken invariant comes first and its repair runs; the PromQL one is evidence beside it", () => {
+    const d = new Driver(makeConfig({ services: [service('r1'), service('r2'), service('r3')], subjects: [withPromql] }));
+    d.pass({ ...d.world({ r1: dead(), r2: dead() }), promql: { rs: { backlog: firing(50) } } });
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'quorum_lost');
+    assert.deepEqual(t.diagnosis?.evidence.filter((e) => e.source.startsWith('invariant:')).map((e) => e.source), ['invariant:quorum', 'invariant:backlog']);
+    assert.ok(t.diagnosis?.alternatives.some((a) => a.cause === 'performance_degraded' && a.rejected === 'backlog is broken too, but quorum is graver'));
+    assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart r1']);
+  });
+});

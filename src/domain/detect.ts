@@ -1,6 +1,6 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
-import { brokenInvariants, subjectFingerprint, type SubjectRules } from './subject.js';
+import { subjectFingerprint, subjectVerdicts, type SubjectRules } from './subject.js';
 import type {
   CheckState, Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
 } from './types.js';
@@ -214,7 +214,7 @@ function judgeSubjects(config: ResolvedConfig, world: World, health: Readonly<Re
       out[s.name] = { health: 'unknown', reason: `deploying: ${deploying.join(', ')} not started yet` };
       continue;
     }
-    const verdicts = brokenInvariants(r, { spec: s, world, health });
+    const verdicts = subjectVerdicts(r, { spec: s, world, health });
     // Not broken, but not whole either while a member is starting (or not started yet): unknown,
     // so a repair is verified only once every member is known to be healthy.
     const pending = s.members.filter((m) => health[m]?.health === 'unknown');

@@ -66,6 +66,26 @@ export function brokenInvariants(plugin: SubjectRules, ctx: InvariantContext): V
 }
 
 /**
+ * The subject's PromQL invariants (config `promql:`) that are broken, in config order: those whose
+ * last evaluation fires. They blame no member (a query speaks of series, not of services), and the
+ * largest firing value is the violation's value.
+ */
+export function promqlVerdicts(ctx: InvariantContext): Verdict[] {
+  const readings = ctx.world.promql?.[ctx.spec.name] ?? {};
+  return (ctx.spec.promql ?? []).flatMap((inv): Verdict[] => {
+    const r = readings[inv.id];
+    if (r?.firing !== true) return [];
+    const reason = r.error === undefined ? r.message : `${r.message} (the last query failed: ${r.error})`;
+    return [{ invariant: inv.id, cause: inv.cause, violation: { reason, blame: [], ...(r.value !== null ? { value: r.value } : {}) } }];
+  });
+}
+
+/** Every broken invariant of the subject, gravest first: its type's own, then its PromQL ones. */
+export function subjectVerdicts(plugin: SubjectRules, ctx: InvariantContext): Verdict[] {
+  return [...brokenInvariants(plugin, ctx), ...promqlVerdicts(ctx)];
+}
+
+/**
  * The quorum-safe first move over some members: start one that is missing (a start adds a voter and
  * takes none away), else wait for those starting; null when none is missing or starting.
  */

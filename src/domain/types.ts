@@ -152,6 +152,10 @@ export interface ResolvedConfig {
   agent: {
     name: string;
     mode: Mode;
+    /** A lab (the demo, the tests): `warden chaos` injects faults without --i-know. */
+    lab: boolean;
+    /** Prometheus's base URL, which subjects' PromQL invariants ask. */
+    prometheus: string;
     /** Absolute. */
     dataDir: string;
     /** The loop looks at least this often (a pass when anything is open or changed). */
@@ -198,8 +202,19 @@ export interface SubjectSpec {
   members: string[];
   /** The plugin's compiled config fragment. */
   params: Record<string, unknown>;
-  /** How often a subject that reads its system does so (its plugin's `observe`). */
+  /** How often a subject that reads its system does so (its plugin's `observe`), and evaluates its PromQL invariants. */
   intervalMs: number;
+  /** Invariants written in PromQL (config `promql:`), after the type's own; absent: none. */
+  promql?: PromqlInvariantSpec[];
+}
+
+/** A subject's invariant in PromQL, alert-style: broken while `expr` returns series held for `forMs`. */
+export interface PromqlInvariantSpec {
+  id: string;
+  expr: string;
+  forMs: number;
+  cause: Cause;
+  description: string;
 }
 
 export interface ApiSpec {
@@ -326,6 +341,21 @@ export interface World {
   services: Record<string, ServiceObservation>;
   /** What each subject that reads its system (an etcd cluster's members, leader, alarms) last read. */
   subjects?: Record<string, SubjectFacts>;
+  /** Subjects' PromQL invariants as last evaluated: subject → invariant id → reading. */
+  promql?: Record<string, Record<string, PromqlReading>>;
+}
+
+/**
+ * One PromQL invariant's last evaluation: whether some series has been returned for its `for`
+ * (firing), the answer in words, and the largest firing value. A failed query keeps the verdict
+ * of the evaluation before it (as Prometheus keeps an alert's state) and says why in `error`.
+ */
+export interface PromqlReading {
+  at: Millis;
+  firing: boolean;
+  message: string;
+  value: number | null;
+  error?: string;
 }
 
 /** A subject's last reading of its system: the facts (its plugin's own shape), or why there are none. */

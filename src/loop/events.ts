@@ -22,6 +22,8 @@ export function describe(i: AuditIntent): string {
     case 'action.proposed': return `action ${i.subject} proposed: ${String(d.type)} ${String(d.target)} [${String(d.state)}]`;
     case 'service.paused': return `${String(d.service)} paused${d.until ? ` until ${String(d.until)}` : ''}${d.reason ? `: ${String(d.reason)}` : ''}`;
     case 'service.resumed': return `${String(d.service)} resumed: ${String(d.reason)}`;
+    case 'chaos.injected': return `chaos ${i.subject} injected: ${String(d.kind)} ${String(d.target)}: ${String(d.detail)}${d.until ? ` (reverted at ${String(d.until)})` : ''}`;
+    case 'chaos.reverted': return `chaos ${i.subject} reverted${d.automatic ? ' (its --for ran out)' : ''}: ${String(d.kind)} ${String(d.target)}: ${String(d.detail)}`;
     default: return `${i.kind} ${i.subject ?? ''} ${JSON.stringify(d)}`;
   }
 }

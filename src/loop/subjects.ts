@@ -1,12 +1,14 @@
 // Reading the subjects' systems: for each subject whose plugin observes (etcd asks each member for
 // its status, leader and alarms), one reading per `interval`, never two at once, each bounded by a
 // timeout. The latest reading goes into the world; a reading that differs from the one before wakes
-// the loop, so an invariant breaking is judged at once, not at the next tick.
+// the loop, so an invariant breaking is judged at once, not at the next tick. Subjects' PromQL
+// invariants are read alongside, on the same intervals (loop/promql.ts).
 import { lookup } from '../plugins/plugin.js';
-import type { ResolvedConfig, SubjectFacts, SubjectSpec } from '../domain/types.js';
+import type { PromqlReading, ResolvedConfig, SubjectFacts, SubjectSpec } from '../domain/types.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { subjects } from '../subjects/index.js';
 import type { SubjectPlugin } from '../subjects/subject.js';
+import { PromqlInvariants } from './promql.js';
 
 /** A reading may take this long at most (and never longer than the subject's interval). */
 const READ_TIMEOUT_MS = 2000;
@@ -16,8 +18,16 @@ export class SubjectObserver {
   private readonly timers = new Map<string, TimerHandle>();
   private readonly aborts = new Map<string, AbortController>();
   private stopped = true;
+  private readonly queries: PromqlInvariants;
 
-  constructor(private readonly deps: { clock: Clock; config: () => ResolvedConfig; onChange: () => void; log: (line: string) => void }) {}
+  constructor(private readonly deps: { clock: Clock; config: () => ResolvedConfig; onChange: () => void; log: (line: string) => void }) {
+    this.queries = new PromqlInvariants(deps);
+  }
+
+  /** The latest evaluation of every subject's PromQL invariants (World.promql). */
+  promql(): Record<string, Record<string, PromqlReading>> {
+    return this.queries.snapshot();
+  }
 
   /** The latest reading of every subject that observes. */
   snapshot(): Record<string, SubjectFacts> {
@@ -34,10 +44,12 @@ export class SubjectObserver {
       const plugin = lookup('subject', subjects, spec.type) as SubjectPlugin;
       if (plugin.observe) this.read(spec, plugin);
     }
+    this.queries.start();
   }
 
   stop(): void {
     this.stopped = true;
+    this.queries.stop();
     for (const t of this.timers.values()) this.deps.clock.clearTimeout(t);
     for (const a of this.aborts.values()) a.abort(new Error('stopped'));
     this.timers.clear();

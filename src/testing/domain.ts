@@ -78,7 +78,7 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
     agent: {
       name: 'otto', mode: o.mode ?? 'execute', dataDir: '/srv/lab/.warden', intervalMs: 1000, resyncMs: 10_000,
       verifyStableMs: 500, verifyDeadlineMs: 30_000, crashLoopWindowMs: 60_000, crashLoopExits: 3,
-      reopenWindowMs: 600_000, flapThreshold: 3, api: null, ...o.agent,
+      reopenWindowMs: 600_000, flapThreshold: 3, api: null, lab: false, prometheus: 'http://127.0.0.1:9090', ...o.agent,
     },
     hosts: [{ name: 'local', transport: 'local' }],
     services,

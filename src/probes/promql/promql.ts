@@ -60,6 +60,28 @@ function valueOf(samples: Sample[]): Record<string, number | string> {
 
 const plural = (n: number): string => `${n} series`;
 
+/** What one answer means for the condition: whether it fires, in words, and the firing series. */
+export interface Judged { firing: boolean; message: string; value: Record<string, number | string>; hot: Sample[] }
+
+/**
+ * Judges one answer at monotonic time `now` against the pending map (updated in place): pure but
+ * for that map. Shared by the probe and by subjects' PromQL invariants, so both read alike.
+ */
+export function judge(forMs: number, samples: Sample[], pending: Pending, now: number): Judged {
+  const { next, firing } = advance(pending, samples, now, forMs);
+  pending.clear();
+  for (const [k, v] of next) pending.set(k, v);
+  if (samples.length === 0) return { firing: false, message: 'no series: the condition does not hold', value: {}, hot: [] };
+  const value = valueOf(samples);
+  const hot = samples.filter((s) => firing.has(seriesText(s.labels)));
+  if (hot.length === 0) {
+    return { firing: false, message: `pending (${plural(samples.length)} for less than ${formatDuration(forMs)}): ${listed(samples)}`, value, hot };
+  }
+  const held = forMs > 0 ? ` for ${formatDuration(forMs)} or more` : '';
+  const rest = samples.length > hot.length ? `; ${samples.length - hot.length} more pending` : '';
+  return { firing: true, message: `firing (${plural(hot.length)}${held}): ${listed(hot)}${rest}`, value, hot };
+}
+
 /**
  * One evaluation of the condition at a time of `clock`, for the check whose pending map is
  * `pending` (updated in place). A failed query leaves it as it was: Prometheus keeps an alert's
@@ -74,18 +96,8 @@ export async function evaluate(spec: PromqlProbeSpec, timeoutMs: number, pending
     if (err instanceof PromqlError && err.timedOut) return { ok: false, message: `timed out after ${timeoutMs} ms`, latencyMs: since(start), timedOut: true };
     return errorResult(err, start);
   }
-  const { next, firing } = advance(pending, samples, clock.mono(), spec.forMs);
-  pending.clear();
-  for (const [k, v] of next) pending.set(k, v);
-  if (samples.length === 0) return { ...ok('no series: the condition does not hold', start), value: {} };
-  const value = valueOf(samples);
-  const hot = samples.filter((s) => firing.has(seriesText(s.labels)));
-  if (hot.length === 0) {
-    return { ...ok(`pending (${plural(samples.length)} for less than ${formatDuration(spec.forMs)}): ${listed(samples)}`, start), value };
-  }
-  const held = spec.forMs > 0 ? ` for ${formatDuration(spec.forMs)} or more` : '';
-  const rest = samples.length > hot.length ? `; ${samples.length - hot.length} more pending` : '';
-  return { ...fail(`firing (${plural(hot.length)}${held}): ${listed(hot)}${rest}`, start), value };
+  const j = judge(spec.forMs, samples, pending, clock.mono());
+  return { ...(j.firing ? fail(j.message, start) : ok(j.message, start)), value: j.value };
 }
 
 /**

@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { EtcdError, isNoSpace, type Alarm } from './client.js';
 import type { EtcdLab } from './lab.js';
-import { haveBinary, LabError, MEMBER_IF, must, run } from './labnet.js';
+import { addDelay, removeDelay, setLinks } from '../../chaos/net.js';
+import { haveBinary, LabError, MEMBER_IF, must } from './labnet.js';
 
 export type FaultKind = 'kill' | 'hang' | 'partition' | 'drop' | 'latency' | 'fill-quota';
 
@@ -52,10 +53,8 @@ export function hang(lab: EtcdLab, i: number): Promise<Fault> {
 /** Link down on the member's eth0 inside its namespace: its process runs, nobody reaches it. */
 export async function partition(lab: EtcdLab, i: number): Promise<Fault> {
   const m = lab.member(i);
-  await must(['ip', '-n', m.netns, 'link', 'set', MEMBER_IF, 'down']);
-  return fault('partition', m.name, `link ${MEMBER_IF} down in ${m.netns}`, async () => {
-    await must(['ip', '-n', m.netns, 'link', 'set', MEMBER_IF, 'up']);
-  });
+  await setLinks(m.netns, [MEMBER_IF], 'down');
+  return fault('partition', m.name, `link ${MEMBER_IF} down in ${m.netns}`, () => setLinks(m.netns, [MEMBER_IF], 'up'));
 }
 
 /** The nftables table the drop fault adds inside a member's namespace. */
@@ -87,15 +86,8 @@ export async function drop(lab: EtcdLab, i: number): Promise<Fault> {
  */
 export async function latency(lab: EtcdLab, i: number, ms: number): Promise<Fault> {
   const m = lab.member(i);
-  if (!Number.isInteger(ms) || ms < 1 || ms > 60_000) throw new RangeError(`latency: expected 1 to 60000 ms, got ${ms}`);
-  const r = await run(['ip', 'netns', 'exec', m.netns, 'tc', 'qdisc', 'add', 'dev', MEMBER_IF, 'root', 'netem', 'delay', `${ms}ms`]);
-  if (r.code !== 0) {
-    if (/qdisc kind is unknown/i.test(r.stderr)) throw new LabError('LAB_UNSUPPORTED', 'cannot add latency: this kernel has no netem queueing discipline (CONFIG_NET_SCH_NETEM is not set)');
-    throw new LabError('LAB_COMMAND_FAILED', `tc netem in ${m.netns} failed: ${r.stderr.trim()}`);
-  }
-  return fault('latency', m.name, `netem delay ${ms}ms on ${MEMBER_IF} in ${m.netns}`, async () => {
-    await must(['ip', 'netns', 'exec', m.netns, 'tc', 'qdisc', 'del', 'dev', MEMBER_IF, 'root']);
-  });
+  await addDelay(m.netns, MEMBER_IF, ms);
+  return fault('latency', m.name, `netem delay ${ms}ms on ${MEMBER_IF} in ${m.netns}`, () => removeDelay(m.netns, MEMBER_IF));
 }
 
 /** The key the quota filler overwrites: one key, so compaction gives all the space back. */
