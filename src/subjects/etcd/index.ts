@@ -9,7 +9,9 @@ import type { SubjectFacts } from '../../domain/types.js';
 import { defineSubject } from '../subject.js';
 import { duration } from '../../config/fields.js';
 import { parseDuration } from '../../lib/duration.js';
+import { etcdActions } from './actions.js';
 import { EtcdClient, type AlarmType } from './client.js';
+import { guard } from './guard.js';
 
 export interface EtcdParams {
   /** Member service → its client URL (http://10.200.1.11:2379). */
@@ -152,6 +154,8 @@ export default defineSubject({
     if (silentRunning.length > 0) return { none: `${silentRunning.join(', ')} run but do not answer: a network partition or a hang; restarting a running member could cost the quorum` };
     return { none: 'the cluster disagrees with itself while every member runs; a person must look' };
   },
+  actions: etcdActions,
+  guard,
   async observe(spec, o): Promise<EtcdFacts> {
     const { endpoints } = spec.params as unknown as EtcdParams;
     const members: Record<string, MemberView> = {};
