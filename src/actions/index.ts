@@ -41,7 +41,7 @@ function subjectActions(): Record<string, ActionPlugin> {
   return out;
 }
 
-export const actions: Record<ActionType, ActionPlugin> & typeof core = registry('action', { ...subjectActions(), ...core }) as Record<ActionType, ActionPlugin> & typeof core;
+export const actions: Record<ActionType, ActionPlugin> & typeof core = registry('action', { ...core, ...subjectActions() }) as Record<ActionType, ActionPlugin> & typeof core;
 
 export const ACTION_NAMES = Object.keys(actions) as ActionType[];
 

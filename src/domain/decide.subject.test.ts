@@ -105,11 +105,16 @@ void describe('subject: PromQL invariants', () => {
     assert.match(t.reason ?? '', /^no automatic repair for PromQL invariant backlog: open until it clears/);
     assert.equal(d.actions.size, 0, 'no member is touched for a query');
 
-    // Still firing, a new value: the same ticket; then the query returns nothing: resolved.
+    // Still firing, a new value: the same ticket; then the query returns nothing: verified like a
+    // problem waited out (it may fire again at once), then resolved.
     d.advance(100).pass({ ...d.world(), promql: { rs: { backlog: firing(60) } } });
     assert.equal(d.onlyTicket().status, 'open');
-    d.advance(100).pass({ ...d.world(), promql: { rs: { backlog: { at: 0, firing: false, message: 'no series: the condition does not hold', value: null } } } });
+    const clear = { rs: { backlog: { at: 0, firing: false, message: 'no series: the condition does not hold', value: null } } };
+    d.advance(100).pass({ ...d.world(), promql: clear });
+    assert.equal(d.ticket(t.id).status, 'verifying');
+    for (let i = 0; i < 5 && d.ticket(t.id).status !== 'resolved'; i++) d.advance(500).pass({ ...d.world(), promql: clear });
     assert.equal(d.ticket(t.id).status, 'resolved');
+    assert.equal(d.actions.size, 0);
   });
 
   it("the type's own broken invariant comes first and its repair runs; the PromQL one is evidence beside it", () => {

@@ -194,6 +194,12 @@ export function decide(input: DecideInput): DecideOutput {
       case 'diagnosing':
         if (!rootBroken) {
           for (const a of ticketActions(t)) if (a.state === 'proposed' || a.state === 'validated') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
+          // A problem Warden chose to wait out (a member cut off by the network) is verified like
+          // a repair when it mends: a link that comes back may go again.
+          if (t.diagnosis?.waitFor !== undefined && detection.subjects[t.service] !== undefined) {
+            setStatus(startVerification(t), 'verifying', `${t.service} recovered while Warden waited (${t.diagnosis.waitFor}); verifying`);
+            break;
+          }
           setStatus(t, 'resolved', 'recovered without action');
           break;
         }
@@ -329,7 +335,7 @@ export function decide(input: DecideInput): DecideOutput {
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {
-      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold } : { type: 'diagnosis_failed', key, error: ans.error });
+      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold, ...(nextStep(t) ? { keepCause: true } : {}) } : { type: 'diagnosis_failed', key, error: ans.error });
     }
     const changed = t.evidenceKey !== key;
     if (changed) t = onT(t, { type: 'diagnose', key });
@@ -434,11 +440,12 @@ export function decide(input: DecideInput): DecideOutput {
     // A subject repaired one step at a time: the step's member is back but an invariant still
     // breaks (a quorum needs two members back). That step held; the next is chosen afresh.
     const step = ticketActions(t).at(-1);
-    // A reading of the subject's system taken before the step ended cannot tell whether it held (a
-    // flush leaves its member healthy at once, but only the next reading shows its effect).
-    const readAt = input.world.subjects?.[t.service]?.at;
-    const readSince = readAt === undefined || step?.finishedAt == null || readAt >= step.finishedAt;
-    if (detection.subjects[t.service]?.health === 'unhealthy' && step?.state === 'completed' && readSince && detection.health[step.target]?.health === 'healthy') {
+    if (detection.subjects[t.service]?.health === 'unhealthy' && step?.state === 'completed' && detection.health[step.target]?.health === 'healthy') {
+      // The next step is chosen from the subject's own reading: one taken before this step ended
+      // (or in the same millisecond) says nothing of it (a backend defragmented would read as still
+      // full). Both stamps are this daemon's clock.now(); the loop is woken when a reading differs.
+      const read = input.world.subjects?.[t.service];
+      if (read !== undefined && (step.finishedAt === null || read.at <= step.finishedAt)) return;
       t = onT(t, { type: 'step_held', reason: `${step.target} is healthy again; ${t.service} still: ${root?.reason ?? 'unknown'}` });
       if (p) { t = needDiagnosis(t, p); if (t.status === 'open') plan(t); }
       return;
@@ -467,6 +474,18 @@ export function decide(input: DecideInput): DecideOutput {
     if (input.mono > m.deadline) {
       setStatus(t, 'escalated', `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`);
     }
+  }
+
+  /**
+   * Whether a subject's ticket is being diagnosed for the next step of a repair whose last step
+   * held (its action completed, no verification failed in this occurrence): the problem is the
+   * same, so its root cause stays the first broken thing (two members killed stay quorum_lost
+   * after the first is back, though only "a member down" is left to see).
+   */
+  function nextStep(t: Ticket): boolean {
+    const occurrence = t.history?.at(-1);
+    return detection.subjects[t.service] !== undefined && t.cause !== null &&
+      ticketActions(t).at(-1)?.state === 'completed' && occurrence?.n === t.occurrences && occurrence.verification === null;
   }
 
   /** Queues a validated action whose wait is over; says whether it is queued. */

@@ -14,7 +14,9 @@ export type TicketEvent =
   /** Evidence changed (or there is no diagnosis yet): a diagnoser is asked; `key` names the evidence. */
   | { type: 'diagnose'; key: string }
   /** `flapThreshold`: a reopened problem is flapping once diagnosed, unless the cause is a crash loop. */
-  | { type: 'diagnosed'; key: string; diagnosis: Diagnosis; flapThreshold: number }
+  /** `keepCause`: the next step of a repair whose last step held: the evidence and the next step
+   *  are the new diagnosis's, the root cause stays the occurrence's first (what broke first). */
+  | { type: 'diagnosed'; key: string; diagnosis: Diagnosis; flapThreshold: number; keepCause?: boolean }
   | { type: 'diagnosis_failed'; key: string; error: string }
   | { type: 'action_added'; actionId: string }
   /** The next step of a repair chain (runbook, then restart). */
@@ -43,8 +45,9 @@ export const MAX_HISTORY = 20;
 
 /** Where the loop may move a ticket; people's resolve and hold are checked on their own. */
 const AUTOMATION: Record<TicketStatus, readonly TicketStatus[]> = {
-  open: ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'escalated', 'resolved'],
-  diagnosing: ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'escalated', 'resolved'],
+  // open → verifying: a problem waited out (a partition) is verified when it mends (decide.ts).
+  open: ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'escalated', 'resolved'],
+  diagnosing: ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'escalated', 'resolved'],
   awaiting_approval: ['open', 'awaiting_approval', 'remediating', 'held', 'escalated', 'resolved'],
   remediating: ['open', 'remediating', 'verifying', 'awaiting_approval', 'held', 'escalated'],
   verifying: ['open', 'verifying', 'escalated', 'resolved'],
@@ -132,7 +135,7 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       break;
     case 'diagnosed': {
       if (t.status === 'resolved') throw closed();
-      const d = e.diagnosis;
+      const d = e.keepCause === true && t.rootCause !== null ? { ...e.diagnosis, rootCause: t.rootCause } : e.diagnosis;
       const prev = t.diagnosis;
       next.evidenceKey = e.key;
       const same = prev !== null && prev.rootCause.cause === d.rootCause.cause && prev.confidence === d.confidence

@@ -165,6 +165,14 @@ export interface PeerLink {
   active: boolean;
 }
 
+/** A member's backend quota and compaction, from its /metrics. */
+export interface Space {
+  /** --quota-backend-bytes as the member applies it (etcd_server_quota_backend_bytes). */
+  quotaBytes: number;
+  /** The revision of the last compaction; -1 before any (etcd_debugging_mvcc_compact_revision). */
+  compactRevision: number;
+}
+
 export interface KeyValue {
   key: string;
   value: Buffer;
@@ -299,6 +307,17 @@ export class EtcdClient {
     return parsePeerLinks(await this.text('/metrics', opts));
   }
 
+  /** The backend quota and the last compaction, from /metrics: what NOSPACE is judged against. */
+  async space(opts?: CallOptions): Promise<Space> {
+    const text = await this.text('/metrics', opts);
+    const quotaBytes = metricValue(text, 'etcd_server_quota_backend_bytes');
+    const compactRevision = metricValue(text, 'etcd_debugging_mvcc_compact_revision');
+    if (quotaBytes === null || compactRevision === null) {
+      throw new EtcdError('ETCD_BAD_RESPONSE', `${this.endpoint}/metrics`, 'no etcd_server_quota_backend_bytes or etcd_debugging_mvcc_compact_revision (etcd before 3.4?)');
+    }
+    return { quotaBytes, compactRevision };
+  }
+
   private async call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, body: unknown, opts: CallOptions | undefined, schema: S, okStatus: readonly number[] = [200]): Promise<z.output<S>> {
     const { status, text } = await this.send(method, path, body, opts);
     const url = `${this.endpoint}${path}`;
@@ -371,6 +390,16 @@ function toAlarms(alarms: z.infer<typeof wireAlarm>[] | undefined): Alarm[] {
     out.push({ memberId: idToHex(a.memberID ?? '0'), alarm: a.alarm });
   }
   return out;
+}
+
+/** The value of an unlabelled metric (`name 4.194304e+06`); null when absent. */
+export function metricValue(metrics: string, name: string): number | null {
+  for (const l of metrics.split('\n')) {
+    if (!l.startsWith(`${name} `)) continue;
+    const v = Number(l.slice(name.length + 1).trim());
+    return Number.isFinite(v) ? v : null;
+  }
+  return null;
 }
 
 /** etcd_network_active_peers{Local="…",Remote="…"} N lines → links; other lines are ignored. */

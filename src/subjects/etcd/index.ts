@@ -1,15 +1,25 @@
 // Subject plugin `etcd`: a cluster judged by what its members say, through etcd's own API. Each
 // member service has a client URL; every `interval` each member is asked for its status (leader,
-// raft term and index) and the cluster for its alarms. The invariants are over those answers, so
-// the cause is named in the cluster's terms: quorum lost, no agreed leader, NOSPACE, a member that
-// lags — never a member's process cause.
+// raft term and index, backend size) and the cluster for its alarms; when a member is silent the
+// others are asked for their raft links to it, and under an alarm for their quota. The invariants
+// are over those answers, so the cause is named in the cluster's terms: quorum lost, no agreed
+// leader, NOSPACE, a member cut off by the network, a member that lags — never a member's process
+// cause. Its actions (actions.ts), its guard (guard.ts) and its repair rule (repair.ts) act on
+// the cluster as it answers then.
 import { z } from 'zod';
-import { startMissingFirst, type InvariantContext, type Violation } from '../../domain/subject.js';
-import type { SubjectFacts } from '../../domain/types.js';
+import { isStuck } from '../../domain/detect.js';
+import type { InvariantContext, Violation } from '../../domain/subject.js';
+import type { SubjectSpec } from '../../domain/types.js';
 import { defineSubject } from '../subject.js';
 import { duration } from '../../config/fields.js';
 import { parseDuration } from '../../lib/duration.js';
-import { EtcdClient, type AlarmType } from './client.js';
+import { etcdActions, FULL_RATIO } from './actions.js';
+import { EtcdClient, type EndpointStatus, type Space } from './client.js';
+import { guard } from './guard.js';
+import { answering, factsOf, silent, type EtcdFacts, type MemberView } from './facts.js';
+import { repair } from './repair.js';
+
+export type { EtcdFacts, MemberView } from './facts.js';
 
 export interface EtcdParams {
   /** Member service → its client URL (http://10.200.1.11:2379). */
@@ -20,33 +30,7 @@ export interface EtcdParams {
   joinMs: number;
 }
 
-/** One member's answer: its status, or why it gave none. */
-export type MemberView =
-  | { ok: true; id: string; leader: string | null; term: number; index: number; errors: string[] }
-  | { ok: false; error: string };
-
-/** What the etcd subject reads each interval (World.subjects[name].facts). */
-export interface EtcdFacts {
-  members: Record<string, MemberView>;
-  /** Alarms as the first member that answered lists them (they are cluster-wide). */
-  alarms: { memberId: string; alarm: AlarmType }[];
-  /** etcd member id (hex) → member service, by client URL, as the member list says. */
-  ids?: Record<string, string>;
-}
-
 const paramsOf = (ctx: InvariantContext): EtcdParams => ctx.spec.params as unknown as EtcdParams;
-
-/** The last reading, when it has facts; null before the first or when it failed as a whole. */
-function factsOf(ctx: InvariantContext): EtcdFacts | null {
-  const read: SubjectFacts | undefined = ctx.world.subjects?.[ctx.spec.name];
-  return read && 'facts' in read ? (read.facts as EtcdFacts) : null;
-}
-
-const answering = (f: EtcdFacts): [string, Extract<MemberView, { ok: true }>][] =>
-  Object.entries(f.members).filter((e): e is [string, Extract<MemberView, { ok: true }>] => e[1].ok);
-
-/** Members that did not answer, with why. */
-const silent = (f: EtcdFacts): string[] => Object.entries(f.members).filter(([, v]) => !v.ok).map(([m]) => m);
 
 /** A member starting (its first checks pending, or younger than joinMs: it listens before the
  *  cluster has formed): silence is expected, not a fault, for now. */
@@ -57,7 +41,7 @@ function starting(ctx: InvariantContext, m: string): boolean {
   return started != null && at !== undefined && at - started < paramsOf(ctx).joinMs;
 }
 /** Whether the last reading was taken after member m's process started: an older one says nothing of it. */
-function readSince(ctx: InvariantContext, m: string): boolean {
+export function readSince(ctx: InvariantContext, m: string): boolean {
   const at = ctx.world.subjects?.[ctx.spec.name]?.at;
   const started = ctx.world.services[m]?.process.startedAt;
   return at !== undefined && (started == null || at >= started);
@@ -73,10 +57,13 @@ export function quorum(ctx: InvariantContext): Violation | null {
   if (!f) return null;
   const n = ctx.spec.members.length;
   const need = Math.floor(n / 2) + 1;
-  const up = answering(f).length;
+  // A member whose process Warden saw go since the reading answers nothing now, whatever the
+  // reading says: two members killed at once are counted out at once, not a reading later.
+  const up = answering(f).filter(([m]) => ctx.health[m]?.health !== 'missing').map(([m]) => m);
   // Members only starting are no new problem: one must be known down (as for a group).
-  if (up >= need || !ctx.spec.members.some((m) => down(ctx, f, m))) return null;
-  return { reason: `${up} of ${n} members answer, ${need} needed for quorum (${silent(f).join(', ')} silent)`, blame: silent(f), value: up };
+  if (up.length >= need || !ctx.spec.members.some((m) => down(ctx, f, m))) return null;
+  const out = ctx.spec.members.filter((m) => !up.includes(m));
+  return { reason: `${up.length} of ${n} members answer, ${need} needed for quorum (${out.join(', ')} silent)`, blame: out, value: up.length };
 }
 
 export function oneLeader(ctx: InvariantContext): Violation | null {
@@ -99,11 +86,44 @@ export function oneLeader(ctx: InvariantContext): Violation | null {
   return { reason: leaders.size > 1 ? `members disagree on the leader (${seen})` : `no leader (${seen})`, blame: silent(f) };
 }
 
+/**
+ * A member cut off by the network: its process runs (Warden sees its pid alive and not stopped),
+ * yet it answered neither the last reading nor Warden's own check. That is not process_exited,
+ * and a restart would not mend a link; how the other members see it says whether the cluster has
+ * lost it too, or only Warden cannot reach it.
+ */
+export function cutOff(ctx: InvariantContext, f: EtcdFacts, m: string): boolean {
+  const p = ctx.world.services[m]?.process;
+  return p?.running === true && !isStuck(p) && ctx.health[m]?.health === 'unhealthy' &&
+    f.members[m]?.ok === false && readSince(ctx, m) && !starting(ctx, m);
+}
+
+/** What the answering members say of their raft links to member m. */
+function othersView(f: EtcdFacts, m: string): string {
+  const views = Object.entries(f.links ?? {}).filter(([o]) => o !== m).map(([o, l]) => [o, l[m]] as const).filter((v): v is readonly [string, boolean] => v[1] !== undefined);
+  if (views.length === 0) return 'no other member could say how it sees it';
+  const lost = views.filter(([, a]) => !a).map(([o]) => o);
+  const reach = views.filter(([, a]) => a).map(([o]) => o);
+  if (reach.length === 0) return `${lost.join(', ')} lost their raft link to it too`;
+  return `${reach.join(', ')} still ${reach.length > 1 ? 'have' : 'has'} a raft link to it${lost.length > 0 ? ` (${lost.join(', ')} lost theirs)` : ''}: so far only Warden is cut off from it`;
+}
+
+export function partition(ctx: InvariantContext): Violation | null {
+  const f = factsOf(ctx);
+  if (!f) return null;
+  const cut = ctx.spec.members.filter((m) => cutOff(ctx, f, m));
+  if (cut.length === 0) return null;
+  const pid = (m: string): string => String(ctx.world.services[m]?.process.pid ?? '?');
+  return { reason: cut.map((m) => `${m} runs (pid ${pid(m)}) but answers neither Warden's reading nor its check; ${othersView(f, m)}`).join('; '), blame: cut };
+}
+
 export function noSpace(ctx: InvariantContext): Violation | null {
   const f = factsOf(ctx);
   const nospace = f?.alarms.filter((a) => a.alarm === 'NOSPACE') ?? [];
-  if (nospace.length === 0) return null;
-  return { reason: `NOSPACE alarm raised by member ${nospace.map((a) => a.memberId).join(', ')}: the cluster takes no writes`, blame: [] };
+  if (!f || nospace.length === 0) return null;
+  // Blamed: the members whose backend file is full (once read), so a step that frees one is new evidence.
+  const full = answering(f).filter(([m, v]) => v.dbSize !== undefined && f.space?.[m] !== undefined && v.dbSize >= FULL_RATIO * f.space[m]!.quotaBytes).map(([m]) => m);
+  return { reason: `NOSPACE alarm raised by member ${nospace.map((a) => a.memberId).join(', ')}: the cluster takes no writes${full.length > 0 ? `; full backends: ${full.join(', ')}` : ''}`, blame: full };
 }
 
 export function lag(ctx: InvariantContext): Violation | null {
@@ -123,6 +143,83 @@ export function membersHealthy(ctx: InvariantContext): Violation | null {
   return { reason: `${out.join(', ')} not healthy`, blame: out };
 }
 
+/**
+ * What the last reading of each subject found that calls for more than statuses in the next:
+ * a silent member (ask the others for their raft links) or an alarm (ask for quotas). Asked a
+ * reading later rather than after a second round trip, so one reading stays one round of calls.
+ */
+const wanted = new Map<string, { links: boolean; space: boolean }>();
+
+async function observe(spec: SubjectSpec, o: { signal: AbortSignal; timeoutMs: number }): Promise<EtcdFacts> {
+  const { endpoints } = spec.params as unknown as EtcdParams;
+  const want = wanted.get(spec.name) ?? { links: false, space: false };
+  const members: Record<string, MemberView> = {};
+  const links: Record<string, Record<string, boolean>> = {};
+  const space: Record<string, Space> = {};
+  const sizes = new Map<string, { dbSize: number; dbSizeInUse: number; revision: number }>();
+  let alarms: EtcdFacts['alarms'] | null = null;
+  let ids: Record<string, string> | null = null;
+  const byUrl = new Map(Object.entries(endpoints).map(([m, u]) => [new URL(u).origin, m]));
+  await Promise.all(spec.members.map(async (m) => {
+    const url = endpoints[m];
+    if (url === undefined) {
+      members[m] = { ok: false, error: 'no client URL configured' };
+      return;
+    }
+    const client = new EtcdClient(url, { timeoutMs: o.timeoutMs });
+    let s: EndpointStatus;
+    try {
+      s = await client.status({ signal: o.signal });
+    } catch (err) {
+      members[m] = { ok: false, error: err instanceof Error ? err.message : String(err) };
+      return;
+    }
+    members[m] = {
+      ok: true, id: s.memberId, leader: s.leader, term: s.raftTerm, index: s.raftIndex, errors: s.errors,
+    };
+    sizes.set(m, { dbSize: s.dbSize, dbSizeInUse: s.dbSizeInUse, revision: s.revision });
+    // Sizes and the revision change with every write: kept only under an alarm (below), so that a
+    // busy cluster's readings do not differ (and wake the loop) every time.
+    // The rest is about the cluster, not this member's own answer: a failure leaves it out.
+    const call = <T>(p: Promise<T>): Promise<T | null> => p.catch(() => null);
+    const [al, list, peers, sp] = await Promise.all([
+      alarms === null ? call(client.alarms({ signal: o.signal })) : null,
+      ids === null ? call(client.memberList({ signal: o.signal })) : null,
+      want.links ? call(client.peers({ signal: o.signal })) : null,
+      want.space ? call(client.space({ signal: o.signal })) : null,
+    ]);
+    if (al) alarms ??= al.map((a) => ({ memberId: a.memberId, alarm: a.alarm }));
+    if (list) {
+      ids ??= Object.fromEntries(list.flatMap((x) => {
+        const svc = x.clientUrls.map((u) => byUrl.get(new URL(u).origin)).find((v) => v !== undefined);
+        return svc === undefined ? [] : [[x.id, svc]];
+      }));
+    }
+    if (sp) space[m] = sp;
+    if (peers) links[m] = Object.fromEntries(peers.filter((l) => l.local === s.memberId).map((l) => [l.remote, l.active]));
+  }));
+  // An alarm this reading found first: the quotas are asked now, so the repair has them at once.
+  if ((alarms ?? []).length > 0) {
+    await Promise.all([...sizes.keys()].filter((m) => space[m] === undefined).map(async (m) => {
+      const sp = await new EtcdClient(endpoints[m]!, { timeoutMs: o.timeoutMs }).space({ signal: o.signal }).catch(() => null);
+      if (sp) space[m] = sp;
+    }));
+    for (const [m, z] of sizes) Object.assign(members[m]!, z);
+  }
+  // Links are read by member id; the invariants speak of member services.
+  const named = (l: Record<string, boolean>): Record<string, boolean> => Object.fromEntries(Object.entries(l).flatMap(([id, a]) => {
+    const svc = (ids as Record<string, string> | null)?.[id];
+    return svc === undefined ? [] : [[svc, a]];
+  }));
+  const found: EtcdFacts = {
+    members, alarms: alarms ?? [], ...(ids ? { ids } : {}),
+    ...(Object.keys(links).length > 0 ? { links: Object.fromEntries(Object.entries(links).map(([m, l]) => [m, named(l)])) } : {}),
+    ...(Object.keys(space).length > 0 ? { space } : {}),
+  };
+  wanted.set(spec.name, { links: silent(found).length > 0, space: found.alarms.length > 0 });
+  return found;
+}
+
 export default defineSubject({
   name: 'etcd',
   description: 'an etcd cluster judged through its own API: quorum, one leader, no NOSPACE, raft lag, every member healthy',
@@ -137,51 +234,12 @@ export default defineSubject({
     { id: 'quorum', cause: 'quorum_lost', description: 'a majority of members answer', check: quorum },
     { id: 'one-leader', cause: 'leader_lost', description: 'every member that answers names the same leader', check: oneLeader },
     { id: 'no-nospace', cause: 'resource_exhausted', description: 'no NOSPACE alarm', check: noSpace },
+    { id: 'partition', cause: 'network_partition', description: 'every member that runs can be reached', check: partition },
     { id: 'lag', cause: 'performance_degraded', description: 'no member far behind the leader', check: lag },
     { id: 'members-healthy', cause: 'process_exited', description: 'every member healthy', check: membersHealthy },
   ],
-  repair(verdicts, ctx) {
-    const f = factsOf(ctx);
-    // A member that is down is started again: that adds a voter and never takes one away. One that
-    // runs is never restarted here, since a restart could cost the quorum; NOSPACE needs compaction
-    // and defragmentation, which are not in the catalog yet.
-    const first = startMissingFirst(ctx.spec.members, ctx);
-    if (first) return first;
-    if (verdicts.some((v) => v.invariant === 'no-nospace')) return { none: 'NOSPACE: compact, defragment and disarm the alarm (not automated yet)' };
-    const silentRunning = f ? silent(f) : [];
-    if (silentRunning.length > 0) return { none: `${silentRunning.join(', ')} run but do not answer: a network partition or a hang; restarting a running member could cost the quorum` };
-    return { none: 'the cluster disagrees with itself while every member runs; a person must look' };
-  },
-  async observe(spec, o): Promise<EtcdFacts> {
-    const { endpoints } = spec.params as unknown as EtcdParams;
-    const members: Record<string, MemberView> = {};
-    let alarms: EtcdFacts['alarms'] | null = null;
-    let ids: Record<string, string> | null = null;
-    const byUrl = new Map(Object.entries(endpoints).map(([m, u]) => [new URL(u).origin, m]));
-    await Promise.all(spec.members.map(async (m) => {
-      const url = endpoints[m];
-      if (url === undefined) {
-        members[m] = { ok: false, error: 'no client URL configured' };
-        return;
-      }
-      const client = new EtcdClient(url, { timeoutMs: o.timeoutMs });
-      try {
-        const s = await client.status({ signal: o.signal });
-        members[m] = { ok: true, id: s.memberId, leader: s.leader, term: s.raftTerm, index: s.raftIndex, errors: s.errors };
-      } catch (err) {
-        members[m] = { ok: false, error: err instanceof Error ? err.message : String(err) };
-        return;
-      }
-      // Alarms and the member list go through raft: during an election they wait for a leader and
-      // may time out. That says nothing of this member, which has just answered its status.
-      try {
-        alarms ??= (await client.alarms({ signal: o.signal })).map((a) => ({ memberId: a.memberId, alarm: a.alarm }));
-        ids ??= Object.fromEntries((await client.memberList({ signal: o.signal })).flatMap((x) => {
-          const svc = x.clientUrls.map((u) => byUrl.get(new URL(u).origin)).find((v) => v !== undefined);
-          return svc === undefined ? [] : [[x.id, svc]];
-        }));
-      } catch { /* read again next interval */ }
-    }));
-    return { members, alarms: alarms ?? [], ...(ids ? { ids } : {}) };
-  },
+  repair,
+  actions: etcdActions,
+  guard,
+  observe,
 });

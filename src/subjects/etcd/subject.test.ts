@@ -3,7 +3,7 @@
 // it chooses — never a restart of a running member, which could cost the quorum.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Driver, dead, makeConfig, running, service } from '../../testing/domain.js';
+import { ALLOW_ALL, Driver, dead, makeConfig, running, service, stopped } from '../../testing/domain.js';
 import type { SubjectSpec, World } from '../../domain/types.js';
 import type { EtcdFacts, MemberView } from './index.js';
 
@@ -18,10 +18,12 @@ function driver(): Driver {
   return new Driver(makeConfig({ services: [service('e1'), service('e2'), service('e3')], subjects: [SPEC] }));
 }
 
-/** The world with these member views and alarms as the subject's last reading. */
-function world(d: Driver, members: Record<string, MemberView>, views: Parameters<Driver['world']>[0] = {}, alarms: EtcdFacts['alarms'] = []): World {
-  return { ...d.world(views), subjects: { etcd: { at: d.now, facts: { members, alarms } satisfies EtcdFacts } } };
+/** The world with these member views and alarms (and more facts) as the subject's last reading. */
+function world(d: Driver, members: Record<string, MemberView>, views: Parameters<Driver['world']>[0] = {}, alarms: EtcdFacts['alarms'] = [], more: Partial<EtcdFacts> = {}): World {
+  return { ...d.world(views), subjects: { etcd: { at: d.now, facts: { members, alarms, ...more } satisfies EtcdFacts } } };
 }
+
+const steps = (d: Driver): string[] => [...d.actions.values()].map((a) => `${a.type} ${a.target}${Object.keys(a.params).length > 0 ? ` ${JSON.stringify(a.params)}` : ''}`);
 
 void describe('subject: etcd', () => {
   it('a whole cluster: every invariant holds', () => {
@@ -61,13 +63,57 @@ void describe('subject: etcd', () => {
     assert.deepEqual([...d.actions.values()].map((a) => a.target), ['e1']);
   });
 
-  it('a member that runs but does not answer (partitioned): network trouble, no restart, escalated with why', () => {
+  it('a member that runs, fails its check and answers no reading: network_partition, waited for, never restarted', () => {
     const d = driver();
-    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: running() }));
+    // Its process runs; the others' raft links to it are down too.
+    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: running(), checks: 'failing' } }, [], { links: { e2: { e1: false, e3: true }, e3: { e1: false, e2: true } } }));
     const t = d.onlyTicket();
+    assert.equal(t.cause, 'network_partition');
     assert.equal(d.actions.size, 0, 'a running member is never restarted by the subject');
+    assert.equal(t.status, 'open');
+    assert.match(t.reason ?? '', /^e1 runs but cannot be reached: waiting for the network to return/);
+    assert.match(t.diagnosis?.evidence.find((e) => e.source === 'invariant:partition')?.fact ?? '', /^e1 runs \(pid 4242\) but answers neither Warden's reading nor its check; e2, e3 lost their raft link to it too$/);
+    assert.ok(t.diagnosis?.alternatives.some((a) => a.cause === 'process_exited'), 'process_exited considered and rejected');
+  });
+
+  it('the others still reach a member Warden cannot: a partition between Warden and it, said so', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: running(), checks: 'failing' } }, [], { links: { e2: { e1: true }, e3: { e1: true } } }));
+    assert.equal(d.onlyTicket().cause, 'network_partition');
+    assert.match(d.onlyTicket().diagnosis?.evidence[0]?.fact ?? '', /e2, e3 still have a raft link to it: so far only Warden is cut off from it$/);
+  });
+
+  it('a check and the reading disagree (either saw it go first): the repair waits for the next of each, does not guess', () => {
+    for (const [members, e1] of [
+      [{ e1: ok('a', 'b'), e2: ok('b', 'b'), e3: ok('c', 'b') }, { process: running(), checks: 'failing' as const }],
+      [{ e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { process: running() }],
+    ] as const) {
+      const d = driver();
+      d.pass(world(d, members, { e1 }));
+      const t = d.onlyTicket();
+      assert.equal(d.actions.size, 0);
+      assert.equal(t.status, 'open');
+      assert.match(t.reason ?? '', /^Warden's checks and the last reading disagree on e1: waiting for the next of each$/);
+    }
+  });
+
+  it('a member stopped (SIGSTOP) is no partition: hung, escalated with why, not restarted', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: stopped(), checks: 'failing' } }));
+    const t = d.onlyTicket();
+    assert.notEqual(t.cause, 'network_partition');
+    assert.equal(d.actions.size, 0);
     assert.equal(t.status, 'escalated');
-    assert.match(t.reason ?? '', /^e1 run but do not answer: a network partition or a hang/);
+    assert.match(t.reason ?? '', /^e1 run but do not answer, and are not cut off by the network \(hung\?\)/);
+  });
+
+  it('two members killed after the last reading: quorum_lost at once, counted from what Warden saw', () => {
+    const d = driver();
+    d.pass(world(d, { e1: ok('a', 'a'), e2: ok('b', 'a'), e3: ok('c', 'a') }, { e1: dead(), e2: dead() }));
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'quorum_lost');
+    assert.match(t.diagnosis?.evidence[0]?.fact ?? '', /^1 of 3 members answer, 2 needed for quorum \(e1, e2 silent\)$/);
+    assert.deepEqual(steps(d), ['restart e1']);
   });
 
   it('NOSPACE: resource_exhausted, named with the member that raised it', () => {
@@ -100,6 +146,91 @@ void describe('subject: etcd', () => {
     const d = driver();
     const out = d.pass(world(d, { e1: ok('a', 'a', 5000), e2: ok('b', 'a', 5000), e3: ok('c', 'a', 100) }));
     assert.match(out.detection.subjects.etcd?.reason ?? '', /^lag: raft index behind the leader by more than 1000: e3 4900$/);
+  });
+
+  void describe('NOSPACE, one step at a time', () => {
+    const QUOTA = 4_000_000;
+    const sized = (id: string, dbSize: number, revision = 40): MemberView => ({ ok: true, id, leader: 'a', term: 2, index: 100, errors: [], dbSize, dbSizeInUse: dbSize, revision });
+    const space = (compactRevision: number): EtcdFacts['space'] => ({ e1: { quotaBytes: QUOTA, compactRevision }, e2: { quotaBytes: QUOTA, compactRevision }, e3: { quotaBytes: QUOTA, compactRevision } });
+    const nospace: EtcdFacts['alarms'] = [{ memberId: 'a', alarm: 'NOSPACE' }];
+    const next = (members: Record<string, MemberView>, more: Partial<EtcdFacts>): string[] => {
+      const d = driver();
+      d.pass(world(d, members, {}, nospace, more));
+      assert.equal(d.onlyTicket().cause, 'resource_exhausted');
+      // What the rule recommends (this config's policy allows only start and restart).
+      return (d.onlyTicket().diagnosis?.recommended ?? []).map((r) => `${r.type} ${r.target} ${JSON.stringify(r.params)}`);
+    };
+
+    it('sizes not read yet: wait for them', () => {
+      const d = driver();
+      d.pass(world(d, { e1: ok('a', 'a'), e2: ok('b', 'a'), e3: ok('c', 'a') }, {}, nospace));
+      assert.equal(d.actions.size, 0);
+      assert.match(d.onlyTicket().reason ?? '', /^NOSPACE: reading the members' quotas/);
+    });
+
+    it('history not compacted: compact and defragment the first member', () => {
+      assert.deepEqual(next({ e1: sized('a', 4_100_000), e2: sized('b', 4_100_000), e3: sized('c', 4_100_000) }, { space: space(-1) }), ['etcd.defragment e1 {"compact":"true"}']);
+    });
+
+    it('compacted, a member still full: defragment it', () => {
+      assert.deepEqual(next({ e1: sized('a', 300_000), e2: sized('b', 4_700_000), e3: sized('c', 4_700_000) }, { space: space(40) }), ['etcd.defragment e2 {"compact":"false"}']);
+    });
+
+    it('every member compact: disarm', () => {
+      assert.deepEqual(next({ e1: sized('a', 300_000), e2: sized('b', 290_000), e3: sized('c', 310_000) }, { space: space(40) }), ['etcd.disarm e1 {"alarm":"NOSPACE"}']);
+    });
+
+    it('a member silent: no disarm before it answers', () => {
+      const d = driver();
+      d.pass(world(d, { e1: sized('a', 300_000), e2: sized('b', 290_000), e3: silent }, { e3: { process: running(), checks: 'failing' } }, nospace, { space: space(40) }));
+      assert.equal(d.actions.size, 0);
+    });
+  });
+
+  it('a partition healed: the ticket is verified like a repair (stable for verify.stable), then resolved', () => {
+    const d = driver();
+    const cut = { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') };
+    d.pass(world(d, cut, { e1: { process: running(), checks: 'failing' } }));
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'network_partition');
+    const whole = { e1: ok('a', 'b'), e2: ok('b', 'b'), e3: ok('c', 'b') };
+    d.advance(100).pass(world(d, whole));
+    assert.equal(d.ticket(t.id).status, 'verifying', 'not resolved on the first whole reading');
+    d.advance(100).pass(world(d, whole));
+    assert.equal(d.ticket(t.id).status, 'verifying', 'healthy since now, not yet for verify.stable');
+    d.advance(600).pass(world(d, whole));
+    assert.equal(d.ticket(t.id).status, 'resolved');
+    assert.match(d.ticket(t.id).reason ?? '', /^healthy for \d+ ms/);
+    assert.equal(d.actions.size, 0);
+  });
+
+  it('a step held is judged on a reading taken after it ended, not on one from before', () => {
+    const d = new Driver(makeConfig({ services: [service('e1'), service('e2'), service('e3')], subjects: [SPEC], rules: [{ ...ALLOW_ALL, allow: [...ALLOW_ALL.allow, 'etcd.defragment', 'etcd.disarm'] }] }));
+    const QUOTA = 4_000_000;
+    const sized = (id: string, dbSize: number): MemberView => ({ ok: true, id, leader: 'a', term: 2, index: 100, errors: [], dbSize, dbSizeInUse: dbSize, revision: 40 });
+    const space = (c: number): EtcdFacts['space'] => ({ e1: { quotaBytes: QUOTA, compactRevision: c }, e2: { quotaBytes: QUOTA, compactRevision: c }, e3: { quotaBytes: QUOTA, compactRevision: c } });
+    const nospace: EtcdFacts['alarms'] = [{ memberId: 'a', alarm: 'NOSPACE' }];
+    const full = world(d, { e1: sized('a', 4_100_000), e2: sized('b', 4_100_000), e3: sized('c', 4_100_000) }, {}, nospace, { space: space(-1) });
+    d.executeAll(d.pass(full));
+    assert.deepEqual(steps(d), ['etcd.defragment e1 {"compact":"true"}']);
+    // The reading from before the step still says "not compacted": no second defragment of e1.
+    for (let i = 0; i < 3; i++) d.advance(200).pass(full);
+    assert.deepEqual(steps(d), ['etcd.defragment e1 {"compact":"true"}']);
+    // A reading since: e1 is small, the others full.
+    d.advance(200).pass(world(d, { e1: sized('a', 300_000), e2: sized('b', 4_700_000), e3: sized('c', 4_700_000) }, {}, nospace, { space: space(40) }));
+    assert.deepEqual(steps(d), ['etcd.defragment e1 {"compact":"true"}', 'etcd.defragment e2 {"compact":"false"}']);
+  });
+
+  it('two members killed: after the first is back the next step starts the second, and the cause stays quorum_lost', () => {
+    const d = driver();
+    d.executeAll(d.pass(world(d, { e1: silent, e2: silent, e3: ok('c', 'c') }, { e1: dead(), e2: dead() })));
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'quorum_lost');
+    const e1 = running({ startedAt: d.now, startedMono: d.mono });
+    for (let i = 0; i < 10 && steps(d).length < 2; i++) d.advance(200).pass(world(d, { e1: ok('a', 'c'), e2: silent, e3: ok('c', 'c') }, { e1, e2: dead() }));
+    assert.deepEqual(steps(d), ['restart e1', 'restart e2'], 'one at a time, the running member untouched');
+    assert.equal(d.ticket(t.id).cause, 'quorum_lost', 'the same problem: what broke first');
+    assert.match(d.ticket(t.id).diagnosis?.evidence[0]?.fact ?? '', /^e2 not healthy$/, 'the evidence is the new one');
   });
 });
 
