@@ -171,7 +171,8 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
     case 'verified':
       story.verification = { outcome: 'held', at: ctx.now, healthyForMs: e.healthyForMs, tookMs: e.tookMs };
       audit.push({ kind: 'ticket.verified', subject: t.id, data: { service: t.service, healthyForMs: e.healthyForMs, tookMs: e.tookMs } });
-      setStatus('resolved', `healthy for ${e.healthyForMs} ms after repair`);
+      // Waited out (a partition healed, a query cleared): no repair of this occurrence to credit.
+      setStatus('resolved', story.actionIds.length > 0 ? `healthy for ${e.healthyForMs} ms after repair` : `recovered without action; healthy for ${e.healthyForMs} ms`);
       break;
     case 'verification_failed':
       next.failedRepairs += 1;

@@ -23,7 +23,15 @@ export function repair(verdicts: readonly Verdict[], ctx: InvariantContext): Nex
   const unsure = ctx.spec.members.filter((m) => f?.members[m] !== undefined && (ctx.health[m]?.health === 'unhealthy') === f.members[m]!.ok);
   if (unsure.length > 0) return { wait: `Warden's checks and the last reading disagree on ${unsure.join(', ')}: waiting for the next of each` };
   const silentRunning = f ? silent(f) : [];
-  if (silentRunning.length > 0) return { none: `${silentRunning.join(', ')} run but do not answer, and are not cut off by the network (hung?); restarting a running member could cost the quorum` };
+  if (silentRunning.length > 0) {
+    // Stopped (SIGSTOP, a debugger): alive only in name. A restart of a member that does not answer
+    // takes no voter away (the guard asks the cluster again before it runs).
+    const stopped = silentRunning.find((m) => ctx.world.services[m]?.process.procState === 'T');
+    if (stopped !== undefined) return { step: { type: 'restart', target: stopped, params: {} } };
+    // Anything else (a disk wait in D, a reading and a check not yet agreed): nothing to tell a
+    // partition from a hang yet, and a restart of a running member could cost the quorum.
+    return { wait: `${silentRunning.join(', ')} ${silentRunning.length > 1 ? 'run' : 'runs'} but ${silentRunning.length > 1 ? 'do' : 'does'} not answer: waiting for the next reading and check to tell a partition from a hang` };
+  }
   // Every member answers and the quorum holds, yet no agreed leader: an election under way (a
   // member back from a partition, with a higher term, makes the leader step down). etcd ends it
   // by itself within its election timeout.

@@ -97,14 +97,21 @@ void describe('subject: etcd', () => {
     }
   });
 
-  it('a member stopped (SIGSTOP) is no partition: hung, escalated with why, not restarted', () => {
+  it('a member stopped (SIGSTOP) is no partition: it is restarted, which takes no voter away', () => {
     const d = driver();
     d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: stopped(), checks: 'failing' } }));
     const t = d.onlyTicket();
     assert.notEqual(t.cause, 'network_partition');
+    assert.deepEqual(steps(d), ['restart e1']);
+  });
+
+  it('a member that runs, does not answer, and is neither stopped nor seen cut off yet: waited for, not escalated', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: running({ procState: 'D' }), checks: 'failing' } }));
+    const t = d.onlyTicket();
     assert.equal(d.actions.size, 0);
-    assert.equal(t.status, 'escalated');
-    assert.match(t.reason ?? '', /^e1 run but do not answer, and are not cut off by the network \(hung\?\)/);
+    assert.equal(t.status, 'open');
+    assert.match(t.reason ?? '', /^e1 runs but does not answer: waiting for the next reading and check to tell a partition from a hang/);
   });
 
   it('two members killed after the last reading: quorum_lost at once, counted from what Warden saw', () => {
@@ -200,7 +207,7 @@ void describe('subject: etcd', () => {
     assert.equal(d.ticket(t.id).status, 'verifying', 'healthy since now, not yet for verify.stable');
     d.advance(600).pass(world(d, whole));
     assert.equal(d.ticket(t.id).status, 'resolved');
-    assert.match(d.ticket(t.id).reason ?? '', /^healthy for \d+ ms/);
+    assert.match(d.ticket(t.id).reason ?? '', /^recovered without action; healthy for \d+ ms/);
     assert.equal(d.actions.size, 0);
   });
 
