@@ -17,6 +17,8 @@ export const AUDIT_KINDS = [
   'service.paused', 'service.resumed',
   // policy and delivery
   'policy.denied', 'policy.limit_reached', 'notify.failed',
+  // incidents in from Alertmanager (POST /api/alerts)
+  'alert.firing', 'alert.unmatched', 'alert.resolved', 'alert.expired',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
