@@ -54,6 +54,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       const fields = plugin.compile((n as Record<string, unknown>)[type], { base, serviceCwd: base });
       return { name: n.name, type, ...fields, events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries } as NotifyChannel;
     }),
+    alerts: { labels: [...cfg.alerts.labels], expireAfterMs: parseDuration(cfg.alerts.expireAfter) },
     policy: {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },

@@ -7,6 +7,8 @@ import { parseBytes } from '../lib/duration.js';
 import { actions } from '../actions/index.js';
 import { AUDIT_KINDS, NOTIFY_KINDS } from '../domain/audit.js';
 import { CAUSES, type Mode } from '../domain/types.js';
+import { DEFAULT_ALERTS } from '../domain/alerts.js';
+import { formatDuration } from '../lib/duration.js';
 import { suggestion } from '../lib/suggest.js';
 import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
@@ -157,6 +159,14 @@ export const subjectSchema = z.strictObject({
   ...pluginKeys(subjects),
 });
 
+export const alertsSchema = z
+  .strictObject({
+    labels: z.array(z.string().min(1)).min(1).default([...DEFAULT_ALERTS.labels]).meta({ description: 'Labels tried in order: the first whose value is the name of a service (or, for host:port values, whose host part is) places the alert on it.' }),
+    expireAfter: duration({ positive: true }).default(formatDuration(DEFAULT_ALERTS.expireAfterMs)).meta({ description: "A firing alert not sent again for this long counts as gone; keep it above Alertmanager's repeat_interval (default 4h)." }),
+  })
+  .prefault({})
+  .meta({ description: 'Alerts from Alertmanager (POST /api/alerts) become unresolved_incident findings on the services their labels name (docs/notifications.md).' });
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
@@ -192,7 +202,7 @@ const agentSchema = z.strictObject({
       maxConnections: count.default(64).meta({ description: 'Open connections at most; a request on a connection past it gets 503 at once.' }),
     })
     .optional()
-    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),
+    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics, /api/events, and POST /api/alerts for Alertmanager.' }),
   restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
   flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that make a ticket flapping: automation stops and it escalates until resolved by hand.' }),
@@ -214,6 +224,7 @@ export const configSchema = z
       .array(subjectSchema)
       .default([])
       .meta({ description: `Systems made of services, with invariants over them (docs/subjects.md), each with exactly one of: ${Object.keys(subjects).join(', ')}.` }),
+    alerts: alertsSchema,
     notify: z
       .array(notifySchema)
       .default([])

@@ -4,6 +4,7 @@
 // Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
 // the loop early; a timer guarantees a full pass every `interval`.
 import { SubjectObserver } from '../loop/subjects.js';
+import { AlertBook } from '../loop/alerts.js';
 import { subjects } from '../subjects/index.js';
 import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
@@ -79,6 +80,8 @@ export class Daemon {
   private reconciler!: Reconciler;
   private effects!: EffectRunner;
   private scheduler!: CheckScheduler;
+  /** Alerts from Alertmanager (POST /api/alerts), kept in the store, seen by passes as World.alerts. */
+  private alerts!: AlertBook;
   private api: RunningApi | null = null;
   private readonly followers = new Followers();
   private apiToken: string | null = null;
@@ -192,6 +195,8 @@ export class Daemon {
           const earlier = clearDamageNote(cfg.agent.dataDir);
           if (earlier) this.log(`an earlier run (pid ${earlier.pid}) found the store damaged (${earlier.reason}); its checks pass now`);
           this.lastKnown.load(this.store);
+          this.alerts = new AlertBook({ store: this.store, config: () => this.config, now: () => this.instant() });
+          this.alerts.load();
           await reportUnusable(cfg, this.log);
         },
         stop: () => this.store.close(),
@@ -372,6 +377,12 @@ export class Daemon {
       },
       checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
+      alerts: (incoming) => {
+        const receipt = this.alerts.receive(incoming);
+        this.log(`alerts: ${receipt.received} received; ${receipt.firing.length} firing on services, ${receipt.resolved.length} resolved, ${receipt.unmatched.length} naming no service${receipt.unmatched.length ? ` (${receipt.unmatched.map((u) => u.alert).join(', ')})` : ''}`);
+        this.kick();
+        return receipt;
+      },
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
     this.log(`api listening on ${api.tls ? 'https' : 'http'}://${api.host}:${this.api.port} (at most ${api.maxConnections} connections)`);
     // The config accepted the reason; every start says it again, where whoever reads the log sees it.
@@ -645,7 +656,12 @@ export class Daemon {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
     this.observeDependenciesOfFailing(fresh);
-    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot() };
+    const now = this.instant();
+    return { at: now.wall, mono: now.mono, services: this.observed, subjects: this.subjectFacts.snapshot(), alerts: this.alerts.firing(now) };
+  }
+
+  private instant(): { wall: number; mono: number; boot: string } {
+    return { wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId };
   }
 
   /**
@@ -694,7 +710,8 @@ export class Daemon {
     for (const s of this.config.services) {
       if (names.has(s.name)) services[s.name] = this.observation(s);
     }
-    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot() };
+    const now = this.instant();
+    return { at: now.wall, mono: now.mono, services, subjects: this.subjectFacts.snapshot(), alerts: this.alerts.firing(now) };
   }
 
   /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */
