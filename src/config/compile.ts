@@ -55,6 +55,9 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       return { name: n.name, type, ...fields, events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries } as NotifyChannel;
     }),
     alerts: { labels: [...cfg.alerts.labels], expireAfterMs: parseDuration(cfg.alerts.expireAfter) },
+    heartbeat: cfg.heartbeat === undefined ? null : {
+      url: cfg.heartbeat.url, method: cfg.heartbeat.method, everyMs: parseDuration(cfg.heartbeat.every), timeoutMs: parseDuration(cfg.heartbeat.timeout),
+    },
     policy: {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },

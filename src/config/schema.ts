@@ -167,6 +167,18 @@ export const alertsSchema = z
   .prefault({})
   .meta({ description: 'Alerts from Alertmanager (POST /api/alerts) become unresolved_incident findings on the services their labels name (docs/notifications.md).' });
 
+const httpUrl = z.url({ protocol: /^https?$/, error: (iss) => `expected an http:// or https:// URL; got ${show(iss.input)}` });
+
+export const heartbeatSchema = z
+  .strictObject({
+    url: httpUrl.meta({ description: 'The URL to ping, e.g. https://hc-ping.com/<uuid> (healthchecks.io); its path is never logged.' }),
+    method: z.enum(['GET', 'POST']).default('GET').meta({ description: 'POST sends a one-line body (agent and time).' }),
+    every: duration({ positive: true }).default('1m').meta({ description: "At most one ping this often; set the receiver's period to it and its grace above a few intervals." }),
+    timeout: duration({ positive: true }).default('10s'),
+  })
+  .optional()
+  .meta({ description: "Dead man's switch: a ping after passes that complete while Warden does its job; they stop when its loop wedges or it dies (docs/notifications.md)." });
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
@@ -225,6 +237,7 @@ export const configSchema = z
       .default([])
       .meta({ description: `Systems made of services, with invariants over them (docs/subjects.md), each with exactly one of: ${Object.keys(subjects).join(', ')}.` }),
     alerts: alertsSchema,
+    heartbeat: heartbeatSchema,
     notify: z
       .array(notifySchema)
       .default([])

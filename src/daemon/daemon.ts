@@ -21,6 +21,8 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
+import { loopWedged } from '../lib/fault.js';
+import { Heartbeat } from '../runtime/heartbeat.js';
 import { tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
@@ -84,6 +86,8 @@ export class Daemon {
   private alerts!: AlertBook;
   private api: RunningApi | null = null;
   private readonly followers = new Followers();
+  /** The dead man's switch: pinged after passes that complete while Warden does its job. */
+  private readonly heartbeat: Heartbeat;
   private apiToken: string | null = null;
   private bootId = '';
   private passTimer: Repeating | undefined;
@@ -129,6 +133,7 @@ export class Daemon {
       clock: this.clock, log: this.log, onFailure: () => this.metrics.passFailed(), onChange: (e) => this.selfChanged(e),
       storeFile: dbPath(config.agent.dataDir), onLatched: (d, text) => this.latched(d, text),
     });
+    this.heartbeat = new Heartbeat({ clock: this.clock, spec: () => this.config.heartbeat ?? null, agent: () => this.config.agent.name, log: (l) => this.log(l) });
     this.lastKnown = new LastKnown({
       states: () => this.effects.serviceStates(),
       process: (name) => {
@@ -246,10 +251,11 @@ export class Daemon {
       {
         name: 'loop',
         start: () => this.startLoop(),
-        stop: () => {
+        stop: async () => {
           this.passTimer?.cancel();
           this.logsTimer?.cancel();
           this.clock.clearTimeout(this.wakeTimer);
+          await this.heartbeat.stop();
         },
       },
       {
@@ -544,6 +550,7 @@ export class Daemon {
    */
   private tick(): void {
     if (this.state !== 'running' || this.passing) return;
+    if (this.wedged()) return;
     // Store damaged: every tick observes (nothing else can wake the loop for commands or answers).
     if (this.self.damage) { this.runPass(); return; }
     try {
@@ -554,6 +561,7 @@ export class Daemon {
       }
       this.effects.quiet(this.clock.now());
       this.self.passSucceeded();
+      this.passed();
     } catch (e) {
       this.self.passFailed(++this.passId, e);
     }
@@ -568,6 +576,22 @@ export class Daemon {
     if (blocked !== null) throw blocked;
   }
 
+  /**
+   * A pass (or a quiet tick) completed: the dead man's switch is pinged while Warden does its job,
+   * not while it only observes a damaged store (acting has stopped: the outside should know).
+   */
+  private passed(): void {
+    if (this.self.problem === null && this.self.damage === null) this.heartbeat.passed();
+  }
+
+  /** The test-only wedge (lib/fault.ts): from now on no pass completes, as if one never returned. */
+  private wedged(): boolean {
+    if (!loopWedged()) return false;
+    if (!this.passing) this.log('fault: the pass loop is wedged (WARDEN_WEDGE_FILE); no pass completes from now on');
+    this.passing = true;
+    return true;
+  }
+
   private fullDue(): boolean {
     return this.clock.mono() - this.lastFullAt >= this.config.agent.resyncMs;
   }
@@ -580,6 +604,7 @@ export class Daemon {
 
   private runPass(): void {
     if (this.state !== 'running') return;
+    if (this.wedged()) return;
     this.passing = true;
     const id = ++this.passId;
     const t0 = performance.now();
@@ -593,6 +618,7 @@ export class Daemon {
       else this.decide(full, touched);
       this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
       this.self.passSucceeded();
+      this.passed();
     } catch (e) {
       // Pass guard: one bad pass is reported and the next one starts from fresh observations.
       for (const s of touched) this.dirty.add(s);
