@@ -58,6 +58,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     heartbeat: cfg.heartbeat === undefined ? null : {
       url: cfg.heartbeat.url, method: cfg.heartbeat.method, everyMs: parseDuration(cfg.heartbeat.every), timeoutMs: parseDuration(cfg.heartbeat.timeout),
     },
+    peers: cfg.peers.map((p) => ({ name: p.name, url: p.url, intervalMs: parseDuration(p.interval), timeoutMs: parseDuration(p.timeout), failures: p.failures })),
     policy: {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },

@@ -58,6 +58,7 @@ test('a minimal config compiles with every default filled in', () => {
     subjects: [],
     alerts: { labels: ['service', 'job', 'instance'], expireAfterMs: 5 * 3_600_000 },
     heartbeat: null,
+    peers: [],
   });
 });
 

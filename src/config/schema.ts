@@ -179,6 +179,14 @@ export const heartbeatSchema = z
   .optional()
   .meta({ description: "Dead man's switch: a ping after passes that complete while Warden does its job; they stop when its loop wedges or it dies (docs/notifications.md)." });
 
+export const peerSchema = z.strictObject({
+  name: name('peer').meta({ description: 'How the peer is named in events and status, e.g. its agent name.' }),
+  url: httpUrl.meta({ description: "The peer Warden's /healthz, e.g. http://10.0.0.2:7070/healthz (no token needed)." }),
+  interval: duration({ positive: true }).default('5s'),
+  timeout: duration({ positive: true }).default('2s').meta({ description: 'Give up on one probe after this long.' }),
+  failures: count.default(3).meta({ description: 'Failed probes in a row before the peer is reported unreachable.' }),
+});
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   mode: z.enum(MODES).default('recommend').meta({ description: 'observe: watch only; recommend: propose actions; execute: act under policy.' }),
@@ -238,6 +246,17 @@ export const configSchema = z
       .meta({ description: `Systems made of services, with invariants over them (docs/subjects.md), each with exactly one of: ${Object.keys(subjects).join(', ')}.` }),
     alerts: alertsSchema,
     heartbeat: heartbeatSchema,
+    peers: z
+      .array(peerSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((p, i) => {
+          if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `peer ${show(p.name)} is listed twice; peer names are unique` });
+          seen.add(p.name);
+        });
+      })
+      .meta({ description: 'Other Wardens this one watches through their /healthz (mutual watch): peer.unreachable when one fails, peer.recovered when it is back.' }),
     notify: z
       .array(notifySchema)
       .default([])

@@ -23,6 +23,8 @@ import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle }
 import { errorText } from '../lib/errors.js';
 import { loopWedged } from '../lib/fault.js';
 import { Heartbeat } from '../runtime/heartbeat.js';
+import { PeerWatcher, type PeerEvent } from '../runtime/peers.js';
+import { PEER_PREFIX } from '../views/peers.js';
 import { tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
@@ -88,6 +90,8 @@ export class Daemon {
   private readonly followers = new Followers();
   /** The dead man's switch: pinged after passes that complete while Warden does its job. */
   private readonly heartbeat: Heartbeat;
+  /** Mutual watch: the peer Wardens of `peers`, probed through their /healthz. */
+  private readonly peers: PeerWatcher;
   private apiToken: string | null = null;
   private bootId = '';
   private passTimer: Repeating | undefined;
@@ -134,6 +138,7 @@ export class Daemon {
       storeFile: dbPath(config.agent.dataDir), onLatched: (d, text) => this.latched(d, text),
     });
     this.heartbeat = new Heartbeat({ clock: this.clock, spec: () => this.config.heartbeat ?? null, agent: () => this.config.agent.name, log: (l) => this.log(l) });
+    this.peers = new PeerWatcher({ clock: this.clock, peers: () => this.config.peers ?? [], onChange: (e) => this.peerChanged(e), log: (l) => this.log(l) });
     this.lastKnown = new LastKnown({
       states: () => this.effects.serviceStates(),
       process: (name) => {
@@ -247,6 +252,12 @@ export class Daemon {
         name: 'subjects',
         start: () => this.subjectFacts.start(),
         stop: () => this.subjectFacts.stop(),
+      },
+      {
+        // Peer Wardens are probed on their own timers, whatever this one's loop does.
+        name: 'peers',
+        start: () => this.peers.start(),
+        stop: () => this.peers.stop(),
       },
       {
         name: 'loop',
@@ -425,6 +436,35 @@ export class Daemon {
     }
   }
 
+  /**
+   * A peer's verdict changed: kept for status; when it became unreachable or answers again, said
+   * out of band first (the store may be what fails), then audited.
+   */
+  private peerChanged(e: PeerEvent): void {
+    const p = e.peer;
+    const flag = (): void => this.store.setFlag(PEER_PREFIX + p.name, JSON.stringify({ url: p.url, reachable: p.reachable, since: p.since, reason: p.reason }));
+    if (e.kind === null) {
+      this.log(`peer ${p.name}: reachable at ${p.url}`);
+      try { flag(); } catch (err) { this.log(`peer ${p.name}: ${errorText(err)}`); }
+      return;
+    }
+    const data = { peer: p.name, url: p.url, reason: p.reason, failures: p.failures, since: iso(p.since) };
+    const summary = e.kind === 'peer.unreachable'
+      ? `${this.config.agent.name} cannot reach its peer ${p.name} (${p.failures} probes of ${p.url} failed): ${p.reason ?? ''}`
+      : `${this.config.agent.name} reaches its peer ${p.name} again`;
+    this.log(`peer ${p.name}: ${summary}`);
+    const kind = e.kind;
+    this.notify(kind, null, summary, data);
+    try {
+      this.store.transaction(() => {
+        flag();
+        this.store.audit({ at: this.clock.now(), actor: this.config.agent.name, kind, subject: null, data });
+      });
+    } catch (err) {
+      this.log(`audit ${e.kind}: ${errorText(err)}`);
+    }
+  }
+
   private undelivered(channel: string, ev: { kind: string; subject: string | null }, r: { ok: boolean; attempts: number; error: string | null }): void {
     if (r.ok) return;
     this.log(`notify ${channel}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
@@ -486,6 +526,7 @@ export class Daemon {
     this.systemdDriver.setServices(next.services);
     this.supervisor.configureLogs(processServices(next));
     this.subjectFacts.start();
+    this.peers.start();
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
     this.notifier.setChannels(next.notify);
     this.metrics.configLoaded(true, this.clock.now());

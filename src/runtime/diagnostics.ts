@@ -11,6 +11,7 @@ import { parsePause, PAUSE_PREFIX } from '../domain/pause.js';
 import type { Store } from '../store/store.js';
 import { probeTarget } from '../probes/index.js';
 import { alertsJson, alertsOn, type AlertsJson } from '../views/alerts.js';
+import { peersJson, type PeerJson } from '../views/peers.js';
 
 export const TICKET_STATUSES: readonly TicketStatus[] = [
   'open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held',
@@ -288,6 +289,8 @@ export interface StatusJson {
   unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
   /** Alerts from Alertmanager, when any are held: how many fire on services, and those naming none. */
   alerts?: AlertsJson;
+  /** The peer Wardens this one watches, when any are configured. */
+  peers?: PeerJson[];
   frozen: boolean;
   mode: string;
   /**
@@ -441,6 +444,7 @@ export function apiStatus(input: StatusInput): StatusJson {
     openTickets: open.length,
     ...unmanagedOf(store),
     ...alertsJson(cfg, store, now),
+    ...peersJson(cfg, store),
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
     mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,
