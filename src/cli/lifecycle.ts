@@ -11,6 +11,8 @@ import { decideSettled } from '../domain/settle.js';
 import { logEvidence } from '../diagnosis/gather.js';
 import { diagnose } from '../diagnosis/rules.js';
 import { readDecideInput } from '../loop/reconciler.js';
+import { firingByService } from '../domain/alerts.js';
+import { heldAlerts } from '../views/alerts.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
@@ -174,6 +176,8 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     // reported, nothing is set in motion, nothing is written.
     const asRecommend = { ...cfg, agent: { ...cfg.agent, mode: 'recommend' as const } };
     const instant = { wall: now, mono: systemClock.mono(), boot: readBootId() };
+    // The alerts Alertmanager sent the daemon are part of the world it decides on.
+    world.alerts = firingByService(heldAlerts(store), cfg, instant);
     const out = decideSettled(readDecideInput(store, asRecommend, world, instant), (req) => {
       const spec = cfg.services.find((x) => x.name === req.problem.service);
       const logs = logEvidence(cfg, spec, spec ? driverFor(spec).logTail(spec, 50) : []);

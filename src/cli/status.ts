@@ -53,6 +53,8 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         })), '', { health: state });
       }
       for (const u of json.unmanaged ?? []) process.stdout.write(`unmanaged: ${u.service}${u.pid ? ` (pid ${u.pid})` : ''}: ${u.reason}\n`);
+      for (const p of json.peers ?? []) if (p.reachable === false) process.stdout.write(`peer ${p.name} unreachable since ${p.since ?? '?'}: ${p.reason ?? ''}\n`);
+      for (const u of json.alerts?.unmatched ?? []) process.stdout.write(`alert names no service: ${u.alert} (firing since ${u.startsAt}): ${u.reason}\n`);
       process.stdout.write(`\n${json.openTickets} open ticket(s)${json.openTickets ? ': warden tickets list' : ''}\n`);
       if (exit) throw exit;
     });

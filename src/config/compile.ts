@@ -57,6 +57,11 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       const fields = plugin.compile((n as Record<string, unknown>)[type], { base, serviceCwd: base });
       return { name: n.name, type, ...fields, events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries } as NotifyChannel;
     }),
+    alerts: { labels: [...cfg.alerts.labels], expireAfterMs: parseDuration(cfg.alerts.expireAfter) },
+    heartbeat: cfg.heartbeat === undefined ? null : {
+      url: cfg.heartbeat.url, method: cfg.heartbeat.method, everyMs: parseDuration(cfg.heartbeat.every), timeoutMs: parseDuration(cfg.heartbeat.timeout),
+    },
+    peers: cfg.peers.map((p) => ({ name: p.name, url: p.url, intervalMs: parseDuration(p.interval), timeoutMs: parseDuration(p.timeout), failures: p.failures })),
     policy: {
       rules: cfg.policy.rules.map((r) => ({
         match: { service: r.match.service, host: r.match.host },

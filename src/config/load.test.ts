@@ -58,6 +58,9 @@ test('a minimal config compiles with every default filled in', () => {
     people: [],
     notify: [],
     subjects: [],
+    alerts: { labels: ['service', 'job', 'instance'], expireAfterMs: 5 * 3_600_000 },
+    heartbeat: null,
+    peers: [],
   });
 });
 

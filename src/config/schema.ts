@@ -7,6 +7,8 @@ import { parseBytes } from '../lib/duration.js';
 import { actions } from '../actions/index.js';
 import { AUDIT_KINDS, NOTIFY_KINDS } from '../domain/audit.js';
 import { CAUSES, type Mode } from '../domain/types.js';
+import { DEFAULT_ALERTS } from '../domain/alerts.js';
+import { formatDuration } from '../lib/duration.js';
 import { suggestion } from '../lib/suggest.js';
 import { kinds } from '../kinds/index.js';
 import { channels } from '../notify/channels.js';
@@ -181,6 +183,34 @@ export const subjectSchema = z.strictObject({
   ...pluginKeys(subjects),
 });
 
+export const alertsSchema = z
+  .strictObject({
+    labels: z.array(z.string().min(1)).min(1).default([...DEFAULT_ALERTS.labels]).meta({ description: 'Labels tried in order: the first whose value is the name of a service (or, for host:port values, whose host part is) places the alert on it.' }),
+    expireAfter: duration({ positive: true }).default(formatDuration(DEFAULT_ALERTS.expireAfterMs)).meta({ description: "A firing alert not sent again for this long counts as gone; keep it above Alertmanager's repeat_interval (default 4h)." }),
+  })
+  .prefault({})
+  .meta({ description: 'Alerts from Alertmanager (POST /api/alerts) become unresolved_incident findings on the services their labels name (docs/notifications.md).' });
+
+const httpUrl = z.url({ protocol: /^https?$/, error: (iss) => `expected an http:// or https:// URL; got ${show(iss.input)}` });
+
+export const heartbeatSchema = z
+  .strictObject({
+    url: httpUrl.meta({ description: 'The URL to ping, e.g. https://hc-ping.com/<uuid> (healthchecks.io); its path is never logged.' }),
+    method: z.enum(['GET', 'POST']).default('GET').meta({ description: 'POST sends a one-line body (agent and time).' }),
+    every: duration({ positive: true }).default('1m').meta({ description: "At most one ping this often; set the receiver's period to it and its grace above a few intervals." }),
+    timeout: duration({ positive: true }).default('10s'),
+  })
+  .optional()
+  .meta({ description: "Dead man's switch: a ping after passes that complete while Warden does its job; they stop when its loop wedges or it dies (docs/notifications.md)." });
+
+export const peerSchema = z.strictObject({
+  name: name('peer').meta({ description: 'How the peer is named in events and status, e.g. its agent name.' }),
+  url: httpUrl.meta({ description: "The peer Warden's /healthz, e.g. http://10.0.0.2:7070/healthz (no token needed)." }),
+  interval: duration({ positive: true }).default('5s'),
+  timeout: duration({ positive: true }).default('2s').meta({ description: 'Give up on one probe after this long.' }),
+  failures: count.default(3).meta({ description: 'Failed probes in a row before the peer is reported unreachable.' }),
+});
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   lab: z.boolean().default(false).meta({ description: 'This is a lab (the demo, the tests): `warden chaos` injects faults here without --i-know (docs/chaos.md).' }),
@@ -221,7 +251,7 @@ const agentSchema = z.strictObject({
       maxConnections: count.default(64).meta({ description: 'Open connections at most; a request on a connection past it gets 503 at once.' }),
     })
     .optional()
-    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics.' }),
+    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics, /api/events, and POST /api/alerts for Alertmanager.' }),
   restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
   flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that make a ticket flapping: automation stops and it escalates until resolved by hand.' }),
@@ -243,6 +273,19 @@ export const configSchema = z
       .array(subjectSchema)
       .default([])
       .meta({ description: `Systems made of services, with invariants over them (docs/subjects.md), each with exactly one of: ${Object.keys(subjects).join(', ')}.` }),
+    alerts: alertsSchema,
+    heartbeat: heartbeatSchema,
+    peers: z
+      .array(peerSchema)
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((p, i) => {
+          if (seen.has(p.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `peer ${show(p.name)} is listed twice; peer names are unique` });
+          seen.add(p.name);
+        });
+      })
+      .meta({ description: 'Other Wardens this one watches through their /healthz (mutual watch): peer.unreachable when one fails, peer.recovered when it is back.' }),
     notify: z
       .array(notifySchema)
       .default([])

@@ -4,6 +4,7 @@
 // Passes never overlap; events (a child's exit, a check verdict, an answer, a command) only wake
 // the loop early; a timer guarantees a full pass every `interval`.
 import { SubjectObserver } from '../loop/subjects.js';
+import { AlertBook } from '../loop/alerts.js';
 import { subjects } from '../subjects/index.js';
 import { CONFIG_FLAG } from '../config/last.js';
 import { FROZEN_FLAG } from '../app/commands.js';
@@ -20,6 +21,10 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
+import { loopWedged } from '../lib/fault.js';
+import { Heartbeat } from '../runtime/heartbeat.js';
+import { PeerWatcher, type PeerEvent } from '../runtime/peers.js';
+import { PEER_PREFIX } from '../views/peers.js';
 import { tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
@@ -79,8 +84,14 @@ export class Daemon {
   private reconciler!: Reconciler;
   private effects!: EffectRunner;
   private scheduler!: CheckScheduler;
+  /** Alerts from Alertmanager (POST /api/alerts), kept in the store, seen by passes as World.alerts. */
+  private alerts!: AlertBook;
   private api: RunningApi | null = null;
   private readonly followers = new Followers();
+  /** The dead man's switch: pinged after passes that complete while Warden does its job. */
+  private readonly heartbeat: Heartbeat;
+  /** Mutual watch: the peer Wardens of `peers`, probed through their /healthz. */
+  private readonly peers: PeerWatcher;
   private apiToken: string | null = null;
   private bootId = '';
   private passTimer: Repeating | undefined;
@@ -126,6 +137,8 @@ export class Daemon {
       clock: this.clock, log: this.log, onFailure: () => this.metrics.passFailed(), onChange: (e) => this.selfChanged(e),
       storeFile: dbPath(config.agent.dataDir), onLatched: (d, text) => this.latched(d, text),
     });
+    this.heartbeat = new Heartbeat({ clock: this.clock, spec: () => this.config.heartbeat ?? null, agent: () => this.config.agent.name, log: (l) => this.log(l) });
+    this.peers = new PeerWatcher({ clock: this.clock, peers: () => this.config.peers ?? [], onChange: (e) => this.peerChanged(e), log: (l) => this.log(l) });
     this.lastKnown = new LastKnown({
       states: () => this.effects.serviceStates(),
       process: (name) => {
@@ -192,6 +205,8 @@ export class Daemon {
           const earlier = clearDamageNote(cfg.agent.dataDir);
           if (earlier) this.log(`an earlier run (pid ${earlier.pid}) found the store damaged (${earlier.reason}); its checks pass now`);
           this.lastKnown.load(this.store);
+          this.alerts = new AlertBook({ store: this.store, config: () => this.config, now: () => this.instant() });
+          this.alerts.load();
           await reportUnusable(cfg, this.log);
         },
         stop: () => this.store.close(),
@@ -239,12 +254,19 @@ export class Daemon {
         stop: () => this.subjectFacts.stop(),
       },
       {
+        // Peer Wardens are probed on their own timers, whatever this one's loop does.
+        name: 'peers',
+        start: () => this.peers.start(),
+        stop: () => this.peers.stop(),
+      },
+      {
         name: 'loop',
         start: () => this.startLoop(),
-        stop: () => {
+        stop: async () => {
           this.passTimer?.cancel();
           this.logsTimer?.cancel();
           this.clock.clearTimeout(this.wakeTimer);
+          await this.heartbeat.stop();
         },
       },
       {
@@ -372,6 +394,12 @@ export class Daemon {
       },
       checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
+      alerts: (incoming) => {
+        const receipt = this.alerts.receive(incoming);
+        this.log(`alerts: ${receipt.received} received; ${receipt.firing.length} firing on services, ${receipt.resolved.length} resolved, ${receipt.unmatched.length} naming no service${receipt.unmatched.length ? ` (${receipt.unmatched.map((u) => u.alert).join(', ')})` : ''}`);
+        this.kick();
+        return receipt;
+      },
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
     this.log(`api listening on ${api.tls ? 'https' : 'http'}://${api.host}:${this.api.port} (at most ${api.maxConnections} connections)`);
     // The config accepted the reason; every start says it again, where whoever reads the log sees it.
@@ -405,6 +433,35 @@ export class Daemon {
       this.audit([{ kind: 'agent.recovered', subject: null, data: e.data }]);
     } catch (err) {
       this.log(`audit agent.recovered: ${errorText(err)}`);
+    }
+  }
+
+  /**
+   * A peer's verdict changed: kept for status; when it became unreachable or answers again, said
+   * out of band first (the store may be what fails), then audited.
+   */
+  private peerChanged(e: PeerEvent): void {
+    const p = e.peer;
+    const flag = (): void => this.store.setFlag(PEER_PREFIX + p.name, JSON.stringify({ url: p.url, reachable: p.reachable, since: p.since, reason: p.reason }));
+    if (e.kind === null) {
+      this.log(`peer ${p.name}: reachable at ${p.url}`);
+      try { flag(); } catch (err) { this.log(`peer ${p.name}: ${errorText(err)}`); }
+      return;
+    }
+    const data = { peer: p.name, url: p.url, reason: p.reason, failures: p.failures, since: iso(p.since) };
+    const summary = e.kind === 'peer.unreachable'
+      ? `${this.config.agent.name} cannot reach its peer ${p.name} (${p.failures} probes of ${p.url} failed): ${p.reason ?? ''}`
+      : `${this.config.agent.name} reaches its peer ${p.name} again`;
+    this.log(`peer ${p.name}: ${summary}`);
+    const kind = e.kind;
+    this.notify(kind, null, summary, data);
+    try {
+      this.store.transaction(() => {
+        flag();
+        this.store.audit({ at: this.clock.now(), actor: this.config.agent.name, kind, subject: null, data });
+      });
+    } catch (err) {
+      this.log(`audit ${e.kind}: ${errorText(err)}`);
     }
   }
 
@@ -469,6 +526,7 @@ export class Daemon {
     this.systemdDriver.setServices(next.services);
     this.supervisor.configureLogs(processServices(next));
     this.subjectFacts.start();
+    this.peers.start();
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
     this.notifier.setChannels(next.notify);
     this.metrics.configLoaded(true, this.clock.now());
@@ -533,6 +591,7 @@ export class Daemon {
    */
   private tick(): void {
     if (this.state !== 'running' || this.passing) return;
+    if (this.wedged()) return;
     // Store damaged: every tick observes (nothing else can wake the loop for commands or answers).
     if (this.self.damage) { this.runPass(); return; }
     try {
@@ -543,6 +602,7 @@ export class Daemon {
       }
       this.effects.quiet(this.clock.now());
       this.self.passSucceeded();
+      this.passed();
     } catch (e) {
       this.self.passFailed(++this.passId, e);
     }
@@ -557,6 +617,22 @@ export class Daemon {
     if (blocked !== null) throw blocked;
   }
 
+  /**
+   * A pass (or a quiet tick) completed: the dead man's switch is pinged while Warden does its job,
+   * not while it only observes a damaged store (acting has stopped: the outside should know).
+   */
+  private passed(): void {
+    if (this.self.problem === null && this.self.damage === null) this.heartbeat.passed();
+  }
+
+  /** The test-only wedge (lib/fault.ts): from now on no pass completes, as if one never returned. */
+  private wedged(): boolean {
+    if (!loopWedged()) return false;
+    if (!this.passing) this.log('fault: the pass loop is wedged (WARDEN_WEDGE_FILE); no pass completes from now on');
+    this.passing = true;
+    return true;
+  }
+
   private fullDue(): boolean {
     return this.clock.mono() - this.lastFullAt >= this.config.agent.resyncMs;
   }
@@ -569,6 +645,7 @@ export class Daemon {
 
   private runPass(): void {
     if (this.state !== 'running') return;
+    if (this.wedged()) return;
     this.passing = true;
     const id = ++this.passId;
     const t0 = performance.now();
@@ -582,6 +659,7 @@ export class Daemon {
       else this.decide(full, touched);
       this.metrics.observePass((performance.now() - t0) / 1000, this.clock.now());
       this.self.passSucceeded();
+      this.passed();
     } catch (e) {
       // Pass guard: one bad pass is reported and the next one starts from fresh observations.
       for (const s of touched) this.dirty.add(s);
@@ -645,7 +723,12 @@ export class Daemon {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
     this.observeDependenciesOfFailing(fresh);
-    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql() };
+    const now = this.instant();
+    return { at: now.wall, mono: now.mono, services: this.observed, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql(), alerts: this.alerts.firing(now) };
+  }
+
+  private instant(): { wall: number; mono: number; boot: string } {
+    return { wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId };
   }
 
   /**
@@ -694,7 +777,8 @@ export class Daemon {
     for (const s of this.config.services) {
       if (names.has(s.name)) services[s.name] = this.observation(s);
     }
-    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql() };
+    const now = this.instant();
+    return { at: now.wall, mono: now.mono, services, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql(), alerts: this.alerts.firing(now) };
   }
 
   /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */

@@ -10,6 +10,7 @@ import type { PortListeners } from '../lib/sockets.js';
 import { lastRun, readLog, type LogMatch } from './logs.js';
 import { judgeLog, type LogVerdict } from './verdicts.js';
 import { diagnoseSubject } from './subject.js';
+import { alertCause, alertEvidence, alertRepair, rootAlerts } from './alerts.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -67,8 +68,11 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}` });
   evidence.push(...log.evidence);
   for (const f of problem.findings) {
-    if (f.service !== problem.service) evidence.push({ source: 'dependsOn', fact: `${f.service} is ${f.kind === 'missing_service' ? 'down' : 'unhealthy'} and depends on ${f.dependencyDown}` });
+    if (f.service !== problem.service && !f.alert) evidence.push({ source: 'dependsOn', fact: `${f.service} is ${f.kind === 'missing_service' ? 'down' : 'unhealthy'} and depends on ${f.dependencyDown}` });
   }
+  evidence.push(...alertEvidence(problem));
+  const alerts = rootAlerts(problem);
+  let alertOnly = false;
 
   let cause: Cause;
   let confidence: number;
@@ -118,6 +122,11 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     confidence = timedOut.length > 0 ? 0.85 : 0.6;
     rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
     if (timedOut.length === 0) rejected.set('unknown', 'alive but refusing or failing checks; treated as not answering');
+  } else if (alerts.length > 0) {
+    // Running and passing its checks: the alert is all that is wrong, and it says what it knows.
+    ({ cause, confidence } = alertCause(alerts));
+    alertOnly = true;
+    rejected.set('process_hung', `the process runs and passes its checks; ${alertCause(alerts).why}`);
   } else {
     cause = 'unknown';
     confidence = 0.3;
@@ -134,7 +143,8 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
 
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
   const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
-  const recommended = recommend(spec, cause, verdict, proc?.running ?? false);
+  const byAlert = alertOnly ? alertRepair(spec, cause, alerts) : null;
+  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false);
   if (noRepair === null && recommended.length === 0 && verdict && 'none' in verdict.repair) noRepair = verdict.repair.none;
   return {
     rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
@@ -143,6 +153,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     alternatives,
     recommended,
     ...(noRepair ? { noRepair } : {}),
+    ...(byAlert?.waitFor ? { waitFor: byAlert.waitFor } : {}),
     diagnoser: 'rules',
   };
 }

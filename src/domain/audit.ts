@@ -19,6 +19,10 @@ export const AUDIT_KINDS = [
   'chaos.injected', 'chaos.reverted',
   // policy and delivery
   'policy.denied', 'policy.limit_reached', 'notify.failed',
+  // incidents in from Alertmanager (POST /api/alerts)
+  'alert.firing', 'alert.unmatched', 'alert.resolved', 'alert.expired',
+  // a peer Warden this one watches (config peers)
+  'peer.unreachable', 'peer.recovered',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -37,6 +41,7 @@ export interface AuditIntent {
 export const NOTIFY_KINDS = [
   'agent.online', 'agent.degraded', 'agent.recovered',
   'ticket.opened', 'ticket.reopened', 'ticket.awaiting_approval', 'ticket.escalated', 'ticket.resolved',
+  'peer.unreachable', 'peer.recovered',
 ] as const;
 
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];

@@ -1,5 +1,6 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
+import { alertFinding, withAlerts } from './alerts.js';
 import { subjectFingerprint, subjectVerdicts, type SubjectRules } from './subject.js';
 import type {
   CheckState, Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
@@ -106,8 +107,13 @@ const ACTIVE_REPAIR: readonly Ticket['status'][] = ['open', 'diagnosing', 'await
 
 export function detect(config: ResolvedConfig, world: World, openTickets: readonly Ticket[], subjectRules: Readonly<Record<string, SubjectRules>> = {}): Detection {
   const specs = new Map(config.services.map((s) => [s.name, s]));
+  // What the service's own probes say, then with the alerts Alertmanager fires on it.
+  const probed: Record<string, ServiceHealth> = {};
   const health: Record<string, ServiceHealth> = {};
-  for (const s of config.services) health[s.name] = serviceHealth(s, world.services[s.name], world.mono);
+  for (const s of config.services) {
+    probed[s.name] = serviceHealth(s, world.services[s.name], world.mono);
+    health[s.name] = withAlerts(probed[s.name]!, world.alerts?.[s.name]);
+  }
 
   // A dependency counts as broken while it is down, stopped (even for a moment: a dependent's
   // symptom then is its doing), or while a repair of it is still under way: a dependent's symptom
@@ -122,15 +128,11 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
   const neverStarted: string[] = [];
   const findings: Finding[] = [];
   for (const s of config.services) {
-    const h = health[s.name]!;
-    if (h.health !== 'missing' && h.health !== 'unhealthy') continue;
-    const obs = world.services[s.name];
-    if (h.health === 'missing' && obs && !obs.process.spawnError && obs.process.exits.length === 0 && !obs.process.exitPending) {
-      neverStarted.push(s.name);
-      continue;
-    }
-    const kind = obs?.process.spawnError ? 'failed_deployment' : h.health === 'missing' ? 'missing_service' : 'unhealthy_service';
-    findings.push({ kind, service: s.name, host: s.host, reason: h.reason });
+    const f = probeFinding(s, probed[s.name]!, world.services[s.name]);
+    if (f === 'never started') neverStarted.push(s.name);
+    else if (f) findings.push(f);
+    // Each firing alert is a finding of its own, beside what the probes find (or on its own).
+    for (const a of world.alerts?.[s.name] ?? []) findings.push(alertFinding(a, s.name, s.host));
   }
   // A subject with a member not started yet is being deployed, not broken: it is judged once every
   // member has started.
@@ -194,6 +196,14 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
     p.findings.sort((a, b) => Number(a.service !== p.service) - Number(b.service !== p.service) || order.get(a.service)! - order.get(b.service)!);
   }
   return { health, subjects: judged.health, findings, problems, neverStarted };
+}
+
+/** What a service's own probes find wrong with it, if anything; a service that never ran is deployed, not broken. */
+function probeFinding(s: ServiceSpec, h: ServiceHealth, obs: ServiceObservation | undefined): Finding | 'never started' | null {
+  if (h.health !== 'missing' && h.health !== 'unhealthy') return null;
+  if (h.health === 'missing' && obs && !obs.process.spawnError && obs.process.exits.length === 0 && !obs.process.exitPending) return 'never started';
+  const kind = obs?.process.spawnError ? 'failed_deployment' : h.health === 'missing' ? 'missing_service' : 'unhealthy_service';
+  return { kind, service: s.name, host: s.host, reason: h.reason };
 }
 
 /** Each subject's broken invariants as findings, its health, and which member each blames. */

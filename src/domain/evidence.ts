@@ -12,7 +12,7 @@ export function evidenceKey(config: ResolvedConfig, world: World, problem: Probl
   const recentExits = (p?.exits ?? []).filter((e) => !e.byWarden && within(now, e.at, e.stamp, config.agent.crashLoopWindowMs)).length;
   const facts = {
     // A subject's: which invariants break and whom they blame (a second member down is new evidence).
-    findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}${f.invariant ? `:${f.invariant}:${(f.blame ?? []).join('+')}` : ''}`),
+    findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}${f.invariant ? `:${f.invariant}:${(f.blame ?? []).join('+')}` : ''}${f.alert ? `:alert:${f.alert.fingerprint}` : ''}`),
     running: p?.running ?? null,
     exitPending: p?.exitPending ?? false,
     // Only the states that mean something different to a diagnosis: stopped, uninterruptible, zombie.

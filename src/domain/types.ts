@@ -190,6 +190,37 @@ export interface ResolvedConfig {
   people: Person[];
   /** Out-of-band notification channels. */
   notify: NotifyChannel[];
+  /** Alerts taken in from Alertmanager (POST /api/alerts); absent (hand-built configs): the defaults. */
+  alerts?: AlertsSpec;
+  /** The dead man's switch: a URL pinged after healthy passes; null or absent: none. */
+  heartbeat?: HeartbeatSpec | null;
+  /** Other Wardens this one watches through their /healthz; absent: none. */
+  peers?: PeerSpec[];
+}
+
+export interface AlertsSpec {
+  /** Label names tried in order: the first whose value names a service of the inventory places the alert. */
+  labels: string[];
+  /** A firing alert not received again for this long counts as gone (Alertmanager re-sends every repeat_interval). */
+  expireAfterMs: number;
+}
+
+export interface HeartbeatSpec {
+  url: string;
+  method: 'GET' | 'POST';
+  /** At most one ping this often. */
+  everyMs: number;
+  timeoutMs: number;
+}
+
+export interface PeerSpec {
+  name: string;
+  /** The peer's /healthz URL. */
+  url: string;
+  intervalMs: number;
+  timeoutMs: number;
+  /** Consecutive failed probes before the peer counts as unreachable. */
+  failures: number;
 }
 
 /** A subject: a system of member services; `type` names its plugin in src/subjects/<type>/. */
@@ -334,6 +365,26 @@ export interface ServiceObservation {
   checks: CheckState[];
 }
 
+/** A firing alert as Alertmanager sent it, without the moment it came (what a finding carries). */
+export interface AlertFacts {
+  /** Alertmanager's fingerprint (of the labels): the alert's identity across re-sends. */
+  fingerprint: string;
+  /** labels.alertname. */
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** As Alertmanager sent it (RFC 3339). */
+  startsAt: string;
+  generatorURL: string;
+}
+
+/** A firing alert Warden holds (store flags `alert:<fingerprint>`), with when it last came. */
+export interface AlertRecord extends AlertFacts {
+  receivedAt: Millis;
+  /** receivedAt on monotonic time, with its boot: expiry is measured on it within a boot. */
+  received: { mono: number; boot: string };
+}
+
 export interface World {
   at: Millis;
   /** Monotonic time of the observation, when known: how long a process has been stopped is measured on it. */
@@ -343,6 +394,8 @@ export interface World {
   subjects?: Record<string, SubjectFacts>;
   /** Subjects' PromQL invariants as last evaluated: subject → invariant id → reading. */
   promql?: Record<string, Record<string, PromqlReading>>;
+  /** Firing alerts from Alertmanager, by the service their labels name (domain/alerts.ts). */
+  alerts?: Record<string, AlertFacts[]>;
 }
 
 /**
@@ -410,6 +463,8 @@ export interface Finding {
   value?: number;
   /** A member's symptom attributed to its subject's broken invariant. */
   memberOf?: string;
+  /** An unresolved_incident from Alertmanager: the alert, as evidence. */
+  alert?: AlertFacts;
 }
 
 export type Summary = 'nominal' | 'degraded' | 'unstable' | 'reconciling';

@@ -1,6 +1,7 @@
 // Fault injection for the exactly-once tests (test-only): a named point kills this process with
 // SIGKILL when the environment variable WARDEN_FAULT names it, so a test can stop Warden at an exact
 // step of an effect. Inert in production, where WARDEN_FAULT is never set.
+import { existsSync } from 'node:fs';
 
 /** The points compiled into the code, in the order a restart passes them. */
 export const FAULT_POINTS = ['before-spawn', 'after-spawn', 'after-record'] as const;
@@ -18,4 +19,14 @@ export function faultPoint(point: FaultPoint): void {
 export function actionTimeoutOverrideMs(): number | null {
   const v = Number(process.env.WARDEN_ACTION_TIMEOUT_MS);
   return Number.isFinite(v) && v > 0 ? v : null;
+}
+
+/**
+ * A test-only wedge of the pass loop: while the file WARDEN_WEDGE_FILE names exists, the next pass
+ * never completes (as a pass stuck forever would), and the process goes on (API, timers), so a test
+ * can see what stops with the loop and what does not. Inert in production, where it is never set.
+ */
+export function loopWedged(): boolean {
+  const f = process.env.WARDEN_WEDGE_FILE;
+  return f !== undefined && f !== '' && existsSync(f);
 }

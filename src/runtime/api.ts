@@ -1,15 +1,19 @@
 // The daemon's HTTP API: /healthz for supervisors and load balancers (no token), /metrics for
 // Prometheus, and read-only JSON under /api for people and scripts. Everything but /healthz needs
 // the bearer token. Handlers only read: every change still goes through the CLI and the store, so
-// the API adds no second way to act.
+// the API adds no second way to act. The one POST, /api/alerts, takes observations in (Alertmanager's
+// alerts, which become findings like a probe's results), never commands.
 import { WardenError } from '../lib/errors.js';
 import { TOKEN_ENV } from '../lib/childenv.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { AlertReceipt, IncomingAlert } from '../domain/alerts.js';
+import { AlertPayloadError, MAX_BODY_BYTES, parseAlertmanager } from './alertmanager.js';
 import { ticketJson } from '../views/json.js';
 import { eventFilterOf, eventJson, followAudit, type AuditSource, type EventFilter, type Followers } from '../views/events.js';
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
@@ -40,6 +44,8 @@ export interface ApiDeps {
   metricsContentType: string;
   /** The audit log for GET /api/events; `followers` ends its streams when the server stops. */
   events?: { source: AuditSource; followers: Followers; now: () => Millis; heartbeatMs?: number; pollMs?: number };
+  /** Takes the alerts of one Alertmanager delivery (POST /api/alerts); absent: not taken here. */
+  alerts?: (incoming: IncomingAlert[]) => AlertReceipt;
 }
 
 /** SSE comments this often keep proxies and load balancers from closing an idle stream. */
@@ -160,6 +166,24 @@ export function createApi(deps: ApiDeps): Hono {
     return c.json(bundle as object);
   });
 
+  // Alertmanager's webhook (webhook_config with the bearer token in http_config.authorization).
+  // 2xx: taken; 400: Alertmanager would only send it again, so it says what is wrong, for its log.
+  app.post('/api/alerts', bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => fail(c, 413, 'too_large', `the body is over ${MAX_BODY_BYTES} bytes; set max_alerts in Alertmanager's webhook_config`),
+  }), async (c) => {
+    const receive = deps.alerts;
+    if (!receive) throw new ApiError(404, 'not_found', 'this server does not take alerts');
+    let alerts: IncomingAlert[];
+    try {
+      alerts = parseAlertmanager(await c.req.text());
+    } catch (e) {
+      if (e instanceof AlertPayloadError) throw new ApiError(400, e.code, e.message, e.issues.length > 0 ? { issues: e.issues } : {});
+      throw e;
+    }
+    return c.json(receive(alerts));
+  });
+
   // Server-Sent Events: every audit record after ?after= (or Last-Event-ID, which a reconnecting
   // EventSource sends), then each new one; `id:` is the seq, so a client resumes without gaps or
   // duplicates.
@@ -232,6 +256,8 @@ export interface DaemonView {
   metrics: WardenMetrics;
   /** The daemon's event streams: stopped before the server closes. */
   followers?: Followers;
+  /** Takes one Alertmanager delivery (loop/alerts.ts) and wakes the loop. */
+  alerts?: (incoming: IncomingAlert[]) => AlertReceipt;
 }
 
 /**
@@ -268,5 +294,6 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
     metrics: () => d.metrics.text(),
     metricsContentType: d.metrics.contentType,
     ...(d.followers ? { events: { source: d.store, followers: d.followers, now: d.now } } : {}),
+    ...(d.alerts ? { alerts: d.alerts } : {}),
   };
 }

@@ -3,13 +3,15 @@
 // `GET /api/services/NAME/diagnostics` (and `warden status --json` and `GET /api/status`) cannot
 // drift apart: they are the same function over the same inputs.
 import type {
-  Action, CheckSpec, CheckState, ExitRecord, Health, Millis, ProbeResult, ProcessState, ResolvedConfig, ServiceSpec, Summary, Ticket,
+  Action, AlertFacts, CheckSpec, CheckState, ExitRecord, Health, Millis, ProbeResult, ProcessState, ResolvedConfig, ServiceSpec, Summary, Ticket,
   TicketStatus,
 } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
 import { parsePause, PAUSE_PREFIX } from '../domain/pause.js';
 import type { Store } from '../store/store.js';
 import { probeTarget } from '../probes/index.js';
+import { alertsJson, alertsOn, type AlertsJson } from '../views/alerts.js';
+import { peersJson, type PeerJson } from '../views/peers.js';
 
 export const TICKET_STATUSES: readonly TicketStatus[] = [
   'open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held',
@@ -105,6 +107,8 @@ export interface DiagnosticsBundle {
   storeDamaged?: DamagedJson;
   service: string;
   host: string;
+  /** Alerts from Alertmanager firing on it, when any: labels, annotations, startsAt, generatorURL. */
+  alerts?: AlertFacts[];
   kind: string;
   unit: string | null;
   generatedAt: string | null;
@@ -191,6 +195,7 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
     since: iso(health?.since),
     detail: health?.reason ?? null,
     paused: pausesOf(store).get(name) ?? null,
+    ...alertsOn(input.config, store, name, input.now),
     process: proc && {
       running: proc.running,
       pid: proc.running ? proc.pid : null,
@@ -282,6 +287,10 @@ export interface StatusJson {
   openTickets: number;
   /** Services removed from the inventory and left running (present when there are any). */
   unmanaged?: { service: string; pid: number | null; since: string | null; reason: string }[];
+  /** Alerts from Alertmanager, when any are held: how many fire on services, and those naming none. */
+  alerts?: AlertsJson;
+  /** The peer Wardens this one watches, when any are configured. */
+  peers?: PeerJson[];
   frozen: boolean;
   mode: string;
   /**
@@ -434,6 +443,8 @@ export function apiStatus(input: StatusInput): StatusJson {
     }),
     openTickets: open.length,
     ...unmanagedOf(store),
+    ...alertsJson(cfg, store, now),
+    ...peersJson(cfg, store),
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
     mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,

@@ -84,11 +84,11 @@ export class Daemon {
   proc: ChildProcess | null = null;
   output = '';
 
-  /** `runArgs` go after `run`, e.g. ['--insecure']. */
-  constructor(readonly config: string, readonly runArgs: string[] = []) {}
+  /** `runArgs` go after `run`, e.g. ['--insecure']; `env` is added to this process's environment. */
+  constructor(readonly config: string, readonly runArgs: string[] = [], readonly env: NodeJS.ProcessEnv = {}) {}
 
   async start(): Promise<void> {
-    this.proc = spawn(WARDEN, ['--config', this.config, 'run', ...this.runArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(WARDEN, ['--config', this.config, 'run', ...this.runArgs], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } });
     this.proc.stdout!.on('data', (d: Buffer) => { this.output += d.toString(); });
     this.proc.stderr!.on('data', (d: Buffer) => { this.output += d.toString(); });
     await waitFor(async () => this.output.includes('online:') || (this.proc?.exitCode != null ? Promise.reject(new Error(`warden exited: ${this.output}`)) : false), 15_000, 'warden to come online');
