@@ -16,7 +16,7 @@ export const AUDIT_KINDS = [
   // services a person paused (unmonitored) and resumed, or whose pause ran out
   'service.paused', 'service.resumed',
   // policy and delivery
-  'policy.denied', 'policy.limit_reached', 'notify.failed',
+  'policy.denied', 'policy.limit_reached', 'notify.failed', 'notify.dropped',
 ] as const;
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];
@@ -33,8 +33,12 @@ export interface AuditIntent {
  * audit kinds; a ticket's status changes are sent as `ticket.<status>`.
  */
 export const NOTIFY_KINDS = [
-  'agent.online', 'agent.degraded', 'agent.recovered',
-  'ticket.opened', 'ticket.reopened', 'ticket.awaiting_approval', 'ticket.escalated', 'ticket.resolved',
+  'agent.online', 'agent.degraded', 'agent.recovered', 'agent.frozen', 'agent.unfrozen', 'agent.plugin_failed',
+  'service.paused', 'service.resumed',
+  'ticket.opened', 'ticket.reopened', 'ticket.diagnosed', 'ticket.awaiting_approval', 'ticket.escalated', 'ticket.resolved',
+  'ticket.reminder',
+  'action.completed', 'action.failed',
+  'notify.digest', 'notify.test',
 ] as const;
 
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];

@@ -1,16 +1,6 @@
-// How the loop's decisions read to people: one log line per audit intent, and which of them are
-// sent out of band to the notification channels.
+// How the loop's decisions read to people: one line per audit record, for the log and for the
+// summaries notifications carry (notify/semantics.ts decides which records are sent).
 import type { AuditIntent } from '../domain/decide.js';
-
-/** The audit events people hear about out of band. */
-export function notificationOf(i: AuditIntent): { kind: string; summary: string } | null {
-  if (i.kind === 'ticket.opened') return { kind: 'ticket.opened', summary: describe(i) };
-  if (i.kind === 'ticket.reopened') return { kind: 'ticket.reopened', summary: describe(i) };
-  if (i.kind === 'ticket.status' && (i.data.to === 'escalated' || i.data.to === 'resolved' || i.data.to === 'awaiting_approval')) {
-    return { kind: `ticket.${String(i.data.to)}`, summary: describe(i) };
-  }
-  return null;
-}
 
 export function describe(i: AuditIntent): string {
   const d = i.data;
@@ -22,6 +12,12 @@ export function describe(i: AuditIntent): string {
     case 'action.proposed': return `action ${i.subject} proposed: ${String(d.type)} ${String(d.target)} [${String(d.state)}]`;
     case 'service.paused': return `${String(d.service)} paused${d.until ? ` until ${String(d.until)}` : ''}${d.reason ? `: ${String(d.reason)}` : ''}`;
     case 'service.resumed': return `${String(d.service)} resumed: ${String(d.reason)}`;
+    case 'action.completed':
+    case 'action.failed': return `action ${i.subject} ${String(d.type)} ${String(d.target)} ${i.kind === 'action.completed' ? 'completed' : 'failed'}${d.error ? `: ${String(d.error)}` : ''}`;
+    case 'agent.online': return `online; ${String(d.reboots)} reboots${d.rebooted ? ' (this start follows a reboot)' : ''}; ${String(d.openTickets)} open tickets; ${Array.isArray(d.resumedActions) ? d.resumedActions.length : 0} actions resumed`;
+    case 'agent.frozen': return `frozen: no action will start${d.reason ? ` (${String(d.reason)})` : ''}`;
+    case 'agent.unfrozen': return 'unfrozen: actions may run again';
+    case 'agent.recovered': return `passes succeed again after ${String(d.failures)} failed`;
     default: return `${i.kind} ${i.subject ?? ''} ${JSON.stringify(d)}`;
   }
 }
