@@ -245,3 +245,15 @@ test('one channel down delays no other; the audit log is announced exactly once 
   assert.equal(r.store.getFlag(AUDIT_CURSOR_FLAG), '3');
   assert.deepEqual(r.store.outbox.list({ channel: 'down' }).map((x) => x.state), ['pending', 'pending']);
 });
+
+test('Warden recovered reaches the channels though its alarm went from memory; a ticket\'s resolve needs its opening', async (t) => {
+  const rcv = await startTestReceiver();
+  t.after(() => rcv.close());
+  const r = rig(t, [channel(rcv.url)]);
+  r.store.transaction(() => r.outbox.enqueue([
+    draft('ticket.resolved', 'fp-never-told'),
+    draft('agent.recovered', 'agent:otto:health', { service: null, severity: 'info' }),
+  ]));
+  await until(r, () => rcv.received.length === 1 && states(r).every((s) => s === 'delivered'), 'the recovery');
+  assert.deepEqual(kinds(rcv), ['agent.recovered']);
+});

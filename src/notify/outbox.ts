@@ -119,8 +119,9 @@ export class Outbox {
     const last = e.key !== null ? table.lastOfKey<NotifyEvent>(ch.name, e.key) : null;
     const open = last !== null && !isResolve(last.kind);
     const base = { channel: ch.name, kind: e.kind, key: e.key, event: e, createdAt: now.wall, created: stamp(now), dueAt: now.wall, due: stamp(now) };
-    if (isResolve(e.kind) && e.key !== null) {
-      // A resolve goes exactly where its problem went, whatever the filters say now.
+    // A resolve goes exactly where its problem went, whatever the filters say now. Warden's own
+    // alarm may have gone from memory, unrecorded (the store was what failed): its end is routed.
+    if (isResolve(e.kind) && e.key !== null && (last !== null || !e.key.startsWith('agent:'))) {
       if (!open) return;
       const hold = ch.resolveHoldMs;
       table.insert({ ...base, ...(hold > 0 ? { hold: 'resolve' as const, dueAt: now.wall + hold, due: { mono: now.mono + hold, boot: now.boot } } : {}) });
