@@ -2,7 +2,7 @@
 // Idempotent set-up used by `npm run demo`, `npm test` and `npm run bench`:
 // installs npm packages when package-lock.json changed, compiles TypeScript, and installs the
 // Debian packages the lab and the tests need (redis-server, debootstrap, systemd-container,
-// etcd-server, iproute2, nftables) through apt-get when running as root.
+// etcd-server, iproute2, nftables, exim4-daemon-light) through apt-get when running as root.
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -29,6 +29,9 @@ const debs = [['redis-server', 'redis-server']];
 // libfaketime: the end-to-end test that steps the wall clock under a running daemon; prometheus:
 // the promql probe's tests, which run their own instance (src/demo/prometheus.ts).
 if (['test', 'setup', undefined].includes(process.env.npm_lifecycle_event)) debs.push(['faketime', 'faketime'], ['prometheus', 'prometheus']);
+// exim4: the email channel's tests send real mail to a real SMTP server (src/testing/smtp.ts runs a
+// private exim daemon on a loopback port; the system's exim and port 25 are left alone).
+if (['test', 'setup', undefined].includes(process.env.npm_lifecycle_event)) debs.push(['exim4', 'exim4-daemon-light']);
 // The system tests (test/system/) debootstrap a Debian tree and boot systemd in it with
 // systemd-nspawn; WARDEN_SKIP_SYSTEM=1 skips those tests, and then these packages.
 // The demo and the bench do not need them.

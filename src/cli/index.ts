@@ -11,6 +11,7 @@ import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerLifecycle } from './lifecycle.js';
+import { registerNotify } from './notify.js';
 import { registerStatus } from './status.js';
 import { registerStore } from './store.js';
 import { registerSystem } from './system.js';
@@ -48,6 +49,7 @@ Getting started:
   registerStore(program, globals);
   registerCompletion(program);
   registerEvents(program, globals);
+  registerNotify(program, globals);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -4,7 +4,7 @@ import { subjects } from '../subjects/index.js';
 import type { SubjectPlugin } from '../subjects/subject.js';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
-import type { ApiSpec, CheckSpec, NotifyChannel, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
+import type { ApiSpec, ChannelCommon, CheckSpec, NotifyChannel, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
 import { kinds } from '../kinds/index.js';
 import type { KindPlugin } from '../kinds/kind.js';
 import { parseAddress } from '../lib/address.js';
@@ -55,7 +55,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
     notify: cfg.notify.map((n, i) => {
       const [type, plugin] = pluginOf<ChannelPlugin>('channel', channels, n, `notify[${i}]`);
       const fields = plugin.compile((n as Record<string, unknown>)[type], { base, serviceCwd: base });
-      return { name: n.name, type, ...fields, events: [...n.events], timeoutMs: parseDuration(n.timeout), retries: n.retries } as NotifyChannel;
+      return { name: n.name, type, ...fields, ...compileChannelCommon(n) } as NotifyChannel;
     }),
     alerts: { labels: [...cfg.alerts.labels], expireAfterMs: parseDuration(cfg.alerts.expireAfter) },
     heartbeat: cfg.heartbeat === undefined ? null : {
@@ -77,6 +77,22 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       approvalTtlMs: parseDuration(cfg.policy.approvalTtl),
     },
     people: cfg.people.map((p) => ({ name: p.name, unix: p.unix ?? p.name, roles: [...new Set(p.roles)] })),
+  };
+}
+
+function compileChannelCommon(n: ConfigOutput['notify'][number]): Omit<ChannelCommon, 'name'> {
+  const minutes = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  return {
+    events: [...n.events],
+    timeoutMs: parseDuration(n.timeout),
+    retries: n.retries,
+    ttlMs: parseDuration(n.ttl),
+    route: { severity: n.route.severity, services: [...n.route.services], labels: { ...n.route.labels } },
+    rateLimit: n.rateLimit ? { max: n.rateLimit.max, perMs: parseDuration(n.rateLimit.per) } : null,
+    quietHours: n.quietHours ? { from: minutes(n.quietHours.from), to: minutes(n.quietHours.to), timezone: n.quietHours.timezone ?? null } : null,
+    digest: n.digest ? { after: n.digest.after, windowMs: parseDuration(n.digest.window) } : null,
+    repeatMs: n.repeat === undefined ? null : parseDuration(n.repeat),
+    resolveHoldMs: parseDuration(n.resolveHold),
   };
 }
 
@@ -127,6 +143,7 @@ function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['
     restartBackoff: { initialMs: parseDuration(b.initial), maxMs: parseDuration(b.max), resetAfterMs: parseDuration(b.resetAfter) },
     startPeriodMs: parseDuration(s.startPeriod),
     ...(s.onRemove === 'leave' ? { onRemove: 'leave' } : {}),
+    ...(Object.keys(s.labels).length > 0 ? { labels: { ...s.labels } } : {}),
   } as ServiceSpec;
 }
 

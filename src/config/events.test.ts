@@ -8,14 +8,14 @@ const config = (events: string): string =>
 
 test('a notify channel subscribes to known event kinds only: a typo would silently mute it', () => {
   try {
-    parseConfig(config('[ticket.opend, action.failed, "*"]'), 'w.yaml');
+    parseConfig(config('[ticket.opend, action.retry, "*"]'), 'w.yaml');
     assert.fail('expected a ConfigError');
   } catch (e) {
     assert.ok(e instanceof ConfigError);
     const kinds = ['*', ...NOTIFY_KINDS].join(', ');
     assert.deepEqual(e.issues.map((i) => `${i.line}:${i.col}: ${i.message}`), [
       `6:14: notify[0].events[0]: expected event ${kinds.replace(/, (?=[^,]*$)/, ' or ')}; got "ticket.opend" (did you mean "ticket.opened"?)`,
-      `6:28: notify[0].events[1]: expected event ${kinds.replace(/, (?=[^,]*$)/, ' or ')}; got "action.failed"; action.failed is recorded in the audit log ("warden events") but not sent to channels (docs/events.md)`,
+      `6:28: notify[0].events[1]: expected event ${kinds.replace(/, (?=[^,]*$)/, ' or ')}; got "action.retry"; action.retry is recorded in the audit log ("warden events") but not sent to channels (docs/events.md)`,
     ]);
   }
 });

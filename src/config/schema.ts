@@ -99,6 +99,7 @@ export const serviceSchema = z.strictObject({
   runbooks: z.array(runbookSchema).default([]),
   startPeriod: duration({ positive: false }).default('0s').meta({ description: 'Check failures this soon after the process starts do not count until its checks first pass (a slow start is not a hang); 0s: none.' }),
   restartBackoff: serviceBackoffSchema,
+  labels: z.record(name('label'), z.string()).default({}).meta({ description: 'Free-form labels, e.g. { team: db, tier: "1" }: notification routes match them (notify[].route.labels).' }),
   onRemove: z.enum(['stop', 'leave']).optional().meta({ description: 'When a reload removes this service from the inventory: stop it (the default) or leave it running, reported as unmanaged.' }),
 });
 
@@ -153,12 +154,49 @@ const notifyEvent = z.enum(NOTIFY_EVENTS, {
   },
 });
 
+function knownZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const clockTime = z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, { error: (iss) => `expected a time of day as HH:MM (24-hour), e.g. 22:00; got ${show(iss.input)}` });
+
 export const notifySchema = z.strictObject({
   name: name('channel'),
   ...pluginKeys(channels),
   events: z.array(notifyEvent).default(['*']).meta({ description: 'Event kinds to send (agent.online, ticket.opened, ticket.escalated, ticket.resolved, ...); "*" for all.' }),
-  timeout: duration({ positive: true }).default('5s'),
-  retries: z.int().min(0).default(3).meta({ description: 'Retries with exponential backoff after a failed delivery.' }),
+  timeout: duration({ positive: true }).default('5s').meta({ description: 'One delivery attempt gives up after this long (then it is retried).' }),
+  retries: z.int().min(0).default(3).meta({ description: 'Kept for old configs; ignored: a notification is retried, with backoff, until its ttl.' }),
+  ttl: duration({ positive: true }).default('24h').meta({ description: 'A notification not delivered by then is dropped, and the drop audited (notify.dropped).' }),
+  route: z
+    .strictObject({
+      severity: z.enum(['info', 'warning', 'critical']).default('info').meta({ description: 'The least severity sent (info < warning < critical).' }),
+      services: z.array(glob).default([]).meta({ description: 'Only events about these services (globs); [] for all. Events about no service (Warden itself) always pass.' }),
+      labels: z.record(name('label'), glob).default({}).meta({ description: "Only events about services whose labels match, e.g. { team: db }." }),
+    })
+    .prefault({})
+    .meta({ description: 'Which events reach this channel. A resolve (or recovery) reaches every channel that was told of the problem.' }),
+  rateLimit: z
+    .strictObject({ max: count, per: duration({ positive: true }) })
+    .optional()
+    .meta({ description: 'At most max deliveries per period; the rest wait their turn (nothing is lost).' }),
+  quietHours: z
+    .strictObject({
+      from: clockTime, to: clockTime,
+      timezone: z.string().min(1).refine(knownZone, { error: (iss) => `expected an IANA time zone such as Europe/Paris or UTC; got ${show(iss.input)}` }).optional().meta({ description: 'IANA zone, e.g. Europe/Paris; the host\'s local time if left out.' }),
+    })
+    .optional()
+    .meta({ description: 'Between from and to only escalations and critical events are sent; the rest wait until it ends.' }),
+  digest: z
+    .strictObject({ after: count, window: duration({ positive: true }) })
+    .optional()
+    .meta({ description: 'When more than `after` events arrive within `window`, the rest of the window is sent as one digest message.' }),
+  repeat: duration({ positive: true }).optional().meta({ description: 'While a problem stays unresolved, remind this often (ticket.reminder).' }),
+  resolveHold: duration({ positive: false }).default('0s').meta({ description: 'Hold a resolve this long; if the problem returns meanwhile, neither is sent (a flapping service stays one incident).' }),
 });
 
 /** An invariant of a subject written in PromQL, alert-style: broken while `expr` returns series held for `for`. */

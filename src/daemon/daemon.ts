@@ -31,7 +31,6 @@ import { EffectRunner } from '../loop/effects.js';
 import { Executor } from '../loop/executor.js';
 import { Reconciler } from '../loop/reconciler.js';
 import { instanceIdOf } from '../loop/shared.js';
-import { Notifier } from '../notify/notifier.js';
 import { reportUnusable } from '../plugins/index.js';
 import { CheckScheduler } from '../probes/checks.js';
 import { Followers } from '../views/events.js';
@@ -45,6 +44,7 @@ import { dbPath, Store } from '../store/store.js';
 import { watchDamage } from '../store/watch.js';
 import { clearDamageNote, DAMAGE_FILE, writeDamageNote, type StoreDamage } from './damage.js';
 import { acquireDataDirLock, type DataDirLock } from './lock.js';
+import { DaemonNotifications } from './notifications.js';
 import { LastKnown } from './memory.js';
 import { Manager, type Runnable } from './manager.js';
 import { SelfHealth, type SelfEvent } from './self.js';
@@ -78,7 +78,7 @@ export class Daemon {
   private supervisor!: ProcessSupervisor;
   private processDriver!: ProcessDriver;
   private systemdDriver!: SystemdDriver;
-  private notifier!: Notifier;
+  private notifications!: DaemonNotifications;
   private executor!: Executor;
   private diagnoses!: DiagnosisRunner;
   private reconciler!: Reconciler;
@@ -217,9 +217,17 @@ export class Daemon {
         stop: () => { this.supervisor.dispose(); this.systemdDriver.dispose(); },
       },
       {
-        name: 'notifier',
-        start: () => { this.notifier = new Notifier(cfg.notify, (ch, ev, r) => this.undelivered(ch.name, ev, r), this.clock); },
-        stop: () => this.notifier.drain(Math.min(this.drainGraceMs, 3000)).then(() => undefined),
+        // Before anything is announced: the outbox follows the audit log from its cursor.
+        name: 'outbox',
+        start: async () => {
+          this.notifications = new DaemonNotifications({
+            store: this.store, clock: this.clock, boot: () => this.bootId, config: () => this.config, metrics: this.metrics, log: this.log,
+            audit: (i) => { if (this.state === 'running' || this.state === 'draining' || this.state === 'starting') this.audit([i]); },
+          });
+          this.notifications.outbox.start();
+          await reportUnusable(cfg, this.log, (u) => this.notifications.unusable(u));
+        },
+        stop: () => this.notifications.outbox.stop(Math.min(this.drainGraceMs, 3000)),
       },
       {
         name: 'executor',
@@ -345,7 +353,7 @@ export class Daemon {
     const data = { pid: process.pid, mode: cfg.agent.mode, config: cfg.file, rebooted: boot.reboot, reboots, openTickets: open.length, resumedActions: resumed.map((a) => a.id), adopted, gone, auditHead };
     this.store.setFlag(CONFIG_FLAG, JSON.stringify(cfg));
     this.audit([{ kind: 'agent.online', subject: null, data }]);
-    this.notify('agent.online', null, `${cfg.agent.name} online; ${reboots} reboots; ${open.length} open tickets; ${resumed.length} actions resumed`, data);
+    this.notifications.outbox.kick();
     this.log(`online: ${cfg.agent.name} (${cfg.agent.mode} mode), ${cfg.services.length} services, adopted ${adopted.length} running, ${open.length} open tickets, ${resumed.length} actions resumed, ${reboots} reboots${boot.reboot ? ' (this start follows a reboot)' : ''}`);
   }
 
@@ -364,7 +372,7 @@ export class Daemon {
     this.effects = new EffectRunner({
       store: this.store, config: () => this.config, clock: this.clock, metrics: this.metrics, executor: this.executor,
       diagnoses: this.diagnoses, scheduler: this.scheduler, log: this.log,
-      notify: (kind, subject, summary, data) => this.notify(kind, subject, summary, data),
+      announce: () => this.notifications.outbox.kick(),
       wakeIn: (ms) => this.wakeIn(ms),
       boot: () => this.bootId,
       // READY=1 only after the first full pass: systemd then knows Warden is really watching.
@@ -425,20 +433,27 @@ export class Daemon {
     }
   }
 
-  /** Out of band, since the store may be what fails; audited once the store takes writes again. */
+  /**
+   * Degraded goes out of band at once (the store may be what fails: then from memory); recovered
+   * is audited once the store takes writes again, and announced from the audit log like the rest.
+   */
   private selfChanged(e: SelfEvent): void {
-    this.notify(e.kind, null, `${this.config.agent.name} ${e.summary}`, e.data);
-    if (e.kind !== 'agent.recovered') return;
+    if (e.kind !== 'agent.recovered') {
+      this.notifications.self(e.kind, `${this.config.agent.name} ${e.summary}`, e.data);
+      return;
+    }
     try {
       this.audit([{ kind: 'agent.recovered', subject: null, data: e.data }]);
+      this.notifications.outbox.kick();
     } catch (err) {
       this.log(`audit agent.recovered: ${errorText(err)}`);
+      this.notifications.self(e.kind, `${this.config.agent.name} ${e.summary}`, e.data);
     }
   }
 
   /**
-   * A peer's verdict changed: kept for status; when it became unreachable or answers again, said
-   * out of band first (the store may be what fails), then audited.
+   * A peer's verdict changed: kept for status; when it became unreachable or answers again,
+   * audited and so announced through the outbox (from memory when the store cannot take it).
    */
   private peerChanged(e: PeerEvent): void {
     const p = e.peer;
@@ -454,27 +469,17 @@ export class Daemon {
       : `${this.config.agent.name} reaches its peer ${p.name} again`;
     this.log(`peer ${p.name}: ${summary}`);
     const kind = e.kind;
-    this.notify(kind, null, summary, data);
     try {
       this.store.transaction(() => {
         flag();
         this.store.audit({ at: this.clock.now(), actor: this.config.agent.name, kind, subject: null, data });
       });
     } catch (err) {
+      // Not audited (the store fails): said from memory, as degraded is.
       this.log(`audit ${e.kind}: ${errorText(err)}`);
+      this.notifications.self(kind, summary, data);
     }
-  }
-
-  private undelivered(channel: string, ev: { kind: string; subject: string | null }, r: { ok: boolean; attempts: number; error: string | null }): void {
-    if (r.ok) return;
-    this.log(`notify ${channel}: ${ev.kind} not delivered after ${r.attempts} attempt(s): ${r.error ?? ''}`);
-    this.metrics.notifyFailed(channel);
-    // Guarded: with the store full this would otherwise be an unhandled rejection that kills us.
-    try {
-      if (this.state === 'running' || this.state === 'draining') this.audit([{ kind: 'notify.failed', subject: ev.subject, data: { channel, event: ev.kind, attempts: r.attempts, error: r.error } }]);
-    } catch (e) {
-      this.log(`audit notify.failed: ${errorText(e)}`);
-    }
+    this.notifications.outbox.kick();
   }
 
   private watchdogPing(): void {
@@ -528,12 +533,11 @@ export class Daemon {
     this.subjectFacts.start();
     this.peers.start();
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
-    this.notifier.setChannels(next.notify);
     this.metrics.configLoaded(true, this.clock.now());
     this.metrics.setInventory(next.services, next.notify.map((c) => c.name));
     this.effects.retain(new Set(next.services.map((x) => x.name)));
     this.lastKnown.loadFlags(this.store);
-    void reportUnusable(next, this.log);
+    void reportUnusable(next, this.log, (u) => this.notifications.unusable(u));
     this.audit([{ kind: 'config.reloaded', subject: null, data: { file: next.file, services: next.services.length, mode: next.agent.mode } }]);
     this.log(`reloaded ${next.file}: ${next.services.length} services, mode ${next.agent.mode}`);
     this.lastFullAt = Number.NEGATIVE_INFINITY;
@@ -795,12 +799,10 @@ export class Daemon {
     return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
   }
 
-  private notify(kind: string, subject: string | null, summary: string, data: Record<string, unknown>): void {
-    this.notifier.send({ kind, agent: this.config.agent.name, at: new Date(this.clock.now()).toISOString(), subject, summary, data });
-  }
-
   private settled(a: Action): void {
     this.lastKnown.action(a);
+    // The executor audited the outcome: announce it.
+    this.notifications.outbox.kick();
     this.metrics.actionSettled(a, this.clock.now());
     if (a.state === 'completed' && (a.type === 'restart' || a.type === 'start')) {
       // Results from before the repair must not count toward verification: forget them, probe now.

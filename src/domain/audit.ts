@@ -18,7 +18,7 @@ export const AUDIT_KINDS = [
   // faults a person injected with `warden chaos`, and their reverts (docs/chaos.md)
   'chaos.injected', 'chaos.reverted',
   // policy and delivery
-  'policy.denied', 'policy.limit_reached', 'notify.failed',
+  'policy.denied', 'policy.limit_reached', 'notify.failed', 'notify.dropped',
   // incidents in from Alertmanager (POST /api/alerts)
   'alert.firing', 'alert.unmatched', 'alert.resolved', 'alert.expired',
   // a peer Warden this one watches (config peers)
@@ -39,8 +39,12 @@ export interface AuditIntent {
  * audit kinds; a ticket's status changes are sent as `ticket.<status>`.
  */
 export const NOTIFY_KINDS = [
-  'agent.online', 'agent.degraded', 'agent.recovered',
-  'ticket.opened', 'ticket.reopened', 'ticket.awaiting_approval', 'ticket.escalated', 'ticket.resolved',
+  'agent.online', 'agent.degraded', 'agent.recovered', 'agent.frozen', 'agent.unfrozen', 'agent.plugin_failed',
+  'service.paused', 'service.resumed',
+  'ticket.opened', 'ticket.reopened', 'ticket.diagnosed', 'ticket.awaiting_approval', 'ticket.escalated', 'ticket.resolved',
+  'ticket.reminder',
+  'action.completed', 'action.failed',
+  'notify.digest', 'notify.test',
   'peer.unreachable', 'peer.recovered',
 ] as const;
 

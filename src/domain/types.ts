@@ -62,6 +62,8 @@ export interface ServiceCommon {
   startPeriodMs?: number;
   /** When a reload removes the service: stop it (absent, the default) or leave it running, unmanaged. */
   onRemove?: 'stop' | 'leave';
+  /** Free-form labels (team, tier): notification routes match them; absent: none. */
+  labels?: Record<string, string>;
 }
 
 /** Restart n ≥ 2 of a streak waits min(initialMs·2^(n−2), maxMs) after restart n−1 started. */
@@ -264,17 +266,118 @@ export interface ApiSpec {
 }
 
 /** A notification channel; `type` names its plugin in src/notify/<type>/. */
-export type NotifyChannel = WebhookChannel;
+export type NotifyChannel =
+  | WebhookChannel | SlackChannel | MattermostChannel | NtfyChannel | EmailChannel
+  | TwilioChannel | PagerDutyChannel | TelegramChannel | AlertmanagerChannel;
 
-export interface WebhookChannel {
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** What every channel has, whatever its type: which events reach it, and how they are paced. */
+export interface ChannelCommon {
   name: string;
+  /** Event kinds sent to this channel ("agent.online", "ticket.opened", ...); ["*"] for all. */
+  events: string[];
+  /** One delivery attempt gives up after this long. */
+  timeoutMs: number;
+  /** Accepted for old configs; deliveries now retry until `ttlMs` (the outbox). */
+  retries: number;
+  /** An undelivered notification is dropped (and audited) this long after it was recorded. */
+  ttlMs: number;
+  /** Which events reach the channel, by severity, service and service labels (globs). */
+  route: NotifyRoute;
+  /** At most `max` deliveries per `perMs`; the rest wait their turn (nothing is lost). */
+  rateLimit: { max: number; perMs: number } | null;
+  /** Local times of day ("22:00" to "07:00") when only escalations and critical events are sent; the rest wait until it ends. */
+  quietHours: { from: number; to: number; timezone: string | null } | null;
+  /** When more than `after` events reach the channel within `windowMs`, the rest of that window goes out as one digest. */
+  digest: { after: number; windowMs: number } | null;
+  /** While a ticket stays unresolved, remind this often; null: never. */
+  repeatMs: number | null;
+  /** A resolve waits this long: a problem that comes back meanwhile stays one incident on this channel. */
+  resolveHoldMs: number;
+}
+
+export interface NotifyRoute {
+  /** The least severity sent. */
+  severity: Severity;
+  /** Globs of service names; [] for every service (events about no service always pass). */
+  services: string[];
+  /** Each label named must be on the service with a value matching the glob. */
+  labels: Record<string, string>;
+}
+
+export interface WebhookChannel extends ChannelCommon {
   type: 'webhook';
   url: string;
   headers: Record<string, string>;
-  /** Event kinds sent to this channel ("agent.online", "ticket.opened", ...); ["*"] for all. */
-  events: string[];
-  timeoutMs: number;
-  retries: number;
+  /** HMAC-SHA256 key: the body's signature goes in X-Warden-Signature; null: unsigned. */
+  secret: string | null;
+}
+
+export interface SlackChannel extends ChannelCommon {
+  type: 'slack';
+  url: string;
+  /** Where the buttons link to (Warden's API); null: no buttons. */
+  linkBase: string | null;
+}
+
+export interface MattermostChannel extends ChannelCommon {
+  type: 'mattermost';
+  url: string;
+  linkBase: string | null;
+  channel: string | null;
+  username: string | null;
+}
+
+export interface NtfyChannel extends ChannelCommon {
+  type: 'ntfy';
+  /** The server's base URL, e.g. https://ntfy.sh. */
+  server: string;
+  topic: string;
+  token: string | null;
+}
+
+export interface EmailChannel extends ChannelCommon {
+  type: 'email';
+  host: string;
+  port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  secure: boolean;
+  user: string | null;
+  password: string | null;
+  from: string;
+  to: string[];
+}
+
+export interface TwilioChannel extends ChannelCommon {
+  type: 'twilio';
+  accountSid: string;
+  authToken: string;
+  from: string;
+  to: string;
+  /** The REST API's base URL (https://api.twilio.com). */
+  apiBase: string;
+}
+
+export interface PagerDutyChannel extends ChannelCommon {
+  type: 'pagerduty';
+  routingKey: string;
+  /** The Events API v2 endpoint (https://events.pagerduty.com/v2/enqueue). */
+  url: string;
+}
+
+export interface TelegramChannel extends ChannelCommon {
+  type: 'telegram';
+  botToken: string;
+  chatId: string;
+  /** The Bot API's base URL (https://api.telegram.org). */
+  apiBase: string;
+}
+
+export interface AlertmanagerChannel extends ChannelCommon {
+  type: 'alertmanager';
+  url: string;
+  headers: Record<string, string>;
 }
 
 // ---------------------------------------------------------------- world (actual state)

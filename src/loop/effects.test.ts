@@ -26,7 +26,7 @@ test('metrics from passes: health 0 then 1, one count per ticket occurrence by c
     executor: { run: () => undefined } as unknown as EffectRunnerDeps['executor'],
     diagnoses: { run: () => undefined } as unknown as EffectRunnerDeps['diagnoses'],
     scheduler: { boost: () => undefined } as unknown as EffectRunnerDeps['scheduler'],
-    log: () => undefined, notify: () => undefined, wakeIn: () => undefined, boot: () => BOOT, onFirstPass: () => undefined,
+    log: () => undefined, announce: () => undefined, wakeIn: () => undefined, boot: () => BOOT, onFirstPass: () => undefined,
   };
   const runner = new EffectRunner(deps);
   const feed = (out: DecideOutput): void => {

@@ -1,7 +1,8 @@
 // The effect runner: everything a committed pass sets in motion, run only after the commit (an
 // action must be durable before it runs; a notification must not announce a decision that rolled
-// back). Logs, notifications, metrics and the heartbeat; the actions to execute; the diagnoses to
-// ask for; and when the next pass is due (verification ticks, retry backoff).
+// back). Logs, the nudge that announces the pass's audit records (notify/outbox.ts), metrics and
+// the heartbeat; the actions to execute; the diagnoses to ask for; and when the next pass is due
+// (verification ticks, retry backoff).
 import { FROZEN_FLAG } from '../app/commands.js';
 import { retryIn } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
@@ -14,7 +15,7 @@ import type { CheckScheduler } from '../probes/checks.js';
 import { faultStartedAt, type WardenMetrics } from '../runtime/metrics.js';
 import type { ServiceStateRecord, Store } from '../store/store.js';
 import type { DiagnosisRunner } from './diagnosis.js';
-import { describe, notificationOf } from './events.js';
+import { describe } from './events.js';
 import type { Executor } from './executor.js';
 import type { PassResult } from './reconciler.js';
 
@@ -32,7 +33,8 @@ export interface EffectRunnerDeps {
   diagnoses: DiagnosisRunner;
   scheduler: CheckScheduler;
   log: (line: string) => void;
-  notify: (kind: string, subject: string | null, summary: string, data: Record<string, unknown>) => void;
+  /** The pass is committed: its audit records may now be announced (the outbox follows the audit log). */
+  announce: () => void;
   /** Asks for a pass in `ms` (replacing an earlier request). */
   wakeIn: (ms: number) => void;
   /** The kernel's boot id (monotonic stamps compare only within it). */
@@ -111,9 +113,8 @@ export class EffectRunner {
     for (const i of out.audit) {
       this.measure(config, i, world, now, out);
       log(describe(i));
-      const n = notificationOf(i);
-      if (n) this.deps.notify(n.kind, i.subject, n.summary, i.data);
     }
+    if (out.audit.length > 0 || r.commands.length > 0) this.deps.announce();
     this.countDiagnosed(out);
     this.lastPassAt = now;
     this.lastSummary = out.report.summary;

@@ -1,16 +1,6 @@
-// How the loop's decisions read to people: one log line per audit intent, and which of them are
-// sent out of band to the notification channels.
+// How the loop's decisions read to people: one line per audit record, for the log and for the
+// summaries notifications carry (notify/semantics.ts decides which records are sent).
 import type { AuditIntent } from '../domain/decide.js';
-
-/** The audit events people hear about out of band. */
-export function notificationOf(i: AuditIntent): { kind: string; summary: string } | null {
-  if (i.kind === 'ticket.opened') return { kind: 'ticket.opened', summary: describe(i) };
-  if (i.kind === 'ticket.reopened') return { kind: 'ticket.reopened', summary: describe(i) };
-  if (i.kind === 'ticket.status' && (i.data.to === 'escalated' || i.data.to === 'resolved' || i.data.to === 'awaiting_approval')) {
-    return { kind: `ticket.${String(i.data.to)}`, summary: describe(i) };
-  }
-  return null;
-}
 
 export function describe(i: AuditIntent): string {
   const d = i.data;
@@ -24,6 +14,14 @@ export function describe(i: AuditIntent): string {
     case 'service.resumed': return `${String(d.service)} resumed: ${String(d.reason)}`;
     case 'chaos.injected': return `chaos ${i.subject} injected: ${String(d.kind)} ${String(d.target)}: ${String(d.detail)}${d.until ? ` (reverted at ${String(d.until)})` : ''}`;
     case 'chaos.reverted': return `chaos ${i.subject} reverted${d.automatic ? ' (its --for ran out)' : ''}: ${String(d.kind)} ${String(d.target)}: ${String(d.detail)}`;
+    case 'action.completed':
+    case 'action.failed': return `action ${i.subject} ${String(d.type)} ${String(d.target)} ${i.kind === 'action.completed' ? 'completed' : 'failed'}${d.error ? `: ${String(d.error)}` : ''}`;
+    case 'agent.online': return `online; ${String(d.reboots)} reboots${d.rebooted ? ' (this start follows a reboot)' : ''}; ${String(d.openTickets)} open tickets; ${Array.isArray(d.resumedActions) ? d.resumedActions.length : 0} actions resumed`;
+    case 'agent.frozen': return `frozen: no action will start${d.reason ? ` (${String(d.reason)})` : ''}`;
+    case 'agent.unfrozen': return 'unfrozen: actions may run again';
+    case 'agent.recovered': return `passes succeed again after ${String(d.failures)} failed`;
+    case 'peer.unreachable': return `cannot reach peer ${String(d.peer)} at ${String(d.url)}${d.reason ? `: ${String(d.reason)}` : ''}`;
+    case 'peer.recovered': return `reaches peer ${String(d.peer)} at ${String(d.url)} again`;
     default: return `${i.kind} ${i.subject ?? ''} ${JSON.stringify(d)}`;
   }
 }

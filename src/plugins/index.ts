@@ -57,11 +57,15 @@ export function describeUnusable(u: UnusablePlugin): string {
 
 /**
  * Logs one line per plugin the config needs that is not enabled (at start and on reload), so a
- * service whose kind is disabled is reported, never silently unobserved. Never rejects.
+ * service whose kind is disabled is reported, never silently unobserved (and, with `onUnusable`,
+ * notified). Never rejects.
  */
-export async function reportUnusable(cfg: ResolvedConfig, log: (line: string) => void): Promise<void> {
+export async function reportUnusable(cfg: ResolvedConfig, log: (line: string) => void, onUnusable?: (u: UnusablePlugin) => void): Promise<void> {
   try {
-    for (const u of unusablePlugins(cfg, await pluginStatuses())) log(`plugins: ${describeUnusable(u)}`);
+    for (const u of unusablePlugins(cfg, await pluginStatuses())) {
+      log(`plugins: ${describeUnusable(u)}`);
+      onUnusable?.(u);
+    }
   } catch (e) {
     log(`plugins: cannot evaluate prerequisites: ${e instanceof Error ? e.message : String(e)}`);
   }

@@ -73,7 +73,7 @@ export class WardenMetrics {
     build.set({ version: opts.version ?? wardenVersion(), node: process.version }, 1);
     this.reloadOk = new Gauge({ name: 'warden_config_last_reload_successful', help: '1 if the last configuration load (start or SIGHUP) succeeded, 0 if it was rejected.', registers });
     this.reloadAt = new Gauge({ name: 'warden_config_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful configuration load.', registers });
-    this.notifyFailures = new Counter({ name: 'warden_notify_failures_total', help: 'Notifications not delivered after every retry, by channel.', labelNames: ['channel'], registers });
+    this.notifyFailures = new Counter({ name: 'warden_notify_failures_total', help: 'Notifications given up on, by channel: refused for good, or still undelivered at the channel\'s ttl.', labelNames: ['channel'], registers });
     this.ticketsOpened = new Counter({ name: 'warden_tickets_opened_total', help: 'Ticket occurrences (opened or reopened), counted at their first diagnosis, by cause.', labelNames: ['cause'], registers });
     this.frozen.set(0);
     this.storeDamaged.set(0);

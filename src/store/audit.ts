@@ -48,6 +48,8 @@ export interface AuditVerification {
 export interface AuditListFilter {
   /** The last `limit` matching records (still returned oldest first). */
   limit?: number;
+  /** The first `first` matching records instead (a reader catching up in batches). */
+  first?: number;
   afterSeq?: number;
   subject?: string;
   /** Records about this service: by name (subject, `data.service`, `data.target`), or about one
@@ -187,6 +189,9 @@ export class AuditLog {
       args.push(f.until);
     }
     const cond = where.join(' AND ');
+    if (f.first !== undefined) {
+      return (this.prepare(`SELECT ${COLUMNS} FROM audit WHERE ${cond} ORDER BY seq LIMIT ?`).all(...args, Math.max(0, Math.floor(f.first))) as Row[]).map(toRecord);
+    }
     if (f.limit === undefined) {
       return (this.prepare(`SELECT ${COLUMNS} FROM audit WHERE ${cond} ORDER BY seq`).all(...args) as Row[]).map(toRecord);
     }

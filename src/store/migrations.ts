@@ -200,6 +200,39 @@ export const MIGRATIONS: readonly Migration[] = [
         VALUES (1, lower(hex(randomblob(16))), CAST(unixepoch('subsec') * 1000 AS INTEGER));
     `,
   },
+  {
+    version: 9,
+    name: 'notification outbox',
+    sql: `
+      -- Every notification, per channel, written in the transaction that decided it: a crash right
+      -- after a commit loses none, and a pass that rolls back announces nothing. Delivered off the
+      -- loop, retried with backoff until ttl, kept a while after for "warden notify list".
+      -- Times: wall for records; monotonic with its boot for waits (a clock step moves neither).
+      CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY,
+        channel      TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        key          TEXT,
+        event        TEXT NOT NULL,
+        state        TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'dropped', 'suppressed', 'digested')),
+        hold         TEXT CHECK (hold IN ('quiet', 'digest', 'resolve')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        created_at   INTEGER NOT NULL,
+        created_mono REAL,
+        created_boot TEXT,
+        due_at       INTEGER NOT NULL,
+        due_mono     REAL,
+        due_boot     TEXT,
+        last_status  INTEGER,
+        last_error   TEXT,
+        settled_at   INTEGER,
+        note         TEXT
+      );
+      CREATE INDEX outbox_pending ON outbox (channel, id) WHERE state = 'pending';
+      CREATE INDEX outbox_key ON outbox (channel, key, id);
+      CREATE INDEX outbox_created ON outbox (created_at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -17,6 +17,7 @@ import { StoreError } from './errors.js';
 import { checkState } from './statecheck.js';
 import { aloneView, asDamage, inspect, markIfUnmarked, preflight } from './integrity.js';
 import { LATEST_VERSION, migrate, schemaVersion, tooNewError } from './migrations.js';
+import { OutboxTable } from './outbox.js';
 
 export type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification, AuditProblem } from './audit.js';
 export { StoreError, isStoreError } from './errors.js';
@@ -97,6 +98,8 @@ export class Store {
   private readonly db: Database.Database;
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly log: AuditLog;
+  /** The notification outbox (store/outbox.ts). */
+  readonly outbox: OutboxTable;
   private savepoints = 0;
   /** Now on monotonic time, with the boot: stamped on an action when it starts. */
   private readonly stamp: () => MonoStamp;
@@ -107,6 +110,7 @@ export class Store {
     this.path = file;
     this.readonly = readonly;
     this.log = new AuditLog((sql) => this.st(sql));
+    this.outbox = new OutboxTable((sql) => this.st(sql));
   }
 
   /**

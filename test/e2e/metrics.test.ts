@@ -20,7 +20,8 @@ test('metrics: health 0 then 1, restarts, last repair, tickets by cause, checks,
   const tokenFile = join(tmpdir(), `warden-token-metrics-${port}`);
   writeFileSync(tokenFile, 'm3trics-token\n', { mode: 0o600 });
   t.after(() => rmSync(tokenFile, { force: true }));
-  const run = await startLab({ noWorker: true, api: { port, tokenFile }, notifyUrl: `http://127.0.0.1:${deadHook}/hook` });
+  // A short ttl: a notification is counted as failed when the outbox gives up on it.
+  const run = await startLab({ noWorker: true, api: { port, tokenFile }, notify: `notify:\n  - name: hook\n    webhook: { url: "http://127.0.0.1:${deadHook}/hook" }\n    ttl: 2s` });
   t.after(() => run.cleanup());
   await run.daemon.start();
   await run.waitHealthy(['cache', 'web']);
