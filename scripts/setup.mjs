@@ -2,7 +2,7 @@
 // Idempotent set-up used by `npm run demo`, `npm test` and `npm run bench`:
 // installs npm packages when package-lock.json changed, compiles TypeScript, and installs the
 // Debian packages the lab and the tests need (redis-server, debootstrap, systemd-container,
-// etcd-server, iproute2, nftables, exim4-daemon-light) through apt-get when running as root.
+// etcd-server, iproute2, nftables, exim4-daemon-light, podman, runc) through apt-get when running as root.
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -43,6 +43,9 @@ if (forTests && process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap'
 // the same lab, and npm does not tell this script which scenario follows, so the demo installs them too.
 const forDemo = process.env.npm_lifecycle_event === 'demo';
 if ((forTests || forDemo) && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['etcd', 'etcd-server'], ['ip', 'iproute2'], ['nft', 'nftables']);
+// The container kinds' tests (test/e2e/podman.test.ts): Debian's Podman 4.3 with runc (crun
+// fails on these machines); WARDEN_SKIP_PODMAN=1 skips those tests, and then these packages.
+if (forTests && process.env.WARDEN_SKIP_PODMAN !== '1') debs.push(['podman', 'podman'], ['runc', 'runc']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {
@@ -80,5 +83,14 @@ if (process.env.npm_lifecycle_event === 'test' && process.env.WARDEN_SKIP_SYSTEM
     await ensureRootfs();
   } catch (e) {
     log(`could not prepare the system-test root file system: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+// The container tests' image, imported once from that root file system (cached by its version).
+if (process.env.npm_lifecycle_event === 'test' && process.env.WARDEN_SKIP_PODMAN !== '1' && process.getuid?.() === 0) {
+  try {
+    const { ensureImage } = await import(pathToFileURL(join(root, 'dist', 'test', 'e2e', 'podman.js')).href);
+    log(`container test image: ${await ensureImage()}`);
+  } catch (e) {
+    log(`could not prepare the container test image: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -67,8 +67,9 @@ const start: ActionKind = {
 
 const restart: ActionKind = {
   async run(ctx, signal) {
-    const { pid } = await ctx.driver.restart(ctx.spec, { signal, actionId: ctx.action.id });
-    return `restarted${pid ? `, pid ${pid}` : ''}`;
+    const recreate = ctx.action.params.recreate === 'true';
+    const { pid } = await ctx.driver.restart(ctx.spec, { signal, actionId: ctx.action.id, recreate });
+    return `${recreate ? 'recreated' : 'restarted'}${pid ? `, pid ${pid}` : ''}`;
   },
   resume(ctx) {
     const s = startedByAction(ctx);

@@ -23,7 +23,8 @@ const none = z.strictObject({});
 
 const core = {
   start: defineAction('start', 'starts a service that is not running (a no-op when it runs)', none),
-  restart: defineAction('restart', 'stops a service (stopSignal, then SIGKILL after stopGrace) and starts it again', none),
+  restart: defineAction('restart', 'stops a service (stopSignal, then SIGKILL after stopGrace) and starts it again; params recreate: "true" removes a container or pod and creates it from the config',
+    z.strictObject({ recreate: z.enum(['true', 'false']).optional() })),
   stop: defineAction('stop', 'stops a service', none),
   'run-runbook': defineAction('run-runbook', "runs one of the service's runbooks (params: runbook)", z.strictObject({ runbook: z.string().min(1) })),
 } satisfies { [T in CoreActionType]: ActionPlugin<T> };

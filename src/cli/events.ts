@@ -29,7 +29,7 @@ export function registerEvents(program: Command, globals: () => GlobalOpts): voi
     });
 
   program.command('logs <service>')
-    .description('the service\'s log (process: its log file and rotated ones; systemd: the journal); -f follows it across rotation')
+    .description('the service\'s log (process: its log file and rotated ones; systemd: the journal; container and pod: podman logs); -f follows it')
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('-n, --lines <n>', 'how many past lines to show first', intOption(0, LIMIT_MAX), 50)
     .action(async (name: string, o: { follow?: boolean; lines: number }) => {
@@ -98,15 +98,12 @@ async function logs(cfg: ResolvedConfig, name: string, o: { follow: boolean; lin
   if (!spec) throw new CliError(`no service "${name}" in ${cfg.file}; known: ${cfg.services.map((s) => s.name).join(', ')}`);
   if (spec.kind === 'systemd') {
     // The journal stamps each line and follows its own rotation.
-    const args = ['-u', spec.unit ?? name, '-n', String(o.lines), '-o', 'short-iso', '--no-pager', ...(o.follow ? ['-f'] : [])];
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn(binary('journalctl'), args, { env: childEnv(), stdio: ['ignore', 'inherit', 'inherit'] });
-      const stop = interrupted();
-      child.on('error', (e) => { stop.dispose(); process.stderr.write(`warden: journalctl: ${e.message}\n`); resolve(1); });
-      child.on('exit', (c) => { stop.dispose(); resolve(stop.signal.aborted ? 0 : c ?? 1); });
-    });
-    if (code !== 0) throw new CliError('', code);
-    return;
+    return passThrough(binary('journalctl'), ['-u', spec.unit ?? name, '-n', String(o.lines), '-o', 'short-iso', '--no-pager', ...(o.follow ? ['-f'] : [])]);
+  }
+  if (spec.kind === 'container' || spec.kind === 'pod') {
+    // Podman keeps the log (it outlives the container's runs); a pod's lines carry their container's name.
+    const tail = ['--tail', String(o.lines), ...(o.follow ? ['--follow'] : [])];
+    return passThrough('podman', spec.kind === 'container' ? ['logs', ...tail, spec.container.name] : ['pod', 'logs', '--names', ...tail, spec.pod.name]);
   }
   // Lines are printed as the service wrote them: its stdout goes straight to the file (no pipe
   // through Warden, so it keeps logging when Warden is down), and Warden's own lines carry a time.
@@ -119,4 +116,15 @@ async function logs(cfg: ResolvedConfig, name: string, o: { follow: boolean; lin
   } finally {
     stop.dispose();
   }
+}
+
+/** Runs the system's own log reader with our stdout and stderr, until it ends or we are interrupted. */
+async function passThrough(file: string, args: string[]): Promise<void> {
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(file, args, { env: childEnv(), stdio: ['ignore', 'inherit', 'inherit'] });
+    const stop = interrupted();
+    child.on('error', (e) => { stop.dispose(); process.stderr.write(`warden: ${file}: ${e.message}\n`); resolve(1); });
+    child.on('exit', (c) => { stop.dispose(); resolve(stop.signal.aborted ? 0 : c ?? 1); });
+  });
+  if (code !== 0) throw new CliError('', code);
 }

@@ -17,6 +17,7 @@ import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
+import { PodmanDriver } from '../kinds/container/driver.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
@@ -151,13 +152,17 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const store = storeCreated(cfg.agent.dataDir) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
-  const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined }) };
+  const quiet = { clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined };
+  const containers = new PodmanDriver(quiet);
+  const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver(quiet), container: containers, pod: containers };
   const units = drivers.systemd;
   const driverFor = (spec: ServiceSpec): ServiceDriver => driverOf<ServiceDriver>(drivers, spec);
   try {
     sup.adopt(cfg.services.filter((s) => s.kind === 'process'));
     units.setServices(cfg.services);
     if (cfg.services.some((s) => s.kind === 'systemd')) await units.refresh();
+    containers.setServices(cfg.services);
+    if (containers.hasServices()) await containers.refresh();
     const now = Date.now();
     const world: World = { at: now, services: {} };
     await Promise.all(cfg.services.map(async (s) => {
@@ -187,6 +192,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   } finally {
     sup.dispose();
     units.dispose();
+    containers.dispose();
     store?.close();
   }
 }

@@ -7,7 +7,8 @@ import type { Store } from '../store/store.js';
 import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/supervisor.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
-import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DamagedJson, type DiagnosticsBundle, type StatusJson } from '../runtime/diagnostics.js';
+import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DamagedJson, type DiagnosticsBundle, type DiagnosticsInput, type StatusJson } from '../runtime/diagnostics.js';
+import { isPodman, PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
 import { runningDamage, type DamageNote } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
 import { isCorruption } from '../store/integrity.js';
@@ -155,12 +156,31 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   }
   const damaged = damagedJson(runningDamage(cfg.agent.dataDir, lockHolder(cfg.agent.dataDir)));
   try {
-    const bundle = withStore(cfg, 'read', (s) => localDiagnostics(cfg, spec, s, lines, Date.now()));
+    const live = await podmanObservation(spec, lines);
+    const bundle = withStore(cfg, 'read', (s) => (live ? diagnosticsBundle({ config: cfg, spec, store: s, checks: null, health: null, now: Date.now(), ...live }) : localDiagnostics(cfg, spec, s, lines, Date.now())));
     return { bundle: damaged ? { storeDamaged: damaged, ...bundle } : bundle, note };
   } catch (e) {
     // The daemon found the damage first: its sentence, rather than the bad page's error.
     if (damaged !== null && isCorruption(e)) throw new CliError(damaged.reason);
     throw e;
+  }
+}
+
+/** Containers and pods are observed through podman from here too (one inspect, one logs call each). */
+async function podmanObservation(spec: ServiceSpec, lines: number): Promise<Pick<DiagnosticsInput, 'process' | 'logTail' | 'logSource' | 'pod'> | null> {
+  if (!isPodman(spec)) return null;
+  const driver = new PodmanDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
+  try {
+    driver.setServices([spec]);
+    await driver.refresh();
+    await driver.refreshLogs(spec);
+    const process = driver.state(spec);
+    return {
+      process, logTail: driver.logTail(spec, lines), pod: driver.podJson(spec, process, lines),
+      logSource: podmanLogSource(spec),
+    };
+  } finally {
+    driver.dispose();
   }
 }
 

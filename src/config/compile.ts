@@ -120,7 +120,7 @@ function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['
     name: s.name,
     host: s.host,
     kind: s.kind,
-    ...kind.compile(own, { base, serviceCwd: cwd }),
+    ...kind.compile(own, { base, serviceCwd: cwd, service: s.name }),
     cwd,
     env,
     stopSignal: s.stopSignal as NodeJS.Signals,

@@ -19,13 +19,15 @@ import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { SystemdDriver } from '../kinds/systemd/driver.js';
+import { PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
 import { loopWedged } from '../lib/fault.js';
 import { Heartbeat } from '../runtime/heartbeat.js';
 import { PeerWatcher, type PeerEvent } from '../runtime/peers.js';
 import { PEER_PREFIX } from '../views/peers.js';
-import { tightenTree } from '../lib/private.js';
+import { join } from 'node:path';
+import { mkdirPrivate, tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
 import { Executor } from '../loop/executor.js';
@@ -79,6 +81,8 @@ export class Daemon {
   private processDriver!: ProcessDriver;
   private systemdDriver!: SystemdDriver;
   private notifications!: DaemonNotifications;
+  /** Kinds container and pod. */
+  private podmanDriver!: PodmanDriver;
   private executor!: Executor;
   private diagnoses!: DiagnosisRunner;
   private reconciler!: Reconciler;
@@ -214,7 +218,7 @@ export class Daemon {
       {
         name: 'drivers',
         start: () => this.startDrivers(),
-        stop: () => { this.supervisor.dispose(); this.systemdDriver.dispose(); },
+        stop: () => { this.supervisor.dispose(); this.systemdDriver.dispose(); this.podmanDriver.dispose(); },
       },
       {
         // Before anything is announced: the outbox follows the audit log from its cursor.
@@ -324,6 +328,20 @@ export class Daemon {
       onError: (e) => this.log(`systemd: ${errorText(e)}`),
     });
     this.systemdDriver.setServices(cfg.services);
+    const podmanDir = join(cfg.agent.dataDir, 'podman');
+    mkdirPrivate(podmanDir);
+    this.podmanDriver = new PodmanDriver({
+      clock: this.clock,
+      workDir: podmanDir,
+      onChange: (service) => this.touch(service),
+      onExit: (service, exit) => {
+        this.store.addExit(service, { ...exit, stamp: { mono: this.clock.mono(), boot: this.bootId } });
+        this.log(`observe ${service}: container exited (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code ?? '?'}`})`);
+        this.touch(service);
+      },
+      onError: (e) => this.log(`podman: ${errorText(e)}`),
+    });
+    this.podmanDriver.setServices(cfg.services);
   }
 
   /** Resumes interrupted actions, then announces the agent: people learn that it is back, and after what. */
@@ -332,6 +350,7 @@ export class Daemon {
     const boot = this.store.recordBoot(this.bootId, this.clock.now());
     // The first observation of systemd units is real before the first pass decides anything.
     if (cfg.services.some((x) => x.kind === 'systemd')) await this.systemdDriver.startPolling();
+    if (this.podmanDriver.hasServices()) await this.podmanDriver.startPolling();
     const { adopted, gone } = this.supervisor.adopt(processServices(cfg));
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
@@ -398,7 +417,8 @@ export class Daemon {
       observe: (name, lines) => {
         const spec = this.config.services.find((x) => x.name === name)!;
         const driver = this.driverFor(spec);
-        return { process: driver.state(spec), checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: spec.kind === 'process' ? this.supervisor.logFile(name) : `journal of ${spec.unit ?? name}` };
+        const process = driver.state(spec);
+        return { process, checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: logSourceOf(spec, this.supervisor), pod: this.podmanDriver.podJson(spec, process, lines) };
       },
       checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,
@@ -533,6 +553,8 @@ export class Daemon {
     this.subjectFacts.start();
     this.peers.start();
     if (next.services.some((x) => x.kind === 'systemd')) this.systemdDriver.startPolling().catch((e: unknown) => this.log(`systemd: ${errorText(e)}`));
+    this.podmanDriver.setServices(next.services);
+    if (this.podmanDriver.hasServices()) this.podmanDriver.startPolling().catch((e: unknown) => this.log(`podman: ${errorText(e)}`));
     this.metrics.configLoaded(true, this.clock.now());
     this.metrics.setInventory(next.services, next.notify.map((c) => c.name));
     this.effects.retain(new Set(next.services.map((x) => x.name)));
@@ -796,7 +818,7 @@ export class Daemon {
   }
 
   private driverFor(spec: ServiceSpec): ServiceDriver {
-    return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver }, spec);
+    return driverOf<ServiceDriver>({ process: this.processDriver, systemd: this.systemdDriver, container: this.podmanDriver, pod: this.podmanDriver }, spec);
   }
 
   private settled(a: Action): void {
@@ -818,6 +840,13 @@ export class Daemon {
       for (const i of intents) this.store.audit({ at: now, actor: this.config.agent.name, kind: i.kind, subject: i.subject, data: i.data });
     });
   }
+}
+
+/** Where a service's log lines come from, for people. */
+function logSourceOf(spec: ServiceSpec, supervisor: ProcessSupervisor): string | null {
+  if (spec.kind === 'process') return supervisor.logFile(spec.name);
+  if (spec.kind === 'systemd') return `journal of ${spec.unit}`;
+  return podmanLogSource(spec);
 }
 
 function processServices(cfg: ResolvedConfig): ServiceSpec[] {

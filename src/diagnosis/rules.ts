@@ -11,6 +11,7 @@ import { lastRun, readLog, type LogMatch } from './logs.js';
 import { judgeLog, type LogVerdict } from './verdicts.js';
 import { diagnoseSubject } from './subject.js';
 import { alertCause, alertEvidence, alertRepair, rootAlerts } from './alerts.js';
+import { oomEvidence } from './oom.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -82,6 +83,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     : `dependencies ${brokenDeps.join(', ')} are down but ${spec.name} is the first broken service`);
 
   let noRepair: string | null = null;
+  const oom = oomEvidence(proc);
   if (proc && !proc.running && proc.spawnError) {
     cause = 'config_drift';
     confidence = 0.9;
@@ -95,6 +97,12 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     noRepair = `${spec.name} daemonized: its start command exited 0 and left pid ${daemon.pid} (${daemon.command}) running, which Warden does not supervise; ` +
       'run it in the foreground (e.g. redis-server --daemonize no, nginx -g "daemon off;", a --foreground or --no-daemon flag) or as kind: systemd, then stop pid ' +
       `${daemon.pid} and resolve this ticket`;
+  } else if (oom) {
+    cause = 'resource_exhausted';
+    confidence = 0.95;
+    evidence.push(...oom);
+    rejected.set('process_exited', 'it did not exit on its own: the kernel killed it for memory (OOMKilled)');
+    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', 'the repeated exits are OOM kills');
   } else if (verdict) {
     cause = verdict.cause;
     confidence = verdict.confidence;
@@ -144,7 +152,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
   const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
   const byAlert = alertOnly ? alertRepair(spec, cause, alerts) : null;
-  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false);
+  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false, oom !== null);
   if (noRepair === null && recommended.length === 0 && verdict && 'none' in verdict.repair) noRepair = verdict.repair.none;
   return {
     rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
@@ -158,7 +166,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   };
 }
 
-function recommend(spec: ServiceSpec, cause: Cause, verdict: LogVerdict | null, running: boolean): Diagnosis['recommended'] {
+function recommend(spec: ServiceSpec, cause: Cause, verdict: LogVerdict | null, running: boolean, oomKilled = false): Diagnosis['recommended'] {
   const restart = (): Diagnosis['recommended'] => [{ type: 'restart' as ActionType, target: spec.name, params: {} }];
   // A runbook declared for this cause is the operator's chosen repair and comes first. If the
   // service is down, it is started again after the runbook (a chain): the runbook fixes the cause
@@ -170,6 +178,8 @@ function recommend(spec: ServiceSpec, cause: Cause, verdict: LogVerdict | null, 
   }
   // A log line that decided the cause says whether a restart helps, and of what.
   if (verdict?.cause === cause) return 'restart' in verdict.repair ? [{ type: 'restart', target: verdict.repair.restart, params: {} }] : [];
+  // Killed for memory: a restart gives it back; the limits stop a restart that is killed again.
+  if (oomKilled) return restart();
   switch (cause) {
     case 'process_exited':
     case 'crash_loop':

@@ -93,8 +93,46 @@ export interface SystemdServiceSpec extends ServiceCommon {
   start: [];
 }
 
+/** One container as Podman runs it (kind container, and each member of a kind pod). */
+export interface ContainerRun {
+  /** The container's name in Podman. */
+  name: string;
+  image: string;
+  /** argv run in the image; empty: the image's own command. */
+  command: string[];
+  env: Record<string, string>;
+  /** Published ports as `podman run -p` takes them ("8080:80"). */
+  ports: string[];
+  /** Memory limit in bytes; null: none. */
+  memoryBytes: number | null;
+  /** Podman's own healthcheck (Warden runs it where systemd does not schedule it); null: none. */
+  healthcheck: { command: string[]; intervalMs: number; timeoutMs: number; retries: number } | null;
+  /** `--network`; null: Podman's default. */
+  network: string | null;
+  /** The OCI runtime (`podman --runtime`); null: Podman's default. */
+  runtime: string | null;
+  /** `--ulimit NAME=SOFT:HARD`, by name. */
+  ulimits: Record<string, string>;
+}
+
+/** A container driven through Podman. `unit` and `start` stay null and [] as for systemd. */
+export interface ContainerServiceSpec extends ServiceCommon {
+  kind: 'container';
+  container: ContainerRun;
+  unit: null;
+  start: [];
+}
+
+/** A Podman pod: containers started, stopped and judged as one service. */
+export interface PodServiceSpec extends ServiceCommon {
+  kind: 'pod';
+  pod: { name: string; containers: ContainerRun[] };
+  unit: null;
+  start: [];
+}
+
 /** One variant per kind, discriminated by `kind`. */
-export type ServiceSpec = ProcessServiceSpec | SystemdServiceSpec;
+export type ServiceSpec = ProcessServiceSpec | SystemdServiceSpec | ContainerServiceSpec | PodServiceSpec;
 
 export interface HostSpec {
   name: string;
@@ -459,6 +497,22 @@ export interface ProcessState {
   unknown?: string;
   /** Kind-specific facts for diagnosis and the diagnostics bundle (systemd unit properties, ...). */
   facts?: Record<string, string | number | null>;
+  /** A pod's containers, in config order. */
+  members?: MemberState[];
+}
+
+/** One container of a pod as last observed. */
+export interface MemberState {
+  name: string;
+  /** Podman's state: created, running, exited, stopped, paused, missing (no such container). */
+  state: string;
+  running: boolean;
+  exitCode: number | null;
+  /** healthy, unhealthy, starting; null without a healthcheck. */
+  health: string | null;
+  oomKilled: boolean;
+  restarts: number;
+  startedAt: Millis | null;
 }
 
 export interface ServiceObservation {

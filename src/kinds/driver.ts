@@ -9,6 +9,8 @@ export interface ActOptions {
   signal?: AbortSignal;
   /** The action performing the operation: a process it starts carries this id (see ProcessState.startedBy). */
   actionId?: string;
+  /** A restart that removes and creates the service from its config (containers; others ignore it). */
+  recreate?: boolean;
 }
 
 export interface ServiceDriver {

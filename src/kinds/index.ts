@@ -7,6 +7,8 @@ import type { DriverDeps, KindPlugin } from './kind.js';
 export const kinds = registry('kind', {
   process: (await import('./process/index.js')).default,
   systemd: (await import('./systemd/index.js')).default,
+  container: (await import('./container/index.js')).default,
+  pod: (await import('./pod/index.js')).default,
 }) satisfies { [K in ServiceKind]: { name: K } };
 
 export type KindName = keyof typeof kinds;

@@ -40,6 +40,8 @@ export interface CompileContext {
   base: string;
   /** The owning service's working directory, for fragments inside a service (checks). */
   serviceCwd: string;
+  /** The owning service's name, for fragments whose defaults come from it (a container's name). */
+  service?: string;
 }
 
 export interface Plugin<N extends string = string, C extends z.ZodType = z.ZodType, Out = unknown> {

@@ -18,6 +18,7 @@ import { ticketJson } from '../views/json.js';
 import { eventFilterOf, eventJson, followAudit, type AuditSource, type EventFilter, type Followers } from '../views/events.js';
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
 import type { Store } from '../store/store.js';
+import type { PodJson } from './pod.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type DamagedJson, type PassFailure, type ReadSide } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 import { ApiConfigError } from './server.js';
@@ -249,7 +250,7 @@ export interface DaemonView {
   failing?: () => PassFailure | null;
   /** Live observation of one service (known to be in the inventory). */
   observe: (name: string, logLines: number) => {
-    process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null;
+    process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null; pod?: PodJson | null;
   };
   /** Live check states of one service (status shows the last and next check). */
   checks?: (name: string) => CheckState[];
@@ -287,7 +288,7 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
       if (!spec) return null;
       const o = d.observe(name, q.lines);
       return diagnosticsBundle({
-        config: cfg, spec, store: reads(), process: o.process, checks: o.checks, logTail: o.logTail, logSource: o.logSource,
+        config: cfg, spec, store: reads(), process: o.process, checks: o.checks, logTail: o.logTail, logSource: o.logSource, pod: o.pod ?? null,
         health: null, now: d.now(), damaged: d.damaged?.() ?? null,
       });
     },

@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { probeTarget } from '../probes/index.js';
 import { alertsJson, alertsOn, type AlertsJson } from '../views/alerts.js';
 import { peersJson, type PeerJson } from '../views/peers.js';
+import { renderPod, type PodJson } from './pod.js';
 
 export const TICKET_STATUSES: readonly TicketStatus[] = [
   'open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held',
@@ -47,6 +48,8 @@ export interface DiagnosticsInput {
   now: Millis;
   /** The running daemon found its store damaged (daemon/damage.ts): acting stopped. */
   damaged?: DamagedJson | null;
+  /** A kind pod's containers, each with its log tail (runtime/pod.ts); absent for other kinds. */
+  pod?: PodJson | null;
 }
 
 /** Store damage the running daemon found: since when, and the sentence that says it. */
@@ -136,6 +139,8 @@ export interface DiagnosticsBundle {
   log: string[];
   tickets: TicketSummaryJson[];
   actions: ActionSummaryJson[];
+  /** A pod's state and its containers (kind pod only). */
+  pod?: PodJson;
 }
 
 function exitJson(e: ExitRecord): ExitJson {
@@ -213,6 +218,7 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
     log: input.logTail,
     tickets: tickets.slice(0, TICKETS_SHOWN).map(ticketSummary),
     actions: actions.slice(0, ACTIONS_SHOWN).map(actionSummary),
+    ...(input.pod ? { pod: input.pod } : {}),
   };
 }
 
@@ -240,6 +246,7 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
       out.push(`  ${c.id.padEnd(12)} ${c.type} ${c.target}: ${verdict}, ${c.consecutiveFailures} failures / ${c.consecutiveSuccesses} successes in a row; last ${last}`);
     }
   }
+  if (b.pod) out.push(...renderPod(b.pod));
   out.push(`last exit ${b.lastExit ? exitText(b.lastExit) : 'none recorded'}   restarts by Warden: ${b.restarts}`);
   out.push('tickets');
   if (b.tickets.length === 0) out.push('  none');
