@@ -40,6 +40,8 @@ if (forTests && process.env.WARDEN_SKIP_SYSTEM !== '1') debs.push(['debootstrap'
 // the same lab, and npm does not tell this script which scenario follows, so the demo installs them too.
 const forDemo = process.env.npm_lifecycle_event === 'demo';
 if ((forTests || forDemo) && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['etcd', 'etcd-server'], ['ip', 'iproute2'], ['nft', 'nftables']);
+// The SSH transport's tests run a private sshd on loopback (src/testing/sshd.ts) and the client.
+if (forTests) debs.push(['sshd', 'openssh-server'], ['ssh', 'openssh-client']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {
