@@ -13,6 +13,7 @@ import { channels } from '../notify/channels.js';
 import { namesOf } from '../plugins/plugin.js';
 import { probes } from '../probes/index.js';
 import { subjects } from '../subjects/index.js';
+import { hostSchema } from './hosts.js';
 import { AGENT_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
 export { show } from './fields.js';
@@ -97,13 +98,6 @@ export const serviceSchema = z.strictObject({
   startPeriod: duration({ positive: false }).default('0s').meta({ description: 'Check failures this soon after the process starts do not count until its checks first pass (a slow start is not a hang); 0s: none.' }),
   restartBackoff: serviceBackoffSchema,
   onRemove: z.enum(['stop', 'leave']).optional().meta({ description: 'When a reload removes this service from the inventory: stop it (the default) or leave it running, reported as unmanaged.' }),
-});
-
-const transport = z.literal('local', { error: (iss) => `expected transport local (the only transport so far); got ${show(iss.input)}` });
-
-const hostSchema = z.strictObject({
-  name: name('host'),
-  transport: transport.default('local'),
 });
 
 const glob = z.string().min(1).meta({ description: 'Glob: * matches any run of characters, ? one character.' });

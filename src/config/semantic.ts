@@ -5,6 +5,7 @@ import { subjects } from '../subjects/index.js';
 import { isLoopback, parseAddress } from '../lib/address.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import { listNames, show } from './fields.js';
+import { SSH_ONLY } from './hosts.js';
 import { atPath, didYouMean, type PathIssue, type PathSeg } from './issues.js';
 import { kinds } from '../kinds/index.js';
 import type { KindPlugin } from '../kinds/kind.js';
@@ -15,6 +16,24 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * A host reached over SSH needs an address, and its name is its ticket's (one ticket for the host
+ * when it is down), so no service may have it; a local host takes none of the ssh fields.
+ */
+function sshHosts(hosts: unknown[], serviceNames: ReadonlyMap<string, number>, add: (path: PathSeg[], message: string, at?: 'key' | 'value') => void): void {
+  hosts.forEach((h, i) => {
+    if (!isObj(h)) return;
+    const base: PathSeg[] = ['hosts', i];
+    if (h.transport === 'ssh') {
+      if (h.address === undefined) add(base, 'transport ssh needs address: the host name, address or ~/.ssh/config alias to connect to');
+      const n = str(h.name);
+      if (n !== null && serviceNames.has(n)) add([...base, 'name'], `host name ${show(n)} is also a service's; a host reached over SSH needs a name of its own (its tickets are named after it)`);
+      return;
+    }
+    for (const key of SSH_ONLY) if (h[key] !== undefined) add([...base, key], `${key} is for transport ssh; this host is local (add transport: ssh to reach it over SSH)`, 'key');
+  });
+}
 
 function durationOr(v: unknown, fallback: string): number | null {
   try {
@@ -64,6 +83,7 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
   const services = list(raw.services);
   const serviceNames = unique(['services'], services, (n) => `service name ${show(n)}`, byName(['services']));
+  sshHosts(list(raw.hosts), serviceNames, add);
   const known = [...serviceNames.keys()];
   // Each guess scans every service name; past a few dozen unknown names the problem is not a typo,
   // and guessing on would make a large file with many of them quadratic.

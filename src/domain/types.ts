@@ -94,9 +94,30 @@ export interface SystemdServiceSpec extends ServiceCommon {
 /** One variant per kind, discriminated by `kind`. */
 export type ServiceSpec = ProcessServiceSpec | SystemdServiceSpec;
 
-export interface HostSpec {
+export type HostSpec = LocalHostSpec | SshHostSpec;
+
+export interface LocalHostSpec {
   name: string;
   transport: 'local';
+}
+
+/** A host reached with the system OpenSSH client (src/transport/ssh.ts). */
+export interface SshHostSpec {
+  name: string;
+  transport: 'ssh';
+  /** What ssh connects to: a name, an address or a ~/.ssh/config alias. */
+  address: string;
+  /** null: ssh's own defaults (~/.ssh/config, then Warden's user and port 22). */
+  user: string | null;
+  port: number | null;
+  /** Absolute paths, or null for ssh's defaults. */
+  identityFile: string | null;
+  knownHostsFile: string | null;
+  connectTimeoutMs: number;
+  /** How often the host itself is probed. */
+  intervalMs: number;
+  /** Mount points whose space and inodes are read. */
+  mounts: string[];
 }
 
 /** The kernel's own actions, on any service. */
