@@ -14,7 +14,8 @@ import { readDecideInput } from '../loop/reconciler.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { SystemdDriver } from '../kinds/systemd/driver.js';
+import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
+import { Transports } from '../transport/index.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
@@ -149,7 +150,9 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const store = storeCreated(cfg.agent.dataDir) ? Store.open(cfg.agent.dataDir, { readonly: true }) : null;
   const registry = readOnly(store);
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
-  const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined }) };
+  const transports = new Transports(cfg.agent.dataDir);
+  transports.set(cfg.hosts);
+  const drivers = { process: new ProcessDriver(sup), systemd: new HostedSystemdDriver({ transport: (h) => transports.get(h), clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined }) };
   const units = drivers.systemd;
   const driverFor = (spec: ServiceSpec): ServiceDriver => driverOf<ServiceDriver>(drivers, spec);
   try {
@@ -161,7 +164,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     await Promise.all(cfg.services.map(async (s) => {
       const proc = driverFor(s).state(s);
       const checks = await Promise.all(s.checks.map(async (c) => {
-        const r = proc.running ? await runProbe(c.probe, c.timeoutMs) : null;
+        const r = proc.running ? await runProbe(c.probe, c.timeoutMs, transports.get(s.host)) : null;
         return {
           id: c.id, type: c.probe.type, healthy: r ? r.ok : null,
           consecutiveFailures: r && !r.ok ? 1 : 0, consecutiveSuccesses: r?.ok ? 1 : 0,
@@ -183,6 +186,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   } finally {
     sup.dispose();
     units.dispose();
+    await transports.closeAll();
     store?.close();
   }
 }

@@ -10,14 +10,16 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DiagnoseRequest } from '../domain/decide.js';
 import { detect } from '../domain/detect.js';
-import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
+import type { Action, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
 import { rulesDiagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { logEvidence } from '../diagnosis/gather.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { SystemdDriver } from '../kinds/systemd/driver.js';
+import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
+import { HostMonitor } from '../hosts/monitor.js';
+import { Transports } from '../transport/index.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
 import { tightenTree } from '../lib/private.js';
@@ -72,7 +74,9 @@ export class Daemon {
   private store!: Store;
   private supervisor!: ProcessSupervisor;
   private processDriver!: ProcessDriver;
-  private systemdDriver!: SystemdDriver;
+  private systemdDriver!: HostedSystemdDriver;
+  private transports!: Transports;
+  private hostMonitor!: HostMonitor;
   private notifier!: Notifier;
   private executor!: Executor;
   private diagnoses!: DiagnosisRunner;
@@ -199,7 +203,13 @@ export class Daemon {
       {
         name: 'drivers',
         start: () => this.startDrivers(),
-        stop: () => { this.supervisor.dispose(); this.systemdDriver.dispose(); },
+        stop: async () => { this.supervisor.dispose(); this.systemdDriver.dispose(); await this.transports.closeAll(); },
+      },
+      {
+        // Every host reached over SSH is read once before the first pass decides anything about it.
+        name: 'hosts',
+        start: () => this.hostMonitor.start(),
+        stop: () => this.hostMonitor.stop(),
       },
       {
         name: 'notifier',
@@ -226,7 +236,11 @@ export class Daemon {
             this.lastCheckVerdict.set(key, st.healthy);
             this.metrics.checkResult(service, st);
             if (prev !== st.healthy) this.touch(service);
-          }, { onError: (e) => this.log(`checks: ${errorText(e)}`) });
+          }, {
+            onError: (e) => this.log(`checks: ${errorText(e)}`),
+            // A check of a service on another host runs there.
+            transportOf: (service) => this.transports.get(this.config.services.find((x) => x.name === service)?.host ?? 'local'),
+          });
           this.scheduler.setServices(this.config.services);
           this.scheduler.start();
         },
@@ -282,7 +296,17 @@ export class Daemon {
       onError: (e) => this.log(`process supervisor: ${errorText(e)}`),
     });
     this.processDriver = new ProcessDriver(this.supervisor);
-    this.systemdDriver = new SystemdDriver({
+    this.transports = new Transports(cfg.agent.dataDir, (host, up, why) => { if (!up) this.log(`host ${host}: SSH master connection ended: ${why}`); });
+    this.transports.set(cfg.hosts);
+    this.hostMonitor = new HostMonitor({
+      clock: this.clock, transport: (h) => this.transports.get(h), log: this.log,
+      onChange: (host) => { for (const s of this.config.services) if (s.host === host) this.dirty.add(s.name); this.kick(); },
+      onBoot: (host, from, to) => this.hostBooted(host, from, to),
+      lastBoot: (host) => this.store.getFlag(HOST_BOOT_FLAG + host),
+    });
+    this.hostMonitor.setHosts(sshHosts(cfg));
+    this.systemdDriver = new HostedSystemdDriver({
+      transport: (h) => this.transports.get(h),
       clock: this.clock,
       onChange: (service) => this.touch(service),
       onExit: (service, exit) => {
@@ -465,6 +489,8 @@ export class Daemon {
     this.config = next;
     this.store.setFlag(CONFIG_FLAG, JSON.stringify(next));
     this.retire(prev, next);
+    this.transports.set(next.hosts);
+    this.hostMonitor.setHosts(sshHosts(next));
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);
     this.supervisor.configureLogs(processServices(next));
@@ -645,7 +671,7 @@ export class Daemon {
       for (const s of specs) if (fresh.has(s.name) || this.observed[s.name] === undefined) this.observe(s, false);
     }
     this.observeDependenciesOfFailing(fresh);
-    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot() };
+    return { at: this.clock.now(), mono: this.clock.mono(), services: this.observed, subjects: this.subjectFacts.snapshot(), hosts: this.hostMonitor.snapshot() };
   }
 
   /**
@@ -694,7 +720,7 @@ export class Daemon {
     for (const s of this.config.services) {
       if (names.has(s.name)) services[s.name] = this.observation(s);
     }
-    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot() };
+    return { at: this.clock.now(), mono: this.clock.mono(), services, subjects: this.subjectFacts.snapshot(), hosts: this.hostMonitor.snapshot() };
   }
 
   /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */
@@ -726,12 +752,30 @@ export class Daemon {
     this.touch(a.target);
   }
 
+  /** A managed host's boot id changed: remembered across Warden's restarts; a reboot logged and audited. */
+  private hostBooted(host: string, from: string | null, to: string): void {
+    if (from !== null) this.log(`host ${host} rebooted: boot id ${from} → ${to}`);
+    try {
+      this.store.setFlag(HOST_BOOT_FLAG + host, to);
+      if (from !== null) this.audit([{ kind: 'host.rebooted', subject: host, data: { host, from, to } }]);
+    } catch (e) {
+      this.log(`audit host.rebooted: ${errorText(e)}`);
+    }
+  }
+
   private audit(intents: AuditIntent[]): void {
     const now = this.clock.now();
     this.store.transaction(() => {
       for (const i of intents) this.store.audit({ at: now, actor: this.config.agent.name, kind: i.kind, subject: i.subject, data: i.data });
     });
   }
+}
+
+/** The store flag holding a managed host's last boot id. */
+const HOST_BOOT_FLAG = 'host.boot:';
+
+function sshHosts(cfg: ResolvedConfig): SshHostSpec[] {
+  return cfg.hosts.filter((h): h is SshHostSpec => h.transport === 'ssh');
 }
 
 function processServices(cfg: ResolvedConfig): ServiceSpec[] {

@@ -10,6 +10,7 @@ import type { PortListeners } from '../lib/sockets.js';
 import { lastRun, readLog, type LogMatch } from './logs.js';
 import { judgeLog, type LogVerdict } from './verdicts.js';
 import { diagnoseSubject } from './subject.js';
+import { diagnoseHost, isHostProblem } from './host.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -39,6 +40,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const { config, world, problem, now } = input;
   const subject = config.subjects.find((s) => s.name === problem.service);
   if (subject) return diagnoseSubject(config, world, problem, subject);
+  if (isHostProblem(problem)) return diagnoseHost(world, problem);
   const spec = config.services.find((s) => s.name === problem.service)!;
   const obs = world.services[problem.service];
   const proc = obs?.process;

@@ -1,5 +1,6 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
+import { hostDown, hostHealth, hostProblems } from './hosts.js';
 import { brokenInvariants, subjectFingerprint, type SubjectRules } from './subject.js';
 import type {
   CheckState, Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
@@ -22,6 +23,8 @@ export interface Detection {
   health: Record<string, ServiceHealth>;
   /** Per subject: healthy while every invariant holds, else the gravest broken one's reason. */
   subjects: Record<string, ServiceHealth>;
+  /** Per host reached through a transport: healthy while it answers (domain/hosts.ts). */
+  hosts: Record<string, ServiceHealth>;
   findings: Finding[];
   problems: Problem[];
   /** Services that never ran under this Warden (no process, no exit history): deploy, not incident. */
@@ -107,7 +110,8 @@ const ACTIVE_REPAIR: readonly Ticket['status'][] = ['open', 'diagnosing', 'await
 export function detect(config: ResolvedConfig, world: World, openTickets: readonly Ticket[], subjectRules: Readonly<Record<string, SubjectRules>> = {}): Detection {
   const specs = new Map(config.services.map((s) => [s.name, s]));
   const health: Record<string, ServiceHealth> = {};
-  for (const s of config.services) health[s.name] = serviceHealth(s, world.services[s.name], world.mono);
+  // A service on a host Warden cannot reach is unknown: whatever its driver last saw is stale.
+  for (const s of config.services) health[s.name] = hostDown(world, s.host) ?? serviceHealth(s, world.services[s.name], world.mono);
 
   // A dependency counts as broken while it is down, stopped (even for a moment: a dependent's
   // symptom then is its doing), or while a repair of it is still under way: a dependent's symptom
@@ -190,7 +194,11 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
   for (const p of problems) {
     p.findings.sort((a, b) => Number(a.service !== p.service) - Number(b.service !== p.service) || order.get(a.service)! - order.get(b.service)!);
   }
-  return { health, subjects: judged.health, findings, problems, neverStarted };
+  // Hosts last: their services are unknown, not broken, so no service problem stands for them.
+  const down = hostProblems(config, world);
+  for (const p of down) findings.push(...p.findings);
+  problems.push(...down);
+  return { health, subjects: judged.health, hosts: hostHealth(config, world), findings, problems, neverStarted };
 }
 
 /** Each subject's broken invariants as findings, its health, and which member each blames. */

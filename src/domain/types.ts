@@ -314,6 +314,33 @@ export interface World {
   services: Record<string, ServiceObservation>;
   /** What each subject that reads its system (an etcd cluster's members, leader, alarms) last read. */
   subjects?: Record<string, SubjectFacts>;
+  /** What each host reached through a transport (ssh) last showed of itself; absent: not probed. */
+  hosts?: Record<string, HostFacts>;
+}
+
+/**
+ * One host as its probes last saw it. `reachable` is the SSH round trip's verdict (after a second
+ * failure in a row); when it is false, `verdict` says whether the host is down (`offline`: no
+ * managed peer reaches it either), only cut off from Warden (`partitioned`: a peer reaches it), or
+ * refuses Warden's login (`refused`: a host key or credential problem, the host itself answers).
+ */
+export interface HostFacts {
+  at: Millis;
+  reachable: boolean;
+  verdict?: 'offline' | 'partitioned' | 'refused';
+  /** One sentence for people: why it is unreachable, or what it showed. */
+  reason: string;
+  /** TCP connect to its SSH port from Warden: "connected in 1 ms", "timed out after 3000 ms". */
+  tcp: string;
+  /** What each other managed host said when asked whether it reaches this one. */
+  peers?: { host: string; reaches: boolean | null; detail: string }[];
+  bootId?: string;
+  load?: [number, number, number];
+  memory?: { totalKb: number; availableKb: number };
+  disks?: { mount: string; usedPct: number; inodesUsedPct: number | null }[];
+  /** Its wall clock minus Warden's, estimated at the middle of the round trip. */
+  clockOffsetMs?: number;
+  rttMs?: number;
 }
 
 /** A subject's last reading of its system: the facts (its plugin's own shape), or why there are none. */
@@ -328,6 +355,8 @@ export type FindingKind =
   | 'unhealthy_service'
   | 'failed_deployment'
   | 'offline_node'
+  /** Warden cannot reach a host that other managed hosts still reach: its own path is cut. */
+  | 'network_partition'
   | 'unresolved_incident'
   | 'invariant_violated';
 

@@ -40,6 +40,8 @@ export interface SystemdDriverOptions {
   journalLines?: number;
   systemctl?: CommandRunner;
   journalctl?: CommandRunner;
+  /** The state letter of a pid (R, S, D, T, ...); default: this machine's /proc. */
+  procState?: (pid: number) => string | null;
 }
 
 const EXITS_KEPT = 20;
@@ -74,6 +76,7 @@ export class SystemdDriver implements ServiceDriver {
   private readonly systemctl: CommandRunner;
   private readonly journalctl: CommandRunner;
   private readonly onError: (err: unknown) => void;
+  private readonly procState: (pid: number) => string | null;
   /** Service name → unit. */
   private services = new Map<string, string>();
   private readonly views = new Map<string, UnitView>();
@@ -98,6 +101,7 @@ export class SystemdDriver implements ServiceDriver {
     this.systemctl = opts.systemctl ?? commandRunner(binary('systemctl'));
     this.journalctl = opts.journalctl ?? commandRunner(binary('journalctl'));
     this.onError = opts.onError ?? logError('systemd driver');
+    this.procState = opts.procState ?? ((pid) => readProcStat(pid)?.state ?? null);
   }
 
   /** Watch these services (those of kind systemd); the others are ignored. */
@@ -152,7 +156,7 @@ export class SystemdDriver implements ServiceDriver {
       running: h.running,
       pid,
       startedAt: h.running ? timestamp(view.props, 'ExecMainStartTimestamp') ?? timestamp(view.props, 'ActiveEnterTimestamp') : null,
-      procState: pid === null ? null : readProcStat(pid)?.state ?? null,
+      procState: pid === null ? null : this.procState(pid),
       spawnError: h.notLoaded,
       exits,
       ...(view.failing !== null ? { failing: view.failing } : {}),
