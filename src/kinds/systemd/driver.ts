@@ -89,6 +89,8 @@ export class SystemdDriver implements ServiceDriver {
   private firstPoll: Promise<void> | null = null;
   /** Why the last tick could not observe anything; null after a good tick. */
   private observeError: string | null = null;
+  /** Set while the host shuts down: every unit reads unknown, no exit is news. */
+  private hostStopping: string | null = null;
   private journalError: string | null = null;
   private timestampOption = true;
   private disposed = false;
@@ -142,7 +144,7 @@ export class SystemdDriver implements ServiceDriver {
     const view = this.views.get(unit);
     const exits = [...(this.exits.get(spec.name) ?? [])];
     const idle = { running: false, pid: null, startedAt: null, procState: null, spawnError: null, exits };
-    const cannot = this.observeError === null ? null : `cannot observe ${unit}: ${this.observeError}`;
+    const cannot = this.hostStopping ?? (this.observeError === null ? null : `cannot observe ${unit}: ${this.observeError}`);
     if (view?.props == null || view.health === null) {
       return { ...idle, unknown: cannot ?? `${unit} not observed yet`, facts: { Id: unit, ...(cannot !== null ? { ObserveError: this.observeError } : {}) } };
     }
@@ -220,6 +222,17 @@ export class SystemdDriver implements ServiceDriver {
     if (this.disposed) return;
     const wasBlind = this.observeError !== null;
     this.observeError = null;
+    // A unit seen going down while its host shuts down is the shutdown, not the unit's failure:
+    // asked only when a unit went down (or the host was already stopping), so it costs nothing else.
+    const wentDown = units.some((u) => this.views.get(u)?.health?.running === true && seen.get(u)?.ActiveState !== 'active');
+    if (wentDown || this.hostStopping !== null) {
+      const was = this.hostStopping;
+      this.hostStopping = await this.shutdownInProgress();
+      if (this.hostStopping !== null) {
+        if (was === null) for (const service of this.services.keys()) this.call(() => this.opts.onChange(service));
+        return;
+      }
+    }
 
     const exits: { unit: string; exit: ExitRecord }[] = [];
     const changed = new Set<string>();
@@ -299,6 +312,12 @@ export class SystemdDriver implements ServiceDriver {
     // fetched when it fails or logTail asks. After the update, so a timer's includes its job's lines.
     if (isNew && (!health.running || view.failing !== null)) this.fetchJournal(unit).catch(this.onError);
     return { found, signatureChanged };
+  }
+
+  /** Why the host's units are not to be judged now (its systemd is stopping: a shutdown), or null. */
+  private async shutdownInProgress(): Promise<string | null> {
+    const r = await this.run(this.systemctl, ['is-system-running'], this.showTimeoutMs);
+    return r.stdout.trim() === 'stopping' ? 'the host is shutting down (systemctl is-system-running: stopping)' : null;
   }
 
   /** Properties of each unit by name, or null when systemctl could not tell (reported once). */
