@@ -28,6 +28,12 @@ describe('config: hosts', () => {
     assert.deepEqual(configErrors(`${head}hosts:\n  - { name: b, transport: telnet }\n`), ['4:27: hosts[0].transport: expected transport local or ssh; got "telnet"']);
   });
 
+  it('refuses kind process on a host reached over SSH (Warden must be its parent)', () => {
+    const errs = configErrors(`${head}hosts:\n  - { name: b, transport: ssh, address: 10.0.0.2 }\nservices:\n  - { name: api, host: b, start: [node, api.js] }\n`);
+    assert.equal(errs.length, 1);
+    assert.match(errs[0]!, /^6:5: services\[0\]\.kind: kind process runs as Warden's own child, so only on Warden's host; host "b" is reached over SSH: use kind: systemd there/);
+  });
+
   it('refuses an ssh host named like a service (a host ticket is named after its host)', () => {
     const errs = configErrors(`${head}hosts:\n  - { name: db, transport: ssh, address: 10.0.0.2 }\nservices:\n  - { name: db, host: db, kind: systemd, unit: db.service }\n`);
     assert.equal(errs.length, 1);

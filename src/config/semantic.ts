@@ -84,6 +84,7 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
   const services = list(raw.services);
   const serviceNames = unique(['services'], services, (n) => `service name ${show(n)}`, byName(['services']));
   sshHosts(list(raw.hosts), serviceNames, add);
+  const sshHostNames = new Set(list(raw.hosts).filter((h): h is Obj => isObj(h) && h.transport === 'ssh').map((h) => str(h.name)).filter((n): n is string => n !== null));
   const known = [...serviceNames.keys()];
   // Each guess scans every service name; past a few dozen unknown names the problem is not a typo,
   // and guessing on would make a large file with many of them quadratic.
@@ -108,6 +109,9 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
     // What drives the service depends on its kind: its own fields, and none of another kind's.
     const kind = kindOf(svc.kind === undefined ? 'process' : svc.kind);
+    if (kind?.name === 'process' && host !== null && sshHostNames.has(host)) {
+      add([...base, 'kind'], `kind process runs as Warden's own child, so only on Warden's host; host ${show(host)} is reached over SSH: use kind: systemd there (docs/fleet.md)`, svc.kind === undefined ? undefined : 'value');
+    }
     if (kind !== null) {
       for (const [key, need] of Object.entries(kind.required)) {
         if (svc[key] === undefined) add(base, `kind ${kind.name} needs ${key}: ${String(need)}`);
