@@ -46,6 +46,8 @@ if ((forTests || forDemo) && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['e
 // The container kinds' tests (test/e2e/podman.test.ts): Debian's Podman 4.3 with runc (crun
 // fails on these machines); WARDEN_SKIP_PODMAN=1 skips those tests, and then these packages.
 if (forTests && process.env.WARDEN_SKIP_PODMAN !== '1') debs.push(['podman', 'podman'], ['runc', 'runc']);
+// The SSH transport's tests run a private sshd on loopback (src/testing/sshd.ts) and the client.
+if (forTests) debs.push(['sshd', 'openssh-server'], ['ssh', 'openssh-client']);
 const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {

@@ -16,8 +16,9 @@ import { heldAlerts } from '../views/alerts.js';
 import type { ReconcileReport, ServiceSpec, World } from '../domain/types.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { PodmanDriver } from '../kinds/container/driver.js';
+import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
+import { Transports } from '../transport/index.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { describeUnusable, pluginStatuses, unusablePlugins } from '../plugins/index.js';
@@ -154,7 +155,9 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry, clock: systemClock, onExit: () => undefined });
   const quiet = { clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined };
   const containers = new PodmanDriver(quiet);
-  const drivers = { process: new ProcessDriver(sup), systemd: new SystemdDriver(quiet), container: containers, pod: containers };
+  const transports = new Transports(cfg.agent.dataDir);
+  transports.set(cfg.hosts);
+  const drivers = { process: new ProcessDriver(sup), systemd: new HostedSystemdDriver({ ...quiet, transport: (h) => transports.get(h) }), container: containers, pod: containers };
   const units = drivers.systemd;
   const driverFor = (spec: ServiceSpec): ServiceDriver => driverOf<ServiceDriver>(drivers, spec);
   try {
@@ -168,7 +171,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     await Promise.all(cfg.services.map(async (s) => {
       const proc = driverFor(s).state(s);
       const checks = await Promise.all(s.checks.map(async (c) => {
-        const r = proc.running ? await runProbe(c.probe, c.timeoutMs) : null;
+        const r = proc.running ? await runProbe(c.probe, c.timeoutMs, transports.get(s.host)) : null;
         return {
           id: c.id, type: c.probe.type, healthy: r ? r.ok : null,
           consecutiveFailures: r && !r.ok ? 1 : 0, consecutiveSuccesses: r?.ok ? 1 : 0,
@@ -193,6 +196,7 @@ export async function reconcileOnce(configPath: string): Promise<ReconcileReport
     sup.dispose();
     units.dispose();
     containers.dispose();
+    await transports.closeAll();
     store?.close();
   }
 }

@@ -14,6 +14,7 @@ import { lookup, type Plugin } from '../plugins/plugin.js';
 import { probes } from '../probes/index.js';
 import { parseBytes, parseDuration } from '../lib/duration.js';
 import type { ConfigOutput } from './schema.js';
+import { compileHost } from './hosts.js';
 import { checkId } from './semantic.js';
 
 type ServiceIn = ConfigOutput['services'][number];
@@ -44,7 +45,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       flapThreshold: a.flapThreshold,
       api: a.api === undefined ? null : compileApi(a.api, base),
     },
-    hosts: cfg.hosts.map((h) => ({ name: h.name, transport: h.transport })),
+    hosts: cfg.hosts.map((h) => compileHost(h, base)),
     services: cfg.services.map((s) => compileService(s, base, a.restartBackoff)),
     subjects: cfg.subjects.map((s, i) => {
       const [type, plugin] = pluginOf<SubjectPlugin>('subject', subjects, s, `subjects[${i}]`);

@@ -16,6 +16,7 @@ import { namesOf } from '../plugins/plugin.js';
 import { probes } from '../probes/index.js';
 import { DEFAULT_URL as DEFAULT_PROMETHEUS } from '../probes/promql/index.js';
 import { subjects } from '../subjects/index.js';
+import { hostSchema } from './hosts.js';
 import { AGENT_NAME, MAX_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
 export { show } from './fields.js';
@@ -101,13 +102,6 @@ export const serviceSchema = z.strictObject({
   restartBackoff: serviceBackoffSchema,
   labels: z.record(name('label'), z.string()).default({}).meta({ description: 'Free-form labels, e.g. { team: db, tier: "1" }: notification routes match them (notify[].route.labels).' }),
   onRemove: z.enum(['stop', 'leave']).optional().meta({ description: 'When a reload removes this service from the inventory: stop it (the default) or leave it running, reported as unmanaged.' }),
-});
-
-const transport = z.literal('local', { error: (iss) => `expected transport local (the only transport so far); got ${show(iss.input)}` });
-
-const hostSchema = z.strictObject({
-  name: name('host'),
-  transport: transport.default('local'),
 });
 
 const glob = z.string().min(1).meta({ description: 'Glob: * matches any run of characters, ? one character.' });

@@ -5,6 +5,7 @@ import { subjects } from '../subjects/index.js';
 import { isLoopback, parseAddress } from '../lib/address.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import { listNames, show } from './fields.js';
+import { SSH_ONLY } from './hosts.js';
 import { atPath, didYouMean, type PathIssue, type PathSeg } from './issues.js';
 import { kinds } from '../kinds/index.js';
 import type { KindPlugin } from '../kinds/kind.js';
@@ -15,6 +16,24 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/**
+ * A host reached over SSH needs an address, and its name is its ticket's (one ticket for the host
+ * when it is down), so no service may have it; a local host takes none of the ssh fields.
+ */
+function sshHosts(hosts: unknown[], serviceNames: ReadonlyMap<string, number>, add: (path: PathSeg[], message: string, at?: 'key' | 'value') => void): void {
+  hosts.forEach((h, i) => {
+    if (!isObj(h)) return;
+    const base: PathSeg[] = ['hosts', i];
+    if (h.transport === 'ssh') {
+      if (h.address === undefined) add(base, 'transport ssh needs address: the host name, address or ~/.ssh/config alias to connect to');
+      const n = str(h.name);
+      if (n !== null && serviceNames.has(n)) add([...base, 'name'], `host name ${show(n)} is also a service's; a host reached over SSH needs a name of its own (its tickets are named after it)`);
+      return;
+    }
+    for (const key of SSH_ONLY) if (h[key] !== undefined) add([...base, key], `${key} is for transport ssh; this host is local (add transport: ssh to reach it over SSH)`, 'key');
+  });
+}
 
 function durationOr(v: unknown, fallback: string): number | null {
   try {
@@ -64,6 +83,8 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
   const services = list(raw.services);
   const serviceNames = unique(['services'], services, (n) => `service name ${show(n)}`, byName(['services']));
+  sshHosts(list(raw.hosts), serviceNames, add);
+  const sshHostNames = new Set(list(raw.hosts).filter((h): h is Obj => isObj(h) && h.transport === 'ssh').map((h) => str(h.name)).filter((n): n is string => n !== null));
   const known = [...serviceNames.keys()];
   // Each guess scans every service name; past a few dozen unknown names the problem is not a typo,
   // and guessing on would make a large file with many of them quadratic.
@@ -88,6 +109,13 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
 
     // What drives the service depends on its kind: its own fields, and none of another kind's.
     const kind = kindOf(svc.kind === undefined ? 'process' : svc.kind);
+    if (kind?.name === 'process' && host !== null && sshHostNames.has(host)) {
+      add([...base, 'kind'], `kind process runs as Warden's own child, so only on Warden's host; host ${show(host)} is reached over SSH: use kind: systemd there (docs/fleet.md)`, svc.kind === undefined ? undefined : 'value');
+    }
+    // Podman is driven on Warden's own machine so far (not yet through the transport seam).
+    if ((kind?.name === 'container' || kind?.name === 'pod') && host !== null && sshHostNames.has(host)) {
+      add([...base, 'kind'], `kind ${kind.name} is driven through Podman on Warden's own host so far; host ${show(host)} is reached over SSH: run it there as kind: systemd (a unit that runs podman), or on Warden's host (docs/fleet.md)`, 'value');
+    }
     if (kind !== null) {
       for (const [key, need] of Object.entries(kind.required)) {
         if (svc[key] === undefined) add(base, `kind ${kind.name} needs ${key}: ${String(need)}`);

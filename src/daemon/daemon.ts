@@ -11,15 +11,17 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DiagnoseRequest } from '../domain/decide.js';
 import { detect } from '../domain/detect.js';
-import type { Action, ResolvedConfig, ServiceSpec, World } from '../domain/types.js';
+import type { Action, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
 import { rulesDiagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { logEvidence } from '../diagnosis/gather.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { SystemdDriver } from '../kinds/systemd/driver.js';
 import { PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
+import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
+import { HostMonitor } from '../hosts/monitor.js';
+import { Transports } from '../transport/index.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
 import { loopWedged } from '../lib/fault.js';
@@ -79,7 +81,9 @@ export class Daemon {
   private store!: Store;
   private supervisor!: ProcessSupervisor;
   private processDriver!: ProcessDriver;
-  private systemdDriver!: SystemdDriver;
+  private systemdDriver!: HostedSystemdDriver;
+  private transports!: Transports;
+  private hostMonitor!: HostMonitor;
   private notifications!: DaemonNotifications;
   /** Kinds container and pod. */
   private podmanDriver!: PodmanDriver;
@@ -218,7 +222,13 @@ export class Daemon {
       {
         name: 'drivers',
         start: () => this.startDrivers(),
-        stop: () => { this.supervisor.dispose(); this.systemdDriver.dispose(); this.podmanDriver.dispose(); },
+        stop: async () => { this.supervisor.dispose(); this.systemdDriver.dispose(); this.podmanDriver.dispose(); await this.transports.closeAll(); },
+      },
+      {
+        // Every host reached over SSH is read once before the first pass decides anything about it.
+        name: 'hosts',
+        start: () => this.hostMonitor.start(),
+        stop: () => this.hostMonitor.stop(),
       },
       {
         // Before anything is announced: the outbox follows the audit log from its cursor.
@@ -253,7 +263,11 @@ export class Daemon {
             this.lastCheckVerdict.set(key, st.healthy);
             this.metrics.checkResult(service, st);
             if (prev !== st.healthy) this.touch(service);
-          }, { onError: (e) => this.log(`checks: ${errorText(e)}`) });
+          }, {
+            onError: (e) => this.log(`checks: ${errorText(e)}`),
+            // A check of a service on another host runs there.
+            transportOf: (service) => this.transports.get(this.config.services.find((x) => x.name === service)?.host ?? 'local'),
+          });
           this.scheduler.setServices(this.config.services);
           this.scheduler.start();
         },
@@ -316,7 +330,17 @@ export class Daemon {
       onError: (e) => this.log(`process supervisor: ${errorText(e)}`),
     });
     this.processDriver = new ProcessDriver(this.supervisor);
-    this.systemdDriver = new SystemdDriver({
+    this.transports = new Transports(cfg.agent.dataDir, (host, up, why) => { if (!up) this.log(`host ${host}: SSH master connection ended: ${why}`); });
+    this.transports.set(cfg.hosts);
+    this.hostMonitor = new HostMonitor({
+      clock: this.clock, transport: (h) => this.transports.get(h), log: this.log,
+      onChange: (host) => { for (const s of this.config.services) if (s.host === host) this.dirty.add(s.name); this.kick(); },
+      onBoot: (host, from, to) => this.hostBooted(host, from, to),
+      lastBoot: (host) => this.store.getFlag(HOST_BOOT_FLAG + host),
+    });
+    this.hostMonitor.setHosts(sshHosts(cfg));
+    this.systemdDriver = new HostedSystemdDriver({
+      transport: (h) => this.transports.get(h),
       clock: this.clock,
       onChange: (service) => this.touch(service),
       onExit: (service, exit) => {
@@ -547,6 +571,8 @@ export class Daemon {
     this.config = next;
     this.store.setFlag(CONFIG_FLAG, JSON.stringify(next));
     this.retire(prev, next);
+    this.transports.set(next.hosts);
+    this.hostMonitor.setHosts(sshHosts(next));
     this.scheduler.setServices(next.services);
     this.systemdDriver.setServices(next.services);
     this.supervisor.configureLogs(processServices(next));
@@ -750,7 +776,7 @@ export class Daemon {
     }
     this.observeDependenciesOfFailing(fresh);
     const now = this.instant();
-    return { at: now.wall, mono: now.mono, services: this.observed, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql(), alerts: this.alerts.firing(now) };
+    return { at: now.wall, mono: now.mono, services: this.observed, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql(), alerts: this.alerts.firing(now), hosts: this.hostMonitor.snapshot() };
   }
 
   private instant(): { wall: number; mono: number; boot: string } {
@@ -804,7 +830,7 @@ export class Daemon {
       if (names.has(s.name)) services[s.name] = this.observation(s);
     }
     const now = this.instant();
-    return { at: now.wall, mono: now.mono, services, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql(), alerts: this.alerts.firing(now) };
+    return { at: now.wall, mono: now.mono, services, subjects: this.subjectFacts.snapshot(), promql: this.subjectFacts.promql(), alerts: this.alerts.firing(now), hosts: this.hostMonitor.snapshot() };
   }
 
   /** Everything a diagnoser may look at for one request (the runtime's I/O: log tail, fresh state). */
@@ -834,6 +860,17 @@ export class Daemon {
     this.touch(a.target);
   }
 
+  /** A managed host's boot id changed: remembered across Warden's restarts; a reboot logged and audited. */
+  private hostBooted(host: string, from: string | null, to: string): void {
+    if (from !== null) this.log(`host ${host} rebooted: boot id ${from} → ${to}`);
+    try {
+      this.store.setFlag(HOST_BOOT_FLAG + host, to);
+      if (from !== null) this.audit([{ kind: 'host.rebooted', subject: host, data: { host, from, to } }]);
+    } catch (e) {
+      this.log(`audit host.rebooted: ${errorText(e)}`);
+    }
+  }
+
   private audit(intents: AuditIntent[]): void {
     const now = this.clock.now();
     this.store.transaction(() => {
@@ -847,6 +884,13 @@ function logSourceOf(spec: ServiceSpec, supervisor: ProcessSupervisor): string |
   if (spec.kind === 'process') return supervisor.logFile(spec.name);
   if (spec.kind === 'systemd') return `journal of ${spec.unit}`;
   return podmanLogSource(spec);
+}
+
+/** The store flag holding a managed host's last boot id. */
+const HOST_BOOT_FLAG = 'host.boot:';
+
+function sshHosts(cfg: ResolvedConfig): SshHostSpec[] {
+  return cfg.hosts.filter((h): h is SshHostSpec => h.transport === 'ssh');
 }
 
 function processServices(cfg: ResolvedConfig): ServiceSpec[] {

@@ -12,6 +12,7 @@ import { judgeLog, type LogVerdict } from './verdicts.js';
 import { diagnoseSubject } from './subject.js';
 import { alertCause, alertEvidence, alertRepair, rootAlerts } from './alerts.js';
 import { oomEvidence } from './oom.js';
+import { diagnoseHost, isHostProblem } from './host.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -41,6 +42,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const { config, world, problem, now } = input;
   const subject = config.subjects.find((s) => s.name === problem.service);
   if (subject) return diagnoseSubject(config, world, problem, subject);
+  if (isHostProblem(problem)) return diagnoseHost(world, problem);
   const spec = config.services.find((s) => s.name === problem.service)!;
   const obs = world.services[problem.service];
   const proc = obs?.process;

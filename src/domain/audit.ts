@@ -13,6 +13,8 @@ export const AUDIT_KINDS = [
   // actions
   'action.proposed', 'action.approval_recorded', 'action.approved', 'action.rejected', 'action.expired', 'action.cancelled', 'action.executing',
   'action.retry', 'action.completed', 'action.failed', 'action.resumed',
+  // a managed host's boot id changed: it rebooted (noticed over its transport)
+  'host.rebooted',
   // services a person paused (unmonitored) and resumed, or whose pause ran out
   'service.paused', 'service.resumed',
   // faults a person injected with `warden chaos`, and their reverts (docs/chaos.md)

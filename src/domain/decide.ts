@@ -13,6 +13,7 @@ import { subjectOfFingerprint, type SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
+import { remoteHostNames } from './hosts.js';
 import { approvalOf, countStartedIn, gate, type GateResult, type StartedAction } from './policy.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
@@ -107,7 +108,7 @@ export function decide(input: DecideInput): DecideOutput {
   const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
   const detection = input.detection ?? detect(config, input.world, [...tickets.values()], input.subjectRules);
   /** A service's health, or a subject's (a subject's ticket is named after it). */
-  const healthOf = (name: string): ServiceHealth | undefined => detection.health[name] ?? detection.subjects[name];
+  const healthOf = (name: string): ServiceHealth | undefined => detection.health[name] ?? detection.subjects[name] ?? detection.hosts[name];
   const hosts = new Map(config.services.map((x) => [x.name, x.host]));
   const specOfName = new Map(config.services.map((x) => [x.name, x]));
   const hostOf = (svc: string): string => hosts.get(svc) ?? 'local';
@@ -133,7 +134,7 @@ export function decide(input: DecideInput): DecideOutput {
   }
 
   // 0b. Services removed from the inventory: their tickets close, what waits to act on them is cancelled.
-  const gone = closeRemoved(new Set([...specOfName.keys(), ...config.subjects.map((s) => s.name)]), [...tickets.values()], actions, ctx);
+  const gone = closeRemoved(new Set([...specOfName.keys(), ...config.subjects.map((s) => s.name), ...remoteHostNames(config)]), [...tickets.values()], actions, ctx);
   for (const r of gone.actions) putA(r.next, r.audit);
   for (const r of gone.tickets) putT(r.next, r.audit);
 

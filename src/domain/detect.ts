@@ -1,6 +1,7 @@
 // Detection: a pure function of (inventory, world, open tickets). It is recomputed from scratch on
 // every pass (level-based), so a missed event can never leave a stale finding behind.
 import { alertFinding, withAlerts } from './alerts.js';
+import { hostDown, hostHealth, hostProblems } from './hosts.js';
 import { subjectFingerprint, subjectVerdicts, type SubjectRules } from './subject.js';
 import type {
   CheckState, Finding, Health, Millis, ProcessState, ResolvedConfig, ServiceObservation, ServiceSpec, Ticket, World,
@@ -23,6 +24,8 @@ export interface Detection {
   health: Record<string, ServiceHealth>;
   /** Per subject: healthy while every invariant holds, else the gravest broken one's reason. */
   subjects: Record<string, ServiceHealth>;
+  /** Per host reached through a transport: healthy while it answers (domain/hosts.ts). */
+  hosts: Record<string, ServiceHealth>;
   findings: Finding[];
   problems: Problem[];
   /** Services that never ran under this Warden (no process, no exit history): deploy, not incident. */
@@ -110,9 +113,11 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
   // What the service's own probes say, then with the alerts Alertmanager fires on it.
   const probed: Record<string, ServiceHealth> = {};
   const health: Record<string, ServiceHealth> = {};
+  // A service on a host Warden cannot reach is unknown: whatever its driver last saw is stale.
   for (const s of config.services) {
-    probed[s.name] = serviceHealth(s, world.services[s.name], world.mono);
-    health[s.name] = withAlerts(probed[s.name]!, world.alerts?.[s.name]);
+    const unreachable = hostDown(world, s.host);
+    probed[s.name] = unreachable ?? serviceHealth(s, world.services[s.name], world.mono);
+    health[s.name] = unreachable ?? withAlerts(probed[s.name]!, world.alerts?.[s.name]);
   }
 
   // A dependency counts as broken while it is down, stopped (even for a moment: a dependent's
@@ -195,7 +200,11 @@ export function detect(config: ResolvedConfig, world: World, openTickets: readon
   for (const p of problems) {
     p.findings.sort((a, b) => Number(a.service !== p.service) - Number(b.service !== p.service) || order.get(a.service)! - order.get(b.service)!);
   }
-  return { health, subjects: judged.health, findings, problems, neverStarted };
+  // Hosts last: their services are unknown, not broken, so no service problem stands for them.
+  const down = hostProblems(config, world);
+  for (const p of down) findings.push(...p.findings);
+  problems.push(...down);
+  return { health, subjects: judged.health, hosts: hostHealth(config, world), findings, problems, neverStarted };
 }
 
 /** What a service's own probes find wrong with it, if anything; a service that never ran is deployed, not broken. */

@@ -134,9 +134,30 @@ export interface PodServiceSpec extends ServiceCommon {
 /** One variant per kind, discriminated by `kind`. */
 export type ServiceSpec = ProcessServiceSpec | SystemdServiceSpec | ContainerServiceSpec | PodServiceSpec;
 
-export interface HostSpec {
+export type HostSpec = LocalHostSpec | SshHostSpec;
+
+export interface LocalHostSpec {
   name: string;
   transport: 'local';
+}
+
+/** A host reached with the system OpenSSH client (src/transport/ssh.ts). */
+export interface SshHostSpec {
+  name: string;
+  transport: 'ssh';
+  /** What ssh connects to: a name, an address or a ~/.ssh/config alias. */
+  address: string;
+  /** null: ssh's own defaults (~/.ssh/config, then Warden's user and port 22). */
+  user: string | null;
+  port: number | null;
+  /** Absolute paths, or null for ssh's defaults. */
+  identityFile: string | null;
+  knownHostsFile: string | null;
+  connectTimeoutMs: number;
+  /** How often the host itself is probed. */
+  intervalMs: number;
+  /** Mount points whose space and inodes are read. */
+  mounts: string[];
 }
 
 /** The kernel's own actions, on any service. */
@@ -553,6 +574,8 @@ export interface World {
   promql?: Record<string, Record<string, PromqlReading>>;
   /** Firing alerts from Alertmanager, by the service their labels name (domain/alerts.ts). */
   alerts?: Record<string, AlertFacts[]>;
+  /** What each host reached through a transport (ssh) last showed of itself; absent: not probed. */
+  hosts?: Record<string, HostFacts>;
 }
 
 /**
@@ -568,6 +591,31 @@ export interface PromqlReading {
   error?: string;
 }
 
+/**
+ * One host as its probes last saw it. `reachable` is the SSH round trip's verdict (after a second
+ * failure in a row); when it is false, `verdict` says whether the host is down (`offline`: no
+ * managed peer reaches it either), only cut off from Warden (`partitioned`: a peer reaches it), or
+ * refuses Warden's login (`refused`: a host key or credential problem, the host itself answers).
+ */
+export interface HostFacts {
+  at: Millis;
+  reachable: boolean;
+  verdict?: 'offline' | 'partitioned' | 'refused';
+  /** One sentence for people: why it is unreachable, or what it showed. */
+  reason: string;
+  /** TCP connect to its SSH port from Warden: "connected in 1 ms", "timed out after 3000 ms". */
+  tcp: string;
+  /** What each other managed host said when asked whether it reaches this one. */
+  peers?: { host: string; reaches: boolean | null; detail: string }[];
+  bootId?: string;
+  load?: [number, number, number];
+  memory?: { totalKb: number; availableKb: number };
+  disks?: { mount: string; usedPct: number; inodesUsedPct: number | null }[];
+  /** Its wall clock minus Warden's, estimated at the middle of the round trip. */
+  clockOffsetMs?: number;
+  rttMs?: number;
+}
+
 /** A subject's last reading of its system: the facts (its plugin's own shape), or why there are none. */
 export type SubjectFacts = { at: Millis; facts: unknown } | { at: Millis; error: string };
 
@@ -580,6 +628,8 @@ export type FindingKind =
   | 'unhealthy_service'
   | 'failed_deployment'
   | 'offline_node'
+  /** Warden cannot reach a host that other managed hosts still reach: its own path is cut. */
+  | 'network_partition'
   | 'unresolved_incident'
   | 'invariant_violated';
 

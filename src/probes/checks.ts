@@ -5,14 +5,17 @@ import { logError } from '../lib/log.js';
 import type { CheckSpec, CheckState, ProbeResult, ServiceSpec } from '../domain/types.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { runProbe } from './index.js';
+import type { Transport } from '../transport/transport.js';
 
-export type ProbeRunner = (spec: CheckSpec['probe'], timeoutMs: number) => Promise<ProbeResult>;
+export type ProbeRunner = (spec: CheckSpec['probe'], timeoutMs: number, on?: Transport) => Promise<ProbeResult>;
 
 export interface CheckSchedulerOptions {
   /** Replaces the real probes (tests). */
   runProbe?: ProbeRunner;
   /** Where a throwing onChange is reported; the scheduler keeps going either way. */
   onError?: (err: unknown) => void;
+  /** The transport of the service's host: its checks run there (absent: here). */
+  transportOf?: (service: string) => Transport | undefined;
 }
 
 /** Probes cannot run for want of Warden's own resources; `code` is the errno (EMFILE, ENFILE). */
@@ -97,6 +100,7 @@ export class CheckScheduler {
   /** Bumped by stop(): results of probes started before it are ignored. */
   private epoch = 0;
   private readonly probe: ProbeRunner;
+  private readonly transportOf: ((service: string) => Transport | undefined) | undefined;
   private readonly onError: (err: unknown) => void;
   /** The latest probe could not run for want of Warden's own descriptors; null once one could. */
   private short: ProbeBlocked | null = null;
@@ -107,6 +111,7 @@ export class CheckScheduler {
     opts: CheckSchedulerOptions = {},
   ) {
     this.probe = opts.runProbe ?? runProbe;
+    this.transportOf = opts.transportOf;
     this.onError = opts.onError ?? logError('check scheduler: onChange failed');
   }
 
@@ -256,7 +261,7 @@ export class CheckScheduler {
         ok: false, message: `timed out after ${e.spec.timeoutMs} ms`, latencyMs: this.clock.mono() - started, timedOut: true,
       }), e.spec.timeoutMs + BACKSTOP_GRACE_MS);
     });
-    const probed = this.probe(e.spec.probe, e.spec.timeoutMs)
+    const probed = this.probe(e.spec.probe, e.spec.timeoutMs, this.transportOf?.(e.service))
       .catch((err: unknown): ProbeResult => ({
         ok: false, message: `probe failed: ${String(err)}`, latencyMs: 0, timedOut: false,
       }));

@@ -4,6 +4,7 @@
 import type { ProbeResult, ProbeSpec } from '../domain/types.js';
 import { registry } from '../plugins/plugin.js';
 import type { ProbePlugin } from './probe.js';
+import type { Transport } from '../transport/transport.js';
 import { errorMessage, errorResult, fail } from './result.js';
 
 // The order is the order in listings and messages ("exactly one of http, tcp, exec, file, filesystem or promql").
@@ -26,11 +27,16 @@ export function probeOf(type: string): ProbePlugin | null {
 }
 
 /** Runs one probe. Never rejects: every failure, including a bug in a probe, is a failed result. */
-export async function runProbe(spec: ProbeSpec, timeoutMs: number): Promise<ProbeResult> {
+export async function runProbe(spec: ProbeSpec, timeoutMs: number, on?: Transport): Promise<ProbeResult> {
   const start = performance.now();
   const probe = probeOf(spec.type);
   if (probe === null) return fail(`unknown probe type "${String(spec.type)}"`, start);
   try {
+    // A service on another host is probed there (its 127.0.0.1 is that host's).
+    if (on !== undefined && on.kind !== 'local' && probe.remote !== 'from-warden') {
+      if (probe.remote === undefined) return fail(`probe ${spec.type} cannot look at host ${on.host}: it reads Warden's own machine`, start);
+      return await probe.remote(spec as never, timeoutMs, on);
+    }
     return await probe.run(spec as never, timeoutMs);
   } catch (err) {
     return { ...errorResult(err, start), message: `probe ${spec.type} failed: ${errorMessage(err)}` };

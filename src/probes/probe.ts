@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { ProbeResult } from '../domain/types.js';
 import type { Plugin } from '../plugins/plugin.js';
+import type { Transport } from '../transport/transport.js';
 
 export interface ProbePlugin<N extends string = string, C extends z.ZodType = z.ZodType, S extends { type: N } = { type: N }>
   extends Plugin<N, C, Omit<S, 'type'>> {
@@ -13,6 +14,12 @@ export interface ProbePlugin<N extends string = string, C extends z.ZodType = z.
   target(spec: S): string;
   /** The host:port it connects to, if any, so that a Warden is kept from probing its own API. */
   endpoint?(spec: S): { host: string; port: number } | null;
+  /**
+   * How it runs for a service on a host reached through a transport (ssh): on that host, or
+   * 'from-warden' when what it looks at is a network service Warden reaches itself. Absent: it
+   * cannot look at another host (its result says so).
+   */
+  remote?: ((spec: S, timeoutMs: number, on: Transport) => Promise<ProbeResult>) | 'from-warden';
   /** The program it runs, if any, so `validate` can say before a run that it is not there. */
   command?(spec: S): { argv: string[]; cwd: string; field: string };
 }

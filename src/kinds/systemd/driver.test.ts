@@ -124,6 +124,29 @@ test('one systemctl show per tick for every unit, timers’ jobs included', asyn
   assert.equal(s.driver.state(backup).failing, undefined);
 });
 
+test('a unit stopped by its host shutting down is unknown, not an exit (and judged again once the host runs)', async () => {
+  const s = setup([api], { 'api.service': RUNNING });
+  let systemState = 'running';
+  const base = s.sd.systemctl;
+  s.driver = new SystemdDriver({
+    clock: s.clock, journalctl: s.sd.journalctl, onExit: (service, exit) => s.exits.push({ service, exit }), onChange: (x) => s.changes.push(x),
+    systemctl: async (args, o) => (args[0] === 'is-system-running' ? { code: 1, stdout: `${systemState}\n`, stderr: '' } : base(args, o)),
+  });
+  s.driver.setServices([api]);
+  await s.driver.refresh();
+  systemState = 'stopping';
+  s.sd.units.set('api.service', API_FAILED);
+  await s.driver.refresh();
+  assert.deepEqual(s.exits, [], 'the shutdown stopped it: no exit to repair');
+  assert.match(s.driver.state(api).unknown ?? '', /the host is shutting down/);
+  // Back after the reboot: the unit runs again and is judged as usual.
+  systemState = 'running';
+  s.sd.units.set('api.service', RUNNING);
+  await s.driver.refresh();
+  assert.equal(s.driver.state(api).unknown, undefined);
+  assert.equal(s.driver.state(api).running, true);
+});
+
 test('running → failed: exactly one onExit with its status; seen again, nothing new', async () => {
   const s = setup([api], { 'api.service': RUNNING });
   await s.driver.refresh();

@@ -40,6 +40,8 @@ export interface SystemdDriverOptions {
   journalLines?: number;
   systemctl?: CommandRunner;
   journalctl?: CommandRunner;
+  /** The state letter of a pid (R, S, D, T, ...); default: this machine's /proc. */
+  procState?: (pid: number) => string | null;
 }
 
 const EXITS_KEPT = 20;
@@ -74,6 +76,7 @@ export class SystemdDriver implements ServiceDriver {
   private readonly systemctl: CommandRunner;
   private readonly journalctl: CommandRunner;
   private readonly onError: (err: unknown) => void;
+  private readonly procState: (pid: number) => string | null;
   /** Service name → unit. */
   private services = new Map<string, string>();
   private readonly views = new Map<string, UnitView>();
@@ -86,6 +89,8 @@ export class SystemdDriver implements ServiceDriver {
   private firstPoll: Promise<void> | null = null;
   /** Why the last tick could not observe anything; null after a good tick. */
   private observeError: string | null = null;
+  /** Set while the host shuts down: every unit reads unknown, no exit is news. */
+  private hostStopping: string | null = null;
   private journalError: string | null = null;
   private timestampOption = true;
   private disposed = false;
@@ -98,6 +103,7 @@ export class SystemdDriver implements ServiceDriver {
     this.systemctl = opts.systemctl ?? commandRunner(binary('systemctl'));
     this.journalctl = opts.journalctl ?? commandRunner(binary('journalctl'));
     this.onError = opts.onError ?? logError('systemd driver');
+    this.procState = opts.procState ?? ((pid) => readProcStat(pid)?.state ?? null);
   }
 
   /** Watch these services (those of kind systemd); the others are ignored. */
@@ -138,7 +144,7 @@ export class SystemdDriver implements ServiceDriver {
     const view = this.views.get(unit);
     const exits = [...(this.exits.get(spec.name) ?? [])];
     const idle = { running: false, pid: null, startedAt: null, procState: null, spawnError: null, exits };
-    const cannot = this.observeError === null ? null : `cannot observe ${unit}: ${this.observeError}`;
+    const cannot = this.hostStopping ?? (this.observeError === null ? null : `cannot observe ${unit}: ${this.observeError}`);
     if (view?.props == null || view.health === null) {
       return { ...idle, unknown: cannot ?? `${unit} not observed yet`, facts: { Id: unit, ...(cannot !== null ? { ObserveError: this.observeError } : {}) } };
     }
@@ -152,7 +158,7 @@ export class SystemdDriver implements ServiceDriver {
       running: h.running,
       pid,
       startedAt: h.running ? timestamp(view.props, 'ExecMainStartTimestamp') ?? timestamp(view.props, 'ActiveEnterTimestamp') : null,
-      procState: pid === null ? null : readProcStat(pid)?.state ?? null,
+      procState: pid === null ? null : this.procState(pid),
       spawnError: h.notLoaded,
       exits,
       ...(view.failing !== null ? { failing: view.failing } : {}),
@@ -216,6 +222,17 @@ export class SystemdDriver implements ServiceDriver {
     if (this.disposed) return;
     const wasBlind = this.observeError !== null;
     this.observeError = null;
+    // A unit seen going down while its host shuts down is the shutdown, not the unit's failure:
+    // asked only when a unit went down (or the host was already stopping), so it costs nothing else.
+    const wentDown = units.some((u) => this.views.get(u)?.health?.running === true && seen.get(u)?.ActiveState !== 'active');
+    if (wentDown || this.hostStopping !== null) {
+      const was = this.hostStopping;
+      this.hostStopping = await this.shutdownInProgress();
+      if (this.hostStopping !== null) {
+        if (was === null) for (const service of this.services.keys()) this.call(() => this.opts.onChange(service));
+        return;
+      }
+    }
 
     const exits: { unit: string; exit: ExitRecord }[] = [];
     const changed = new Set<string>();
@@ -295,6 +312,12 @@ export class SystemdDriver implements ServiceDriver {
     // fetched when it fails or logTail asks. After the update, so a timer's includes its job's lines.
     if (isNew && (!health.running || view.failing !== null)) this.fetchJournal(unit).catch(this.onError);
     return { found, signatureChanged };
+  }
+
+  /** Why the host's units are not to be judged now (its systemd is stopping: a shutdown), or null. */
+  private async shutdownInProgress(): Promise<string | null> {
+    const r = await this.run(this.systemctl, ['is-system-running'], this.showTimeoutMs);
+    return r.stdout.trim() === 'stopping' ? 'the host is shutting down (systemctl is-system-running: stopping)' : null;
   }
 
   /** Properties of each unit by name, or null when systemctl could not tell (reported once). */

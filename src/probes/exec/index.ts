@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { argv, path } from '../../config/fields.js';
 import { defineProbe } from '../probe.js';
+import { remoteExec } from '../remote.js';
 import { exec } from './exec.js';
 
 export default defineProbe({
@@ -16,6 +17,7 @@ export default defineProbe({
   // The command it runs is the user's; whether that exists is the check's result, not a prerequisite.
   prerequisites: [],
   run: exec,
+  remote: remoteExec,
   target: (s) => s.argv.join(' '),
   command: (s) => ({ argv: s.argv, cwd: s.cwd, field: 'argv' }),
 });

@@ -2,6 +2,8 @@
 // match bodyMatch when one is given.
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import type { ProbeResult } from '../../domain/types.js';
 import { errorMessage, errorResult, fail, ok, timedOut } from '../result.js';
 
@@ -25,7 +27,10 @@ export function compileBodyMatch(bodyMatch: string): BodyMatcher {
   return (body) => body.includes(bodyMatch);
 }
 
-export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResult> {
+/** Opens the stream a request goes over instead of a TCP connection from here (a probe run on a remote host). */
+export type Opener = () => Promise<Duplex>;
+
+export function http(spec: HttpProbeSpec, timeoutMs: number, open?: Opener): Promise<ProbeResult> {
   const start = performance.now();
   let url: URL;
   let matcher: BodyMatcher | null = null;
@@ -46,7 +51,10 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
     // server left half-open can answer for it, and nothing lingers between probes.
     let req: ClientRequest;
     try {
-      req = request(url, { method: 'GET', agent: false, headers: { 'user-agent': 'warden-probe' } });
+      req = request(url, {
+        method: 'GET', agent: false, headers: { 'user-agent': 'warden-probe' },
+        ...(open === undefined ? {} : { createConnection: viaStream(open, url) }),
+      });
     } catch (err) {
       resolve(errorResult(err, start));
       return;
@@ -60,7 +68,7 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
     };
     const timer = setTimeout(() => finish(timedOut(timeoutMs, start)), timeoutMs);
     // Without TCP_NODELAY a small write waiting on the peer's delayed ACK costs 40 ms.
-    req.on('socket', (socket) => socket.setNoDelay(true));
+    req.on('socket', (socket) => { if (open === undefined) socket.setNoDelay(true); });
     req.on('error', (err) => finish(errorResult(err, start)));
     req.on('response', (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
@@ -91,4 +99,16 @@ export function http(spec: HttpProbeSpec, timeoutMs: number): Promise<ProbeResul
     });
     req.end();
   });
+}
+
+/** http's createConnection over a stream that opens later (callback form), TLS on top for https. */
+function viaStream(open: Opener, url: URL): (opts: unknown, cb: (err: Error | null, s: Duplex) => void) => undefined {
+  return (_opts, cb) => {
+    open().then(
+      (s) => cb(null, url.protocol === 'https:' ? tlsConnect({ socket: s, servername: url.hostname }) : s),
+      // http takes the error and no socket; its type wants one anyway.
+      (e: unknown) => cb(e instanceof Error ? e : new Error(String(e)), undefined as unknown as Duplex),
+    );
+    return undefined;
+  };
 }

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { bodyMatch, show } from '../../config/fields.js';
 import { defineProbe } from '../probe.js';
+import { remoteHttp } from '../remote.js';
 import { http, type HttpProbeSpec } from './http.js';
 
 export default defineProbe({
@@ -19,6 +20,7 @@ export default defineProbe({
   },
   prerequisites: [],
   run: http,
+  remote: remoteHttp,
   target: (s) => s.url,
   endpoint: (s) => {
     const u = new URL(s.url);

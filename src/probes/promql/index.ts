@@ -28,6 +28,8 @@ export default defineProbe({
   // Prometheus may run anywhere; whether it answers is the check's result, not a prerequisite.
   prerequisites: [],
   run: (spec: PromqlProbeSpec, timeoutMs: number) => promql(spec, timeoutMs),
+  // A query goes to Prometheus over the network, from Warden, whichever host the service is on.
+  remote: 'from-warden',
   target: (s) => `${s.expr} at ${s.url}`,
   endpoint: (s) => {
     const u = new URL(s.url);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { tcpAddress } from '../../config/fields.js';
 import { parseAddress } from '../../lib/address.js';
 import { defineProbe } from '../probe.js';
+import { remoteTcp } from '../remote.js';
 import { tcp } from './tcp.js';
 
 export default defineProbe({
@@ -16,6 +17,7 @@ export default defineProbe({
   compile: (c) => ({ address: c.address, ...(c.send !== undefined ? { send: c.send } : {}), ...(c.expect !== undefined ? { expect: c.expect } : {}) }),
   prerequisites: [],
   run: tcp,
+  remote: remoteTcp,
   target: (s) => s.address,
   endpoint: (s) => parseAddress(s.address),
 });

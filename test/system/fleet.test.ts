@@ -1,0 +1,110 @@
+// Issue 10 end to end: Warden on this machine, three hosts in systemd-nspawn containers reached
+// over real SSH (test/system/fleet.ts). A unit killed on host b is seen through its properties and
+// restarted over SSH; host c powered off is one node_offline ticket with its services unknown and
+// no action; Warden's own link to b cut while a still reaches b is a network_partition, no action
+// on b; a reboot of host a is noticed through its boot id.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cliJson, Daemon, statusJson, waitFor, type ActionJson, type TicketJson } from '../e2e/harness.js';
+import { systemTestsSkipped } from './container.js';
+import { FleetLab, WORK_UNIT } from './fleet.js';
+
+const skip = systemTestsSkipped();
+
+interface Status { services: { name: string; host: string; health: string }[] }
+
+describe('fleet over SSH', { skip, timeout: 600_000 }, () => {
+  let lab: FleetLab;
+  let dir: string;
+  let config: string;
+  let daemon: Daemon;
+
+  before(async () => {
+    lab = await FleetLab.up();
+    dir = mkdtempSync(join(tmpdir(), 'warden-fleet-'));
+    config = join(dir, 'warden.yaml');
+    writeFileSync(config, `version: 1
+agent:
+  name: fleet
+  mode: execute
+  dataDir: ${join(dir, '.warden')}
+  interval: 500ms
+  verify: { stable: 1s, deadline: 30s }
+hosts:
+${lab.hostsYaml()}
+services:
+${lab.hosts.map((h) => `  - { name: work-${h.name}, host: ${h.name}, kind: systemd, unit: ${WORK_UNIT} }`).join('\n')}
+policy:
+  rules: [{ match: { service: "*" }, allow: [start, restart] }]
+`);
+    daemon = new Daemon(config);
+    await daemon.start();
+    await waitFor(async () => {
+      const { status } = await statusJson<Status>(config);
+      return status.services.every((s) => s.health === 'healthy');
+    }, 60_000, 'every service on every host healthy');
+  });
+
+  after(async () => {
+    await daemon?.stop();
+    await lab?.down();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tickets = (): Promise<TicketJson[]> => cliJson<TicketJson[]>(['tickets', 'list', '--all'], config);
+  const actions = (): Promise<ActionJson[]> => cliJson<ActionJson[]>(['actions', 'list'], config);
+
+  it('a unit killed on host b is seen through its properties and restarted over SSH', async () => {
+    const b = lab.host('b').ct;
+    const before = Number((await b.show(WORK_UNIT, ['MainPID'])).MainPID);
+    await b.execOk(['kill', '-KILL', String(before)]);
+    const t = await waitFor(async () => (await tickets()).find((x) => x.service === 'work-b' && x.status === 'resolved'), 60_000, 'work-b repaired and verified');
+    assert.equal(t.cause, 'process_exited');
+    const a = (await actions()).filter((x) => x.target === 'work-b');
+    assert.deepEqual(a.map((x) => [x.type, x.state]), [['restart', 'completed']]);
+    const after = await b.show(WORK_UNIT, ['ActiveState', 'MainPID']);
+    assert.equal(after.ActiveState, 'active');
+    assert.notEqual(Number(after.MainPID), before, 'a new process, started by systemd on b');
+  });
+
+  it('host c powered off: one node_offline ticket, its service unknown, no action', async () => {
+    const acted = (await actions()).length;
+    await lab.host('c').ct.stop();
+    const t = await waitFor(async () => (await tickets()).find((x) => x.service === 'c' && x.cause === 'node_offline'), 60_000, 'a node_offline ticket for c');
+    assert.equal(t.findings[0]?.kind, 'offline_node');
+    const { status } = await statusJson<Status>(config);
+    assert.equal(status.services.find((s) => s.name === 'work-c')?.health, 'unknown');
+    const open = (await tickets()).filter((x) => x.status !== 'resolved');
+    assert.deepEqual(open.map((x) => x.service), ['c'], 'one ticket for the host, none for its service');
+    assert.equal((await actions()).length, acted, 'nothing done to c or its service');
+  });
+
+  it("Warden's link to b cut while a reaches b: network_partition, no action on b", async () => {
+    const acted = (await actions()).length;
+    await lab.cutWarden('b');
+    try {
+      const t = await waitFor(async () => (await tickets()).find((x) => x.service === 'b' && x.cause === 'network_partition'), 60_000, 'a network_partition ticket for b');
+      assert.equal(t.findings[0]?.kind, 'network_partition');
+      const { status } = await statusJson<Status>(config);
+      assert.equal(status.services.find((s) => s.name === 'work-b')?.health, 'unknown');
+      assert.equal((await actions()).length, acted, 'nothing done to b');
+      assert.equal((await lab.host('b').ct.show(WORK_UNIT, ['ActiveState'])).ActiveState, 'active');
+    } finally {
+      await lab.healWarden('b');
+    }
+  });
+
+  it('a reboot of host a is noticed through its boot id', async () => {
+    const a = lab.host('a').ct;
+    const from = await a.bootId();
+    await a.reboot();
+    const to = await a.bootId();
+    await waitFor(async () => daemon.output.includes(`host a rebooted: boot id ${from} → ${to}`), 60_000, 'the reboot of a in the log');
+    const events = await cliJson<{ kind: string; subject: string | null; data: { from: string; to: string } }[]>(['audit', 'list'], config);
+    const e = events.find((x) => x.kind === 'host.rebooted');
+    assert.deepEqual([e?.subject, e?.data.from, e?.data.to], ['a', from, to]);
+  });
+});
