@@ -9,6 +9,7 @@ import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
+import { registerExplain } from './explain.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerStatus } from './status.js';
 import { registerStore } from './store.js';
@@ -39,6 +40,7 @@ Getting started:
   registerDoctor(program, globals);
   registerStatus(program, globals);
   registerTickets(program, globals);
+  registerExplain(program, globals);
   registerActions(program, globals);
   registerControl(program, globals);
   registerDemo(program, globals);
