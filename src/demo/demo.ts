@@ -4,8 +4,9 @@
 // time, and prints what happened to each: time to detect, root cause, action, time to recover
 // (verified), outcome. Exits 0 only if every fault was handled as expected.
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import type { Action, Cause, Ticket } from '../domain/types.js';
+import type { Action, Cause, ResolvedConfig, Ticket } from '../domain/types.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Store } from '../store/store.js';
 import { waitFor } from '../lib/wait.js';
@@ -21,8 +22,9 @@ export interface Stage {
   ready?: () => Promise<boolean>;
   /** Lab directory to remove at the end (unless --keep). */
   dir: string;
-  /** Stops what the lab runs besides Warden's services; Warden's are killed by the scenario's `services`. */
-  teardown(store: Store, dataDir: string): Promise<void>;
+  /** Stops what the lab runs besides Warden's services; Warden's are killed by the scenario's `services`.
+   *  `store` is null when the lab's config did not load and no Warden ran. */
+  teardown(store: Store | null, dataDir: string): Promise<void>;
 }
 
 /** What a fault should lead to. `actions` must each complete on the ticket, and nothing else may run. */
@@ -85,7 +87,15 @@ export interface FaultResult {
 export async function runScenario<S extends Stage>(scenario: Scenario<S>, opts: { log?: (l: string) => void; keep?: boolean } = {}): Promise<FaultResult[]> {
   const say = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const stage = await scenario.setup();
-  const cfg = loadConfig(stage.configPath);
+  let cfg: ResolvedConfig;
+  try {
+    cfg = loadConfig(stage.configPath);
+  } catch (e) {
+    // Nothing of Warden's ran, but the lab may have (helpers, mounts): undo it before saying why.
+    await stage.teardown(null, join(stage.dir, 'data'));
+    if (!opts.keep) rmSync(stage.dir, { recursive: true, force: true });
+    throw e;
+  }
   say(`lab in ${stage.dir}: ${stage.describe}`);
   const daemon = new Daemon(cfg, { log: (l) => say(`  │ ${l}`) });
   const store = Store.open(cfg.agent.dataDir);
