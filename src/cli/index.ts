@@ -8,6 +8,7 @@ import { registerCompletion } from './completion.js';
 import { registerControl } from './control.js';
 import { registerDemo } from './demo.js';
 import { registerDoctor } from './doctor.js';
+import { registerEval } from './eval.js';
 import { registerEvents } from './events.js';
 import { registerExplain } from './explain.js';
 import { registerLifecycle } from './lifecycle.js';
@@ -44,6 +45,7 @@ Getting started:
   registerActions(program, globals);
   registerControl(program, globals);
   registerDemo(program, globals);
+  registerEval(program, globals);
   registerSystem(program, globals);
   registerStore(program, globals);
   registerCompletion(program);
