@@ -4,8 +4,9 @@
 // time, and prints what happened to each: time to detect, root cause, action, time to recover
 // (verified), outcome. Exits 0 only if every fault was handled as expected.
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
-import type { Action, Cause, Ticket } from '../domain/types.js';
+import type { Action, Cause, ResolvedConfig, Ticket } from '../domain/types.js';
 import { Daemon } from '../daemon/daemon.js';
 import { Store } from '../store/store.js';
 import { waitFor } from '../lib/wait.js';
@@ -21,8 +22,9 @@ export interface Stage {
   ready?: () => Promise<boolean>;
   /** Lab directory to remove at the end (unless --keep). */
   dir: string;
-  /** Stops what the lab runs besides Warden's services; Warden's are killed by the scenario's `services`. */
-  teardown(store: Store, dataDir: string): Promise<void>;
+  /** Stops what the lab runs besides Warden's services; Warden's are killed by the scenario's `services`.
+   *  `store` is null when the lab's config did not load and no Warden ran. */
+  teardown(store: Store | null, dataDir: string): Promise<void>;
 }
 
 /** What a fault should lead to. `actions` must each complete on the ticket, and nothing else may run. */
@@ -32,15 +34,24 @@ export interface Expect {
   cause: Cause;
   /** `type target` of every action expected to complete, in any order; [] for none. */
   actions: string[];
-  status: 'resolved' | 'escalated';
+  /** `none`: a control run, no ticket and no action may appear while it is observed. */
+  status: 'resolved' | 'escalated' | 'none';
+  /** How many of the daemon's passes a control run is observed for. */
+  observePasses?: number;
   /** Run once the ticket is diagnosed and the daemon has made a few more passes (a partition healed). */
   heal?: () => Promise<void>;
+}
+
+/** What an injector may use besides the stage: the store Warden writes, the daemon itself. */
+export interface FaultRun {
+  store: Store;
+  daemon: Daemon;
 }
 
 export interface DemoFault<S extends Stage> {
   name: string;
   /** Injects the fault, and says what to expect (computed then: which member leads, say). */
-  inject(stage: S, pid: (svc: string) => number): Promise<Expect> | Expect;
+  inject(stage: S, pid: (svc: string) => number, run: FaultRun): Promise<Expect> | Expect;
 }
 
 export interface Scenario<S extends Stage = Stage> {
@@ -62,12 +73,29 @@ export interface FaultResult {
   outcome: string;
   ok: boolean;
   why: string;
+  /** What was expected, and the facts the eval metrics are computed from. */
+  expect: Pick<Expect, 'service' | 'cause' | 'actions' | 'status'>;
+  ticket: { id: string; service: string; rootService: string | null; cause: Cause | null; status: string } | null;
+  /** Tickets the fault opened (more than one: the incident was split). */
+  tickets: number;
+  /** Warden's own actions during the fault (a person's are not counted), as `type target state`. */
+  actions: string[];
+  /** Warden's actions on a service other than the expected root cause (all of them on a control run). */
+  needless: number;
 }
 
 export async function runScenario<S extends Stage>(scenario: Scenario<S>, opts: { log?: (l: string) => void; keep?: boolean } = {}): Promise<FaultResult[]> {
   const say = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const stage = await scenario.setup();
-  const cfg = loadConfig(stage.configPath);
+  let cfg: ResolvedConfig;
+  try {
+    cfg = loadConfig(stage.configPath);
+  } catch (e) {
+    // Nothing of Warden's ran, but the lab may have (helpers, mounts): undo it before saying why.
+    await stage.teardown(null, join(stage.dir, 'data'));
+    if (!opts.keep) rmSync(stage.dir, { recursive: true, force: true });
+    throw e;
+  }
   say(`lab in ${stage.dir}: ${stage.describe}`);
   const daemon = new Daemon(cfg, { log: (l) => say(`  │ ${l}`) });
   const store = Store.open(cfg.agent.dataDir);
@@ -78,7 +106,7 @@ export async function runScenario<S extends Stage>(scenario: Scenario<S>, opts: 
     say('lab is up and healthy\n');
     for (const fault of scenario.faults) {
       say(`━━ fault: ${fault.name}`);
-      const { result: r, expect } = await runFault(fault, stage, store, daemon, scenario.faultTimeoutMs ?? 30_000);
+      const { result: r, expect } = await runFault(fault, stage, { store, daemon, agent: cfg.agent.name }, scenario.faultTimeoutMs ?? 30_000);
       results.push(r);
       say(`━━ ${r.ok ? 'handled' : 'NOT handled'}: ${r.outcome}${r.ok ? '' : ` (${r.why})`}\n`);
       // A fault left to people (escalated) stays; after one Warden mended, the lab is whole again.
@@ -93,7 +121,8 @@ export async function runScenario<S extends Stage>(scenario: Scenario<S>, opts: 
   return results;
 }
 
-async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, store: Store, daemon: Daemon, timeoutMs: number): Promise<{ result: FaultResult; expect: Expect }> {
+async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, run: FaultRun & { agent: string }, timeoutMs: number): Promise<{ result: FaultResult; expect: Expect }> {
+  const { store, daemon } = run;
   const before = new Set(store.listTickets({ limit: 1000 }).map((t) => `${t.id}:${t.occurrences}`));
   const actionsBefore = new Set(store.listActions({ limit: 10_000 }).map((a) => a.id));
   const pid = (svc: string): number => {
@@ -102,39 +131,53 @@ async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, store: S
     return p.pid;
   };
   const t0 = Date.now();
-  const expect = await fault.inject(stage, pid);
+  const expect = await fault.inject(stage, pid, run);
   let ticket: Ticket | undefined;
-  const fresh = (): Ticket | undefined => store.listTickets({ limit: 1000 }).find((t) => t.service === expect.service && !before.has(`${t.id}:${t.occurrences}`));
-  if (expect.heal) {
-    // The fault stays until its ticket is diagnosed and a few more passes have shown Warden leaves it be.
-    const diagnosed = await waitFor(() => fresh()?.cause ?? undefined, timeoutMs, 'the ticket diagnosed', { everyMs: 20 }).then(() => true, () => false);
-    if (diagnosed) await morePasses(daemon, 3, timeoutMs);
-    await expect.heal();
-  }
-  const done = await waitFor(() => {
+  const freshAll = (): Ticket[] => store.listTickets({ limit: 1000 }).filter((t) => !before.has(`${t.id}:${t.occurrences}`));
+  // The expected service's ticket; when Warden blamed another service, the ticket it did open.
+  const fresh = (): Ticket | undefined => { const all = freshAll(); return all.find((t) => t.service === expect.service) ?? all[0]; };
+  let done = false;
+  if (expect.status === 'none') {
+    // A control run: watched for some passes; any ticket or action of Warden's is a false positive.
+    await morePasses(daemon, expect.observePasses ?? 3, timeoutMs);
     ticket = fresh();
-    return !!ticket && (ticket.status === 'resolved' || ticket.status === 'escalated');
-  }, timeoutMs, 'the ticket to close', { everyMs: 20 }).then(() => true, () => false);
-  const newActions = store.listActions({ limit: 10_000 }).filter((a) => !actionsBefore.has(a.id));
+    done = true;
+  } else {
+    if (expect.heal) {
+      // The fault stays until its ticket is diagnosed and a few more passes have shown Warden leaves it be.
+      const diagnosed = await waitFor(() => fresh()?.cause ?? undefined, timeoutMs, 'the ticket diagnosed', { everyMs: 20 }).then(() => true, () => false);
+      if (diagnosed) await morePasses(daemon, 3, timeoutMs);
+      await expect.heal();
+    }
+    done = await waitFor(() => {
+      ticket = fresh();
+      return !!ticket && (ticket.status === 'resolved' || ticket.status === 'escalated');
+    }, timeoutMs, 'the ticket to close', { everyMs: 20 }).then(() => true, () => false);
+  }
+  // A person's actions (a deploy) are part of the scenario, not Warden's doing.
+  const newActions = store.listActions({ limit: 10_000 }).filter((a) => !actionsBefore.has(a.id) && a.requestedBy === run.agent);
   const t = ticket;
   const detectMs = t ? firstSeen(store, t, t0) - t0 : null;
   const endAt = t?.status === 'resolved' ? t.resolvedAt : t?.updatedAt ?? null;
   const own = newActions.filter((a) => a.ticketId === t?.id);
+  const needless = newActions.filter((a) => expect.status === 'none' || (a.target !== expect.service && !expect.actions.includes(`${a.type} ${a.target}`)));
+  const tickets = freshAll();
   const problems: string[] = [];
-  if (!t) problems.push('no ticket opened');
+  if (expect.status === 'none') {
+    if (t) problems.push(`false positive: ticket ${t.id} (${t.service}: ${t.cause ?? 'undiagnosed'})`);
+  } else if (!t) problems.push('no ticket opened');
   else {
     if (!done) problems.push(`ticket still ${t.status}`);
     if (t.status !== expect.status) problems.push(`expected ${expect.status}, got ${t.status}`);
+    if (t.rootCause?.service !== expect.service) problems.push(`expected root cause ${expect.service}, got ${t.rootCause?.service ?? 'none'}`);
     if (t.cause !== expect.cause) problems.push(`expected cause ${expect.cause}, got ${t.cause}`);
     for (const want of expect.actions) {
       if (!own.some((a) => `${a.type} ${a.target}` === want && a.state === 'completed')) problems.push(`expected ${want}`);
     }
-    const others = newActions.filter((a) => !expect.actions.includes(`${a.type} ${a.target}`));
-    if (others.length > 0) problems.push(`unexpected actions: ${summarizeActions(others)}`);
   }
-  const tickets = store.listTickets({ limit: 1000 }).filter((x) => !before.has(`${x.id}:${x.occurrences}`));
+  if (needless.length > 0) problems.push(`unexpected actions: ${summarizeActions(needless)}`);
   if (tickets.length > 1) problems.push(`${tickets.length} tickets for one fault`);
-  const result = {
+  const result: FaultResult = {
     fault: fault.name,
     detectMs,
     rootCause: t?.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause}` : '-',
@@ -143,6 +186,11 @@ async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, store: S
     outcome: t ? `${t.status}${t.status === 'escalated' ? ` (${t.reason ?? ''})` : ''}` : 'no ticket',
     ok: problems.length === 0,
     why: problems.join('; '),
+    expect: { service: expect.service, cause: expect.cause, actions: expect.actions, status: expect.status },
+    ticket: t ? { id: t.id, service: t.service, rootService: t.rootCause?.service ?? null, cause: t.cause, status: t.status } : null,
+    tickets: tickets.length,
+    actions: newActions.map((a) => `${a.type} ${a.target} ${a.state}`),
+    needless: needless.length,
   };
   return { result, expect };
 }

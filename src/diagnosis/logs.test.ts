@@ -149,3 +149,35 @@ void describe('log patterns: the table', () => {
     assert.deepEqual(lastRun(['a', 'b']), ['a', 'b']);
   });
 });
+
+void describe('log patterns: a dependency reached at the wrong address, or refusing the credentials', () => {
+  const cacheAddr = (): string => String(makeConfig().services.find((s) => s.name === 'cache')!.checks[0]!.probe.address);
+  const failingWeb = { cache: { process: running(), checks: 'healthy' as const }, web: { process: running(), checks: 'failing' as const } };
+
+  it('refused on loopback where no dependency listens, while its dependencies answer: web is misconfigured (config_drift), no restart', () => {
+    const line = 'web: cache 127.0.0.1:1: ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1';
+    const d = diagnoseWorld(failingWeb, [line]);
+    assert.deepEqual(d.rootCause, { service: 'web', host: 'local', cause: 'config_drift' });
+    assert.deepEqual(d.recommended, []);
+    assert.match(d.noRepair ?? '', /web connects to 127\.0\.0\.1:1, which is refused, while its dependencies \(cache\) answer .*wrong address/);
+    assert.ok(d.evidence.some((e) => e.source === 'dependsOn' && e.fact === 'cache answers at its own address now'));
+    assert.match(rejectedFor(d, 'process_hung'), /where none of its dependencies listens/);
+  });
+  it('the same line while the dependency is down decides nothing: the dependency comes first', () => {
+    const d = diagnoseWorld({ cache: { process: running(), checks: 'failing' }, web: { process: running(), checks: 'failing' } }, ['connect ECONNREFUSED 127.0.0.1:1']);
+    assert.equal(d.rootCause.service, 'cache');
+  });
+  it('credentials refused at a dependency\'s address: the dependency changed them (config_drift), a person must act', () => {
+    const line = `web: cache ${cacheAddr()}: WRONGPASS invalid username-password pair or user is disabled.`;
+    const d = diagnoseWorld(failingWeb, [line]);
+    assert.deepEqual(d.rootCause, { service: 'cache', host: 'local', cause: 'config_drift' });
+    assert.deepEqual(logFacts(d), [`credentials refused by ${cacheAddr()}, the address of dependency cache: "${line}"`]);
+    assert.deepEqual(d.recommended, []);
+    assert.match(d.noRepair ?? '', /^cache refuses web's credentials: they were changed or revoked/);
+  });
+  it('credentials refused by no known address: the service\'s own configuration', () => {
+    const d = diagnoseWorld(failingWeb, ['NOAUTH Authentication required.']);
+    assert.deepEqual(d.rootCause, { service: 'web', host: 'local', cause: 'config_drift' });
+    assert.deepEqual(d.recommended, []);
+  });
+});

@@ -5,7 +5,7 @@
 import type { Cause } from '../domain/types.js';
 
 export type LogSignal =
-  | 'port_in_use' | 'connection_refused' | 'permission_denied' | 'missing_module' | 'missing_file'
+  | 'port_in_use' | 'connection_refused' | 'auth_failed' | 'permission_denied' | 'missing_module' | 'missing_file'
   | 'out_of_memory' | 'disk_full' | 'too_many_files';
 
 export interface LogDetails {
@@ -84,6 +84,12 @@ export const LOG_PATTERNS: readonly LogPattern[] = [
   {
     signal: 'connection_refused', re: /ECONNREFUSED|connection refused/i, means: 'connection refused',
     cause: 'dependency_down', restartHelps: true, fatalOnly: false,
+    details: (line) => { const address = addressOf(line); return address === undefined ? {} : { address }; },
+  },
+  {
+    // A dependency refusing the credentials it was given (Redis, HTTP, databases): changed or revoked.
+    signal: 'auth_failed', re: /\bNOAUTH\b|\bWRONGPASS\b|authentication (?:failed|required)|invalid (?:username-)?password|access denied for user|\b401 Unauthorized/i,
+    means: 'credentials refused', cause: 'config_drift', restartHelps: false, fatalOnly: false,
     details: (line) => { const address = addressOf(line); return address === undefined ? {} : { address }; },
   },
   {

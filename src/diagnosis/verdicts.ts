@@ -110,7 +110,7 @@ function refused(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict | null
   if (!dep) {
     r.evidence.push({ source: 'log', fact: `connection refused${address ? ` by ${address}` : ''}, no dependency's address: ${quote(m)}` });
     r.notes.set('dependency_down', `the refused address ${address ?? '(not named)'} is not one of ${svc}'s dependencies' checks`);
-    return null;
+    return address === undefined ? null : wrongAddress(m, address, ctx, r);
   }
   r.evidence.push({ source: 'log', fact: `connection refused by ${address}, the address of dependency ${dep.name}: ${quote(m)}` });
   const back = answersNow(ctx.world, dep.name);
@@ -120,6 +120,38 @@ function refused(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict | null
     explains: `connection refused by dependency ${dep.name}`,
     // Back now: the dependent only has to connect again. Still down: the dependency's repair comes first.
     repair: back && m.restartHelps ? { restart: svc } : { none: `${dep.name} refuses connections at ${address}; it must be repaired first` },
+  };
+}
+
+/**
+ * Refused on this host at an address none of its dependencies serves, while all of them answer at
+ * their own: the service is configured with the wrong address (a misconfigured port). Only on
+ * loopback, where "nothing listens there" is certain; a remote address may be a system Warden does
+ * not know.
+ */
+function wrongAddress(m: LogMatch, address: string, ctx: LogContext, r: LogReading): LogVerdict | null {
+  const svc = ctx.spec.name;
+  const host = address.slice(0, address.lastIndexOf(':')).toLowerCase();
+  const deps = ctx.spec.dependsOn;
+  if (!(LOOPBACK.has(host) || /^127\./.test(host)) || deps.length === 0 || !deps.every((d) => answersNow(ctx.world, d))) return null;
+  r.evidence.push({ source: 'dependsOn', fact: `${deps.join(', ')} answer${deps.length === 1 ? 's' : ''} at ${deps.length === 1 ? 'its' : 'their'} own address now` });
+  return {
+    match: m, cause: 'config_drift', rootService: svc, confidence: 0.7,
+    explains: `${svc} connects to ${address}, where none of its dependencies listens`,
+    repair: { none: `${svc} connects to ${address}, which is refused, while its dependencies (${deps.join(', ')}) answer at their own addresses: its configuration points at the wrong address; correct it, then restart ${svc}` },
+  };
+}
+
+/** Credentials refused: by a dependency (its address in the line), that dependency changed them; a person makes both sides agree. */
+function authFailed(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
+  const svc = ctx.spec.name;
+  const dep = m.details.address === undefined ? null : dependencyAt(ctx, m.details.address);
+  r.evidence.push({ source: 'log', fact: `credentials refused${dep ? ` by ${m.details.address}, the address of dependency ${dep.name}` : ''}: ${quote(m)}` });
+  const who = dep ? `${dep.name} refuses ${svc}'s credentials` : `${svc}'s credentials are refused`;
+  return {
+    match: m, cause: m.cause, rootService: dep?.name ?? svc, confidence: dep ? 0.85 : 0.7,
+    explains: dep ? `credentials refused by dependency ${dep.name}` : 'credentials refused',
+    repair: { none: `${who}: they were changed or revoked; a restart sends the same ones. A person must make them agree, then restart ${svc}` },
   };
 }
 
@@ -154,6 +186,7 @@ export function judgeLog(matches: readonly LogMatch[], ctx: LogContext): LogRead
     switch (m.signal) {
       case 'port_in_use': v = portInUse(m, ctx, r); break;
       case 'connection_refused': v = refused(m, ctx, r); break;
+      case 'auth_failed': v = authFailed(m, ctx, r); break;
       case 'missing_module':
       case 'missing_file':
       case 'permission_denied': v = needsPerson(m, ctx, r); break;

@@ -18,7 +18,7 @@ export const defaultScenario: Scenario<DefaultStage> = {
       configPath: lab.configPath,
       describe: `cache (redis-server :${lab.ports.cache}) ← web (node :${lab.ports.web}), worker`,
       healthy: ['cache', 'web', 'worker'],
-      teardown: async (store, dataDir) => killLab(store, dataDir),
+      teardown: async (store, dataDir) => { if (store) killLab(store, dataDir); },
     };
   },
   faults: [

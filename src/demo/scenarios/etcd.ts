@@ -76,7 +76,7 @@ export const etcdScenario: Scenario<EtcdStage> = {
         return views.every((v) => v !== null && v.leader !== null && v.leader === views[0]!.leader);
       },
       teardown: async (store, dataDir) => {
-        killLab(store, dataDir, names);
+        if (store) killLab(store, dataDir, names);
         await etcd.destroy();
       },
     };

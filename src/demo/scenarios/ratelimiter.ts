@@ -93,7 +93,7 @@ export const limiterScenario: Scenario<LimiterStage> = {
       ports, dir, configPath,
       describe: `redis-server :${redisPort} ← ${NODES.map((n) => `${n} :${ports[n]}`).join(', ')}`,
       healthy: ['redis', ...NODES, 'limiter'],
-      teardown: async (store, dataDir) => killLab(store, dataDir, ['redis', ...NODES]),
+      teardown: async (store, dataDir) => { if (store) killLab(store, dataDir, ['redis', ...NODES]); },
     };
   },
   faults: [
