@@ -113,6 +113,9 @@ export class SshTransport implements Transport {
     opts.signal?.addEventListener('abort', kill, { once: true });
     stream.once('close', () => { clearTimeout(timer); kill(); });
     child.once('error', (e) => stream.destroy(e));
+    // The pipes are sockets: one reset when ssh is killed (the stream closed, a timeout) would be an
+    // uncaught error on the pipe itself. It is the stream's error, or nothing once the stream is gone.
+    for (const pipe of [child.stdin, child.stdout]) pipe.on('error', (e) => stream.destroy(e));
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) {
