@@ -336,7 +336,7 @@ export function decide(input: DecideInput): DecideOutput {
     if (t.evidenceKey === key && t.status !== 'diagnosing') return t;
     const ans = answerOf(t.id, key);
     if (ans) {
-      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold, ...(nextStep(t) ? { keepCause: true } : {}) } : { type: 'diagnosis_failed', key, error: ans.error });
+      return onT(t, 'diagnosis' in ans ? { type: 'diagnosed', key, diagnosis: ans.diagnosis, flapThreshold: config.agent.flapThreshold, ...(nextStep(t) || waitingOut(t, ans.diagnosis) ? { keepCause: true } : {}) } : { type: 'diagnosis_failed', key, error: ans.error });
     }
     const changed = t.evidenceKey !== key;
     if (changed) t = onT(t, { type: 'diagnose', key });
@@ -487,6 +487,16 @@ export function decide(input: DecideInput): DecideOutput {
     const occurrence = t.history?.at(-1);
     return detection.subjects[t.service] !== undefined && t.cause !== null &&
       ticketActions(t).at(-1)?.state === 'completed' && occurrence?.n === t.occurrences && occurrence.verification === null;
+  }
+
+  /**
+   * Whether a subject's ticket is waiting out a known cause (a partition) and the new diagnosis
+   * asks for no action either: what shows while the problem mends (an election as a member
+   * rejoins, a check and a reading that disagree for a moment) is its aftermath, not a new root.
+   */
+  function waitingOut(t: Ticket, d: Diagnosis): boolean {
+    return detection.subjects[t.service] !== undefined && t.diagnosis?.waitFor !== undefined &&
+      t.cause !== null && t.cause !== 'unknown' && d.recommended.length === 0;
   }
 
   /** Queues a validated action whose wait is over; says whether it is queued. */

@@ -12,6 +12,7 @@ import { PromqlInvariants } from './promql.js';
 
 /** A reading may take this long at most (and never longer than the subject's interval). */
 const READ_TIMEOUT_MS = 2000;
+const MIN_READ_TIMEOUT_MS = 1000;
 
 export class SubjectObserver {
   private readonly facts = new Map<string, SubjectFacts>();
@@ -59,7 +60,8 @@ export class SubjectObserver {
   private read(spec: SubjectSpec, plugin: SubjectPlugin): void {
     const ac = new AbortController();
     this.aborts.set(spec.name, ac);
-    const timeoutMs = Math.min(READ_TIMEOUT_MS, spec.intervalMs);
+    // Within the interval, but never less than a second: a loaded host answers late, not never.
+    const timeoutMs = Math.min(READ_TIMEOUT_MS, Math.max(MIN_READ_TIMEOUT_MS, spec.intervalMs));
     const timer = this.deps.clock.setTimeout(() => ac.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     const done = (next: SubjectFacts): void => {
       this.deps.clock.clearTimeout(timer);

@@ -59,7 +59,9 @@ export function quorum(ctx: InvariantContext): Violation | null {
   const need = Math.floor(n / 2) + 1;
   // A member whose process Warden saw go since the reading answers nothing now, whatever the
   // reading says: two members killed at once are counted out at once, not a reading later.
-  const up = answering(f).filter(([m]) => ctx.health[m]?.health !== 'missing').map(([m]) => m);
+  // And one that missed a reading (slow to answer on a loaded host) while its own check passes is
+  // counted in: a quorum is lost on members known down, not on one late answer.
+  const up = ctx.spec.members.filter((m) => ctx.health[m]?.health !== 'missing' && (f.members[m]?.ok === true || ctx.health[m]?.health === 'healthy'));
   // Members only starting are no new problem: one must be known down (as for a group).
   if (up.length >= need || !ctx.spec.members.some((m) => down(ctx, f, m))) return null;
   const out = ctx.spec.members.filter((m) => !up.includes(m));
@@ -136,11 +138,25 @@ export function lag(ctx: InvariantContext): Violation | null {
   return { reason: `raft index behind the leader by more than ${paramsOf(ctx).maxLag}: ${behind.map(([m, v]) => `${m} ${top - v.index}`).join(', ')}`, blame: behind.map(([m]) => m), value: Math.max(...behind.map(([, v]) => top - v.index)) };
 }
 
+/** A member whose process is gone: its own failure (process_exited). */
+const gone = (ctx: InvariantContext, m: string): boolean => ctx.health[m]?.health === 'missing';
+
+export function membersUp(ctx: InvariantContext): Violation | null {
+  const out = ctx.spec.members.filter((m) => gone(ctx, m));
+  if (out.length === 0) return null;
+  return { reason: `${out.join(', ')} not running`, blame: out };
+}
+
+/**
+ * A member that runs but is not healthy (its check fails, or it does not answer the reading): why
+ * is not known yet — a partition, a hang, a slow disk — so its cause is `unknown` until a graver
+ * invariant (partition, quorum) says.
+ */
 export function membersHealthy(ctx: InvariantContext): Violation | null {
   const f = factsOf(ctx);
-  const out = ctx.spec.members.filter((m) => down(ctx, f, m));
+  const out = ctx.spec.members.filter((m) => !gone(ctx, m) && down(ctx, f, m));
   if (out.length === 0) return null;
-  return { reason: `${out.join(', ')} not healthy`, blame: out };
+  return { reason: `${out.join(', ')} ${out.length > 1 ? 'run' : 'runs'} but ${out.length > 1 ? 'are' : 'is'} not healthy`, blame: out };
 }
 
 /**
@@ -236,7 +252,8 @@ export default defineSubject({
     { id: 'no-nospace', cause: 'resource_exhausted', description: 'no NOSPACE alarm', check: noSpace },
     { id: 'partition', cause: 'network_partition', description: 'every member that runs can be reached', check: partition },
     { id: 'lag', cause: 'performance_degraded', description: 'no member far behind the leader', check: lag },
-    { id: 'members-healthy', cause: 'process_exited', description: 'every member healthy', check: membersHealthy },
+    { id: 'members-up', cause: 'process_exited', description: 'every member runs', check: membersUp },
+    { id: 'members-healthy', cause: 'unknown', description: 'every member that runs is healthy', check: membersHealthy },
   ],
   repair,
   actions: etcdActions,

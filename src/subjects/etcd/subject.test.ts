@@ -42,6 +42,14 @@ void describe('subject: etcd', () => {
     assert.deepEqual([...d.actions.values()].map((a) => `${a.type} ${a.target}`), ['restart e1'], 'only the dead member');
   });
 
+  it('the leader killed while a follower answers late (its check passing): leader_lost, not quorum_lost', () => {
+    const d = driver();
+    const w = world(d, { e1: silent, e2: { ok: false, error: 'no answer within 1000 ms' }, e3: ok('c', 'a') }, { e1: dead() });
+    (w.subjects!.etcd as { facts: EtcdFacts }).facts.ids = { a: 'e1', b: 'e2', c: 'e3' };
+    d.pass(w);
+    assert.equal(d.onlyTicket().cause, 'leader_lost');
+  });
+
   it('the leader killed before the others notice: leader_lost at once, naming it', () => {
     const d = driver();
     const ids = { a: 'e1', b: 'e2', c: 'e3' };
@@ -194,6 +202,17 @@ void describe('subject: etcd', () => {
     });
   });
 
+  it('a partition mending keeps its cause: the election as the member rejoins is its aftermath, not a new root', () => {
+    const d = driver();
+    d.pass(world(d, { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: running(), checks: 'failing' } }));
+    const t = d.onlyTicket();
+    assert.equal(t.cause, 'network_partition');
+    // The link is back: e1 answers, and its higher term sends the cluster into an election.
+    d.advance(100).pass(world(d, { e1: ok('a', null), e2: ok('b', 'b'), e3: ok('c', 'b') }, { e1: { process: running(), checks: 'failing' } }));
+    assert.equal(d.ticket(t.id).cause, 'network_partition');
+    assert.equal(d.actions.size, 0);
+  });
+
   it('a partition healed: the ticket is verified like a repair (stable for verify.stable), then resolved', () => {
     const d = driver();
     const cut = { e1: silent, e2: ok('b', 'b'), e3: ok('c', 'b') };
@@ -237,7 +256,7 @@ void describe('subject: etcd', () => {
     for (let i = 0; i < 10 && steps(d).length < 2; i++) d.advance(200).pass(world(d, { e1: ok('a', 'c'), e2: silent, e3: ok('c', 'c') }, { e1, e2: dead() }));
     assert.deepEqual(steps(d), ['restart e1', 'restart e2'], 'one at a time, the running member untouched');
     assert.equal(d.ticket(t.id).cause, 'quorum_lost', 'the same problem: what broke first');
-    assert.match(d.ticket(t.id).diagnosis?.evidence[0]?.fact ?? '', /^e2 not healthy$/, 'the evidence is the new one');
+    assert.match(d.ticket(t.id).diagnosis?.evidence[0]?.fact ?? '', /^e2 not running$/, 'the evidence is the new one');
   });
 });
 
