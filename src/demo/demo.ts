@@ -144,8 +144,9 @@ async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, run: Fau
     done = true;
   } else {
     if (expect.heal) {
-      // The fault stays until its ticket is diagnosed and a few more passes have shown Warden leaves it be.
-      const diagnosed = await waitFor(() => fresh()?.cause ?? undefined, timeoutMs, 'the ticket diagnosed', { everyMs: 20 }).then(() => true, () => false);
+      // The fault stays until its ticket names the expected cause (or the time is up) and a few
+      // more passes have shown that Warden leaves it be.
+      const diagnosed = await waitFor(() => fresh()?.cause === expect.cause, timeoutMs, 'the ticket diagnosed', { everyMs: 20 }).then(() => true, () => false);
       if (diagnosed) await morePasses(daemon, 3, timeoutMs);
       await expect.heal();
     }

@@ -1,22 +1,28 @@
 // `warden demo etcd`: a 3-member etcd cluster, each member in its own network namespace (the etcd
 // lab builds the network; Warden starts and supervises the members), judged through etcd's own API
-// as one subject. Needs root and etcd-server (the lab says what is missing).
+// as one subject. Four faults: the leader killed, two of three killed (quorum lost: restarted one at
+// a time), a follower cut off by the network (waited for, never restarted), NOSPACE under a small
+// quota (compact, defragment, disarm). Needs root and etcd-server (the lab says what is missing).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fillQuota, partition } from '../../subjects/etcd/chaos.js';
 import { EtcdLab } from '../../subjects/etcd/lab.js';
 import { killLab } from '../lab.js';
 import type { Scenario, Stage } from '../demo.js';
 
 type EtcdStage = Stage & { etcd: EtcdLab; names: string[] };
 
-/** The member that leads now, as the members say. */
-async function leaderOf(s: EtcdStage): Promise<string> {
+/** A quota small enough to fill in a second or two, large enough for the cluster's own needs. */
+const QUOTA_BYTES = 4 * 1024 * 1024;
+
+/** The index of the member that leads now, as the members say. */
+async function leaderIndex(s: EtcdStage): Promise<number> {
   const ids = await s.etcd.memberIds();
   const leaderId = (await s.etcd.client(0).status()).leader;
   const i = [...ids].find(([, id]) => id === leaderId)?.[0];
   if (i === undefined) throw new Error('the cluster names no leader');
-  return s.names[i]!;
+  return i;
 }
 
 /** The warden.yaml: the members as processes run in their namespaces, and the cluster as a subject. */
@@ -49,7 +55,7 @@ subjects:
 policy:
   rules:
     - match: { service: "*" }
-      allow: [start, restart]
+      allow: [start, restart, etcd.defragment, etcd.disarm]
       approval: none
   limits:
     - { action: restart, per: service, max: 10, window: 10m }
@@ -58,10 +64,10 @@ policy:
 
 export const etcdScenario: Scenario<EtcdStage> = {
   name: 'etcd',
-  description: 'a 3-member etcd cluster in network namespaces: the leader killed',
+  description: 'a 3-member etcd cluster in network namespaces: leader killed, quorum lost, a partition, NOSPACE',
   faultTimeoutMs: 60_000,
   async setup() {
-    const etcd = await EtcdLab.start({ processes: false });
+    const etcd = await EtcdLab.start({ processes: false, quotaBackendBytes: QUOTA_BYTES });
     const dir = mkdtempSync(join(tmpdir(), 'warden-demo-etcd-'));
     const configPath = join(dir, 'warden.yaml');
     writeFileSync(configPath, etcdConfig(dir, etcd));
@@ -85,9 +91,37 @@ export const etcdScenario: Scenario<EtcdStage> = {
     {
       name: 'kill -9 the leader',
       async inject(s, pid) {
-        const leader = await leaderOf(s);
+        const leader = s.names[await leaderIndex(s)]!;
         process.kill(pid(leader), 'SIGKILL');
         return { service: 'cluster', cause: 'leader_lost', actions: [`restart ${leader}`], status: 'resolved' };
+      },
+    },
+    {
+      name: 'kill -9 two of three',
+      async inject(s, pid) {
+        const lead = await leaderIndex(s);
+        const [a, b] = s.names.filter((_, i) => i !== lead) as [string, string];
+        process.kill(pid(a), 'SIGKILL');
+        process.kill(pid(b), 'SIGKILL');
+        return { service: 'cluster', cause: 'quorum_lost', actions: [`restart ${a}`, `restart ${b}`], status: 'resolved' };
+      },
+    },
+    {
+      name: 'partition a follower',
+      async inject(s) {
+        const lead = await leaderIndex(s);
+        const victim = s.etcd.members.findIndex((_, i) => i !== lead);
+        const cut = await partition(s.etcd, victim);
+        // Waited for, never restarted; the link comes back once Warden has shown it leaves it be.
+        return { service: 'cluster', cause: 'network_partition', actions: [], status: 'resolved', heal: () => cut.undo() };
+      },
+    },
+    {
+      name: 'NOSPACE (4 MiB quota)',
+      async inject(s) {
+        await fillQuota(s.etcd, 0);
+        const [m0, m1, m2] = s.names as [string, string, string];
+        return { service: 'cluster', cause: 'resource_exhausted', actions: [`etcd.defragment ${m0}`, `etcd.defragment ${m1}`, `etcd.defragment ${m2}`, `etcd.disarm ${m0}`], status: 'resolved' };
       },
     },
   ],
