@@ -31,6 +31,8 @@ export interface Stage {
 export interface Expect {
   /** The ticket's service (a subject's name for a cluster problem). */
   service: string;
+  /** The root cause's service when it is not the ticket's own (a subject's ticket whose root is a member). */
+  root?: string;
   cause: Cause;
   /** `type target` of every action expected to complete, in any order; [] for none. */
   actions: string[];
@@ -74,7 +76,7 @@ export interface FaultResult {
   ok: boolean;
   why: string;
   /** What was expected, and the facts the eval metrics are computed from. */
-  expect: Pick<Expect, 'service' | 'cause' | 'actions' | 'status'>;
+  expect: Pick<Expect, 'service' | 'root' | 'cause' | 'actions' | 'status'>;
   ticket: { id: string; service: string; rootService: string | null; cause: Cause | null; status: string } | null;
   /** Tickets the fault opened (more than one: the incident was split). */
   tickets: number;
@@ -161,7 +163,7 @@ async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, run: Fau
   const detectMs = t ? firstSeen(store, t, t0) - t0 : null;
   const endAt = t?.status === 'resolved' ? t.resolvedAt : t?.updatedAt ?? null;
   const own = newActions.filter((a) => a.ticketId === t?.id);
-  const needless = newActions.filter((a) => expect.status === 'none' || (a.target !== expect.service && !expect.actions.includes(`${a.type} ${a.target}`)));
+  const needless = newActions.filter((a) => expect.status === 'none' || (a.target !== (expect.root ?? expect.service) && !expect.actions.includes(`${a.type} ${a.target}`)));
   const tickets = freshAll();
   const problems: string[] = [];
   if (expect.status === 'none') {
@@ -170,7 +172,8 @@ async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, run: Fau
   else {
     if (!done) problems.push(`ticket still ${t.status}`);
     if (t.status !== expect.status) problems.push(`expected ${expect.status}, got ${t.status}`);
-    if (t.rootCause?.service !== expect.service) problems.push(`expected root cause ${expect.service}, got ${t.rootCause?.service ?? 'none'}`);
+    const root = expect.root ?? expect.service;
+    if (t.rootCause?.service !== root) problems.push(`expected root cause ${root}, got ${t.rootCause?.service ?? 'none'}`);
     if (t.cause !== expect.cause) problems.push(`expected cause ${expect.cause}, got ${t.cause}`);
     for (const want of expect.actions) {
       if (!own.some((a) => `${a.type} ${a.target}` === want && a.state === 'completed')) problems.push(`expected ${want}`);
@@ -187,7 +190,7 @@ async function runFault<S extends Stage>(fault: DemoFault<S>, stage: S, run: Fau
     outcome: t ? `${t.status}${t.status === 'escalated' ? ` (${t.reason ?? ''})` : ''}` : 'no ticket',
     ok: problems.length === 0,
     why: problems.join('; '),
-    expect: { service: expect.service, cause: expect.cause, actions: expect.actions, status: expect.status },
+    expect: { service: expect.service, ...(expect.root !== undefined ? { root: expect.root } : {}), cause: expect.cause, actions: expect.actions, status: expect.status },
     ticket: t ? { id: t.id, service: t.service, rootService: t.rootCause?.service ?? null, cause: t.cause, status: t.status } : null,
     tickets: tickets.length,
     actions: newActions.map((a) => `${a.type} ${a.target} ${a.state}`),

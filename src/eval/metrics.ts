@@ -59,7 +59,7 @@ function spread(values: number[]): Spread {
   return { p50: percentile(s, 50), p95: percentile(s, 95), n: s.length };
 }
 
-const located = (r: FaultResult): boolean => r.ticket !== null && r.ticket.rootService === r.expect.service;
+const located = (r: FaultResult): boolean => r.ticket !== null && r.ticket.rootService === (r.expect.root ?? r.expect.service);
 const rightCause = (r: FaultResult): boolean => located(r) && r.ticket!.cause === r.expect.cause;
 
 export function computeMetrics(records: readonly RunRecord[], llm = { calls: 0, tokens: 0 }): Metrics {

@@ -128,11 +128,36 @@ test('audit verify fails after any single record is altered, deleted or reordere
 });
 
 test('npm run demo: every fault handled, table printed, exit 0', { timeout: 120_000 }, async () => {
-  const r = await cli(['demo']);
+  const r = await cli(['demo'], { timeoutMs: 110_000 });
   assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
   assert.match(r.stdout, /kill -9 web .*│ ok: resolved/);
   assert.match(r.stdout, /SIGSTOP web \(hang\) .*web: process_hung .*│ ok: resolved/);
   assert.match(r.stdout, /kill -9 cache \(dependency\) .*cache: process_exited .*restart cache .*│ ok: resolved/);
   assert.match(r.stdout, /crash loop worker .*worker: crash_loop .*│ ok: escalated/);
   assert.match(r.stdout, /4\/4 faults handled as expected/);
+});
+
+test('warden demo ratelimiter: Redis killed, drift, ghost allowing — each handled, exit 0', { timeout: 150_000 }, async () => {
+  const r = await cli(['demo', 'ratelimiter'], { timeoutMs: 140_000 });
+  assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+  assert.match(r.stdout, /kill -9 redis .*redis: dependency_down .*restart redis .*│ ok: resolved/);
+  assert.match(r.stdout, /stale cache on n3 \(drift\) .*limiter: data_inconsistency .*ratelimiter\.flush n3 .*│ ok: resolved/);
+  assert.match(r.stdout, /n1 allows 15, not 5 \(ghost\) .*ratelimiter\.set-limit n1 .*│ ok: resolved/);
+  assert.match(r.stdout, /3\/3 faults handled as expected/);
+});
+
+test('warden demo etcd: leader, quorum, partition, NOSPACE — each handled, exit 0', { timeout: 200_000, skip: process.env.WARDEN_SKIP_ETCD === '1' ? 'WARDEN_SKIP_ETCD=1 is set' : false }, async () => {
+  const r = await cli(['demo', 'etcd'], { timeoutMs: 190_000 });
+  assert.equal(r.code, 0, r.stdout.slice(-3000) + r.stderr);
+  assert.match(r.stdout, /kill -9 the leader .*cluster: leader_lost .*│ ok: resolved/);
+  assert.match(r.stdout, /kill -9 two of three .*cluster: quorum_lost .*│ ok: resolved/);
+  assert.match(r.stdout, /partition a follower .*cluster: network_partition .*│ none .*│ ok: resolved/);
+  assert.match(r.stdout, /NOSPACE \(4 MiB quota\) .*cluster: resource_exhausted .*etcd\.disarm .*│ ok: resolved/);
+  assert.match(r.stdout, /4\/4 faults handled as expected/);
+});
+
+test('warden demo with an unknown scenario says which exist, exit 2', async () => {
+  const r = await cli(['demo', 'etdc']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown demo scenario "etdc" \(did you mean "etcd"\?\); scenarios are: default, etcd, ratelimiter/);
 });

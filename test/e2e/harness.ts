@@ -16,10 +16,11 @@ export const WARDEN = join(ROOT, 'bin', 'warden');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-export function cli(args: string[], opts: { config?: string; cwd?: string } = {}): Promise<CliResult> {
+/** Runs the CLI; it is killed after `timeoutMs` (30 s: a command; a demo needs more). */
+export function cli(args: string[], opts: { config?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   const full = opts.config ? ['--config', opts.config, ...args] : args;
   return new Promise((resolve) => {
-    execFile(WARDEN, full, { cwd: opts.cwd ?? ROOT, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(WARDEN, full, { cwd: opts.cwd ?? ROOT, timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -101,7 +101,7 @@ export const limiterScenario: Scenario<LimiterStage> = {
       name: 'kill -9 redis',
       inject: (_s, pid) => {
         process.kill(pid('redis'), 'SIGKILL');
-        return { service: 'limiter', cause: 'dependency_down', actions: ['restart redis'], status: 'resolved' };
+        return { service: 'limiter', root: 'redis', cause: 'dependency_down', actions: ['restart redis'], status: 'resolved' };
       },
     },
     {
