@@ -726,6 +726,24 @@ export interface Diagnosis {
   /** When nothing is recommended yet: what is awaited first (a member starting); no escalation. */
   waitFor?: string;
   diagnoser: string;
+  /**
+   * Each diagnoser's own answer when several ran side by side (diagnosis.diagnosers): what it said,
+   * or why it gave nothing. The diagnosis above is the one `diagnosis.require` chose.
+   */
+  opinions?: Opinion[];
+  /** Set when the diagnosers disagree on the root cause: one sentence saying who said what. */
+  disagreement?: string;
+}
+
+export interface Opinion {
+  diagnoser: string;
+  rootCause: { service: string; cause: Cause } | null;
+  confidence: number | null;
+  recommended: Diagnosis['recommended'];
+  /** The evidence ids it cited (diagnosis/pieces.ts). */
+  citations: string[];
+  /** Why it gave no answer (budget spent, refused, invalid twice, timeout), else null. */
+  error: string | null;
 }
 
 /** How the last verification of an occurrence's repair ended: held (healthy long enough) or failed. */
