@@ -253,6 +253,8 @@ export interface ResolvedConfig {
   notify: NotifyChannel[];
   /** Alerts taken in from Alertmanager (POST /api/alerts); absent (hand-built configs): the defaults. */
   alerts?: AlertsSpec;
+  /** Who diagnoses (diagnosis section); absent (hand-built configs): the rules alone. */
+  diagnosis?: DiagnosisSpec;
   /** The dead man's switch: a URL pinged after healthy passes; null or absent: none. */
   heartbeat?: HeartbeatSpec | null;
   /** Other Wardens this one watches through their /healthz; absent: none. */
@@ -733,6 +735,26 @@ export interface Diagnosis {
   opinions?: Opinion[];
   /** Set when the diagnosers disagree on the root cause: one sentence saying who said what. */
   disagreement?: string;
+}
+
+export interface LlmSpec {
+  provider: 'anthropic' | 'openai';
+  model: string;
+  baseURL: string | null;
+  /** Absolute. */
+  apiKeyFile: string | null;
+  apiKeyEnv: string | null;
+  stream: boolean;
+  timeoutMs: number;
+  maxTokens: number;
+  budget: { callsPerDay: number; tokensPerDay: number; callsPerTicket: number; tokensPerTicket: number };
+}
+
+export interface DiagnosisSpec {
+  diagnosers: string[];
+  require: 'agree' | 'rules' | 'any';
+  redact: string[];
+  llm: Record<string, LlmSpec>;
 }
 
 export interface Opinion {
