@@ -8,6 +8,7 @@ import {
 import { state } from './color.js';
 import { occurrenceLines } from './occurrences.js';
 import { submit } from './submit.js';
+import { llmCallJson, llmCallLines, opinionLines } from './llmcalls.js';
 
 const STATUSES: TicketStatus[] = ['open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held'];
 
@@ -38,13 +39,15 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
   tickets.command('show <id>')
     .description('show one ticket: findings, diagnosis with evidence and rejected alternatives, actions')
     .option('--json', 'print JSON')
-    .action((id: string, o: { json?: boolean }) => {
+    .option('--llm', "also show each LLM diagnoser's calls: the prompt as sent (redacted), the response, tokens and outcome")
+    .action((id: string, o: { json?: boolean; llm?: boolean }) => {
       const cfg = readConfig(globals());
       withStore(cfg, 'read', (s) => {
         const t = s.getTicket(id);
         if (!t) throw new CliError(`no ticket ${id}; see "warden tickets list --all"`);
         const actions = t.actionIds.map((a) => s.getAction(a)).filter((a) => a !== null);
-        if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson) });
+        const calls = o.llm ? s.llm.forTicket(t.id) : [];
+        if (o.json) return printJson({ ...ticketJson(t), actions: actions.map(actionJson), ...(o.llm ? { llmCalls: calls.map(llmCallJson) } : {}) });
         const out: string[] = [];
         out.push(`ticket ${t.id}  ${state(t.status)}${t.reason ? ` — ${t.reason}` : ''}`);
         const p = pausesOf(s).get(t.service);
@@ -52,6 +55,8 @@ export function registerTickets(program: Command, globals: () => GlobalOpts): vo
         out.push(`  root cause   ${t.rootCause ? `${t.rootCause.service}: ${t.rootCause.cause} (confidence ${t.confidence})` : 'not diagnosed'}`);
         out.push(`  occurrences  ${t.occurrences}${t.flapping ? ' (flapping)' : ''}   opened ${new Date(t.openedAt).toISOString()}${t.resolvedAt ? `   resolved ${new Date(t.resolvedAt).toISOString()}` : ''}`);
         out.push(...occurrenceLines(t, new Map(actions.map((a) => [a.id, a]))));
+        out.push(...opinionLines(t.diagnosis));
+        if (o.llm) out.push(...llmCallLines(calls));
         process.stdout.write(`${out.join('\n')}\n`);
       });
     });

@@ -16,6 +16,7 @@ import { parseBytes, parseDuration } from '../lib/duration.js';
 import type { ConfigOutput } from './schema.js';
 import { compileHost } from './hosts.js';
 import { checkId } from './semantic.js';
+import { compileDiagnosis } from './diagnosis.js';
 
 type ServiceIn = ConfigOutput['services'][number];
 type CheckIn = ServiceIn['checks'][number];
@@ -59,6 +60,7 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       return { name: n.name, type, ...fields, ...compileChannelCommon(n) } as NotifyChannel;
     }),
     alerts: { labels: [...cfg.alerts.labels], expireAfterMs: parseDuration(cfg.alerts.expireAfter) },
+    diagnosis: compileDiagnosis(cfg.diagnosis, base),
     heartbeat: cfg.heartbeat === undefined ? null : {
       url: cfg.heartbeat.url, method: cfg.heartbeat.method, everyMs: parseDuration(cfg.heartbeat.every), timeoutMs: parseDuration(cfg.heartbeat.timeout),
     },

@@ -59,6 +59,7 @@ test('a minimal config compiles with every default filled in', () => {
     notify: [],
     subjects: [],
     alerts: { labels: ['service', 'job', 'instance'], expireAfterMs: 5 * 3_600_000 },
+    diagnosis: { diagnosers: ['rules'], require: 'rules', redact: [], llm: {} },
     heartbeat: null,
     peers: [],
   });

@@ -17,6 +17,7 @@ import { probes } from '../probes/index.js';
 import { DEFAULT_URL as DEFAULT_PROMETHEUS } from '../probes/promql/index.js';
 import { subjects } from '../subjects/index.js';
 import { hostSchema } from './hosts.js';
+import { diagnosisSchema } from './diagnosis.js';
 import { AGENT_NAME, MAX_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
 export { show } from './fields.js';
@@ -306,6 +307,7 @@ export const configSchema = z
       .default([])
       .meta({ description: `Systems made of services, with invariants over them (docs/subjects.md), each with exactly one of: ${Object.keys(subjects).join(', ')}.` }),
     alerts: alertsSchema,
+    diagnosis: diagnosisSchema,
     heartbeat: heartbeatSchema,
     peers: z
       .array(peerSchema)

@@ -12,8 +12,9 @@ import type { AuditIntent } from '../domain/audit.js';
 import type { DiagnoseRequest } from '../domain/decide.js';
 import { detect } from '../domain/detect.js';
 import type { Action, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
-import { rulesDiagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
-import { logEvidence } from '../diagnosis/gather.js';
+import { rulesDiagnoser, type Diagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
+import { configuredDiagnoser } from '../diagnosis/llm/build.js';
+import { logEvidence, storeAndHostEvidence } from '../diagnosis/gather.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
@@ -89,6 +90,8 @@ export class Daemon {
   private podmanDriver!: PodmanDriver;
   private executor!: Executor;
   private diagnoses!: DiagnosisRunner;
+  /** The rules, or the rules side by side with LLMs (diagnosis.diagnosers); built at start. */
+  private diagnoser: Diagnoser = rulesDiagnoser;
   private reconciler!: Reconciler;
   private effects!: EffectRunner;
   private scheduler!: CheckScheduler;
@@ -382,8 +385,9 @@ export class Daemon {
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
       halted: () => this.self.damage?.text ?? null,
     });
+    this.diagnoser = configuredDiagnoser(cfg, this.store.llm, this.clock);
     this.diagnoses = new DiagnosisRunner({
-      diagnoser: rulesDiagnoser, clock: this.clock, timeoutMs: DIAGNOSIS_TIMEOUT_MS,
+      diagnoser: this.diagnoser, clock: this.clock, timeoutMs: DIAGNOSIS_TIMEOUT_MS,
       gather: (req) => this.evidence(req),
       onAnswer: (a) => { this.reconciler.answer(a); this.kick(); },
     });
@@ -410,7 +414,8 @@ export class Daemon {
       diagnosing: () => this.diagnoses.diagnosing,
       persistAlso: (out, now) => this.effects.persist(out, now),
       // Rules answer at once: applied in the pass that asks (one commit, as fast as before).
-      ...(rulesDiagnoser.diagnoseNow ? { diagnoseNow: (req: DiagnoseRequest) => ({ ticketId: req.ticketId, key: req.key, diagnosis: rulesDiagnoser.diagnoseNow!(this.evidence(req)) }) } : {}),
+      // With LLMs beside them, every diagnosis is an effect: the LLM's answer must not be skipped.
+      ...(this.diagnoser.diagnoseNow ? { diagnoseNow: (req: DiagnoseRequest) => ({ ticketId: req.ticketId, key: req.key, diagnosis: this.diagnoser.diagnoseNow!(this.evidence(req)) }) } : {}),
     });
     this.effects = new EffectRunner({
       store: this.store, config: () => this.config, clock: this.clock, metrics: this.metrics, executor: this.executor,
@@ -840,6 +845,7 @@ export class Daemon {
       ticketId: req.ticketId, key: req.key, config: this.config, world: this.evidenceWorld(req.problem), problem: req.problem,
       now: this.clock.now(), mono: this.clock.mono(), boot: this.bootId,
       ...logEvidence(this.config, spec, spec ? this.driverFor(spec).logTail(spec, 50) : []),
+      ...storeAndHostEvidence(this.config, this.store, req.problem),
     };
   }
 

@@ -5,12 +5,18 @@ import type { DiagnoseRequest } from '../domain/decide.js';
 import { registry, type Plugin } from '../plugins/plugin.js';
 import type { Diagnosis } from '../domain/types.js';
 import { diagnose, type DiagnoseInput } from './rules.js';
+import { evidencePieces, type EvidencePiece, type PiecesInput } from './pieces.js';
 
 /** Everything a diagnoser may look at for one ticket, gathered by the runtime. */
-export interface EvidenceBundle extends DiagnoseInput {
+export interface EvidenceBundle extends DiagnoseInput, Pick<PiecesInput, 'actions' | 'resources' | 'recordedStart'> {
   ticketId: string;
   /** The evidence digest the answer is for (see domain/evidence.ts). */
   key: string;
+}
+
+/** The bundle as pieces with stable ids: what an LLM reads and a diagnosis cites. */
+export function bundlePieces(b: EvidenceBundle): EvidencePiece[] {
+  return evidencePieces({ ...b, logTail: b.logTail });
 }
 
 export interface Diagnoser {

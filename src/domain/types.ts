@@ -253,6 +253,8 @@ export interface ResolvedConfig {
   notify: NotifyChannel[];
   /** Alerts taken in from Alertmanager (POST /api/alerts); absent (hand-built configs): the defaults. */
   alerts?: AlertsSpec;
+  /** Who diagnoses (diagnosis section); absent (hand-built configs): the rules alone. */
+  diagnosis?: DiagnosisSpec;
   /** The dead man's switch: a URL pinged after healthy passes; null or absent: none. */
   heartbeat?: HeartbeatSpec | null;
   /** Other Wardens this one watches through their /healthz; absent: none. */
@@ -726,6 +728,44 @@ export interface Diagnosis {
   /** When nothing is recommended yet: what is awaited first (a member starting); no escalation. */
   waitFor?: string;
   diagnoser: string;
+  /**
+   * Each diagnoser's own answer when several ran side by side (diagnosis.diagnosers): what it said,
+   * or why it gave nothing. The diagnosis above is the one `diagnosis.require` chose.
+   */
+  opinions?: Opinion[];
+  /** Set when the diagnosers disagree on the root cause: one sentence saying who said what. */
+  disagreement?: string;
+}
+
+export interface LlmSpec {
+  provider: 'anthropic' | 'openai';
+  model: string;
+  baseURL: string | null;
+  /** Absolute. */
+  apiKeyFile: string | null;
+  apiKeyEnv: string | null;
+  stream: boolean;
+  timeoutMs: number;
+  maxTokens: number;
+  budget: { callsPerDay: number; tokensPerDay: number; callsPerTicket: number; tokensPerTicket: number };
+}
+
+export interface DiagnosisSpec {
+  diagnosers: string[];
+  require: 'agree' | 'rules' | 'any';
+  redact: string[];
+  llm: Record<string, LlmSpec>;
+}
+
+export interface Opinion {
+  diagnoser: string;
+  rootCause: { service: string; cause: Cause } | null;
+  confidence: number | null;
+  recommended: Diagnosis['recommended'];
+  /** The evidence ids it cited (diagnosis/pieces.ts). */
+  citations: string[];
+  /** Why it gave no answer (budget spent, refused, invalid twice, timeout), else null. */
+  error: string | null;
 }
 
 /** How the last verification of an occurrence's repair ended: held (healthy long enough) or failed. */

@@ -233,6 +233,34 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX outbox_created ON outbox (created_at);
     `,
   },
+  {
+    version: 10,
+    name: 'llm calls',
+    sql: `
+      -- Every call to an LLM diagnoser, with its ticket: the prompt as sent (already redacted, so
+      -- the store holds nothing the provider did not see), the response, its tokens and outcome.
+      -- Budgets are counted from these rows and the cache is read from them, so a restart neither
+      -- refills a spent budget nor asks an unchanged problem again.
+      CREATE TABLE llm_calls (
+        id            INTEGER PRIMARY KEY,
+        ticket_id     TEXT NOT NULL,
+        diagnoser     TEXT NOT NULL,
+        model         TEXT NOT NULL,
+        evidence_hash TEXT NOT NULL,
+        at            INTEGER NOT NULL,
+        outcome       TEXT NOT NULL CHECK (outcome IN ('ok', 'invalid', 'refused', 'rate_limited', 'timeout', 'error')),
+        prompt        TEXT NOT NULL,
+        response      TEXT,
+        error         TEXT,
+        input_tokens  INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        diagnosis     TEXT
+      );
+      CREATE INDEX llm_calls_ticket ON llm_calls (ticket_id, id);
+      CREATE INDEX llm_calls_cache ON llm_calls (diagnoser, evidence_hash) WHERE outcome = 'ok';
+      CREATE INDEX llm_calls_at ON llm_calls (diagnoser, at);
+    `,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length === 0 ? 0 : MIGRATIONS[MIGRATIONS.length - 1]!.version;

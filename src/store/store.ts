@@ -18,6 +18,7 @@ import { checkState } from './statecheck.js';
 import { aloneView, asDamage, inspect, markIfUnmarked, preflight } from './integrity.js';
 import { LATEST_VERSION, migrate, schemaVersion, tooNewError } from './migrations.js';
 import { OutboxTable } from './outbox.js';
+import { LlmCallTable } from './llm.js';
 
 export type { AuditEntry, AuditListFilter, AuditRecord, AuditVerification, AuditProblem } from './audit.js';
 export { StoreError, isStoreError } from './errors.js';
@@ -100,6 +101,8 @@ export class Store {
   private readonly log: AuditLog;
   /** The notification outbox (store/outbox.ts). */
   readonly outbox: OutboxTable;
+  /** Calls to LLM diagnosers (store/llm.ts). */
+  readonly llm: LlmCallTable;
   private savepoints = 0;
   /** Now on monotonic time, with the boot: stamped on an action when it starts. */
   private readonly stamp: () => MonoStamp;
@@ -111,6 +114,7 @@ export class Store {
     this.readonly = readonly;
     this.log = new AuditLog((sql) => this.st(sql));
     this.outbox = new OutboxTable((sql) => this.st(sql));
+    this.llm = new LlmCallTable((sql) => this.st(sql));
   }
 
   /**
