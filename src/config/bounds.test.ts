@@ -75,7 +75,7 @@ test('a merge key (<<) takes maps only, and says so where it is', () => {
         name: c
         start: [x]
   `)), [
-    '3:1: x: unknown key; expected one of version, agent, hosts, services, subjects, alerts, heartbeat, peers, notify, people, policy',
+    '3:1: x: unknown key; expected one of version, agent, hosts, services, subjects, alerts, diagnosis, heartbeat, peers, notify, people, policy',
     '5:9: YAML: "<<" merges maps into this map: its value must be a map, an alias of one (<<: *defaults) or a list of those; this list holds 1',
     '8:9: YAML: "<<" merges maps into this map: its value must be a map, an alias of one (<<: *defaults) or a list of those; got 5',
     '11:22: YAML: "<<" merges maps into this map: its value must be a map, an alias of one (<<: *defaults) or a list of those; this list holds "oops"',

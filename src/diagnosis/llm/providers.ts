@@ -2,8 +2,8 @@
 // tool call (Anthropic Messages API) or a JSON-schema response format (OpenAI-compatible servers:
 // OpenAI, Ollama, vLLM, llama.cpp). The SDKs' own retries are off: the diagnoser decides what is
 // retried, so every attempt is counted against the budget and stored.
-import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
 import { WardenError } from '../../lib/errors.js';
 import type { Prompt } from './prompt.js';
 
@@ -43,9 +43,16 @@ export function provider(spec: ProviderSpec): Provider {
   return spec.provider === 'anthropic' ? anthropic(spec) : openai(spec);
 }
 
+// The SDKs are loaded when a provider is first asked: a Warden without an LLM never opens their
+// hundreds of module files (which a low descriptor limit at start could not afford).
+const loadAnthropic = async (): Promise<typeof Anthropic> => (await import('@anthropic-ai/sdk')).default;
+const loadOpenAI = async (): Promise<typeof OpenAI> => (await import('openai')).default;
+
 function anthropic(spec: ProviderSpec): Provider {
-  const client = new Anthropic({ apiKey: spec.apiKey, maxRetries: 0, ...(spec.baseURL ? { baseURL: spec.baseURL } : {}) });
+  let made: Promise<Anthropic> | null = null;
+  const connect = (): Promise<Anthropic> => (made ??= loadAnthropic().then((A) => new A({ apiKey: spec.apiKey, maxRetries: 0, ...(spec.baseURL ? { baseURL: spec.baseURL } : {}) })));
   return async (prompt, schema, signal) => {
+    const client = await connect();
     const params = {
       model: spec.model, max_tokens: spec.maxTokens, system: prompt.system,
       messages: [{ role: 'user' as const, content: prompt.user }],
@@ -65,8 +72,10 @@ function anthropic(spec: ProviderSpec): Provider {
 }
 
 function openai(spec: ProviderSpec): Provider {
-  const client = new OpenAI({ apiKey: spec.apiKey, maxRetries: 0, ...(spec.baseURL ? { baseURL: spec.baseURL } : {}) });
+  let made: Promise<OpenAI> | null = null;
+  const connect = (): Promise<OpenAI> => (made ??= loadOpenAI().then((O) => new O({ apiKey: spec.apiKey, maxRetries: 0, ...(spec.baseURL ? { baseURL: spec.baseURL } : {}) })));
   return async (prompt, schema, signal) => {
+    const client = await connect();
     const body = {
       model: spec.model, max_tokens: spec.maxTokens,
       messages: [{ role: 'system' as const, content: prompt.system }, { role: 'user' as const, content: prompt.user }],
@@ -107,9 +116,10 @@ async function rateLimited<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
-    if (e instanceof Anthropic.APIError || e instanceof OpenAI.APIError) {
-      if (e.status === 429) throw new RateLimitedError(retryAfterMs(e.headers), e.message);
-    }
+    // Both SDKs' API errors carry the HTTP status and headers (checked by shape: the classes live
+    // in modules loaded lazily).
+    const api = e as { status?: unknown; headers?: Headers | Record<string, string | null | undefined>; message?: string };
+    if (e instanceof Error && api.status === 429) throw new RateLimitedError(retryAfterMs(api.headers), e.message);
     throw e;
   }
 }
