@@ -90,6 +90,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     cause = 'config_drift';
     confidence = 0.9;
     rejected.set('process_exited', 'the process never ran: the start command itself failed');
+    noRepair = cannotStart(spec.name, proc.spawnError);
   } else if (daemon) {
     // Restarting would start a second copy beside the first, which keeps serving (and its port).
     cause = 'config_drift';
@@ -166,6 +167,14 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     ...(byAlert?.waitFor ? { waitFor: byAlert.waitFor } : {}),
     diagnoser: 'rules',
   };
+}
+
+/** Why a service whose start command fails cannot be repaired by starting it again. */
+export function cannotStart(service: string, spawnError: string): string {
+  const missing = /^spawn (.+) ENOENT$/.exec(spawnError)?.[1];
+  return missing !== undefined
+    ? `${service} cannot start: its program ${missing} does not exist (ENOENT); reinstall it or correct \`start\` in the config, then resolve this ticket`
+    : `${service} cannot start: ${spawnError}; fix the start command or its environment, then resolve this ticket`;
 }
 
 function recommend(spec: ServiceSpec, cause: Cause, verdict: LogVerdict | null, running: boolean, oomKilled = false): Diagnosis['recommended'] {
