@@ -2,7 +2,7 @@
 // one carries its evidence and every other one says why it was rejected. Log text is untrusted
 // input: it is only matched against fixed patterns, never executed or echoed into actions.
 import { isStuck, type Problem } from '../domain/detect.js';
-import { within } from '../domain/elapsed.js';
+import { countExits } from '../domain/crashloop.js';
 import type {
   ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
 } from '../domain/types.js';
@@ -50,8 +50,15 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const rejected = new Map<Cause, string>();
 
   const instant = { wall: now, mono: input.mono ?? Number.NaN, boot: input.boot ?? '' };
-  // Exits Warden caused (stop, restart) are repairs, not crashes.
-  const recentExits = (proc?.exits ?? []).filter((e) => !e.byWarden && within(instant, e.at, e.stamp, config.agent.crashLoopWindowMs));
+  // Exits Warden caused (stop, restart) are repairs, not crashes; only runs that died soon after
+  // their start make a loop (domain/crashloop.ts).
+  const exits = countExits(config, spec, proc?.exits ?? [], instant);
+  const recentExits = exits.looping;
+  // Enough exits, but not soon enough after their starts: say so, it is why this is no loop.
+  const fewSoon = exits.recent.length >= config.agent.crashLoopExits && recentExits.length < exits.recent.length;
+  const loopNote = fewSoon
+    ? `${recentExits.length} exit(s) soon after a start in the window, fewer than ${config.agent.crashLoopExits}; the others ended runs longer than ${exits.soonMs} ms`
+    : `${exits.recent.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`;
   const last = proc?.exits[0];
   // Lines of earlier runs describe failures that are over; some lines only explain an exit.
   const matches = readLog(lastRun(input.logTail)).filter((m) => !m.fatalOnly || !proc?.running);
@@ -67,7 +74,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   else if (proc?.spawnError) evidence.push({ source: 'process', fact: `start failed: ${proc.spawnError}` });
   else if (last) evidence.push({ source: 'process', fact: `exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}` });
   else evidence.push({ source: 'process', fact: 'not running' });
-  evidence.push({ source: 'exits', fact: `${recentExits.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s` });
+  evidence.push({ source: 'exits', fact: `${exits.recent.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s${fewSoon ? `, ${recentExits.length} of them within ${exits.soonMs} ms of its start` : ''}` });
   for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}` });
   evidence.push(...log.evidence);
   for (const f of problem.findings) {
@@ -105,12 +112,12 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     confidence = 0.95;
     evidence.push(...oom);
     rejected.set('process_exited', 'it did not exit on its own: the kernel killed it for memory (OOMKilled)');
-    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', 'the repeated exits are OOM kills');
+    if (exits.recent.length >= config.agent.crashLoopExits) rejected.set('crash_loop', 'the repeated exits are OOM kills');
   } else if (verdict) {
     cause = verdict.cause;
     confidence = verdict.confidence;
     rejected.set(proc?.running ? 'process_hung' : 'process_exited', `the log shows ${verdict.explains}, which explains the failure`);
-    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${verdict.explains}`);
+    if (exits.recent.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${verdict.explains}`);
   } else if (proc && !proc.running) {
     if (recentExits.length >= config.agent.crashLoopExits) {
       cause = 'crash_loop';
@@ -119,7 +126,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     } else {
       cause = 'process_exited';
       confidence = 0.95;
-      rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
+      rejected.set('crash_loop', loopNote);
     }
     rejected.set('process_hung', 'the process is not running');
   } else if (proc?.running && isStuck(proc)) {
@@ -143,7 +150,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     confidence = 0.3;
   }
   if (cause !== 'resource_exhausted') rejected.set('resource_exhausted', 'no ENOSPC, EMFILE or out-of-memory in the exit status or log tail');
-  if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
+  if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', loopNote);
   // Every candidate is either the cause or rejected with a reason, whichever branch chose the cause.
   if (!rejected.has('process_exited')) rejected.set('process_exited', `the process (pid ${proc?.pid ?? '?'}) is still alive`);
   if (!rejected.has('process_hung')) rejected.set('process_hung', proc?.running ? 'the process runs and passes its checks' : 'the process is not running');
