@@ -13,6 +13,7 @@ import { diagnoseSubject } from './subject.js';
 import { alertCause, alertEvidence, alertRepair, rootAlerts } from './alerts.js';
 import { oomEvidence } from './oom.js';
 import { diagnoseHost, isHostProblem } from './host.js';
+import { unansweredPath } from './path.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -93,6 +94,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
 
   let noRepair: string | null = null;
   const oom = oomEvidence(proc);
+  const path = verdict || oom ? null : unansweredPath(spec, obs);
   if (proc && !proc.running && proc.spawnError) {
     cause = 'config_drift';
     confidence = 0.9;
@@ -135,6 +137,12 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     confidence = 0.95;
     rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
     if (failing.length === 0) rejected.set('unknown', `its checks still pass, but a process in state ${proc.procState} runs none of its code`);
+  } else if (path) {
+    cause = 'network_partition';
+    confidence = 0.75;
+    evidence.push(...path.evidence);
+    for (const a of path.rejected) rejected.set(a.cause, a.rejected);
+    noRepair = path.noRepair;
   } else if (proc?.running && failing.length > 0) {
     cause = 'process_hung';
     confidence = timedOut.length > 0 ? 0.85 : 0.6;
