@@ -27,6 +27,7 @@ void describe('diagnose: recorded evidence replays to the recorded diagnosis', (
       const second = diagnose(structuredClone(rec.bundle));
       assert.deepEqual(first, second, 'the same evidence twice gives the same diagnosis');
       assert.deepEqual(strip(first), strip(rec.diagnosis));
+      assert.equal(first.hypotheses?.[0]?.cause ?? 'unknown', first.rootCause.cause, 'the first hypothesis is the diagnosis');
     });
   }
 });

@@ -1,7 +1,8 @@
-// Rule-based diagnosis: deterministic and offline. Every candidate cause is considered; the chosen
-// one carries its evidence and every other one says why it was rejected. Log text is untrusted
+// Rule-based diagnosis: deterministic and offline. The facts are gathered here, the rules of
+// rulebook.ts judge them, the first that applies names the cause; every other candidate cause says
+// why it was rejected, and every rule that applied is kept as a ranked hypothesis. Log text is untrusted
 // input: it is only matched against fixed patterns, never executed or echoed into actions.
-import { isStuck, type Problem } from '../domain/detect.js';
+import type { Problem } from '../domain/detect.js';
 import { countExits } from '../domain/crashloop.js';
 import type {
   ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
@@ -10,10 +11,9 @@ import type { PortListeners } from '../lib/sockets.js';
 import { lastRun, readLog, type LogMatch } from './logs.js';
 import { judgeLog, type LogVerdict } from './verdicts.js';
 import { diagnoseSubject } from './subject.js';
-import { alertCause, alertEvidence, alertRepair, rootAlerts } from './alerts.js';
-import { oomEvidence } from './oom.js';
+import { alertEvidence, alertRepair, rootAlerts } from './alerts.js';
 import { diagnoseHost, isHostProblem } from './host.js';
-import { unansweredPath } from './path.js';
+import { RULES, citesFact, hasFact, type RuleContext } from './rulebook.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -83,80 +83,26 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   }
   evidence.push(...alertEvidence(problem));
   const alerts = rootAlerts(problem);
-  let alertOnly = false;
 
-  let cause: Cause;
-  let confidence: number;
   const brokenDeps = spec.dependsOn.filter((d) => problem.findings.some((f) => f.service === d));
   rejected.set('dependency_down', brokenDeps.length === 0
     ? (spec.dependsOn.length === 0 ? `${spec.name} has no dependencies` : `its dependencies (${spec.dependsOn.join(', ')}) are healthy`)
     : `dependencies ${brokenDeps.join(', ')} are down but ${spec.name} is the first broken service`);
 
-  let noRepair: string | null = null;
-  const oom = oomEvidence(proc);
-  const path = verdict || oom ? null : unansweredPath(spec, obs);
-  if (proc && !proc.running && proc.spawnError) {
-    cause = 'config_drift';
-    confidence = 0.9;
-    rejected.set('process_exited', 'the process never ran: the start command itself failed');
-    noRepair = cannotStart(spec.name, proc.spawnError);
-  } else if (daemon) {
-    // Restarting would start a second copy beside the first, which keeps serving (and its port).
-    cause = 'config_drift';
-    confidence = 0.9;
-    rejected.set('process_exited', `it exited 0 and pid ${daemon.pid} it started runs on: not a crash`);
-    rejected.set('crash_loop', 'the exit was clean and its daemon runs on');
-    noRepair = `${spec.name} daemonized: its start command exited 0 and left pid ${daemon.pid} (${daemon.command}) running, which Warden does not supervise; ` +
-      'run it in the foreground (e.g. redis-server --daemonize no, nginx -g "daemon off;", a --foreground or --no-daemon flag) or as kind: systemd, then stop pid ' +
-      `${daemon.pid} and resolve this ticket`;
-  } else if (oom) {
-    cause = 'resource_exhausted';
-    confidence = 0.95;
-    evidence.push(...oom);
-    rejected.set('process_exited', 'it did not exit on its own: the kernel killed it for memory (OOMKilled)');
-    if (exits.recent.length >= config.agent.crashLoopExits) rejected.set('crash_loop', 'the repeated exits are OOM kills');
-  } else if (verdict) {
-    cause = verdict.cause;
-    confidence = verdict.confidence;
-    rejected.set(proc?.running ? 'process_hung' : 'process_exited', `the log shows ${verdict.explains}, which explains the failure`);
-    if (exits.recent.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${verdict.explains}`);
-  } else if (proc && !proc.running) {
-    if (recentExits.length >= config.agent.crashLoopExits) {
-      cause = 'crash_loop';
-      confidence = 0.9;
-      rejected.set('process_exited', `${recentExits.length} exits within the window is a loop, not a single exit`);
-    } else {
-      cause = 'process_exited';
-      confidence = 0.95;
-      rejected.set('crash_loop', loopNote);
-    }
-    rejected.set('process_hung', 'the process is not running');
-  } else if (proc?.running && isStuck(proc)) {
-    // Stopped or wedged in the kernel: it cannot answer, whatever a TCP connect to its backlog says.
-    cause = 'process_hung';
-    confidence = 0.95;
-    rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
-    if (failing.length === 0) rejected.set('unknown', `its checks still pass, but a process in state ${proc.procState} runs none of its code`);
-  } else if (path) {
-    cause = 'network_partition';
-    confidence = 0.75;
-    evidence.push(...path.evidence);
-    for (const a of path.rejected) rejected.set(a.cause, a.rejected);
-    noRepair = path.noRepair;
-  } else if (proc?.running && failing.length > 0) {
-    cause = 'process_hung';
-    confidence = timedOut.length > 0 ? 0.85 : 0.6;
-    rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
-    if (timedOut.length === 0) rejected.set('unknown', 'alive but refusing or failing checks; treated as not answering');
-  } else if (alerts.length > 0) {
-    // Running and passing its checks: the alert is all that is wrong, and it says what it knows.
-    ({ cause, confidence } = alertCause(alerts));
-    alertOnly = true;
-    rejected.set('process_hung', `the process runs and passes its checks; ${alertCause(alerts).why}`);
-  } else {
-    cause = 'unknown';
-    confidence = 0.3;
+  const ctx: RuleContext = { config, spec, obs, proc, exits, loopNote, logTail: input.logTail, verdict, failing, timedOut, alerts };
+  // Every rule whose prerequisites the bundle has is judged; the first that applies decides.
+  const judged = RULES.filter((r) => r.needs.every((f) => hasFact(ctx, f)))
+    .flatMap((rule) => { const j = rule.judge(ctx); return j ? [{ rule, j }] : []; });
+  const chosen = judged[0];
+  const cause: Cause = chosen?.j.cause ?? 'unknown';
+  const confidence = chosen?.j.confidence ?? 0.3;
+  if (chosen) {
+    evidence.push(...(chosen.j.evidence ?? []));
+    for (const [c, why] of chosen.j.rejected ?? []) rejected.set(c, why);
   }
+  let noRepair: string | null = chosen?.j.noRepair ?? null;
+  const alertOnly = chosen?.j.alertOnly === true;
+  const oom = chosen?.rule.name === 'oom-killed';
   if (cause !== 'resource_exhausted') rejected.set('resource_exhausted', 'no ENOSPC, EMFILE or out-of-memory in the exit status or log tail');
   if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', loopNote);
   // Every candidate is either the cause or rejected with a reason, whichever branch chose the cause.
@@ -170,7 +116,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
   const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
   const byAlert = alertOnly ? alertRepair(spec, cause, alerts) : null;
-  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false, oom !== null);
+  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false, oom);
   if (noRepair === null && recommended.length === 0 && verdict && 'none' in verdict.repair) noRepair = verdict.repair.none;
   return {
     rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
@@ -181,15 +127,12 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     ...(noRepair ? { noRepair } : {}),
     ...(byAlert?.waitFor ? { waitFor: byAlert.waitFor } : {}),
     diagnoser: 'rules',
+    hypotheses: judged.map(({ rule, j }, i) => ({
+      cause: j.cause, confidence: j.confidence, rule: rule.name,
+      cites: evidence.flatMap((e, k) => (rule.needs.some((f) => citesFact(e.source, f)) ? [k] : [])),
+      ...(i === 0 ? {} : { rejected: `outranked by ${judged[0]!.rule.name}, which comes first` }),
+    })),
   };
-}
-
-/** Why a service whose start command fails cannot be repaired by starting it again. */
-export function cannotStart(service: string, spawnError: string): string {
-  const missing = /^spawn (.+) ENOENT$/.exec(spawnError)?.[1];
-  return missing !== undefined
-    ? `${service} cannot start: its program ${missing} does not exist (ENOENT); reinstall it or correct \`start\` in the config, then resolve this ticket`
-    : `${service} cannot start: ${spawnError}; fix the start command or its environment, then resolve this ticket`;
 }
 
 function recommend(spec: ServiceSpec, cause: Cause, verdict: LogVerdict | null, running: boolean, oomKilled = false): Diagnosis['recommended'] {

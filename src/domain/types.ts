@@ -714,6 +714,18 @@ export interface Alternative {
   rejected: string;
 }
 
+/** One rule's proposal for a diagnosis: ranked with the others, the first is the diagnosis's cause. */
+export interface Hypothesis {
+  cause: Cause;
+  confidence: number;
+  /** The rule that proposed it (diagnosis/rulebook.ts). */
+  rule: string;
+  /** The evidence it rests on: indices into the diagnosis's `evidence`. */
+  cites: number[];
+  /** Absent on the chosen one; why the others lost. */
+  rejected?: string;
+}
+
 export interface Diagnosis {
   rootCause: { service: string; host: string; cause: Cause };
   confidence: number;
@@ -726,6 +738,8 @@ export interface Diagnosis {
   /** When nothing is recommended yet: what is awaited first (a member starting); no escalation. */
   waitFor?: string;
   diagnoser: string;
+  /** The rules' ranked hypotheses, the chosen one first (absent from other diagnosers). */
+  hypotheses?: Hypothesis[];
 }
 
 /** How the last verification of an occurrence's repair ended: held (healthy long enough) or failed. */
