@@ -58,10 +58,19 @@ void describe('diagnose: process causes', () => {
   });
 
   it('three exits within the crash-loop window is crash_loop, still repaired by a restart', () => {
-    const d = diagnoseWorld({ cache: dead([exitAt(T0 - 1000), exitAt(T0 - 20_000), exitAt(T0 - 59_000)]) });
+    const soon = { uptimeMs: 80 };
+    const d = diagnoseWorld({ cache: dead([exitAt(T0 - 1000, soon), exitAt(T0 - 20_000, soon), exitAt(T0 - 59_000, soon)]) });
     assert.equal(d.rootCause.cause, 'crash_loop');
     assert.deepEqual(d.recommended, restart('cache'));
     assert.match(d.alternatives.find((a) => a.cause === 'process_exited')!.rejected, /3 exits within the window is a loop/);
+    assertAlternativesComplete(d);
+  });
+
+  it('exits after runs longer than verify.stable are not a crash loop (each run held: flaps)', () => {
+    const d = diagnoseWorld({ cache: dead([exitAt(T0 - 1000, { uptimeMs: 1200 }), exitAt(T0 - 3000, { uptimeMs: 1300 }), exitAt(T0 - 5000, { uptimeMs: 100 })]) });
+    assert.equal(d.rootCause.cause, 'process_exited');
+    assert.deepEqual(d.evidence[1], { source: 'exits', fact: '3 exit(s) in the last 60 s, 1 of them within 500 ms of its start' });
+    assert.match(d.alternatives.find((a) => a.cause === 'crash_loop')!.rejected, /1 exit\(s\) soon after a start in the window, fewer than 3; the others ended runs longer than 500 ms/);
     assertAlternativesComplete(d);
   });
 

@@ -1,8 +1,9 @@
-// Rule-based diagnosis: deterministic and offline. Every candidate cause is considered; the chosen
-// one carries its evidence and every other one says why it was rejected. Log text is untrusted
+// Rule-based diagnosis: deterministic and offline. The facts are gathered here, the rules of
+// rulebook.ts judge them, the first that applies names the cause; every other candidate cause says
+// why it was rejected, and every rule that applied is kept as a ranked hypothesis. Log text is untrusted
 // input: it is only matched against fixed patterns, never executed or echoed into actions.
-import { isStuck, type Problem } from '../domain/detect.js';
-import { within } from '../domain/elapsed.js';
+import type { Problem } from '../domain/detect.js';
+import { countExits } from '../domain/crashloop.js';
 import type {
   ActionType, Alternative, Cause, Diagnosis, Evidence, ResolvedConfig, ServiceSpec, World,
 } from '../domain/types.js';
@@ -10,9 +11,9 @@ import type { PortListeners } from '../lib/sockets.js';
 import { lastRun, readLog, type LogMatch } from './logs.js';
 import { judgeLog, type LogVerdict } from './verdicts.js';
 import { diagnoseSubject } from './subject.js';
-import { alertCause, alertEvidence, alertRepair, rootAlerts } from './alerts.js';
-import { oomEvidence } from './oom.js';
+import { alertEvidence, alertRepair, rootAlerts } from './alerts.js';
 import { diagnoseHost, isHostProblem } from './host.js';
+import { RULES, citesFact, hasFact, type RuleContext } from './rulebook.js';
 
 export interface DiagnoseInput {
   config: ResolvedConfig;
@@ -50,8 +51,15 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const rejected = new Map<Cause, string>();
 
   const instant = { wall: now, mono: input.mono ?? Number.NaN, boot: input.boot ?? '' };
-  // Exits Warden caused (stop, restart) are repairs, not crashes.
-  const recentExits = (proc?.exits ?? []).filter((e) => !e.byWarden && within(instant, e.at, e.stamp, config.agent.crashLoopWindowMs));
+  // Exits Warden caused (stop, restart) are repairs, not crashes; only runs that died soon after
+  // their start make a loop (domain/crashloop.ts).
+  const exits = countExits(config, spec, proc?.exits ?? [], instant);
+  const recentExits = exits.looping;
+  // Enough exits, but not soon enough after their starts: say so, it is why this is no loop.
+  const fewSoon = exits.recent.length >= config.agent.crashLoopExits && recentExits.length < exits.recent.length;
+  const loopNote = fewSoon
+    ? `${recentExits.length} exit(s) soon after a start in the window, fewer than ${config.agent.crashLoopExits}; the others ended runs longer than ${exits.soonMs} ms`
+    : `${exits.recent.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`;
   const last = proc?.exits[0];
   // Lines of earlier runs describe failures that are over; some lines only explain an exit.
   const matches = readLog(lastRun(input.logTail)).filter((m) => !m.fatalOnly || !proc?.running);
@@ -67,7 +75,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   else if (proc?.spawnError) evidence.push({ source: 'process', fact: `start failed: ${proc.spawnError}` });
   else if (last) evidence.push({ source: 'process', fact: `exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}` });
   else evidence.push({ source: 'process', fact: 'not running' });
-  evidence.push({ source: 'exits', fact: `${recentExits.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s` });
+  evidence.push({ source: 'exits', fact: `${exits.recent.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s${fewSoon ? `, ${recentExits.length} of them within ${exits.soonMs} ms of its start` : ''}` });
   for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}` });
   evidence.push(...log.evidence);
   for (const f of problem.findings) {
@@ -75,74 +83,28 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   }
   evidence.push(...alertEvidence(problem));
   const alerts = rootAlerts(problem);
-  let alertOnly = false;
 
-  let cause: Cause;
-  let confidence: number;
   const brokenDeps = spec.dependsOn.filter((d) => problem.findings.some((f) => f.service === d));
   rejected.set('dependency_down', brokenDeps.length === 0
     ? (spec.dependsOn.length === 0 ? `${spec.name} has no dependencies` : `its dependencies (${spec.dependsOn.join(', ')}) are healthy`)
     : `dependencies ${brokenDeps.join(', ')} are down but ${spec.name} is the first broken service`);
 
-  let noRepair: string | null = null;
-  const oom = oomEvidence(proc);
-  if (proc && !proc.running && proc.spawnError) {
-    cause = 'config_drift';
-    confidence = 0.9;
-    rejected.set('process_exited', 'the process never ran: the start command itself failed');
-  } else if (daemon) {
-    // Restarting would start a second copy beside the first, which keeps serving (and its port).
-    cause = 'config_drift';
-    confidence = 0.9;
-    rejected.set('process_exited', `it exited 0 and pid ${daemon.pid} it started runs on: not a crash`);
-    rejected.set('crash_loop', 'the exit was clean and its daemon runs on');
-    noRepair = `${spec.name} daemonized: its start command exited 0 and left pid ${daemon.pid} (${daemon.command}) running, which Warden does not supervise; ` +
-      'run it in the foreground (e.g. redis-server --daemonize no, nginx -g "daemon off;", a --foreground or --no-daemon flag) or as kind: systemd, then stop pid ' +
-      `${daemon.pid} and resolve this ticket`;
-  } else if (oom) {
-    cause = 'resource_exhausted';
-    confidence = 0.95;
-    evidence.push(...oom);
-    rejected.set('process_exited', 'it did not exit on its own: the kernel killed it for memory (OOMKilled)');
-    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', 'the repeated exits are OOM kills');
-  } else if (verdict) {
-    cause = verdict.cause;
-    confidence = verdict.confidence;
-    rejected.set(proc?.running ? 'process_hung' : 'process_exited', `the log shows ${verdict.explains}, which explains the failure`);
-    if (recentExits.length >= config.agent.crashLoopExits) rejected.set('crash_loop', `the repeated exits are a consequence of ${verdict.explains}`);
-  } else if (proc && !proc.running) {
-    if (recentExits.length >= config.agent.crashLoopExits) {
-      cause = 'crash_loop';
-      confidence = 0.9;
-      rejected.set('process_exited', `${recentExits.length} exits within the window is a loop, not a single exit`);
-    } else {
-      cause = 'process_exited';
-      confidence = 0.95;
-      rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
-    }
-    rejected.set('process_hung', 'the process is not running');
-  } else if (proc?.running && isStuck(proc)) {
-    // Stopped or wedged in the kernel: it cannot answer, whatever a TCP connect to its backlog says.
-    cause = 'process_hung';
-    confidence = 0.95;
-    rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
-    if (failing.length === 0) rejected.set('unknown', `its checks still pass, but a process in state ${proc.procState} runs none of its code`);
-  } else if (proc?.running && failing.length > 0) {
-    cause = 'process_hung';
-    confidence = timedOut.length > 0 ? 0.85 : 0.6;
-    rejected.set('process_exited', `the process (pid ${proc.pid}) is still alive`);
-    if (timedOut.length === 0) rejected.set('unknown', 'alive but refusing or failing checks; treated as not answering');
-  } else if (alerts.length > 0) {
-    // Running and passing its checks: the alert is all that is wrong, and it says what it knows.
-    ({ cause, confidence } = alertCause(alerts));
-    alertOnly = true;
-    rejected.set('process_hung', `the process runs and passes its checks; ${alertCause(alerts).why}`);
-  } else {
-    cause = 'unknown';
-    confidence = 0.3;
+  const ctx: RuleContext = { config, spec, obs, proc, exits, loopNote, logTail: input.logTail, verdict, failing, timedOut, alerts };
+  // Every rule whose prerequisites the bundle has is judged; the first that applies decides.
+  const judged = RULES.filter((r) => r.needs.every((f) => hasFact(ctx, f)))
+    .flatMap((rule) => { const j = rule.judge(ctx); return j ? [{ rule, j }] : []; });
+  const chosen = judged[0];
+  const cause: Cause = chosen?.j.cause ?? 'unknown';
+  const confidence = chosen?.j.confidence ?? 0.3;
+  if (chosen) {
+    evidence.push(...(chosen.j.evidence ?? []));
+    for (const [c, why] of chosen.j.rejected ?? []) rejected.set(c, why);
   }
+  let noRepair: string | null = chosen?.j.noRepair ?? null;
+  const alertOnly = chosen?.j.alertOnly === true;
+  const oom = chosen?.rule.name === 'oom-killed';
   if (cause !== 'resource_exhausted') rejected.set('resource_exhausted', 'no ENOSPC, EMFILE or out-of-memory in the exit status or log tail');
-  if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', `${recentExits.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`);
+  if (cause !== 'crash_loop' && !rejected.has('crash_loop')) rejected.set('crash_loop', loopNote);
   // Every candidate is either the cause or rejected with a reason, whichever branch chose the cause.
   if (!rejected.has('process_exited')) rejected.set('process_exited', `the process (pid ${proc?.pid ?? '?'}) is still alive`);
   if (!rejected.has('process_hung')) rejected.set('process_hung', proc?.running ? 'the process runs and passes its checks' : 'the process is not running');
@@ -154,7 +116,7 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
   const alternatives: Alternative[] = [...rejected].map(([c, why]) => ({ cause: c, rejected: why }));
   const root = verdict && verdict.cause === cause ? config.services.find((s) => s.name === verdict.rootService) : undefined;
   const byAlert = alertOnly ? alertRepair(spec, cause, alerts) : null;
-  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false, oom !== null);
+  const recommended = byAlert ? byAlert.recommended : recommend(spec, cause, verdict, proc?.running ?? false, oom);
   if (noRepair === null && recommended.length === 0 && verdict && 'none' in verdict.repair) noRepair = verdict.repair.none;
   return {
     rootCause: { service: root?.name ?? problem.service, host: root?.host ?? problem.host, cause },
@@ -165,6 +127,11 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     ...(noRepair ? { noRepair } : {}),
     ...(byAlert?.waitFor ? { waitFor: byAlert.waitFor } : {}),
     diagnoser: 'rules',
+    hypotheses: judged.map(({ rule, j }, i) => ({
+      cause: j.cause, confidence: j.confidence, rule: rule.name,
+      cites: evidence.flatMap((e, k) => (rule.needs.some((f) => citesFact(e.source, f)) ? [k] : [])),
+      ...(i === 0 ? {} : { rejected: `outranked by ${judged[0]!.rule.name}, which comes first` }),
+    })),
   };
 }
 

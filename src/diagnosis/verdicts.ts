@@ -42,7 +42,7 @@ function sameAddress(a: string, b: string): boolean {
 }
 
 /** The host:port a check reaches (tcp `address`, http `url`), if it says. */
-function checkAddress(probe: Record<string, unknown>): string | null {
+export function checkAddress(probe: Record<string, unknown>): string | null {
   if (typeof probe.address === 'string') return probe.address;
   if (typeof probe.url === 'string') {
     try {

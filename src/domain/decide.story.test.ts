@@ -75,7 +75,8 @@ void describe('decide: the story of each occurrence', () => {
   it('a crash loop is one occurrence of repeated exits, not flapping', () => {
     const d = driver();
     const exits: ReturnType<typeof exitAt>[] = [];
-    const die = (): Views => { exits.unshift(exitAt(d.now - 1, { code: 1, uptimeMs: 2000 })); return { cache: dead([...exits]) }; };
+    // Each run dies soon after its start, before it could have stayed healthy for verify.stable.
+    const die = (): Views => { exits.unshift(exitAt(d.now - 1, { code: 1, uptimeMs: 200 })); return { cache: dead([...exits]) }; };
     repair(d, die());
     d.advance(5_000);
     repair(d, die());
@@ -86,6 +87,25 @@ void describe('decide: the story of each occurrence', () => {
     assert.equal(t.cause, 'crash_loop');
     assert.equal(t.flapping, false);
     assert.equal(t.status, 'remediating', `repaired as a crash loop, not stopped as flapping: ${t.reason ?? ''}`);
+  });
+
+  it('exits after runs that held are flaps, not a crash loop: the third occurrence stops automation', () => {
+    const d = driver();
+    const exits: ReturnType<typeof exitAt>[] = [];
+    // Killed each time after its repair was verified: every run outlived verify.stable.
+    const die = (): Views => { exits.unshift(exitAt(d.now - 1, { signal: 'SIGKILL', uptimeMs: 1_200 })); return { cache: dead([...exits]) }; };
+    repair(d, die());
+    d.advance(1_000);
+    repair(d, die());
+    d.advance(1_000);
+    const out = d.pass(die());
+    const t = d.onlyTicket();
+    assert.equal(t.occurrences, 3);
+    assert.equal(t.cause, 'process_exited', 'three exits within 60 s, but none soon after a start');
+    assert.equal(t.flapping, true);
+    assert.equal(t.status, 'escalated');
+    assert.match(t.reason ?? '', /^flapping: 3 occurrences/);
+    assert.deepEqual(out.execute, [], 'not restarted a third time');
   });
 
   it('a rate limit reached at the threshold is the reason given (it is the first refusal)', () => {

@@ -288,7 +288,7 @@ void describe('decide: causes and their repairs', () => {
 
   it('three exits in the window is a crash_loop: restarted, and the summary says unstable', () => {
     const d = driver();
-    const out = d.pass({ cache: dead([exitAt(T0 - 100), exitAt(T0 - 5000), exitAt(T0 - 30_000)]) });
+    const out = d.pass({ cache: dead([exitAt(T0 - 100, { uptimeMs: 90 }), exitAt(T0 - 5000, { uptimeMs: 90 }), exitAt(T0 - 30_000, { uptimeMs: 90 })]) });
     assert.equal(d.onlyTicket().cause, 'crash_loop');
     assert.deepEqual(out.execute, ['A1']);
     assert.equal(out.report.summary, 'unstable');

@@ -248,7 +248,12 @@ export function decide(input: DecideInput): DecideOutput {
           t = startVerification(t);
           setStatus(t, 'verifying', `verifying ${last.type} of ${last.target}`);
         } else if (last.state === 'failed') {
-          setStatus(t, 'escalated', `action ${last.id} (${last.type} ${last.target}) failed: ${last.error ?? 'unknown error'}`);
+          // The failure may be evidence itself (a restart refused with ENOENT: the binary is gone):
+          // diagnosed again on it first, the ticket escalates with the cause a person must fix.
+          if (p && evidenceKey(config, input.world, p, instant) !== t.evidenceKey) {
+            t = needDiagnosis(setStatus(t, 'open', failedReason(last)), p);
+            if (t.status === 'open') plan(t);
+          } else setStatus(t, 'escalated', failedReason(last));
         } else if (last.state === 'cancelled') {
           setStatus(t, 'held', `action ${last.id} cancelled${last.error ? `: ${last.error}` : ''}; automation stopped for this ticket`);
         }
@@ -345,11 +350,20 @@ export function decide(input: DecideInput): DecideOutput {
     return t;
   }
 
+  /** The last action of the ticket's current occurrence, when it failed for good. */
+  function failedRepair(t: Ticket): Action | undefined {
+    const last = ticketActions(t).at(-1);
+    return last?.state === 'failed' && last.idempotencyKey.startsWith(`${t.id}#${t.occurrences}/`) ? last : undefined;
+  }
+
   function plan(t: Ticket): void {
     const d = t.diagnosis;
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
     if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
+    // A repair of this occurrence failed: it is not tried again; the new diagnosis says why.
+    const failed = failedRepair(t);
+    if (failed) { setStatus(t, 'escalated', `${failedReason(failed)}; ${d?.noRepair ?? `diagnosed again: ${t.cause ?? 'unknown'}`}`); return; }
     if (d?.waitFor && !rec) { setStatus(t, 'open', d.waitFor); return; }
     if (!d || !rec) { setStatus(t, 'escalated', d?.noRepair ?? `no automatic repair for cause ${t.cause ?? 'unknown'}; a person must act`); return; }
     if (t.failedRepairs >= MAX_FAILED_REPAIRS) { setStatus(t, 'escalated', `${t.failedRepairs} repairs did not hold; leaving ${t.service} alone`); return; }
@@ -540,6 +554,10 @@ export function decide(input: DecideInput): DecideOutput {
     }
     return ended;
   }
+}
+
+function failedReason(a: Action): string {
+  return `action ${a.id} (${a.type} ${a.target}) failed: ${a.error ?? 'unknown error'}`;
 }
 
 /** Why a flapping ticket's automation stopped, and how to resume it. */

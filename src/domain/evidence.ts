@@ -3,13 +3,15 @@
 // slow and costs money; rules are cheap but their answer must not churn either).
 import { createHash } from 'node:crypto';
 import type { Problem } from './detect.js';
-import { within, type Instant } from './elapsed.js';
+import { countExits } from './crashloop.js';
+import type { Instant } from './elapsed.js';
 import type { ResolvedConfig, World } from './types.js';
 
 export function evidenceKey(config: ResolvedConfig, world: World, problem: Problem, now: Instant): string {
   const obs = world.services[problem.service];
   const p = obs?.process;
-  const recentExits = (p?.exits ?? []).filter((e) => !e.byWarden && within(now, e.at, e.stamp, config.agent.crashLoopWindowMs)).length;
+  const spec = config.services.find((s) => s.name === problem.service);
+  const recentExits = countExits(config, spec, p?.exits ?? [], now).looping.length;
   const facts = {
     // A subject's: which invariants break and whom they blame (a second member down is new evidence).
     findings: problem.findings.map((f) => `${f.service}:${f.kind}:${f.dependencyDown ?? ''}${f.invariant ? `:${f.invariant}:${(f.blame ?? []).join('+')}` : ''}${f.alert ? `:alert:${f.alert.fingerprint}` : ''}`),

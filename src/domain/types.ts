@@ -716,6 +716,18 @@ export interface Alternative {
   rejected: string;
 }
 
+/** One rule's proposal for a diagnosis: ranked with the others, the first is the diagnosis's cause. */
+export interface Hypothesis {
+  cause: Cause;
+  confidence: number;
+  /** The rule that proposed it (diagnosis/rulebook.ts). */
+  rule: string;
+  /** The evidence it rests on: indices into the diagnosis's `evidence`. */
+  cites: number[];
+  /** Absent on the chosen one; why the others lost. */
+  rejected?: string;
+}
+
 export interface Diagnosis {
   rootCause: { service: string; host: string; cause: Cause };
   confidence: number;
@@ -735,6 +747,8 @@ export interface Diagnosis {
   opinions?: Opinion[];
   /** Set when the diagnosers disagree on the root cause: one sentence saying who said what. */
   disagreement?: string;
+  /** The rules' ranked hypotheses, the chosen one first (absent from other diagnosers). */
+  hypotheses?: Hypothesis[];
 }
 
 export interface LlmSpec {
