@@ -83,7 +83,7 @@ describe('ssh transport', { skip }, () => {
   });
 
   it('opens a TCP stream from the host to its own loopback (ssh -W)', async () => {
-    const srv = createServer((s) => s.end('hello from the host\n'));
+    const srv = createServer((s) => { s.on('error', () => undefined); s.end('hello from the host\n'); });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as { port: number }).port;
     try {

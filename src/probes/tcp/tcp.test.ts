@@ -99,7 +99,7 @@ test('tcp probe with send/expect fails on a stopped server that still accepts', 
 });
 
 test('tcp probe with expect fails when the reply differs and the server closes', async (t) => {
-  const server = createServer((s) => s.end('-ERR no\r\n'));
+  const server = createServer((s) => { s.on('error', () => undefined); s.end('-ERR no\r\n'); });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => server.close());
   const { port } = server.address() as { port: number };
