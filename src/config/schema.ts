@@ -302,7 +302,7 @@ const agentSchema = z.strictObject({
       publicUrl: httpUrl.optional().meta({ description: "Warden's API as approvers reach it (through a proxy, say), e.g. https://warden.example.com; with it, approval requests carry signed approve/reject links (docs/notifications.md)." }),
     })
     .optional()
-    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics, /api/events, and POST /api/alerts for Alertmanager.' }),
+    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics, /api/events, POST /api/alerts for Alertmanager, POST /api/actions/ID/approve|reject with a named token, and approval links under /links/.' }),
   restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
   flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that make a ticket flapping: automation stops and it escalates until resolved by hand.' }),
