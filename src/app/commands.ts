@@ -4,9 +4,10 @@
 // the CLI now (and the API and the dashboard later). A command changes tickets and actions only
 // through their state machines, in one store transaction with its audit records. While a daemon
 // runs, the CLI queues the command and the daemon applies it here, at the start of its next pass.
-import { transitionAction, isTerminal } from '../domain/action.js';
+import { approvalLapsed, transitionAction, isTerminal } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
+import { tokenIdentity } from '../domain/identity.js';
 import { activePauses, PAUSE_PREFIX, parsePause, pauseLeftMs } from '../domain/pause.js';
 import { transitionTicket } from '../domain/ticket.js';
 import type { ResolvedConfig } from '../domain/types.js';
@@ -15,10 +16,14 @@ import { applyControl, resume, type ControlCommand } from './control.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 
-/** `override`: the identity of an admin acting `--as` `by` (audited). */
+/**
+ * `override`: the identity of an admin acting `--as` `by` (audited). A decision from afar carries
+ * `via` (`token:NAME` for the API, `link` for an approval link; audited) and, from a link, `link`:
+ * its use key, marked in the decision's transaction so that it decides once.
+ */
 export type Command = (
-  | { kind: 'approve'; actionId: string; by: string; reason?: string | null }
-  | { kind: 'reject'; actionId: string; by: string; reason?: string | null }
+  | ({ kind: 'approve'; actionId: string; by: string; reason?: string | null } & Remote)
+  | ({ kind: 'reject'; actionId: string; by: string; reason?: string | null } & Remote)
   | { kind: 'cancel'; actionId: string; by: string; reason?: string | null }
   | { kind: 'resolve'; ticketId: string; by: string; reason: string }
   | { kind: 'hold'; ticketId: string; by: string; reason: string }
@@ -27,7 +32,12 @@ export type Command = (
   | ControlCommand
   | ChaosCommand) & { override?: string };
 
+interface Remote { via?: string; link?: string }
+
 export type CommandResult = { ok: true; message: string } | { ok: false; code: string; message: string };
+
+/** An approval link's pair was used (the rest of the key is the link's use key). */
+export const LINK_USED_PREFIX = 'link-used:';
 
 /** The flag that, while set, keeps every action from starting (the kill switch). */
 export const FROZEN_FLAG = 'frozen';
@@ -63,15 +73,31 @@ export function applyCommand(store: Store, cmd: Command, now: Instant, config: R
     const message = store.transaction(() => run(store, cmd, now, config));
     return { ok: true, message };
   } catch (e) {
-    if (e instanceof WardenError) return { ok: false, code: e.code, message: e.message };
-    return { ok: false, code: 'INTERNAL', message: errorText(e) };
+    const result = { ok: false as const, code: e instanceof WardenError ? e.code : 'INTERNAL', message: e instanceof WardenError ? e.message : errorText(e) };
+    if ((cmd.kind === 'approve' || cmd.kind === 'reject') && cmd.via !== undefined) auditRefusal(store, cmd, result, now.wall);
+    return result;
   }
+}
+
+/** A decision from afar that was refused leaves a record: who tried what, through what, and why not. */
+function auditRefusal(store: Store, cmd: Extract<Command, { kind: 'approve' | 'reject' }>, r: { code: string; message: string }, at: number): void {
+  store.transaction(() => store.audit({
+    at, actor: cmd.by, kind: 'action.decision_refused', subject: cmd.actionId,
+    data: { verb: cmd.kind, via: cmd.via ?? null, code: r.code, reason: r.message },
+  }));
+}
+
+/** The roles `by` decides with: a named token's (through the API), else the person's. */
+function rolesOf(config: ResolvedConfig | null, by: string, via: string | undefined): readonly string[] {
+  const token = via?.startsWith('token:') ? config?.agent.api?.tokens.find((t) => `token:${t.name}` === via) : undefined;
+  if (token && config) return tokenIdentity(token, config.people).roles;
+  return config?.people.find((p) => `person:${p.name}` === by)?.roles ?? [];
 }
 
 function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfig | null): string {
   const now = instant.wall;
   const ctx = { now, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } };
-  const override = cmd.override !== undefined ? { override: cmd.override } : {};
+  const override = { ...(cmd.override !== undefined ? { override: cmd.override } : {}), ...('via' in cmd && cmd.via !== undefined ? { via: cmd.via } : {}) };
   const audit = (intents: readonly AuditIntent[]): void => {
     for (const i of intents) store.audit({ at: now, actor: cmd.by, kind: i.kind, subject: i.subject, data: { ...i.data, ...override } });
   };
@@ -82,7 +108,16 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       const cur = store.getAction(cmd.actionId);
       if (!cur) throw new CommandError('NOT_FOUND', `no action ${cmd.actionId}; see "warden actions list"`);
       const reason = cmd.reason ?? null;
-      const roles = config?.people.find((p) => `person:${p.name}` === cmd.by)?.roles ?? [];
+      const remote = cmd.kind === 'cancel' ? {} : { via: cmd.via, link: cmd.link };
+      const roles = rolesOf(config, cmd.by, remote.via);
+      if (remote.link !== undefined) {
+        if (store.getFlag(LINK_USED_PREFIX + remote.link) !== null) throw new CommandError('LINK_USED', `this approval link for action ${cur.id} was used already; a link decides once`);
+        store.setFlag(LINK_USED_PREFIX + remote.link, JSON.stringify({ by: cmd.by, verb: cmd.kind, at: new Date(now).toISOString() }));
+      }
+      // A lapsed request is denied, even before a pass has marked it so.
+      if (cur.state === 'awaiting_approval' && cur.approval && cmd.kind !== 'cancel' && approvalLapsed(cur.approval, instant)) {
+        throw new CommandError('APPROVAL_EXPIRED', `the approval request of action ${cur.id} expired at ${new Date(cur.approval.expiresAt).toISOString()}: it is denied`);
+      }
       const { next, audit: a } = transitionAction(cur, cmd.kind === 'approve'
         ? { type: 'approve', by: cmd.by, roles }
         : cmd.kind === 'reject'

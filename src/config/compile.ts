@@ -109,6 +109,8 @@ function compileApi(api: NonNullable<ConfigOutput['agent']['api']>, base: string
     tls: api.tls === undefined ? null : { cert: resolve(base, api.tls.cert), key: resolve(base, api.tls.key) },
     insecureReason: api.insecureReason ?? null,
     maxConnections: api.maxConnections,
+    tokens: api.tokens.map((t) => ({ name: t.name, file: resolve(base, t.file), role: t.role ?? null, person: t.person ?? null })),
+    publicUrl: api.publicUrl ?? null,
   };
 }
 

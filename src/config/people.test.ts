@@ -43,3 +43,31 @@ test('people compile with their Unix user (their name by default), and rules wit
   assert.equal(cfg.policy.approvalTtlMs, 20 * 60_000);
   assert.deepEqual(cfg.policy.rules[0], { match: { service: '*', host: '*' }, allow: ['restart'], approval: 'required', approvers: ['role:oncall'], quorum: 1, approvalTtlMs: 5 * 60_000 });
 });
+
+test('named API tokens: approvers may name them, their roles count, and a token acts for a listed person', () => {
+  const head = 'version: 1\nservices:\n  - { name: web, start: [node] }\n';
+  assert.deepEqual(configErrors(head + [
+    'agent:',
+    '  name: otto',
+    '  api:',
+    '    listen: 127.0.0.1:7070',
+    '    tokens:',
+    '      - { name: phone, file: phone.token, person: alice }',
+    '      - { name: ci, file: ci.token, role: deploy }',
+    '      - { name: bot, file: bot.token, person: mallory }',
+    '      - { name: ci, file: other.token }',
+    'people:',
+    '  - { name: alice, roles: [oncall] }',
+    'policy:',
+    '  rules:',
+    '    - { allow: [restart], approval: required, approvers: [token:ci, role:deploy, token:nope] }',
+    '',
+  ].join('\n')), [
+    '11:47: agent.api.tokens[2].person: unknown person "mallory"; people are: alice',
+    '12:17: agent.api.tokens[3].name: token "ci" is listed twice; token names are unique',
+    '17:82: policy.rules[0].approvers[2]: no API token named "nope"; tokens are: phone, ci, bot',
+  ]);
+  const cfg = parseConfig(head + 'agent:\n  name: otto\n  api:\n    listen: 127.0.0.1:7070\n    publicUrl: https://warden.example.com\n    tokens: [{ name: ci, file: ci.token, role: deploy }]\n', '/etc/warden/warden.yaml');
+  assert.deepEqual(cfg.agent.api?.tokens, [{ name: 'ci', file: '/etc/warden/ci.token', role: 'deploy', person: null }]);
+  assert.equal(cfg.agent.api?.publicUrl, 'https://warden.example.com');
+});

@@ -244,6 +244,13 @@ export const peerSchema = z.strictObject({
   failures: count.default(3).meta({ description: 'Failed probes in a row before the peer is reported unreachable.' }),
 });
 
+const apiTokenSchema = z.strictObject({
+  name: name('token').meta({ description: 'The identity requests with this token act as: token:NAME in the audit log and in approvers.' }),
+  file: path.meta({ description: 'File holding the token (mode 0600), e.g. "openssl rand -hex 32 > ci.token".' }),
+  role: z.string().min(1).max(MAX_NAME).optional().meta({ description: 'A role the token has, for approvers given as role:NAME.' }),
+  person: z.string().min(1).max(MAX_NAME).optional().meta({ description: "The person (people[].name) the token acts for: it approves as person:NAME, with that person's roles." }),
+});
+
 const agentSchema = z.strictObject({
   name: name('agent', AGENT_NAME, true).meta({ description: 'Identity of this agent in the audit log and in policy.' }),
   lab: z.boolean().default(false).meta({ description: 'This is a lab (the demo, the tests): `warden chaos` injects faults here without --i-know (docs/chaos.md).' }),
@@ -282,9 +289,21 @@ const agentSchema = z.strictObject({
         .meta({ description: 'Serve HTTPS; warden status and debug pin this certificate.' }),
       insecureReason: z.string().min(1).optional().meta({ description: 'Why a remote API may go without TLS (e.g. "only on the wg0 VPN"); logged at every start.' }),
       maxConnections: count.default(64).meta({ description: 'Open connections at most; a request on a connection past it gets 503 at once.' }),
+      tokens: z
+        .array(apiTokenSchema)
+        .default([])
+        .superRefine((list, ctx) => {
+          const seen = new Set<string>();
+          list.forEach((t, i) => {
+            if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `token ${show(t.name)} is listed twice; token names are unique` });
+            seen.add(t.name);
+          });
+        })
+        .meta({ description: 'Named bearer tokens: a request with one acts as token:NAME (or as its person), e.g. to approve through POST /api/actions/ID/approve (docs/policy.md).' }),
+      publicUrl: httpUrl.optional().meta({ description: "Warden's API as approvers reach it (through a proxy, say), e.g. https://warden.example.com; with it, approval requests carry signed approve/reject links (docs/notifications.md)." }),
     })
     .optional()
-    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics, /api/events, and POST /api/alerts for Alertmanager.' }),
+    .meta({ description: 'HTTP API: /healthz, /metrics, /api/status, /api/tickets, /api/services/NAME/diagnostics, /api/events, POST /api/alerts for Alertmanager, POST /api/actions/ID/approve|reject with a named token, and approval links under /links/.' }),
   restartBackoff: agentBackoffSchema,
   reopenWindow: duration({ positive: false }).default('10m').meta({ description: 'A problem that returns within this window reopens its ticket.' }),
   flapThreshold: count.default(3).meta({ description: 'Occurrences within reopenWindow that make a ticket flapping: automation stops and it escalates until resolved by hand.' }),

@@ -195,13 +195,23 @@ type Add = (path: PathSeg[], message: string, at?: 'key' | 'value') => void;
 
 /**
  * People and approvers: a person named once; approvers only where approval is required, each a
- * person (when people are listed) or a role someone has; a quorum the named approvers can reach.
+ * person (when people are listed), a role someone has or a named API token; a quorum the named
+ * approvers can reach; a token acts for a listed person.
  */
 function approvalIssues(raw: Obj, add: Add, unique: (base: PathSeg[], items: unknown[], what: (name: string) => string, nameOf: (item: Obj, i: number) => { name: string; path: PathSeg[] } | null) => Map<string, number>,
   byName: (base: PathSeg[]) => (item: Obj, i: number) => { name: string; path: PathSeg[] } | null): void {
   const people = list(raw.people);
   const names = unique(['people'], people, (n) => `person ${show(n)}`, byName(['people']));
-  const roles = new Set(people.flatMap((p) => (isObj(p) ? list(p.roles).filter((r): r is string => typeof r === 'string') : [])));
+  const api = isObj(raw.agent) && isObj(raw.agent.api) ? raw.agent.api : {};
+  const roles = new Set([
+    ...people.flatMap((p) => (isObj(p) ? list(p.roles).filter((r): r is string => typeof r === 'string') : [])),
+    ...list(api.tokens).map((t) => (isObj(t) ? str(t.role) : null)).filter((r): r is string => r !== null),
+  ]);
+  const tokens = new Set(list(api.tokens).map((t) => (isObj(t) ? str(t.name) : null)).filter((n): n is string => n !== null));
+  list(api.tokens).forEach((t, i) => {
+    const person = isObj(t) ? str(t.person) : null;
+    if (person !== null && !names.has(person)) add(['agent', 'api', 'tokens', i, 'person'], `unknown person ${show(person)}; ${names.size > 0 ? `people are: ${[...names.keys()].join(', ')}` : 'list them under people:'}`);
+  });
   const policy = isObj(raw.policy) ? raw.policy : {};
   list(policy.rules).forEach((rule, i) => {
     if (!isObj(rule)) return;
@@ -212,7 +222,9 @@ function approvalIssues(raw: Obj, add: Add, unique: (base: PathSeg[], items: unk
     }
     const approvers = list(rule.approvers).filter((a): a is string => typeof a === 'string');
     approvers.forEach((a, j) => {
-      if (a.startsWith('role:')) {
+      if (a.startsWith('token:')) {
+        if (!tokens.has(a.slice(6))) add([...base, 'approvers', j], `no API token named ${show(a.slice(6))}${tokens.size > 0 ? `; tokens are: ${[...tokens].join(', ')}` : '; name tokens under agent.api.tokens'}`);
+      } else if (a.startsWith('role:')) {
         if (!roles.has(a.slice(5))) add([...base, 'approvers', j], `no person has role ${show(a.slice(5))}${roles.size > 0 ? `; roles are: ${[...roles].join(', ')}` : '; give people roles under people:'}`);
       } else if (people.length > 0 && !names.has(a)) {
         add([...base, 'approvers', j], `unknown person ${show(a)}; people are: ${[...names.keys()].join(', ')}`);

@@ -40,6 +40,7 @@ import { reportUnusable } from '../plugins/index.js';
 import { CheckScheduler } from '../probes/checks.js';
 import { Followers } from '../views/events.js';
 import { createApi, daemonApiDeps, readToken, startApi, type RunningApi } from '../runtime/api.js';
+import { DaemonDecisions } from './decisions.js';
 import { readBootId } from '../runtime/boot.js';
 import { guardSecrets } from '../runtime/exposure.js';
 import { progressVerdict, UNMANAGED_PREFIX } from '../runtime/diagnostics.js';
@@ -104,6 +105,8 @@ export class Daemon {
   /** Mutual watch: the peer Wardens of `peers`, probed through their /healthz. */
   private readonly peers: PeerWatcher;
   private apiToken: string | null = null;
+  /** Approve and reject from afar: named tokens, approval links (daemon/decisions.ts). */
+  private readonly decisions: DaemonDecisions;
   private bootId = '';
   private passTimer: Repeating | undefined;
   private readonly subjectFacts: SubjectObserver;
@@ -149,6 +152,7 @@ export class Daemon {
       storeFile: dbPath(config.agent.dataDir), onLatched: (d, text) => this.latched(d, text),
     });
     this.heartbeat = new Heartbeat({ clock: this.clock, spec: () => this.config.heartbeat ?? null, agent: () => this.config.agent.name, log: (l) => this.log(l) });
+    this.decisions = new DaemonDecisions({ store: () => this.store, clock: this.clock, config: () => this.config, kick: () => this.kick(), halted: () => this.self.damage?.text ?? null });
     this.peers = new PeerWatcher({ clock: this.clock, peers: () => this.config.peers ?? [], onChange: (e) => this.peerChanged(e), log: (l) => this.log(l) });
     this.lastKnown = new LastKnown({
       states: () => this.effects.serviceStates(),
@@ -167,6 +171,7 @@ export class Daemon {
     // Before anything is opened: a missing or exposed token refuses the start with no side effects.
     guardSecrets(this.config, { insecure: this.insecure, log: this.log });
     if (this.config.agent.api) this.apiToken = readToken(this.config.agent.api);
+    this.decisions.loadTokens(this.config, this.apiToken);
     try {
       await this.manager.start(this.runnables());
     } catch (e) {
@@ -218,6 +223,7 @@ export class Daemon {
           this.lastKnown.load(this.store);
           this.alerts = new AlertBook({ store: this.store, config: () => this.config, now: () => this.instant() });
           this.alerts.load();
+          this.decisions.loadKey(cfg);
           await reportUnusable(cfg, this.log);
         },
         stop: () => this.store.close(),
@@ -239,6 +245,7 @@ export class Daemon {
         start: async () => {
           this.notifications = new DaemonNotifications({
             store: this.store, clock: this.clock, boot: () => this.bootId, config: () => this.config, metrics: this.metrics, log: this.log,
+            linkKey: () => this.decisions.linkKey(),
             audit: (i) => { if (this.state === 'running' || this.state === 'draining' || this.state === 'starting') this.audit([i]); },
           });
           this.notifications.outbox.start();
@@ -457,6 +464,7 @@ export class Daemon {
         this.kick();
         return receipt;
       },
+      named: () => this.decisions.named(), decisions: this.decisions.api(),
     }, () => this.apiToken)), api, { onError: (e) => this.log(`api: ${e.message}`) });
     this.log(`api listening on ${api.tls ? 'https' : 'http'}://${api.host}:${this.api.port} (at most ${api.maxConnections} connections)`);
     // The config accepted the reason; every start says it again, where whoever reads the log sees it.
@@ -568,8 +576,10 @@ export class Daemon {
     if (next.agent.api) {
       try {
         this.apiToken = readToken(next.agent.api);
+        this.decisions.loadTokens(next, this.apiToken);
+        this.decisions.loadKey(next);
       } catch (e) {
-        this.log(`reload: keeping the old API token: ${errorText(e)}`);
+        this.log(`reload: keeping the old API tokens and link key: ${errorText(e)}`);
       }
     }
     const prev = this.config;

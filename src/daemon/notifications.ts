@@ -10,6 +10,7 @@ import type { NotifyEvent } from '../notify/event.js';
 import { Outbox } from '../notify/outbox.js';
 import { draftsOfRecord, selfDraft } from '../notify/semantics.js';
 import { describeUnusable, type UnusablePlugin } from '../plugins/index.js';
+import { approvalLinks } from '../runtime/links.js';
 import type { WardenMetrics } from '../runtime/metrics.js';
 import type { OutboxRow } from '../store/outbox.js';
 import type { Store } from '../store/store.js';
@@ -22,6 +23,8 @@ export interface DaemonNotificationsDeps {
   config: () => ResolvedConfig;
   metrics: WardenMetrics;
   log: (line: string) => void;
+  /** The key approval links are signed with (daemon/decisions.ts); null: messages carry no links. */
+  linkKey: () => Buffer | null;
   /** Writes audit records (notify.failed, notify.dropped) while the daemon may still write. */
   audit: (i: AuditIntent) => void;
 }
@@ -38,6 +41,11 @@ export class DaemonNotifications {
       labels: (service) => config().services.find((s) => s.name === service)?.labels,
       draftsOf: (r) => draftsOfRecord(r, describe(r as AuditIntent), {
         agent: config().agent.name, ticket: (id) => store.getTicket(id), action: (id) => store.getAction(id),
+        links: (a) => {
+          const key = deps.linkKey();
+          const url = config().agent.api?.publicUrl ?? null;
+          return key === null || url === null ? [] : approvalLinks(a, config().people, url, key);
+        },
       }),
       stillOpen: (row: OutboxRow<NotifyEvent>) => {
         const t = row.key !== null ? store.latestTicketByFingerprint(row.key) : null;

@@ -38,8 +38,8 @@ export interface LabOptions {
   notifyUrl?: string;
   /** A whole `notify:` section (YAML, starting with "notify:"), instead of notifyUrl's. */
   notify?: string;
-  /** Serve the HTTP API on 127.0.0.1:port with this token file. */
-  api?: { port: number; tokenFile: string };
+  /** Serve the HTTP API on 127.0.0.1:port with this token file, and more `agent.api` keys (flow YAML, e.g. "publicUrl: ..."). */
+  api?: { port: number; tokenFile: string; extra?: string };
   /** agent.prometheus: the Prometheus that subjects' PromQL invariants ask. */
   prometheus?: string;
 }
@@ -112,7 +112,7 @@ ${opts.prometheus ? `  prometheus: "${opts.prometheus}"\n` : ''}  dataDir: ${joi
   interval: 1s
   verify: { stable: 500ms, deadline: 15s }
   crashLoop: { exits: 3, window: 60s }
-${opts.api ? `  api: { listen: "127.0.0.1:${opts.api.port}", tokenFile: ${opts.api.tokenFile} }\n` : ''}${opts.notify ? `${opts.notify}\n` : opts.notifyUrl ? `notify:\n  - name: hook\n    webhook: { url: "${opts.notifyUrl}" }\n    retries: 2\n` : ''}services:
+${opts.api ? `  api: { listen: "127.0.0.1:${opts.api.port}", tokenFile: ${opts.api.tokenFile}${opts.api.extra ? `, ${opts.api.extra}` : ''} }\n` : ''}${opts.notify ? `${opts.notify}\n` : opts.notifyUrl ? `notify:\n  - name: hook\n    webhook: { url: "${opts.notifyUrl}" }\n    retries: 2\n` : ''}services:
   - name: cache
     kind: process
     start: [redis-server, --port, "${cache}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]

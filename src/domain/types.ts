@@ -324,6 +324,19 @@ export interface ApiSpec {
   insecureReason: string | null;
   /** Open connections at most; requests on connections past it get 503. */
   maxConnections: number;
+  /** Named bearer tokens, each an identity (`token:NAME`, or its person) for approving through the API. */
+  tokens: ApiTokenSpec[];
+  /** The API's base URL as approvers reach it; null: approval requests carry no links. */
+  publicUrl: string | null;
+}
+
+export interface ApiTokenSpec {
+  name: string;
+  /** Absolute path of the file holding the token. */
+  file: string;
+  role: string | null;
+  /** The person (people[].name) the token acts for, or null: it acts as `token:NAME`. */
+  person: string | null;
 }
 
 /** A notification channel; `type` names its plugin in src/notify/<type>/. */

@@ -9,12 +9,22 @@ export const httpUrl = z.url({ protocol: /^https?$/, error: (iss) => `expected a
 /** A secret: a non-empty string (it also may come from the environment: "${env:NAME}" is not expanded here). */
 export const secret = (what: string) => z.string({ error: (iss) => `expected ${what} (a string); got ${show(iss.input)}` }).min(1, { error: `expected ${what}; got an empty string` });
 
-/** Links people follow from a message: the ticket, and approve/reject when the event carries them. */
+/** Links people follow from a message: the ticket, and approve/reject (per approver) when the event carries them. */
 export function linksOf(e: NotifyEvent, linkBase: string | null): { label: string; url: string; style?: 'primary' | 'danger' }[] {
   const out: { label: string; url: string; style?: 'primary' | 'danger' }[] = [];
-  const links = (e.data.links ?? {}) as { approve?: unknown; reject?: unknown };
-  if (typeof links.approve === 'string') out.push({ label: 'Approve', url: links.approve, style: 'primary' });
-  if (typeof links.reject === 'string') out.push({ label: 'Reject', url: links.reject, style: 'danger' });
+  // Several approvers: a pair each, named (a link acts as its approver).
+  const approvals = Array.isArray(e.data.approvals) ? (e.data.approvals as { by?: unknown; approve?: unknown; reject?: unknown }[]) : [];
+  if (approvals.length > 1) {
+    for (const a of approvals) {
+      const who = typeof a.by === 'string' ? a.by.replace(/^person:/, '') : '?';
+      if (typeof a.approve === 'string') out.push({ label: `Approve as ${who}`, url: a.approve, style: 'primary' });
+      if (typeof a.reject === 'string') out.push({ label: `Reject as ${who}`, url: a.reject, style: 'danger' });
+    }
+  } else {
+    const links = (e.data.links ?? {}) as { approve?: unknown; reject?: unknown };
+    if (typeof links.approve === 'string') out.push({ label: 'Approve', url: links.approve, style: 'primary' });
+    if (typeof links.reject === 'string') out.push({ label: 'Reject', url: links.reject, style: 'danger' });
+  }
   const ticket = ticketOf(e);
   if (linkBase !== null && ticket !== null) out.push({ label: `Ticket ${ticket}`, url: `${linkBase.replace(/\/+$/, '')}/api/tickets/${encodeURIComponent(ticket)}` });
   return out;

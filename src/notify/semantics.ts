@@ -91,10 +91,32 @@ export interface RecordLike {
   data: Record<string, unknown>;
 }
 
+/** One approver's pair of approval links (runtime/links.ts makes them). */
+export interface ApproverLinks {
+  by: string;
+  approve: string;
+  reject: string;
+}
+
 export interface Lookups {
   agent: string;
   ticket: TicketLookup;
   action: (id: string) => Action | null | undefined;
+  /** The approval links of an action awaiting approval; absent: messages carry none. */
+  links?: (a: Action) => ApproverLinks[];
+}
+
+/**
+ * An approval request carries, for the action awaiting approval, each approver's links in
+ * `data.approvals`, and, when there is one approver, the pair as `data.links` too.
+ */
+function withLinks(d: Draft, l: Lookups): Draft {
+  if (d.kind !== 'ticket.awaiting_approval' || !l.links || d.subject === null) return d;
+  const a = (l.ticket(d.subject)?.actionIds ?? []).map((id) => l.action(id)).find((x) => x?.state === 'awaiting_approval');
+  if (!a) return d;
+  const approvals = l.links(a);
+  const one = approvals.length === 1 ? approvals[0] : undefined;
+  return { ...d, data: { ...d.data, action: a.id, approvals, ...(one ? { links: { approve: one.approve, reject: one.reject } } : {}) } };
 }
 
 /**
@@ -104,7 +126,7 @@ export interface Lookups {
 export function draftsOfRecord(r: RecordLike, summary: string, l: Lookups): Draft[] {
   const intent = r as AuditIntent;
   const ticket = ticketDraft(intent, summary, l.ticket);
-  if (ticket) return [ticket];
+  if (ticket) return [withLinks(ticket, l)];
   const pause = pauseDraft(l.agent, intent, summary);
   if (pause) return [pause];
   if ((r.kind === 'action.completed' || r.kind === 'action.failed') && r.subject !== null) {

@@ -1,8 +1,9 @@
 // The daemon's HTTP API: /healthz for supervisors and load balancers (no token), /metrics for
-// Prometheus, and read-only JSON under /api for people and scripts. Everything but /healthz needs
-// the bearer token. Handlers only read: every change still goes through the CLI and the store, so
-// the API adds no second way to act. The one POST, /api/alerts, takes observations in (Alertmanager's
-// alerts, which become findings like a probe's results), never commands.
+// Prometheus, and read-only JSON under /api for people and scripts. Everything but /healthz and
+// approval links needs a bearer token. Handlers read, with two exceptions: POST /api/alerts takes
+// observations in (Alertmanager's alerts, which become findings like a probe's results), and
+// approve/reject (decisions.ts) submit a person's command to the same one writer the CLI uses, as
+// the identity of a named token or of a signed link, so the API adds no second set of rules.
 import { WardenError } from '../lib/errors.js';
 import { TOKEN_ENV } from '../lib/childenv.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -22,6 +23,8 @@ import type { PodJson } from './pod.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type DamagedJson, type PassFailure, type ReadSide } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 import { ApiConfigError } from './server.js';
+import { decisionRoutes, type DecisionDeps } from './decisions.js';
+import { NOBODY, type Caller, type NamedToken } from './identity.js';
 
 export { TOKEN_ENV } from '../lib/childenv.js';
 export { ApiConfigError, startApi, type RunningApi } from './server.js';
@@ -47,6 +50,10 @@ export interface ApiDeps {
   events?: { source: AuditSource; followers: Followers; now: () => Millis; heartbeatMs?: number; pollMs?: number };
   /** Takes the alerts of one Alertmanager delivery (POST /api/alerts); absent: not taken here. */
   alerts?: (incoming: IncomingAlert[]) => AlertReceipt;
+  /** Named tokens (agent.api.tokens): who a request is. */
+  named?: () => readonly NamedToken[];
+  /** Approve and reject through the API and approval links; absent: not taken here. */
+  decisions?: DecisionDeps;
 }
 
 /** SSE comments this often keep proxies and load balancers from closing an idle stream. */
@@ -108,6 +115,17 @@ function intParam(v: string | undefined, name: string, dflt: number, max: number
   return n;
 }
 
+/** Who the bearer token names: a named token's identity, or nobody for the unnamed one; null: no match. */
+function callerOf(given: string, deps: ApiDeps): Caller | null {
+  // Every candidate is compared, so the timing does not say which one matched.
+  const named = (deps.named?.() ?? []).filter((t) => tokenMatches(given, t.secret));
+  const expected = deps.token();
+  const unnamed = expected !== null && tokenMatches(given, expected);
+  const t = named[0];
+  if (t) return { token: t.name, by: t.by, roles: t.roles };
+  return unnamed ? NOBODY : null;
+}
+
 export function createApi(deps: ApiDeps): Hono {
   const app = new Hono();
 
@@ -121,17 +139,19 @@ export function createApi(deps: ApiDeps): Hono {
 
   app.use('*', async (c, next) => {
     // Liveness is unauthenticated (supervisors probe it); it says nothing beyond up or stuck.
-    if (c.req.path === '/healthz') return next();
+    // Approval links carry their own credential, a signature (runtime/links.ts).
+    if (c.req.path === '/healthz' || c.req.path.startsWith('/links/')) return next();
     const given = bearer(c);
-    const expected = deps.token();
     if (given === null) {
       c.header('WWW-Authenticate', 'Bearer realm="warden"');
       return fail(c, 401, 'unauthorized', 'missing bearer token: send "Authorization: Bearer <token>"');
     }
-    if (expected === null || !tokenMatches(given, expected)) {
+    const caller = callerOf(given, deps);
+    if (caller === null) {
       c.header('WWW-Authenticate', 'Bearer realm="warden", error="invalid_token"');
       return fail(c, 401, 'unauthorized', 'invalid bearer token');
     }
+    c.set('caller', caller);
     return next();
   });
 
@@ -184,6 +204,8 @@ export function createApi(deps: ApiDeps): Hono {
     }
     return c.json(receive(alerts));
   });
+
+  decisionRoutes(app, deps.decisions);
 
   // Server-Sent Events: every audit record after ?after= (or Last-Event-ID, which a reconnecting
   // EventSource sends), then each new one; `id:` is the seq, so a client resumes without gaps or
@@ -259,6 +281,10 @@ export interface DaemonView {
   followers?: Followers;
   /** Takes one Alertmanager delivery (loop/alerts.ts) and wakes the loop. */
   alerts?: (incoming: IncomingAlert[]) => AlertReceipt;
+  /** Named tokens, read at start and on reload. */
+  named?: () => readonly NamedToken[];
+  /** Approve and reject from afar (daemon/decisions.ts). */
+  decisions?: DecisionDeps;
 }
 
 /**
@@ -296,5 +322,7 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
     metricsContentType: d.metrics.contentType,
     ...(d.followers ? { events: { source: d.store, followers: d.followers, now: d.now } } : {}),
     ...(d.alerts ? { alerts: d.alerts } : {}),
+    ...(d.named ? { named: d.named } : {}),
+    ...(d.decisions ? { decisions: d.decisions } : {}),
   };
 }

@@ -1,4 +1,4 @@
-// Files that hold Warden's secrets must be its owner's alone: the API token file, and the config
+// Files that hold Warden's secrets must be its owner's alone: the API token files, and the config
 // when it holds secrets (config/secrets.ts says which). Checked when the daemon starts and on every
 // reload; a file others can read refuses the start, or with --insecure only warns (for a lab, or
 // while the operator fixes it).
@@ -32,6 +32,10 @@ export function exposures(cfg: ResolvedConfig): string[] {
   const tokenMode = tokenFile === null ? null : modeOf(tokenFile);
   if (tokenFile !== null && tokenMode !== null && (tokenMode & OTHERS) !== 0) {
     out.push(`agent.api.tokenFile ${tokenFile} is mode ${octal(tokenMode)}: other users can read the API token; chmod 600 ${tokenFile}`);
+  }
+  for (const t of cfg.agent.api?.tokens ?? []) {
+    const mode = modeOf(t.file);
+    if (mode !== null && (mode & OTHERS) !== 0) out.push(`agent.api.tokens ${t.name}: ${t.file} is mode ${octal(mode)}: other users can read the token; chmod 600 ${t.file}`);
   }
   const secrets = configSecrets(cfg);
   const cfgMode = secrets.length > 0 ? modeOf(cfg.file) : null;

@@ -37,7 +37,7 @@ export function action(over: Partial<Action> = {}): Action {
 
 /** An API spec on loopback with the config's defaults: plain HTTP, 64 connections. */
 export function apiSpec(over: Partial<ApiSpec> = {}): ApiSpec {
-  return { host: '127.0.0.1', port: 0, tokenFile: null, allowRemote: false, tls: null, insecureReason: null, maxConnections: 64, ...over };
+  return { host: '127.0.0.1', port: 0, tokenFile: null, allowRemote: false, tls: null, insecureReason: null, maxConnections: 64, tokens: [], publicUrl: null, ...over };
 }
 
 /** A store with: a deploy start of web and cache, web killed, one resolved ticket with its restart. */
