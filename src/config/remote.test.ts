@@ -9,7 +9,7 @@ const api = (fields: string): string => `version: 1\nagent:\n  name: otto\n  api
 test('loopback listens need nothing more; the API gets a connection cap of 64 by default', () => {
   for (const listen of ['127.0.0.1:7070', '127.0.0.53:7070', '[::1]:7070', 'localhost:7070']) {
     const cfg = parseConfig(api(`    listen: "${listen}"\n`), '/etc/warden/warden.yaml');
-    assert.deepEqual({ ...cfg.agent.api, host: 'h', port: 0 }, { host: 'h', port: 0, tokenFile: null, allowRemote: false, tls: null, insecureReason: null, maxConnections: 64 }, listen);
+    assert.deepEqual({ ...cfg.agent.api, host: 'h', port: 0 }, { host: 'h', port: 0, tokenFile: null, allowRemote: false, tls: null, insecureReason: null, maxConnections: 64, tokens: [], publicUrl: null }, listen);
   }
 });
 
