@@ -512,7 +512,8 @@ export function decide(input: DecideInput): DecideOutput {
 
   /** Queues a validated action whose wait is over; says whether it is queued. */
   function runIfReady(a: Action): boolean {
-    if (a.state !== 'validated' || input.frozen) return false;
+    // A policy that does not validate now stops what was validated before, too.
+    if (a.state !== 'validated' || input.frozen || (input.policyError ?? null) !== null) return false;
     if (retryIn(a, instant) > 0) return false;
     if (!execute.includes(a.id)) execute.push(a.id);
     return true;
