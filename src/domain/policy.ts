@@ -88,6 +88,8 @@ export interface GateInput {
   /** Actions executing now. */
   inFlight?: number;
   windows?: readonly WindowState[];
+  /** Who asks (warden policy check --as): the agent when absent. */
+  requester?: { name: string; roles: readonly string[] };
 }
 
 /** What the matching rules say about one action on one target, naming the rule that decided. */
@@ -207,7 +209,8 @@ export function gate(input: GateInput): GateResult {
   const verdict = evaluatePolicy(config.policy.rules, type, target, host);
   checks.push(...ruleChecks(config.policy.rules, type, target, host));
   if (!verdict.allowed && verdict.rule === null) checks.push({ kind: 'rule', name: 'policy.rules', verdict: 'block', detail: verdict.reason });
-  const tier = tiersEnforced(config) ? agentTierVerdict(config, config.agent.name, type, target) : null;
+  const who = input.requester ?? { name: config.agent.name, roles: [] };
+  const tier = tiersEnforced(config) ? agentTierVerdict(config, who.name, type, target, who.roles) : null;
   checks.push(tier === null
     ? { kind: 'tier', name: 'policy.tiers', verdict: 'none', detail: 'tiers are not enforced (policy.tiers is empty)' }
     : { kind: 'tier', name: 'policy.tiers', verdict: tier.verdict, detail: tier.detail });

@@ -75,9 +75,9 @@ export function tiersEnforced(config: Pick<ResolvedConfig, 'policy'>): boolean {
  */
 export type AgentTierVerdict = { verdict: 'pass' | 'require' | 'block'; detail: string };
 
-export function agentTierVerdict(config: Pick<ResolvedConfig, 'policy' | 'services' | 'subjects'>, agent: string, type: ActionType, target: string): AgentTierVerdict {
+export function agentTierVerdict(config: Pick<ResolvedConfig, 'policy' | 'services' | 'subjects'>, agent: string, type: ActionType, target: string, roles: readonly string[] = []): AgentTierVerdict {
   const need = actionTier(config, type);
-  const held = tierOf(config.policy.tiers ?? [], agent, [], targetFacts(config, target));
+  const held = tierOf(config.policy.tiers ?? [], agent, roles, targetFacts(config, target));
   const by = held.grant === null ? 'no grant in policy.tiers names it here' : `policy.tiers[${held.grant}]`;
   const holds = `${agent} holds ${held.tier} on ${target} (${by}); ${type} needs ${need}`;
   if (need === 'human-only') {
