@@ -3,7 +3,7 @@
 // keyed by their names; each subject adds its actions as `<subject type>.<name>` (etcd.defragment).
 // Policy names come from here, so an action a policy may name is one that exists.
 import { z } from 'zod';
-import type { ActionType, CoreActionType } from '../domain/types.js';
+import type { ActionType, CoreActionType, Tier } from '../domain/types.js';
 import { registry, type Plugin } from '../plugins/plugin.js';
 import { subjects } from '../subjects/index.js';
 import type { SubjectActionPlugin } from '../subjects/subject.js';
@@ -13,10 +13,13 @@ import { WardenError } from '../lib/errors.js';
 export interface ActionPlugin<N extends string = ActionType, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
   /** How it is performed and resumed (the catalog entry). */
   kind: ActionKind;
+  /** The authority it needs (docs/policy.md, tiers). */
+  tier: Tier;
 }
 
+/** The kernel's actions act on one service: repair-service. */
 function defineAction<const N extends CoreActionType, C extends z.ZodType>(name: N, description: string, config: C): ActionPlugin<N, C> {
-  return { name, description, config, compile: (p) => p, prerequisites: [], kind: actionKinds[name] };
+  return { name, description, config, compile: (p) => p, prerequisites: [], kind: actionKinds[name], tier: 'repair-service' };
 }
 
 const none = z.strictObject({});

@@ -4,7 +4,8 @@
 // the CLI now (and the API and the dashboard later). A command changes tickets and actions only
 // through their state machines, in one store transaction with its audit records. While a daemon
 // runs, the CLI queues the command and the daemon applies it here, at the start of its next pass.
-import { approvalLapsed, transitionAction, isTerminal } from '../domain/action.js';
+import { ApprovalError, approvalLapsed, transitionAction, isTerminal } from '../domain/action.js';
+import { approverTierRefusal } from '../domain/tiers.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
 import { tokenIdentity } from '../domain/identity.js';
@@ -27,7 +28,8 @@ export type Command = (
   | { kind: 'cancel'; actionId: string; by: string; reason?: string | null }
   | { kind: 'resolve'; ticketId: string; by: string; reason: string }
   | { kind: 'hold'; ticketId: string; by: string; reason: string }
-  | { kind: 'freeze'; by: string; reason: string }
+  /** `forMs`: the freeze lifts by itself this long after it is applied. */
+  | { kind: 'freeze'; by: string; reason: string; forMs?: number }
   | { kind: 'unfreeze'; by: string }
   | ControlCommand
   | ChaosCommand) & { override?: string };
@@ -55,6 +57,26 @@ export function parseLimitReset(value: string): Instant | null {
   } catch {
     return null;
   }
+}
+
+/** The kill switch as stored: why, and when it lifts by itself (null: when a person unfreezes). */
+export function parseFreeze(value: string | null): { reason: string; until: number | null } | null {
+  if (value === null) return null;
+  try {
+    const v = JSON.parse(value) as { reason?: unknown; until?: unknown };
+    return { reason: typeof v.reason === 'string' ? v.reason : 'frozen', until: typeof v.until === 'number' ? v.until : null };
+  } catch {
+    return { reason: 'frozen', until: null }; // unreadable: frozen all the same (never a fall-back to acting)
+  }
+}
+
+/** A freeze whose --for ran out lifts here (audited as agent.unfrozen); the freeze in force, or null. */
+export function settleFreeze(store: Store, now: Instant, agent: string): { reason: string; until: number | null } | null {
+  const f = parseFreeze(store.getFlag(FROZEN_FLAG));
+  if (f === null || f.until === null || now.wall < f.until) return f;
+  store.setFlag(FROZEN_FLAG, null);
+  store.audit({ at: now.wall, actor: agent, kind: 'agent.unfrozen', subject: null, data: { reason: `the freeze ran out (${f.reason})` } });
+  return null;
 }
 
 export function limitResetFlag(service: string): string {
@@ -118,6 +140,10 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       if (cur.state === 'awaiting_approval' && cur.approval && cmd.kind !== 'cancel' && approvalLapsed(cur.approval, instant)) {
         throw new CommandError('APPROVAL_EXPIRED', `the approval request of action ${cur.id} expired at ${new Date(cur.approval.expiresAt).toISOString()}: it is denied`);
       }
+      // Approving takes the action's tier on its target (docs/policy.md): the check is the policy's,
+      // made here because the state machine knows no config.
+      const short = cmd.kind === 'approve' && config ? approverTierRefusal(config, cmd.by, roles, cur.type, cur.target) : null;
+      if (short !== null) throw new ApprovalError(`${short}; a person with that tier approves it`);
       const { next, audit: a } = transitionAction(cur, cmd.kind === 'approve'
         ? { type: 'approve', by: cmd.by, roles }
         : cmd.kind === 'reject'
@@ -150,10 +176,13 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       if (to === 'resolved') store.setFlag(limitResetFlag(t.service), JSON.stringify(instant));
       return to === 'resolved' ? `ticket ${t.id} resolved` : `ticket ${t.id} held: Warden will not act on it until it is resolved`;
     }
-    case 'freeze':
-      store.setFlag(FROZEN_FLAG, JSON.stringify({ by: cmd.by, reason: cmd.reason, at: new Date(now).toISOString() }));
-      audit([{ kind: 'agent.frozen', subject: null, data: { reason: cmd.reason } }]);
-      return `frozen: no action will start (${cmd.reason}); undo with "warden unfreeze"`;
+    case 'freeze': {
+      const until = cmd.forMs !== undefined ? now + cmd.forMs : null;
+      store.setFlag(FROZEN_FLAG, JSON.stringify({ by: cmd.by, reason: cmd.reason, at: new Date(now).toISOString(), ...(until !== null ? { until } : {}) }));
+      audit([{ kind: 'agent.frozen', subject: null, data: { reason: cmd.reason, ...(until !== null ? { until: new Date(until).toISOString() } : {}) } }]);
+      const ends = until !== null ? `until ${new Date(until).toISOString()}, or` : 'undo with';
+      return `frozen: no action will start (${cmd.reason}); ${ends} "warden unfreeze"`;
+    }
     case 'unfreeze':
       store.setFlag(FROZEN_FLAG, null);
       audit([{ kind: 'agent.unfrozen', subject: null, data: {} }]);

@@ -6,6 +6,7 @@ import {
 } from './common.js';
 import { state } from './color.js';
 import { submit } from './submit.js';
+import { durationOption } from './control.js';
 
 const STATES: ActionState[] = ['proposed', 'validated', 'awaiting_approval', 'executing', 'completed', 'failed', 'cancelled'];
 
@@ -59,11 +60,12 @@ export function registerActions(program: Command, globals: () => GlobalOpts): vo
     .action((id: string, o: { reason?: string; as?: string }) => decideOn('cancel', id, o));
 
   program.command('freeze')
-    .description('kill switch: no action starts until "warden unfreeze" (effective within one pass)')
+    .description('kill switch: no action starts until "warden unfreeze" or the --for runs out (effective within one pass)')
     .option('--reason <text>', 'why', 'frozen by hand')
+    .option('--for <duration>', 'lift the freeze by itself after this long (30s, 10m, 1h)', durationOption)
     .option('--as <identity>', 'who is acting')
-    .action(async (o: { reason: string; as?: string }) => {
-      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'freeze', reason: o.reason }, o.as)}\n`);
+    .action(async (o: { reason: string; for?: number; as?: string }) => {
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'freeze', reason: o.reason, ...(o.for !== undefined ? { forMs: o.for } : {}) }, o.as)}\n`);
     });
 
   program.command('unfreeze')

@@ -12,6 +12,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerEvents } from './events.js';
 import { registerExplain } from './explain.js';
+import { registerPolicy } from './policy.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerNotify } from './notify.js';
 import { registerStatus } from './status.js';
@@ -44,6 +45,7 @@ Getting started:
   registerStatus(program, globals);
   registerTickets(program, globals);
   registerExplain(program, globals);
+  registerPolicy(program, globals);
   registerActions(program, globals);
   registerControl(program, globals);
   registerDemo(program, globals);

@@ -4,7 +4,8 @@ import { subjects } from '../subjects/index.js';
 import type { SubjectPlugin } from '../subjects/subject.js';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
-import type { ApiSpec, ChannelCommon, CheckSpec, NotifyChannel, ResolvedConfig, RunbookSpec, ServiceSpec } from '../domain/types.js';
+import type { ApiSpec, ChannelCommon, CheckSpec, NotifyChannel, ResolvedConfig, RunbookSpec, Scope, ServiceSpec } from '../domain/types.js';
+import { actions } from '../actions/index.js';
 import { kinds } from '../kinds/index.js';
 import type { KindPlugin } from '../kinds/kind.js';
 import { parseAddress } from '../lib/address.js';
@@ -76,8 +77,13 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
         ...(r.quorum !== undefined ? { quorum: r.quorum } : {}),
         ...(r.approvalTtl !== undefined ? { approvalTtlMs: parseDuration(r.approvalTtl) } : {}),
       })),
-      limits: cfg.policy.limits.map((l) => ({ action: l.action, per: l.per, max: l.max, windowMs: parseDuration(l.window) })),
+      limits: cfg.policy.limits.map((l) => ({ action: l.action, per: l.per, ...(l.scope ? { scope: compileScope(l.scope) } : {}), max: l.max, windowMs: parseDuration(l.window) })),
       approvalTtlMs: parseDuration(cfg.policy.approvalTtl),
+      tiers: cfg.policy.tiers.map((g) => ({ who: [...g.who], scope: compileScope(g.scope), tier: g.tier })),
+      actionTiers: Object.fromEntries(Object.values(actions).map((a) => [a.name, a.tier])),
+      ...(cfg.policy.concurrency !== undefined ? { concurrency: cfg.policy.concurrency } : {}),
+      cooldownMs: parseDuration(cfg.policy.cooldown),
+      windows: cfg.policy.windows.map((w) => ({ name: w.name, cron: w.cron, durationMs: parseDuration(w.duration), effect: w.effect, scope: compileScope(w.scope), ...(w.timezone ? { timezone: w.timezone } : {}) })),
     },
     people: cfg.people.map((p) => ({ name: p.name, unix: p.unix ?? p.name, roles: [...new Set(p.roles)] })),
   };
@@ -170,4 +176,8 @@ function compileCheck(c: CheckIn, index: number, base: string, serviceCwd: strin
     failures: c.failures,
     successes: c.successes,
   };
+}
+
+function compileScope(s: ConfigOutput['policy']['tiers'][number]['scope']): Scope {
+  return { service: s.service, host: s.host, group: s.group, labels: { ...s.labels } };
 }

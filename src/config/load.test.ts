@@ -5,6 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig, parseConfig } from './load.js';
 import { configErrors } from '../testing/config.js';
+import { actions } from '../actions/index.js';
+
+/** Each catalog action's tier, as compiled into policy.actionTiers. */
+const ACTION_TIERS = Object.fromEntries(Object.values(actions).map((a) => [a.name, a.tier]));
 
 const FILE = '/srv/warden/warden.yaml';
 
@@ -54,6 +58,7 @@ test('a minimal config compiles with every default filled in', () => {
       rules: [{ match: { service: '*', host: '*' }, allow: ['start', 'restart'], approval: 'none' }],
       limits: [{ action: '*', per: 'service', max: 3, windowMs: 600_000 }],
       approvalTtlMs: 3_600_000,
+      tiers: [], actionTiers: ACTION_TIERS, cooldownMs: 0, windows: [],
     },
     people: [],
     notify: [],
@@ -182,6 +187,7 @@ test('paths, env, check ids, runbooks and policy compile as documented', () => {
     rules: [{ match: { service: 'api*', host: '*' }, allow: ['restart', 'run-runbook'], approval: 'required' }],
     limits: [{ action: '*', per: 'service', max: 3, windowMs: 600_000 }],
     approvalTtlMs: 3_600_000,
+    tiers: [], actionTiers: ACTION_TIERS, cooldownMs: 0, windows: [],
   });
 });
 
@@ -359,7 +365,7 @@ test('values are checked where they are: signals, URLs, sizes, env, regexes, cau
     '12:36: services[0].runbooks[0].for[0]: expected one of process_exited | crash_loop | process_hung | dependency_down | config_drift | resource_exhausted | node_offline | network_partition | leader_lost | quorum_lost | performance_degraded | data_inconsistency | unknown, got "oom"',
     '15:17: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook | etcd.defragment | etcd.disarm | etcd.move-leader | etcd.replace-member | ratelimiter.flush | ratelimiter.set-limit | ratelimiter.reset-counter, got "reboot"',
     '17:31: policy.limits[0].max: expected at least 1, got 0',
-    '17:51: policy.limits[0].per: expected per: service (the only scope so far); got "host"',
+    '17:51: policy.limits[0].per: expected one of service | action | scope | global, got "host"',
   ]);
 });
 

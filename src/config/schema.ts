@@ -2,11 +2,12 @@
 // stay strings, paths stay relative); compile.ts turns the parsed result into ResolvedConfig.
 // The same schema is published to editors as JSON Schema (jsonschema.ts), so descriptions here are
 // what people see on hover and in "missing required key" errors.
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { parseBytes } from '../lib/duration.js';
 import { actions } from '../actions/index.js';
 import { AUDIT_KINDS, NOTIFY_KINDS } from '../domain/audit.js';
-import { CAUSES, type Mode } from '../domain/types.js';
+import { CAUSES, TIERS, type Mode } from '../domain/types.js';
 import { DEFAULT_ALERTS } from '../domain/alerts.js';
 import { formatDuration } from '../lib/duration.js';
 import { suggestion } from '../lib/suggest.js';
@@ -125,11 +126,47 @@ const personSchema = z.strictObject({
   roles: z.array(z.string().min(1).max(MAX_NAME)).default([]).meta({ description: 'Roles, for approvers given as role:NAME. admin: may act as someone else with --as (audited).' }),
 });
 
+/** Where a grant, a limit or a window applies; every key left out matches everything. */
+const scopeSchema = z.strictObject({
+  service: glob.default('*'),
+  host: glob.default('*'),
+  group: glob.default('*').meta({ description: 'Glob over the subjects (groups) the target belongs to.' }),
+  labels: z.record(name('label'), glob).default({}).meta({ description: "Each label must be on the service, its value matching the glob." }),
+}).prefault({});
+
+/** Why croner refuses a cron expression, or null. */
+function cronError(expr: string): string | null {
+  try {
+    new Cron(expr, { paused: true });
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 const limitSchema = z.strictObject({
   action: oneOf([...namesOf(actions), '*']),
-  per: z.literal('service', { error: (iss) => `expected per: service (the only scope so far); got ${show(iss.input)}` }).default('service'),
+  per: z.enum(['service', 'action', 'scope', 'global']).default('service').meta({ description: 'service: each target counts alone; action: every target of the action type together; scope: every target in scope together; global: everything together.' }),
+  scope: scopeSchema.optional().meta({ description: 'For per: scope: which targets count together.' }),
   max: count,
   window: duration({ positive: true }),
+}).refine((l) => l.per !== 'scope' || l.scope !== undefined, { path: ['scope'], error: 'per: scope needs a scope, e.g. scope: { service: "web-*" }' });
+
+const tierSchema = z.enum(TIERS);
+
+const grantSchema = z.strictObject({
+  who: z.array(z.string().min(1).max(MAX_NAME)).min(1).meta({ description: 'Identities: the agent by name, people by name, role:NAME.' }),
+  scope: scopeSchema,
+  tier: tierSchema.meta({ description: `Authority held on the scope, from least to most: ${TIERS.join(' < ')}.` }),
+});
+
+const windowSchema = z.strictObject({
+  name: name('window'),
+  cron: z.string().min(1).refine((v) => cronError(v) === null, { error: (iss) => `not a cron expression: ${cronError(String(iss.input)) ?? ''}; expected minute hour day month weekday, e.g. "0 2 * * 6" (Saturdays at 02:00)` }).meta({ description: 'When each window opens, as a cron expression (minute hour day month weekday), e.g. "0 2 * * 6".' }),
+  duration: duration({ positive: true }).meta({ description: 'How long each window stays open.' }),
+  effect: z.enum(['allow', 'deny']).meta({ description: 'allow: actions on the scope happen only inside such a window; deny: never inside it (deferred to its end).' }),
+  scope: scopeSchema,
+  timezone: z.string().min(1).optional().meta({ description: 'IANA time zone of the cron expression, e.g. Europe/Berlin; default the host\'s.' }),
 });
 
 // Defaults are output values: zod returns a default as-is, so it must already be complete.
@@ -349,6 +386,10 @@ export const configSchema = z
         rules: z.array(ruleSchema).default(DEFAULT_RULES).meta({ description: 'Every matching rule counts: an action is allowed if one allows it and none denies it; approval is required if any allowing rule requires it (docs/policy.md).' }),
         limits: z.array(limitSchema).default(DEFAULT_LIMITS).meta({ description: 'Rate limits on automatic actions, per service.' }),
         approvalTtl: duration({ positive: true }).default('1h').meta({ description: 'How long an approval request waits before it is denied, unless its rule says otherwise.' }),
+        tiers: z.array(grantSchema).default([]).meta({ description: 'Who holds which authority tier on which scope; empty: tiers are not enforced (docs/policy.md).' }),
+        concurrency: count.optional().meta({ description: 'Actions executing at once, at most.' }),
+        cooldown: duration({ positive: false }).default('0s').meta({ description: 'No repair of a target within this long after its last one started.' }),
+        windows: z.array(windowSchema).default([]).meta({ description: 'Maintenance windows (cron + duration) that allow or deny acting.' }),
       })
       .prefault({})
       .meta({ description: 'Which actions Warden may take on which services, and how often.' }),

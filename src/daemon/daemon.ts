@@ -34,6 +34,7 @@ import { mkdirPrivate, tightenTree } from '../lib/private.js';
 import { DiagnosisRunner } from '../loop/diagnosis.js';
 import { EffectRunner } from '../loop/effects.js';
 import { Executor } from '../loop/executor.js';
+import { PolicySource } from '../loop/policysource.js';
 import { Reconciler } from '../loop/reconciler.js';
 import { instanceIdOf } from '../loop/shared.js';
 import { reportUnusable } from '../plugins/index.js';
@@ -416,7 +417,7 @@ export class Daemon {
     this.metrics.setFrozen(this.store.getFlag(FROZEN_FLAG) != null);
     this.metrics.configLoaded(true, this.clock.now());
     this.reconciler = new Reconciler({
-      store: this.store, config: () => this.config, observe: (touched) => this.world(touched),
+      store: this.store, config: () => this.config, observe: (touched) => this.world(touched), policy: new PolicySource(),
       now: () => ({ wall: this.clock.now(), mono: this.clock.mono(), boot: this.bootId }),
       diagnosing: () => this.diagnoses.diagnosing,
       persistAlso: (out, now) => this.effects.persist(out, now),

@@ -22,7 +22,7 @@ export const AUDIT_KINDS = [
   // faults a person injected with `warden chaos`, and their reverts (docs/chaos.md)
   'chaos.injected', 'chaos.reverted',
   // policy and delivery
-  'policy.denied', 'policy.limit_reached', 'notify.failed', 'notify.dropped',
+  'policy.denied', 'policy.limit_reached', 'policy.deferred', 'notify.failed', 'notify.dropped',
   // incidents in from Alertmanager (POST /api/alerts)
   'alert.firing', 'alert.unmatched', 'alert.resolved', 'alert.expired',
   // a peer Warden this one watches (config peers)

@@ -14,7 +14,8 @@ import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
 import { remoteHostNames } from './hosts.js';
-import { approvalOf, countStartedIn, gate, type GateResult, type StartedAction } from './policy.js';
+import { approvalOf, countStartedIn, gate, WAITS, type GateResult, type StartedAction } from './policy.js';
+import type { WindowState } from './guardrails.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
   Action, ActionType, Diagnosis, Finding, ReconcileReport, Recommendation, ResolvedConfig, Summary,
@@ -50,6 +51,12 @@ export interface DecideInput {
   /** Every action that is not terminal, plus the actions of the tickets above. */
   actions: readonly Action[];
   frozen: boolean;
+  /** The freeze's reason and end (shown in refusals). */
+  freeze?: { reason: string; until: number | null } | null;
+  /** Why the policy as now written does not validate (it is re-read before every pass): nothing acts. */
+  policyError?: string | null;
+  /** Maintenance windows as of now (the reconciler reads their cron expressions). */
+  windows?: readonly WindowState[];
   /** Repair actions started within the longest rate-limit window. */
   started: readonly StartedAction[];
   /** Per service: when a person last resolved one of its tickets (rate-limit counts restart then). */
@@ -322,7 +329,12 @@ export function decide(input: DecideInput): DecideOutput {
   }
 
   function gateFor(type: ActionType, target: string): GateResult {
-    return gate({ config, type, target, host: hostOf(target), frozen: input.frozen, now: instant, countStarted });
+    // Executing now, and queued to execute by this pass: the concurrency bound counts both.
+    const inFlight = [...actions.values()].filter((a) => a.state === 'executing').length + execute.length;
+    return gate({
+      config, type, target, host: hostOf(target), frozen: input.frozen, freeze: input.freeze ?? null, now: instant, countStarted,
+      policyError: input.policyError ?? null, started: input.started, inFlight, windows: input.windows ?? [],
+    });
   }
 
   /**
@@ -374,14 +386,14 @@ export function decide(input: DecideInput): DecideOutput {
     const key = `${t.id}#${t.occurrences}/${t.actionIds.length + 1}:${rec.type}:${rec.target}`;
     const propose = (state: 'proposed' | 'validated' | 'awaiting_approval', why: Record<string, unknown>, delayMs?: number): Action => {
       const approval = g.ok ? approvalOf(g.rule, config.policy) : undefined;
-      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why, ...(delayMs ? { delayMs } : {}), ...(approval ? { approval } : {}) }, ctx);
+      const r = proposeAction({ id: newId('A'), type: rec.type, target: rec.target, params: rec.params, ticketId: t.id, idempotencyKey: key, state, why: { ...why, policy: g.checks }, ...(delayMs ? { delayMs } : {}), ...(approval ? { approval } : {}) }, ctx);
       putA(r.next, r.audit);
       t = onT(t, { type: 'action_added', actionId: r.next.id });
       return r.next;
     };
     const g = gateFor(rec.type, rec.target);
     // What policy denies is not proposed either: approving it could not make it run.
-    if (!g.ok && g.blockedBy !== 'frozen') { refuse(t, g, rec); return; }
+    if (!g.ok && !WAITS.has(g.blockedBy)) { refuse(t, g, rec); return; }
     if (config.agent.mode === 'recommend') {
       const current = (a: Action): boolean => a.type === rec.type && a.target === rec.target;
       // One proposal per ticket, the current one: what an older diagnosis proposed is superseded.
@@ -396,8 +408,9 @@ export function decide(input: DecideInput): DecideOutput {
       setStatus(t, 'open', `recommend mode: ${rec.type} ${rec.target} proposed, not executed`);
       return;
     }
-    // Frozen: the ticket waits (the other refusals were handled above).
-    if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    // Frozen, a window, a cooldown, the concurrency bound, a policy that does not validate: the
+    // ticket waits (the other refusals were handled above), and the deferral is audited once.
+    if (!g.ok) { defer(t, g, rec); return; }
     // A problem that keeps coming back is not repaired again and again: a person must look. (A
     // denial or a limit reached said so first; recommend mode proposes, a person decides anyway.)
     if (t.flapping) { setStatus(t, 'escalated', flappingReason(t, config.agent.reopenWindowMs)); return; }
@@ -418,19 +431,27 @@ export function decide(input: DecideInput): DecideOutput {
 
   /** A policy denial or a limit reached: audited, and the ticket escalates with the reason. */
   function refuse(t: Ticket, g: GateResult & { ok: false }, rec: { type: ActionType; target: string }): void {
-    audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, ...(g.rule ? { rule: g.rule } : {}) } });
+    audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, blockedBy: g.blockedBy, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
     setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
+  }
+
+  /** A refusal the ticket waits out: audited when it starts (or its reason changes), not on every pass. */
+  function defer(t: Ticket, g: GateResult & { ok: false }, rec: { type: ActionType; target: string }): void {
+    if (t.reason !== g.reason && g.blockedBy !== 'frozen') {
+      audit.push({ kind: 'policy.deferred', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, blockedBy: g.blockedBy, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
+    }
+    setStatus(t, 'open', g.reason);
   }
 
   /** A proposal a person approved: policy and limits are checked again now; the person was the approval. */
   function runApproved(t: Ticket, a: Action): void {
     const g = gateFor(a.type, a.target);
-    if (!g.ok && g.blockedBy !== 'frozen') {
+    if (!g.ok && !WAITS.has(g.blockedBy)) {
       onA(a, { type: 'cancel', by: config.agent.name, reason: g.reason });
       refuse(t, g, a);
       return;
     }
-    if (!g.ok) { setStatus(t, 'open', g.reason); return; }
+    if (!g.ok) { defer(t, g, a); return; }
     setStatus(t, 'remediating', `approved by ${a.approvedBy ?? 'someone'}`);
     runIfReady(a);
   }
@@ -515,7 +536,8 @@ export function decide(input: DecideInput): DecideOutput {
 
   /** Queues a validated action whose wait is over; says whether it is queued. */
   function runIfReady(a: Action): boolean {
-    if (a.state !== 'validated' || input.frozen) return false;
+    // A policy that does not validate now stops what was validated before, too.
+    if (a.state !== 'validated' || input.frozen || (input.policyError ?? null) !== null) return false;
     if (retryIn(a, instant) > 0) return false;
     if (!execute.includes(a.id)) execute.push(a.id);
     return true;

@@ -19,7 +19,9 @@ function gateWith(opts: ConfigOptions & { type?: ActionType; target?: string; fr
     config: makeConfig(opts), type: opts.type ?? 'restart', target: opts.target ?? 'cache', host: 'local',
     frozen: opts.frozen ?? false, now: { wall: T0, mono: M0, boot: BOOT }, countStarted, ...(opts.mode ? { mode: opts.mode } : {}),
   });
-  return { result, calls };
+  // The checks consulted are explain's (tested in policy.checks.test.ts); the verdict is tested here.
+  const { checks, ...verdict } = result;
+  return { result: verdict, checks, calls };
 }
 
 void describe('globMatch', () => {
@@ -95,10 +97,9 @@ void describe('gate', () => {
     assert.deepEqual(result, { ok: true, approval: 'required', rule: rule('*', ['restart'], { approval: 'required' }) });
   });
 
-  it('observe mode blocks everything, before anything else is looked at', () => {
-    const { result, calls } = gateWith({ mode: 'observe', frozen: true, used: 99 });
+  it('observe mode blocks everything, before the freeze and the limits decide', () => {
+    const { result } = gateWith({ mode: 'observe', frozen: true, used: 99 });
     assert.deepEqual(result, { ok: false, blockedBy: 'mode', reason: 'observe mode: Warden only watches' });
-    assert.deepEqual(calls, []);
   });
 
   it('the mode can be overridden per call (reconcile --once evaluates as if executing)', () => {

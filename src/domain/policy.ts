@@ -4,8 +4,9 @@
 // Every rule whose globs match the service and its host is consulted, in any order, and the most
 // restrictive verdict wins (docs/policy.md): a denial by any of them denies, an approval required by
 // any rule that allows the action is required, and an action no matching rule allows is denied.
-import { formatDuration } from '../lib/duration.js';
-import { atOrAfter, windowStart, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { atOrAfter, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
+import { concurrencyCheck, cooldownCheck, limitChecks, windowChecks, type GuardInput, type PolicyCheck, type WindowState } from './guardrails.js';
+import { agentTierVerdict, tiersEnforced } from './tiers.js';
 import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
 
 /** A repair action that started (for rate limits and restart backoff). */
@@ -59,9 +60,14 @@ export function globMatch(pattern: string, value: string): boolean {
 /** Started actions since a window start: by monotonic stamp within its boot, by wall time otherwise. */
 export type CountStarted = (target: string, type: ActionType | '*', since: WindowStart) => number;
 
+export type BlockedBy = 'invalid' | 'mode' | 'policy' | 'tier' | 'frozen' | 'window' | 'cooldown' | 'limit' | 'concurrency';
+
 export type GateResult =
-  | { ok: true; approval: 'none' | 'required'; rule: PolicyRule }
-  | { ok: false; blockedBy: 'mode' | 'policy' | 'limit' | 'frozen'; reason: string; limit?: RateLimit; rule?: string };
+  | { ok: true; approval: 'none' | 'required'; rule: PolicyRule; checks: PolicyCheck[] }
+  | { ok: false; blockedBy: BlockedBy; reason: string; limit?: RateLimit; rule?: string; checks: PolicyCheck[] };
+
+/** Refusals a ticket waits out (they end by themselves or by a person's word); the others escalate it. */
+export const WAITS: ReadonlySet<BlockedBy> = new Set(['invalid', 'frozen', 'window', 'cooldown', 'concurrency']);
 
 export interface GateInput {
   config: ResolvedConfig;
@@ -69,10 +75,21 @@ export interface GateInput {
   target: string;
   host: string;
   frozen: boolean;
+  /** The freeze's reason and end, when frozen and known (shown). */
+  freeze?: { reason: string; until: number | null } | null;
   now: Instant;
   countStarted: CountStarted;
   /** Override the configured mode (reconcile --once evaluates as if executing). */
   mode?: Mode;
+  /** Why the policy as now written does not validate: nothing may act (never a fall-back to allow). */
+  policyError?: string | null;
+  /** Repairs started within the longest window: for limits per action, scope and global, and the cooldown. */
+  started?: readonly StartedAction[];
+  /** Actions executing now. */
+  inFlight?: number;
+  windows?: readonly WindowState[];
+  /** Who asks (warden policy check --as): the agent when absent. */
+  requester?: { name: string; roles: readonly string[] };
 }
 
 /** What the matching rules say about one action on one target, naming the rule that decided. */
@@ -173,27 +190,74 @@ export function shadowedRules(config: Pick<ResolvedConfig, 'services' | 'policy'
   return out.reverse();
 }
 
+/**
+ * Everything the policy says about one action now, in the order a person reads it: the policy's
+ * validity, the mode, every rule, the tier, the freeze, the windows, the cooldown, the limits and
+ * the concurrency bound. Each is consulted (explain shows them all); the first that blocks decides.
+ */
 export function gate(input: GateInput): GateResult {
   const { config, type, target, host } = input;
   const mode = input.mode ?? config.agent.mode;
-  if (mode === 'observe') return { ok: false, blockedBy: 'mode', reason: 'observe mode: Warden only watches' };
+  const checks: PolicyCheck[] = [];
+  const invalid = input.policyError ?? null;
+  checks.push(invalid === null
+    ? { kind: 'file', name: config.file, verdict: 'pass', detail: 'the policy validates' }
+    : { kind: 'file', name: config.file, verdict: 'block', detail: `the policy does not validate, so nothing acts until it is fixed: ${invalid}` });
+  checks.push(mode === 'observe'
+    ? { kind: 'mode', name: 'agent.mode', verdict: 'block', detail: 'observe mode: Warden only watches' }
+    : { kind: 'mode', name: 'agent.mode', verdict: 'pass', detail: `${mode} mode` });
   const verdict = evaluatePolicy(config.policy.rules, type, target, host);
-  if (!verdict.allowed) {
-    return { ok: false, blockedBy: 'policy', reason: verdict.reason, ...(verdict.rule ? { rule: describeRule(verdict.rule, verdict.index!) } : {}) };
-  }
+  checks.push(...ruleChecks(config.policy.rules, type, target, host));
+  if (!verdict.allowed && verdict.rule === null) checks.push({ kind: 'rule', name: 'policy.rules', verdict: 'block', detail: verdict.reason });
+  const who = input.requester ?? { name: config.agent.name, roles: [] };
+  const tier = tiersEnforced(config) ? agentTierVerdict(config, who.name, type, target, who.roles) : null;
+  checks.push(tier === null
+    ? { kind: 'tier', name: 'policy.tiers', verdict: 'none', detail: 'tiers are not enforced (policy.tiers is empty)' }
+    : { kind: 'tier', name: 'policy.tiers', verdict: tier.verdict, detail: tier.detail });
+  checks.push(input.frozen
+    ? { kind: 'freeze', name: 'warden freeze', verdict: 'block', detail: freezeText(input.freeze ?? null) }
+    : { kind: 'freeze', name: 'warden freeze', verdict: 'pass', detail: 'not frozen' });
+  const guard: GuardInput = {
+    config, type, target, now: input.now, started: input.started ?? [], countService: input.countStarted,
+    inFlight: input.inFlight ?? 0, windows: input.windows ?? [],
+  };
+  checks.push(...windowChecks(guard), cooldownCheck(guard));
+  const limits = limitChecks(guard);
+  checks.push(...limits, concurrencyCheck(guard));
+
+  const block = (blockedBy: BlockedBy, reason: string, extra: { limit?: RateLimit; rule?: string } = {}): GateResult => ({ ok: false, blockedBy, reason, ...extra, checks });
+  const first = (kind: PolicyCheck['kind']): PolicyCheck | undefined => checks.find((c) => c.kind === kind && c.verdict === 'block');
+  if (invalid !== null) return block('invalid', `policy invalid: ${invalid}; no action until it validates`);
+  if (mode === 'observe') return block('mode', 'observe mode: Warden only watches');
+  if (!verdict.allowed) return block('policy', verdict.reason, verdict.rule ? { rule: describeRule(verdict.rule, verdict.index!) } : {});
+  if (tier?.verdict === 'block') return block('tier', `tier: ${tier.detail}`, { rule: 'policy.tiers' });
   // The kill switch comes before the limits: while frozen a ticket waits; it is not escalated.
-  if (input.frozen) return { ok: false, blockedBy: 'frozen', reason: 'frozen: the kill switch is on' };
-  for (const limit of config.policy.limits) {
-    if (limit.action !== '*' && limit.action !== type) continue;
-    const used = input.countStarted(target, limit.action, windowStart(input.now, limit.windowMs));
-    if (used >= limit.max) {
-      return {
-        ok: false,
-        blockedBy: 'limit',
-        limit,
-        reason: `limit reached: ${limit.action === '*' ? 'actions' : limit.action} at most ${limit.max} per ${formatDuration(limit.windowMs)} on ${target} (${used} used)`,
-      };
-    }
-  }
-  return { ok: true, approval: verdict.approval, rule: verdict.rule };
+  if (input.frozen) return block('frozen', freezeText(input.freeze ?? null));
+  const w = first('window');
+  if (w) return block('window', w.detail, { rule: w.name });
+  const c = first('cooldown');
+  if (c) return block('cooldown', c.detail, { rule: c.name });
+  const li = limits.findIndex((l) => l.verdict === 'block');
+  if (li >= 0) return block('limit', limits[li]!.detail, { limit: config.policy.limits[li]!, rule: limits[li]!.name });
+  const cc = first('concurrency');
+  if (cc) return block('concurrency', cc.detail, { rule: cc.name });
+  return { ok: true, approval: verdict.approval === 'required' || tier?.verdict === 'require' ? 'required' : 'none', rule: verdict.rule, checks };
+}
+
+/** Every rule's say on this action: what it allows, denies or requires here, or that it does not match. */
+function ruleChecks(rules: readonly PolicyRule[], type: ActionType, target: string, host: string): PolicyCheck[] {
+  return rules.map((r, i): PolicyCheck => {
+    const name = describeRule(r, i);
+    if (!ruleMatches(r, target, host)) return { kind: 'rule', name, verdict: 'none', detail: `does not match ${target}` };
+    if (r.deny?.includes(type)) return { kind: 'rule', name, verdict: 'block', detail: `denies ${type}` };
+    if (!r.allow.includes(type)) return { kind: 'rule', name, verdict: 'none', detail: `matches, says nothing of ${type}` };
+    return r.approval === 'required'
+      ? { kind: 'rule', name, verdict: 'require', detail: `allows ${type} after approval${r.quorum ? ` (${r.quorum} approver(s))` : ''}` }
+      : { kind: 'rule', name, verdict: 'pass', detail: `allows ${type}` };
+  });
+}
+
+export function freezeText(f: { reason: string; until: number | null } | null): string {
+  if (!f) return 'frozen: the kill switch is on';
+  return `frozen: the kill switch is on (${f.reason})${f.until !== null ? ` until ${new Date(f.until).toISOString()}` : '; undo with "warden unfreeze"'}`;
 }

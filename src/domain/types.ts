@@ -200,9 +200,44 @@ export interface ApprovalRequest {
   by: string[];
 }
 
+/** Authority, from least to most: each action type needs one, each identity holds one per scope (docs/policy.md). */
+export const TIERS = ['observe', 'propose', 'repair-service', 'repair-host', 'repair-cluster', 'human-only'] as const;
+export type Tier = (typeof TIERS)[number];
+
+/** Where a grant, a limit or a window applies: globs over the target's service, host, groups (subjects) and labels. */
+export interface Scope {
+  service: string;
+  host: string;
+  /** Glob over the subjects (groups) the target belongs to; `*` also matches a service in none. */
+  group: string;
+  /** Each label must be present on the service and match its glob. */
+  labels: Record<string, string>;
+}
+
+/** Identities (agent names, people's names, `role:NAME`) holding a tier on a scope. */
+export interface TierGrant {
+  who: string[];
+  scope: Scope;
+  tier: Tier;
+}
+
+/** A maintenance window: from each cron start for `durationMs`; `allow` windows confine acting to them, `deny` windows forbid it. */
+export interface MaintenanceWindow {
+  name: string;
+  cron: string;
+  durationMs: number;
+  effect: 'allow' | 'deny';
+  scope: Scope;
+  /** IANA time zone of the cron expression; absent: the host's. */
+  timezone?: string;
+}
+
 export interface RateLimit {
   action: ActionType | '*';
-  per: 'service';
+  /** What is counted together: one target, one action type everywhere, every target in `scope`, or everything. */
+  per: 'service' | 'action' | 'scope' | 'global';
+  /** For per: scope. */
+  scope?: Scope;
   max: number;
   windowMs: number;
 }
@@ -246,6 +281,15 @@ export interface ResolvedConfig {
     limits: RateLimit[];
     /** How long an approval request waits before it is denied, unless its rule says otherwise. */
     approvalTtlMs: number;
+    /** Who holds which tier where; empty: tiers are not enforced (the rules alone decide). */
+    tiers?: TierGrant[];
+    /** Each action type's tier (from the action catalog; a subject declares its actions'). */
+    actionTiers?: Record<string, Tier>;
+    /** Actions executing at once, at most; absent: no bound. */
+    concurrency?: number;
+    /** No repair of a target within this long after the last one started; absent or 0: none. */
+    cooldownMs?: number;
+    windows?: MaintenanceWindow[];
   };
   /** People and their roles (approvers, admins); empty: every local user is a person with no role. */
   people: Person[];

@@ -2,7 +2,9 @@
 // own transaction) → in one transaction: read, decide, commit → hand back the effects to run after
 // the commit. The daemon and `reconcile --once` read the store through the same readDecideInput,
 // so they cannot disagree.
-import { applyQueued, endSettled, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseLimitReset, settlePauses, type Command, type CommandResult } from '../app/commands.js';
+import { applyQueued, endSettled, FROZEN_FLAG, LIMIT_RESET_PREFIX, parseFreeze, parseLimitReset, settleFreeze, settlePauses, type Command, type CommandResult } from '../app/commands.js';
+import type { PolicySource } from './policysource.js';
+import { windowStates } from './windows.js';
 import { BACKOFF_RESET_PREFIX, backoffLookbackMs } from '../domain/backoff.js';
 import { subjects } from '../subjects/index.js';
 import { detect, type Detection } from '../domain/detect.js';
@@ -22,6 +24,7 @@ export function readDecideInput(
   instant: Instant,
   answers: readonly DiagnosisAnswer[] = [],
   diagnosing: ReadonlySet<string> = new Set(),
+  policyError: string | null = null,
 ): DecideInput {
   const now = instant.wall;
   const tickets = store?.listTickets({ openOnly: true }) ?? [];
@@ -50,7 +53,9 @@ export function readDecideInput(
   return {
     config, world, now, mono: instant.mono, boot: instant.boot, tickets, actions: [...actions.values()],
     paused: new Set(paused.keys()),
-    frozen: store?.getFlag(FROZEN_FLAG) != null,
+    ...frozenNow(store, instant),
+    policyError,
+    windows: windowStates(config.policy.windows, now),
     started: store?.startedRepairsSince({ wall: now - longest, mono: instant.mono - longest, boot: instant.boot }) ?? [],
     subjectRules: subjects,
     limitResets: resets(LIMIT_RESET_PREFIX),
@@ -61,6 +66,13 @@ export function readDecideInput(
     answers,
     diagnosing,
   };
+}
+
+/** The kill switch as of now: a freeze whose --for ran out no longer holds (settleFreeze lifts it). */
+function frozenNow(store: Store | null, instant: Instant): Pick<DecideInput, 'frozen' | 'freeze'> {
+  const f = parseFreeze(store?.getFlag(FROZEN_FLAG) ?? null);
+  const on = f !== null && (f.until === null || instant.wall < f.until);
+  return { frozen: on, freeze: on ? f : null };
 }
 
 /**
@@ -110,6 +122,8 @@ export interface ReconcilerDeps {
   persistAlso?: (out: DecideOutput, now: number) => void;
   /** A diagnoser that answers at once (see Diagnoser.diagnoseNow): its answers are applied in the asking pass. */
   diagnoseNow?: (req: DiagnoseRequest) => DiagnosisAnswer;
+  /** Re-reads and validates the policy before every pass (absent: the config as loaded). */
+  policy?: PolicySource;
 }
 
 export class Reconciler {
@@ -142,7 +156,8 @@ export class Reconciler {
 
   pass(touched: readonly string[] | null = null): PassResult {
     const { store } = this.deps;
-    const config = this.deps.config();
+    const read = this.deps.policy?.read(this.deps.config()) ?? { config: this.deps.config(), error: null };
+    const config = read.config;
     const world = this.deps.observe(touched);
     const answers = this.answers;
     // People's commands first, committed on their own: a freeze or a hold takes effect even when
@@ -150,12 +165,13 @@ export class Reconciler {
     // Pauses whose --for ran out end here too, so the decision below acts on the service again.
     const { commands, pauses } = store.transaction(() => {
       const now = this.deps.now();
+      settleFreeze(store, now, config.agent.name);
       return { commands: applyQueued(store, now, config), pauses: settlePauses(store, now, config.agent.name) };
     });
     const result = store.transaction(() => {
       const instant = this.deps.now();
       const now = instant.wall;
-      const input = readDecideInput(store, config, world, instant, answers, this.deps.diagnosing());
+      const input = readDecideInput(store, config, world, instant, answers, this.deps.diagnosing(), read.error);
       const now_ = this.deps.diagnoseNow;
       const out = now_ ? decideSettled(input, now_) : decide(input);
       for (const t of out.tickets) store.putTicket(t);

@@ -8,7 +8,7 @@
 // speaks the subject's terms (the invariant's cause) and its repair is the subject's to choose,
 // within the actions it may take (never one that makes a quorum worse).
 import type { SubjectRules } from '../domain/subject.js';
-import type { Health, SubjectSpec } from '../domain/types.js';
+import type { Health, SubjectSpec, Tier } from '../domain/types.js';
 import type { z } from 'zod';
 import type { Plugin } from '../plugins/plugin.js';
 import type { ActionContext, ActionKind } from '../actions/catalog.js';
@@ -16,6 +16,8 @@ import type { ActionContext, ActionKind } from '../actions/catalog.js';
 /** An action a subject brings: registered as `<subject type>.<name>`, its target one of the members. */
 export interface SubjectActionPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
   kind: ActionKind;
+  /** The authority it needs (docs/policy.md, tiers): how far its effect can reach. */
+  tier: Tier;
 }
 
 /** An action's context when its target is a member of a subject: the subject, and each member's

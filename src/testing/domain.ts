@@ -58,6 +58,8 @@ export interface ConfigOptions {
   approvalTtlMs?: number;
   people?: ResolvedConfig['people'];
   agent?: Partial<ResolvedConfig['agent']>;
+  /** Further policy keys (tiers, windows, cooldown, concurrency). */
+  policy?: Partial<ResolvedConfig['policy']>;
 }
 
 export const ALLOW_ALL: PolicyRule = {
@@ -86,6 +88,7 @@ export function makeConfig(o: ConfigOptions = {}): ResolvedConfig {
       rules: o.rules ?? [ALLOW_ALL],
       limits: o.limits ?? [{ action: 'restart', per: 'service', max: 3, windowMs: 600_000 }],
       approvalTtlMs: o.approvalTtlMs ?? 3_600_000,
+      ...o.policy,
     },
     people: o.people ?? [],
     notify: [],

@@ -45,6 +45,7 @@ const defragParams = z.strictObject({
 
 export const defragment = defineSubjectAction({
   name: 'defragment',
+  tier: 'repair-service',
   description: 'compacts the history to the current revision (param compact, default true), then defragments the target member',
   config: defragParams,
   compile: (p) => p,
@@ -86,6 +87,7 @@ const disarmParams = z.strictObject({
 
 export const disarm = defineSubjectAction({
   name: 'disarm',
+  tier: 'repair-cluster',
   description: 'disarms an alarm (param alarm, default NOSPACE) for every member that raised it, through the target member',
   config: disarmParams,
   compile: (p) => p,
@@ -112,6 +114,7 @@ const MOVE_WAIT_MS = 5_000;
 
 export const moveLeader = defineSubjectAction({
   name: 'move-leader',
+  tier: 'repair-cluster',
   description: 'makes the target member the leader (nothing to do when it leads already)',
   config: z.strictObject({}),
   compile: (p) => p,
@@ -182,6 +185,7 @@ const ADD_WAIT_MS = 10_000;
 
 export const replaceMember = defineSubjectAction({
   name: 'replace-member',
+  tier: 'human-only',
   description: 'replaces a member whose data is gone: member remove, member add with its peer URL, wipe its data dir, start it with --initial-cluster-state existing',
   config: z.strictObject({}),
   compile: (p) => p,

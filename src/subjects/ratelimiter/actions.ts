@@ -60,6 +60,7 @@ const settleTimeout = (ctx: ActionContext): number => 4 * ((ctx.subject?.params 
 
 export const flush = defineSubjectAction({
   name: 'flush',
+  tier: 'repair-service',
   description: "writes a node's unsynced allows back to Redis, drops its local cache and ends its staleness (POST /admin/flush)",
   config: none,
   compile: (p) => p,
@@ -81,6 +82,7 @@ export const flush = defineSubjectAction({
 
 export const setLimit = defineSubjectAction({
   name: 'set-limit',
+  tier: 'repair-cluster',
   description: "sets a node's limit per key per window (POST /admin/limit; params: limit)",
   config: limitParams,
   compile: (p) => p,
@@ -102,6 +104,7 @@ export const setLimit = defineSubjectAction({
 
 export const resetCounter = defineSubjectAction({
   name: 'reset-counter',
+  tier: 'repair-service',
   description: "empties one key's window in Redis and every node's cached state for it (POST /admin/reset on each node; params: key)",
   config: keyParams,
   compile: (p) => p,
