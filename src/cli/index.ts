@@ -12,6 +12,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEval } from './eval.js';
 import { registerEvents } from './events.js';
 import { registerExplain } from './explain.js';
+import { registerLab } from './lab.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerNotify } from './notify.js';
 import { registerStatus } from './status.js';
@@ -48,6 +49,7 @@ Getting started:
   registerControl(program, globals);
   registerDemo(program, globals);
   registerChaos(program, globals);
+  registerLab(program);
   registerEval(program, globals);
   registerSystem(program, globals);
   registerStore(program, globals);
