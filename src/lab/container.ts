@@ -252,12 +252,20 @@ export class Container {
     await this.ready;
   }
 
-  /** Power the container off (kill it if it does not go), remove its tree; idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * Power the container off (kill it if it does not go), remove its tree; idempotent. `cut`
+   * pulls the plug instead: everything inside dies at once, no unit is stopped first, as when a
+   * machine loses power (an orderly shutdown stops its services one by one, which reads as the
+   * services failing while the host still answers).
+   */
+  async stop(opts: { cut?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopping = true;
     const l = this.launch;
-    if (l && !l.exited) {
+    if (l && !l.exited && opts.cut === true) {
+      killPidNamespace(l);
+      l.proc.kill('SIGKILL');
+    } else if (l && !l.exited) {
       l.proc.kill('SIGTERM'); // nspawn turns this into an orderly poweroff of the container
       if (!(await within(l.exit, 15_000))) {
         log(`container ${this.name} did not power off within 15 s; killing it`);

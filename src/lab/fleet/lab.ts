@@ -192,9 +192,9 @@ export class FleetLab {
     };
   }
 
-  /** Powers the host off (an orderly shutdown; its disk is thrown away, as a reinstalled host's). */
+  /** Pulls the host's plug: everything on it dies at once (its disk is thrown away, as a reinstalled host's). */
   async powerOff(name: string): Promise<void> {
-    await this.host(name).ct.stop();
+    await this.host(name).ct.stop({ cut: true });
   }
 
   /** Boots a host that was powered off, in its namespace, with its host key and service. */
