@@ -72,7 +72,7 @@ policy:
 
   it('host c powered off: one node_offline ticket, its service unknown, no action', async () => {
     const acted = (await actions()).length;
-    await lab.host('c').ct.stop();
+    await lab.powerOff('c'); // the plug pulled: see FleetLab.powerOff
     const t = await waitFor(async () => (await tickets()).find((x) => x.service === 'c' && x.cause === 'node_offline'), 60_000, 'a node_offline ticket for c');
     assert.equal(t.findings[0]?.kind, 'offline_node');
     const { status } = await statusJson<Status>(config);
