@@ -2,7 +2,7 @@
 // Idempotent set-up used by `npm run demo`, `npm test` and `npm run bench`:
 // installs npm packages when package-lock.json changed, compiles TypeScript, and installs the
 // Debian packages the lab and the tests need (redis-server, debootstrap, systemd-container,
-// etcd-server, iproute2, nftables, exim4-daemon-light, podman, runc) through apt-get when running as root.
+// etcd-server, iproute2, nftables, exim4-daemon-light, podman, runc, openssh) through apt-get when running as root.
 // Uses only Node built-ins, because it runs before node_modules exists.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -48,7 +48,15 @@ if ((forTests || forDemo) && process.env.WARDEN_SKIP_ETCD !== '1') debs.push(['e
 if (forTests && process.env.WARDEN_SKIP_PODMAN !== '1') debs.push(['podman', 'podman'], ['runc', 'runc']);
 // The SSH transport's tests run a private sshd on loopback (src/testing/sshd.ts) and the client.
 if (forTests) debs.push(['sshd', 'openssh-server'], ['ssh', 'openssh-client']);
-const missing = debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
+// The fleet lab (`warden lab fleet`, `npm run demo -- fleet`, src/lab/fleet/): hosts booted with
+// systemd-nspawn from a debootstrapped tree (openssh-server is added inside the image, not here),
+// in network namespaces made with `ip`, reached with the ssh client and a key from ssh-keygen.
+// npm does not tell this script which scenario follows, so the demo installs them too;
+// WARDEN_SKIP_FLEET=1 leaves them out of the demo's set-up.
+if (forDemo && process.env.WARDEN_SKIP_FLEET !== '1') {
+  debs.push(['debootstrap', 'debootstrap'], ['systemd-nspawn', 'systemd-container'], ['ip', 'iproute2'], ['ssh', 'openssh-client'], ['ssh-keygen', 'openssh-client']);
+}
+const missing = [...new Set(debs.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg))];
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && have('apt-get')) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

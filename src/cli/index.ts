@@ -13,6 +13,7 @@ import { registerEval } from './eval.js';
 import { registerEvents } from './events.js';
 import { registerExplain } from './explain.js';
 import { registerPolicy } from './policy.js';
+import { registerLab } from './lab.js';
 import { registerLifecycle } from './lifecycle.js';
 import { registerNotify } from './notify.js';
 import { registerStatus } from './status.js';
@@ -50,6 +51,7 @@ Getting started:
   registerControl(program, globals);
   registerDemo(program, globals);
   registerChaos(program, globals);
+  registerLab(program);
   registerEval(program, globals);
   registerSystem(program, globals);
   registerStore(program, globals);

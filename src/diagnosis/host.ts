@@ -1,6 +1,9 @@
 // Diagnosis of a host Warden cannot reach. Nothing is done to the host: an offline host needs a
 // person (power, hardware, its hypervisor), a partition is Warden's own path (acting on the host
 // through it is impossible and would be wrong), and a refused login is a key or account to check.
+// Warden waits for the host instead: its ticket stays open saying what a person may do, and when
+// the host answers again it is verified like a repair (a host that came back may go again) and
+// resolves without anyone closing it by hand.
 import { hostFingerprint, VERDICT_CAUSE } from '../domain/hosts.js';
 import type { Problem } from '../domain/detect.js';
 import type { Alternative, Cause, Diagnosis, Evidence, World } from '../domain/types.js';
@@ -34,6 +37,6 @@ export function diagnoseHost(world: World, problem: Problem): Diagnosis {
   return {
     rootCause: { service: name, host: name, cause },
     confidence: verdict === 'offline' && asked === 0 ? 0.6 : 0.9,
-    evidence, alternatives, recommended: [], noRepair, diagnoser: 'rules',
+    evidence, alternatives, recommended: [], noRepair, waitFor: `${noRepair}; the ticket resolves when ${name} answers again`, diagnoser: 'rules',
   };
 }

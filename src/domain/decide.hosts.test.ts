@@ -34,7 +34,8 @@ describe('decide: hosts', () => {
     const t = d.onlyTicket();
     assert.equal(t.cause, 'node_offline');
     assert.equal(t.findings[0]?.kind, 'offline_node');
-    assert.equal(t.status, 'escalated');
+    // Nothing Warden can do but wait: the ticket stays open, saying what a person may do meanwhile.
+    assert.equal(t.status, 'open');
     assert.match(t.reason ?? '', /c is offline/);
     assert.equal(d.actions.size, 0, 'nothing is done to an offline host or its services');
   });
@@ -50,13 +51,30 @@ describe('decide: hosts', () => {
     assert.equal(d.actions.size, 0);
   });
 
-  it('the host answering again resolves its ticket, and its services are judged again', () => {
+  it('the host answering again: its ticket is verified and resolved, and its services are judged again', () => {
     const d = new Driver(fleet());
     const off: HostFacts = { at: d.now, reachable: false, verdict: 'offline', reason: 'gone', tcp: 'timed out' };
     d.pass(withHosts(d.world(), { b: up, c: off }));
-    assert.equal(d.onlyTicket().status, 'escalated');
+    assert.equal(d.onlyTicket().status, 'open');
     const out = d.advance(1000).pass(withHosts(d.world({ db: dead() }), { b: up, c: up }));
     assert.equal(out.detection.health.db?.health, 'missing');
     assert.ok(out.detection.problems.some((p) => p.fingerprint === 'service:c/db'));
+    const host = (): string | undefined => [...d.tickets.values()].find((t) => t.service === 'c')?.status;
+    assert.equal(host(), 'verifying', 'a host that came back may go again: it is verified like a repair');
+    d.advance(100).pass(withHosts(d.world(), { b: up, c: up }));
+    d.advance(1000).pass(withHosts(d.world(), { b: up, c: up }));
+    assert.equal(host(), 'resolved');
+    assert.equal([...d.actions.values()].filter((a) => a.target === 'c').length, 0);
+  });
+
+  it('a partition that heals resolves its ticket, with nothing done to the host', () => {
+    const d = new Driver(fleet());
+    const cut: HostFacts = { at: d.now, reachable: false, verdict: 'partitioned', reason: 'cut', tcp: 'timed out', peers: [{ host: 'c', reaches: true, detail: 'connected' }] };
+    d.pass(withHosts(d.world(), { b: cut, c: up }));
+    assert.equal(d.onlyTicket().status, 'open');
+    assert.match(d.onlyTicket().reason ?? '', /path to b is cut/);
+    for (const ms of [1000, 100, 1000]) d.advance(ms).pass(withHosts(d.world(), { b: up, c: up }));
+    assert.equal(d.onlyTicket().status, 'resolved');
+    assert.equal(d.actions.size, 0);
   });
 });

@@ -202,9 +202,9 @@ export function decide(input: DecideInput): DecideOutput {
       case 'diagnosing':
         if (!rootBroken) {
           for (const a of ticketActions(t)) if (a.state === 'proposed' || a.state === 'validated') onA(a, { type: 'cancel', by: config.agent.name, reason: 'the problem went away' });
-          // A problem Warden chose to wait out (a member cut off by the network) is verified like
-          // a repair when it mends: a link that comes back may go again.
-          if (t.diagnosis?.waitFor !== undefined && detection.subjects[t.service] !== undefined) {
+          // A problem Warden chose to wait out (a member cut off by the network, a host powered
+          // off) is verified like a repair when it mends: a link that comes back may go again.
+          if (t.diagnosis?.waitFor !== undefined && (detection.subjects[t.service] !== undefined || detection.hosts[t.service] !== undefined)) {
             setStatus(startVerification(t), 'verifying', `${t.service} recovered while Warden waited (${t.diagnosis.waitFor}); verifying`);
             break;
           }

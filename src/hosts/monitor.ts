@@ -121,7 +121,10 @@ export class HostMonitor {
         w.facts = { at: this.opts.clock.now(), reachable: false, verdict: 'refused', reason: why, tcp };
       } else {
         const peers = await this.askPeers(w);
-        const by = peers.filter((p) => p.reaches === true).map((p) => p.host);
+        // A refused connection is an answer from the host's own address: Warden's path to it works,
+        // whatever a peer asked a moment later says (a host booting again opens its SSH port
+        // between Warden's attempt and a peer's, which once read as a partition of a powered-off host).
+        const by = refusedByHost(tcp) ? [] : peers.filter((p) => p.reaches === true).map((p) => p.host);
         const verdict = by.length > 0 ? 'partitioned' : 'offline';
         const reason = by.length > 0
           ? `Warden cannot reach ${w.spec.name} (${why}), but ${by.join(', ')} ${by.length === 1 ? 'does' : 'do'}: the fault is on Warden's path`
@@ -153,6 +156,11 @@ export class HostMonitor {
 
 function lastLine(s: string): string {
   return s.trim().split('\n').filter((l) => l.trim() !== '').slice(-1)[0] ?? '';
+}
+
+/** Whether tcpCheck's answer was a refusal, which only a live network stack at the address sends. */
+export function refusedByHost(tcp: string): boolean {
+  return tcp.includes('ECONNREFUSED');
 }
 
 /** Connect to host:port from Warden's machine: the first half of "reachable". */

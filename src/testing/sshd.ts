@@ -7,6 +7,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../demo/lab.js';
 import { sleep } from '../lib/wait.js';
+import { keygen } from '../lab/fleet/keys.js';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -18,10 +19,7 @@ export function sshdUnavailable(): string | null {
   return null;
 }
 
-export function keygen(path: string, comment = 'warden-test'): void {
-  const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ssh-keygen -f ${path} failed: ${r.stderr}`);
-}
+export { keygen };
 
 export class TestSshd {
   private proc: ChildProcess | null = null;

@@ -1,5 +1,5 @@
 // Issue 10 end to end: Warden on this machine, three hosts in systemd-nspawn containers reached
-// over real SSH (test/system/fleet.ts). A unit killed on host b is seen through its properties and
+// over real SSH (src/lab/fleet/lab.ts). A unit killed on host b is seen through its properties and
 // restarted over SSH; host c powered off is one node_offline ticket with its services unknown and
 // no action; Warden's own link to b cut while a still reaches b is a network_partition, no action
 // on b; a reboot of host a is noticed through its boot id.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cliJson, Daemon, statusJson, waitFor, type ActionJson, type TicketJson } from '../e2e/harness.js';
 import { systemTestsSkipped } from './container.js';
-import { FleetLab, WORK_UNIT } from './fleet.js';
+import { FleetLab, WORK_UNIT } from '../../src/lab/fleet/lab.js';
 
 const skip = systemTestsSkipped();
 
@@ -72,7 +72,7 @@ policy:
 
   it('host c powered off: one node_offline ticket, its service unknown, no action', async () => {
     const acted = (await actions()).length;
-    await lab.host('c').ct.stop();
+    await lab.powerOff('c'); // the plug pulled: see FleetLab.powerOff
     const t = await waitFor(async () => (await tickets()).find((x) => x.service === 'c' && x.cause === 'node_offline'), 60_000, 'a node_offline ticket for c');
     assert.equal(t.findings[0]?.kind, 'offline_node');
     const { status } = await statusJson<Status>(config);
