@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
-import { errorText } from '../lib/errors.js';
+import { errorText, isFdShortage } from '../lib/errors.js';
 import type { ResolvedConfig } from '../domain/types.js';
 
 export interface PolicyRead {
@@ -19,12 +19,18 @@ export interface PolicyRead {
 export class PolicySource {
   private seen: { key: string; policy: Pick<ResolvedConfig, 'policy' | 'people'> | null; error: string | null } | null = null;
 
+  constructor(private readonly readFile: (file: string) => Buffer = readFileSync) {}
+
   read(base: ResolvedConfig): PolicyRead {
     let key: string;
     try {
       // By content, not modification time: two edits within the clock's resolution are two policies.
-      key = createHash('sha256').update(readFileSync(base.file)).digest('hex');
+      key = createHash('sha256').update(this.readFile(base.file)).digest('hex');
     } catch (e) {
+      // Out of descriptors, Warden cannot open the file, which says nothing of what it holds: the
+      // policy last read (the one the config was loaded with, before any) stands. A shortage passes,
+      // and repairs must go on meanwhile (docs/reliability.md).
+      if (isFdShortage(e)) return this.last(base);
       return { config: base, error: `cannot read ${base.file}: ${errorText(e)}` };
     }
     if (this.seen?.key !== key) {
@@ -35,6 +41,11 @@ export class PolicySource {
         this.seen = { key, policy: null, error: errorText(e).replace(/\n/g, '; ') };
       }
     }
+    return this.last(base);
+  }
+
+  private last(base: ResolvedConfig): PolicyRead {
+    if (this.seen === null) return { config: base, error: null };
     const { policy, error } = this.seen;
     return { config: policy ? { ...base, ...policy } : base, error };
   }
