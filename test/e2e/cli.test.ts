@@ -159,5 +159,5 @@ test('warden demo etcd: leader, quorum, partition, NOSPACE — each handled, exi
 test('warden demo with an unknown scenario says which exist, exit 2', async () => {
   const r = await cli(['demo', 'etdc']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /unknown demo scenario "etdc" \(did you mean "etcd"\?\); scenarios are: default, etcd, ratelimiter/);
+  assert.match(r.stderr, /unknown demo scenario "etdc" \(did you mean "etcd"\?\); scenarios are: default, etcd, fleet, ratelimiter/);
 });

@@ -77,9 +77,16 @@ export function oneLeader(ctx: InvariantContext): Violation | null {
   const [agreed] = leaders;
   // The leader they still name is a member that no longer answers: the leader is gone, whatever
   // the others have not noticed yet (an election starts only after its timeout).
-  const leaderService = agreed !== undefined ? f.ids?.[agreed] : undefined;
+  // Named by the member list, or by the leader's own answer in this reading (the list needs a
+  // leader to be read, so during an election it may not be).
+  const leaderService = agreed !== undefined ? f.ids?.[agreed] ?? views.find(([, v]) => v.id === agreed)?.[0] : undefined;
   if (leaders.size === 1 && leaderService !== undefined && down(ctx, f, leaderService)) {
     return { reason: `the leader ${leaderService} (${agreed}) is down`, blame: [leaderService] };
+  }
+  // The leader they name answered nothing and cannot be named yet: it is one of the members down.
+  if (leaders.size === 1 && !leaders.has('none') && leaderService === undefined) {
+    const gone = ctx.spec.members.filter((m) => down(ctx, f, m));
+    if (gone.length > 0) return { reason: `the leader (${agreed}) does not answer: it is one of ${gone.join(', ')}`, blame: gone };
   }
   if (leaders.size === 1 && !leaders.has('none')) return null;
   // No leader while a member starts: an election is under way.

@@ -50,6 +50,19 @@ void describe('subject: etcd', () => {
     assert.equal(d.onlyTicket().cause, 'leader_lost');
   });
 
+  it('the leader killed before the member list was read: leader_lost all the same', () => {
+    // The last reading, from before the kill: every member answered, e1 (id a) as the leader.
+    const d = driver();
+    d.pass(world(d, { e1: ok('a', 'a'), e2: ok('b', 'a'), e3: ok('c', 'a') }, { e1: dead() }));
+    assert.equal(d.onlyTicket().cause, 'leader_lost');
+    assert.match(d.onlyTicket().diagnosis?.evidence[0]?.fact ?? '', /^the leader e1 \(a\) is down$/);
+    // And once it no longer answers, still without the list: one of the members down.
+    const d2 = driver();
+    d2.pass(world(d2, { e1: silent, e2: ok('b', 'a'), e3: ok('c', 'a') }, { e1: dead() }));
+    assert.equal(d2.onlyTicket().cause, 'leader_lost');
+    assert.match(d2.onlyTicket().diagnosis?.evidence[0]?.fact ?? '', /^the leader \(a\) does not answer: it is one of e1$/);
+  });
+
   it('the leader killed before the others notice: leader_lost at once, naming it', () => {
     const d = driver();
     const ids = { a: 'e1', b: 'e2', c: 'e3' };
