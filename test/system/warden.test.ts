@@ -158,7 +158,7 @@ test('reboot of the host: Warden is back after boot, one reboot-log entry, annou
   assert.equal(reboots[0]!.previousBootId, bootBefore);
   // The first announcement of the new boot (an earlier restart's may still arrive late).
   const ev = await waitUntil('announcement after reboot', 20_000, async () => hook.events.slice(onlines).find((e) => e.kind === 'agent.online' && e.data.rebooted === true));
-  assert.match(ev.summary, /online; 1 reboots; \d+ open tickets; \d+ actions resumed/);
+  assert.match(ev.summary, /online; 1 reboots \(this start follows a reboot\); \d+ open tickets; \d+ actions resumed/);
   // A plain restart after the reboot adds nothing.
   await ct.execOk(['systemctl', 'restart', 'warden.service'], { timeoutMs: 60_000 });
   await waitUntil('active', 30_000, () => active('warden.service'));
