@@ -28,7 +28,7 @@ test('a SIGSTOPped cache is the root cause; web, whose check fails first, is not
   await morePasses(run.lab.configPath, 3, 30_000);
 
   const tickets = await run.tickets();
-  assert.deepEqual(tickets.map((x) => x.id), [ticket.id], 'one ticket for the whole incident');
+  assert.deepEqual(tickets.map((x) => x.id), [ticket.id], `one ticket for the whole incident: ${JSON.stringify(tickets.map((x) => [x.id, x.service, x.cause, x.status, x.reason]))}`);
   assert.equal(ticket.status, 'resolved', ticket.reason ?? '');
   assert.deepEqual(ticket.rootCause && [ticket.rootCause.service, ticket.rootCause.cause], ['cache', 'process_hung']);
   const actions = (await run.actions()).filter((a) => !actionsBefore.has(a.id));
