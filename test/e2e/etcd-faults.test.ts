@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { fillQuota, partition } from '../../src/subjects/etcd/chaos.js';
+import { etcdMemberServices } from '../../src/demo/scenarios/etcd.js';
 import { EtcdLab } from '../../src/subjects/etcd/lab.js';
 import { gone, morePasses, startLab, statusJson, waitFor, type ActionJson, type LabRun } from './harness.js';
 
@@ -23,15 +24,7 @@ async function cluster(t: TestContext, opts: { quotaBackendBytes?: number; allow
     await lab.destroy();
   });
   const names = lab.members.map((m) => m.name);
-  const services = lab.members.map((m, i) => `  - name: ${m.name}
-    kind: process
-    start: ${JSON.stringify(lab.memberArgv(i))}
-    stopGrace: 2s
-    checks:
-      - tcp: { address: "${m.ip}:2379" }
-        interval: 250ms
-        timeout: 200ms
-`).join('');
+  const services = etcdMemberServices(lab);
   const endpoints = lab.members.map((m) => `${m.name}: "${m.clientUrl}"`).join(', ');
   run = await startLab({
     noWorker: true,

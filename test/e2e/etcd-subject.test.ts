@@ -4,6 +4,7 @@
 // the cluster, leader_lost, and only the dead member is started again. WARDEN_SKIP_ETCD=1 skips it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { etcdMemberServices } from '../../src/demo/scenarios/etcd.js';
 import { EtcdLab } from '../../src/subjects/etcd/lab.js';
 import { startLab, statusJson, waitFor } from './harness.js';
 
@@ -18,15 +19,7 @@ test('the etcd leader killed: one cluster ticket, leader_lost, only the dead mem
     await lab.destroy();
   });
   const names = lab.members.map((m) => m.name);
-  const services = lab.members.map((m, i) => `  - name: ${m.name}
-    kind: process
-    start: ${JSON.stringify(lab.memberArgv(i))}
-    stopGrace: 2s
-    checks:
-      - tcp: { address: "${m.ip}:2379" }
-        interval: 250ms
-        timeout: 200ms
-`).join('');
+  const services = etcdMemberServices(lab);
   const endpoints = lab.members.map((m) => `${m.name}: "${m.clientUrl}"`).join(', ');
   run = await startLab({
     noWorker: true,

@@ -25,9 +25,9 @@ async function leaderIndex(s: EtcdStage): Promise<number> {
   return i;
 }
 
-/** The warden.yaml: the members as processes run in their namespaces, and the cluster as a subject. */
-export function etcdConfig(dir: string, etcd: EtcdLab): string {
-  const members = etcd.members.map((m, i) => `  - name: ${m.name}
+/** The lab's members as `kind: process` services run in their namespaces (YAML under `services:`). */
+export function etcdMemberServices(etcd: EtcdLab): string {
+  return etcd.members.map((m, i) => `  - name: ${m.name}
     kind: process
     start: ${JSON.stringify(etcd.memberArgv(i))}
     stopGrace: 2s
@@ -36,6 +36,11 @@ export function etcdConfig(dir: string, etcd: EtcdLab): string {
         interval: 250ms
         timeout: 200ms
 `).join('');
+}
+
+/** The warden.yaml: the members as processes run in their namespaces, and the cluster as a subject. */
+export function etcdConfig(dir: string, etcd: EtcdLab): string {
+  const members = etcdMemberServices(etcd);
   const endpoints = etcd.members.map((m) => `${m.name}: "${m.clientUrl}"`).join(', ');
   return `# Generated for warden demo etcd.
 version: 1
