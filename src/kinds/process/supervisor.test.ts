@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExitRecord, ServiceSpec } from '../../domain/types.js';
 import { systemClock } from '../../lib/clock.js';
-import { isAlive, readEnviron, readProcStat } from '../../lib/proc.js';
+import { isAlive, listPids, readCmdline, readEnviron, readProcStat } from '../../lib/proc.js';
 import { MemoryProcessRegistry } from './memory-registry.js';
 import { cmdlineMatches, MARKER_ENV, ProcessSupervisor, type ProcessRegistry } from './supervisor.js';
 import { sleep, waitFor as waitForLib } from '../../lib/wait.js';
@@ -346,4 +347,27 @@ test('a start command that forks a daemon and exits 0 is reported as daemonized'
   h.track(st.daemonized.pid);
   assert.match(st.daemonized.command, /setInterval/);
   assert.notEqual(readProcStat(st.daemonized.pid), null);
+});
+
+test('a copy of the same program that another process started is not taken for the daemon', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  // The same script twice: run by the service, it forks itself into the background and exits 0;
+  // with DECOY set it just runs. The decoy is started during the service's run, by a process that
+  // is not Warden's (another supervisor on the same machine), and is older than the real daemon.
+  const script = join(h.dir, 'forker.sh');
+  writeFileSync(script, `if [ -n "$DECOY" ] || [ "$1" = child ]; then while :; do sleep 1; done; fi
+sleep 0.4; setsid sh ${script} child >/dev/null 2>&1 </dev/null & exit 0
+`);
+  const launcher = spawn('sh', ['-c', `sleep 0.15; DECOY=1 sh ${script}; true`], { stdio: 'ignore', detached: true });
+  h.track(launcher.pid!);
+  await sleep(100); // the launcher itself is older than the service's run, by more than a clock tick
+  await sup.start(spec('forker', ['sh', script]));
+  await waitFor(() => h.exits.some((e) => e.service === 'forker'), 3000, 'the start command exit');
+  const decoy = await waitFor(() => listPids().find((p) => readProcStat(p)?.ppid === launcher.pid && readCmdline(p)?.join(' ') === `sh ${script}`), 3000, 'the decoy');
+  const st = sup.state('forker');
+  assert.ok(st.daemonized, 'daemonized');
+  h.track(st.daemonized.pid);
+  assert.notEqual(st.daemonized.pid, decoy, 'not the decoy');
+  assert.deepEqual(readCmdline(st.daemonized.pid), ['sh', script, 'child']);
 });

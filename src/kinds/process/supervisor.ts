@@ -486,8 +486,8 @@ export class ProcessSupervisor {
         .filter((pid) => pid !== w.pid && pid !== process.pid && !others.has(pid))
         .map((pid) => ({ pid, stat: readProcStat(pid) }))
         .filter((m) => m.stat !== null && m.stat.state !== 'Z' && m.stat.state !== 'X' && m.stat.startTime >= w.procStart)
-        .filter((m) => marked.has(m.pid) || cmdlineMatches(readCmdline(m.pid) ?? [], w.argv))
-        .sort((a, b) => a.stat!.startTime - b.stat!.startTime)[0];
+        .filter((m) => marked.has(m.pid) || (cmdlineMatches(readCmdline(m.pid) ?? [], w.argv) && descendsFrom(m.pid, w)))
+        .sort((a, b) => a.stat!.startTime - b.stat!.startTime || a.pid - b.pid)[0];
       if (left !== undefined) this.daemonized.set(service, { pid: left.pid, command: (readCmdline(left.pid) ?? []).join(' ').trim(), startTime: left.stat!.startTime });
     } catch (err) {
       this.onError(err);
@@ -544,4 +544,22 @@ function isDirectory(path: string): boolean {
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Whether an unmarked process that runs the service's program came from the exited start command,
+ * not from someone else who happens to run the same program (another supervisor, a shell). Walk
+ * up its parents: the start command's processes lead to the start command itself or, orphaned, to
+ * whoever adopts orphans (Warden, an ancestor of Warden's that is a subreaper, or init). A parent
+ * older than the start command that is none of these is someone else's.
+ */
+function descendsFrom(pid: number, w: { pid: number; procStart: number }): boolean {
+  const adopters = new Set([w.pid, process.pid, 1]);
+  for (let p = process.ppid; p > 1 && !adopters.has(p); p = readProcStat(p)?.ppid ?? 0) adopters.add(p);
+  for (let p = readProcStat(pid)?.ppid ?? 0, hops = 0; p > 0 && hops < 64; p = readProcStat(p)?.ppid ?? 0, hops++) {
+    if (adopters.has(p)) return true;
+    const stat = readProcStat(p);
+    if (stat === null || stat.startTime < w.procStart) return false;
+  }
+  return false;
 }
