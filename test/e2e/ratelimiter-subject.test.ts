@@ -4,14 +4,12 @@
 // nodes back by themselves (same pids). A stale node: drift, flushed, verified. A node enforcing a
 // higher limit: ghost allowing, with the measured excess in the evidence, the limit set back.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, LAB, requireRedis } from '../../src/demo/lab.js';
+import { freePort, requireRedis } from '../../src/demo/lab.js';
+import { LIMIT, LIMITER_POLICY, limiterServices, limiterSubject, NODES } from '../../src/demo/scenarios/ratelimiter.js';
 import { startLab, waitFor, type LabRun, type TicketJson } from './harness.js';
 import { get, loadgen, post } from './limiter-lab.js';
 
-const NODES = ['n1', 'n2', 'n3'] as const;
-const LIMIT = 5;
 
 interface Limiter { run: LabRun; ports: Record<string, number>; redisPort: number }
 
@@ -21,47 +19,11 @@ async function startLimiter(t: { after(fn: () => Promise<void>): void }): Promis
   const redisPort = await freePort();
   const ports: Record<string, number> = {};
   for (const n of NODES) ports[n] = await freePort();
-  const nodes = NODES.map((n) => `  - name: ${n}
-    kind: process
-    start: [node, ${join(LAB, 'ratelimiter.mjs')}]
-    env: { PORT: "${ports[n]}", REDIS_PORT: "${redisPort}", NODE_ID: ${n}, LIMIT: "${LIMIT}", WINDOW_MS: "500" }
-    dependsOn: [redis]
-    stopGrace: 1s
-    startPeriod: 5s
-    checks:
-      - http: { url: "http://127.0.0.1:${ports[n]}/healthz", expectStatus: 200 }
-        interval: 300ms
-        timeout: 300ms
-        failures: 2
-`).join('');
   const run = await startLab({
     noWorker: true,
-    extraServices: `  - name: redis
-    kind: process
-    start: [redis-server, --port, "${redisPort}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
-    stopGrace: 1s
-    checks:
-      - tcp: { address: "127.0.0.1:${redisPort}" }
-        interval: 250ms
-        timeout: 200ms
-${nodes}`,
-    subjects: `subjects:
-  - name: limiter
-    members: [redis, ${NODES.join(', ')}]
-    interval: 500ms
-    ratelimiter:
-      nodes: { ${NODES.map((n) => `${n}: "http://127.0.0.1:${ports[n]}"`).join(', ')} }
-      redis: redis
-      limit: ${LIMIT}
-      window: 500ms
-`,
-    policy: `policy:
-  rules:
-    - match: { service: "*" }
-      allow: [start, restart, ratelimiter.flush, ratelimiter.set-limit, ratelimiter.reset-counter]
-      approval: none
-  limits:
-    - { action: restart, per: service, max: 10, window: 10m }`,
+    extraServices: limiterServices(redisPort, ports),
+    subjects: limiterSubject(ports),
+    policy: LIMITER_POLICY,
   });
   t.after(() => run.cleanup());
   await run.daemon.start();

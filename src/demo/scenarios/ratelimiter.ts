@@ -11,13 +11,13 @@ import { freePort, killLab, LAB, requireRedis } from '../lab.js';
 import { callJson } from '../../subjects/ratelimiter/http.js';
 import type { Scenario, Stage } from '../demo.js';
 
-const NODES = ['n1', 'n2', 'n3'] as const;
-const LIMIT = 5;
+export const NODES = ['n1', 'n2', 'n3'] as const;
+export const LIMIT = 5;
 
 type LimiterStage = Stage & { ports: Record<string, number> };
 
-/** The warden.yaml: Redis and the nodes as processes, the limiter as a subject over them. */
-export function limiterConfig(dir: string, redisPort: number, ports: Record<string, number>): string {
+/** The `services:` entries: Redis and the nodes as processes (the e2e test runs the same ones). */
+export function limiterServices(redisPort: number, ports: Record<string, number>): string {
   const nodes = NODES.map((n) => `  - name: ${n}
     kind: process
     start: [node, ${join(LAB, 'ratelimiter.mjs')}]
@@ -31,6 +31,42 @@ export function limiterConfig(dir: string, redisPort: number, ports: Record<stri
         timeout: 300ms
         failures: 2
 `).join('');
+  return `  - name: redis
+    kind: process
+    start: [redis-server, --port, "${redisPort}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
+    stopGrace: 1s
+    checks:
+      - tcp: { address: "127.0.0.1:${redisPort}" }
+        interval: 250ms
+        timeout: 200ms
+${nodes}`;
+}
+
+/** The `subjects:` section: the limiter over Redis and the nodes. */
+export function limiterSubject(ports: Record<string, number>): string {
+  return `subjects:
+  - name: limiter
+    members: [redis, ${NODES.join(', ')}]
+    interval: 500ms
+    ratelimiter:
+      nodes: { ${NODES.map((n) => `${n}: "http://127.0.0.1:${ports[n]}"`).join(', ')} }
+      redis: redis
+      limit: ${LIMIT}
+      window: 500ms
+`;
+}
+
+/** The `policy:` section: the repairs the limiter needs, and a bound on restarts. */
+export const LIMITER_POLICY = `policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start, restart, ratelimiter.flush, ratelimiter.set-limit, ratelimiter.reset-counter]
+      approval: none
+  limits:
+    - { action: restart, per: service, max: 10, window: 10m }`;
+
+/** The warden.yaml of the demo. */
+export function limiterConfig(dir: string, redisPort: number, ports: Record<string, number>): string {
   return `# Generated for warden demo ratelimiter.
 version: 1
 agent:
@@ -40,31 +76,8 @@ agent:
   interval: 1s
   verify: { stable: 500ms, deadline: 15s }
 services:
-  - name: redis
-    kind: process
-    start: [redis-server, --port, "${redisPort}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
-    stopGrace: 1s
-    checks:
-      - tcp: { address: "127.0.0.1:${redisPort}" }
-        interval: 250ms
-        timeout: 200ms
-${nodes}
-subjects:
-  - name: limiter
-    members: [redis, ${NODES.join(', ')}]
-    interval: 500ms
-    ratelimiter:
-      nodes: { ${NODES.map((n) => `${n}: "http://127.0.0.1:${ports[n]}"`).join(', ')} }
-      redis: redis
-      limit: ${LIMIT}
-      window: 500ms
-policy:
-  rules:
-    - match: { service: "*" }
-      allow: [start, restart, ratelimiter.flush, ratelimiter.set-limit, ratelimiter.reset-counter]
-      approval: none
-  limits:
-    - { action: restart, per: service, max: 10, window: 10m }
+${limiterServices(redisPort, ports)}
+${limiterSubject(ports)}${LIMITER_POLICY}
 `;
 }
 
