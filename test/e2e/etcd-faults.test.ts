@@ -4,54 +4,15 @@
 // (network_partition, waited for, never restarted), and NOSPACE under a small quota
 // (resource_exhausted: compact, defragment each member, disarm). WARDEN_SKIP_ETCD=1 skips it.
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { fillQuota, partition } from '../../src/subjects/etcd/chaos.js';
-import { etcdMemberServices } from '../../src/demo/scenarios/etcd.js';
-import { EtcdLab } from '../../src/subjects/etcd/lab.js';
-import { gone, morePasses, startLab, statusJson, waitFor, type ActionJson, type LabRun } from './harness.js';
+import { cluster, whole } from './etcd-cluster.js';
+import { gone, morePasses, waitFor, type ActionJson, type LabRun } from './harness.js';
 
 const skip = process.env.WARDEN_SKIP_ETCD === '1' ? 'WARDEN_SKIP_ETCD=1 is set' : false;
 const QUOTA = 4 * 1024 * 1024;
 
 type Action = ActionJson & { params: Record<string, string>; startedAt: string | null; finishedAt: string | null };
-
-/** A lab cluster run by a real daemon, healthy; cleaned up after the test. */
-async function cluster(t: TestContext, opts: { quotaBackendBytes?: number; allow?: string[] } = {}): Promise<{ lab: EtcdLab; run: LabRun; names: string[] }> {
-  const lab = await EtcdLab.start({ processes: false, ...(opts.quotaBackendBytes ? { quotaBackendBytes: opts.quotaBackendBytes } : {}) });
-  let run: LabRun | null = null;
-  t.after(async () => {
-    await run?.cleanup();
-    await lab.destroy();
-  });
-  const names = lab.members.map((m) => m.name);
-  const services = etcdMemberServices(lab);
-  const endpoints = lab.members.map((m) => `${m.name}: "${m.clientUrl}"`).join(', ');
-  run = await startLab({
-    noWorker: true,
-    extraServices: services,
-    subjects: `subjects:\n  - name: cluster\n    members: [${names.join(', ')}]\n    interval: 250ms\n    etcd: { endpoints: { ${endpoints} } }\n`,
-    policy: `policy:
-  rules:
-    - match: { service: "*" }
-      allow: [${['start', 'restart', ...(opts.allow ?? [])].join(', ')}]
-      approval: none
-  limits:
-    - { action: restart, per: service, max: 10, window: 10m }`,
-  });
-  await run.daemon.start();
-  type Status = { subjects: { name: string; health: string }[] };
-  const r = run;
-  await waitFor(async () => (await statusJson<Status>(r.lab.configPath)).status.subjects.find((s) => s.name === 'cluster' && s.health === 'healthy'), 30_000, 'the cluster healthy');
-  return { lab, run, names };
-}
-
-/** Every member answers and names the same leader. */
-async function whole(lab: EtcdLab): Promise<void> {
-  await waitFor(async () => {
-    const views = await Promise.all(lab.members.map((_, i) => lab.client(i, { timeoutMs: 1000 }).status().catch(() => null)));
-    return views.every((v) => v !== null && v.leader !== null && v.leader === views[0]!.leader);
-  }, 20_000, 'the cluster whole');
-}
 
 const newActions = async (run: LabRun, before: Set<string>): Promise<Action[]> =>
   ((await run.actions()) as Action[]).filter((a) => !before.has(a.id)).reverse();
