@@ -10,8 +10,9 @@
 import type { SubjectRules } from '../domain/subject.js';
 import type { Health, SubjectSpec, Tier } from '../domain/types.js';
 import type { z } from 'zod';
+import { WardenError } from '../lib/errors.js';
 import type { Plugin } from '../plugins/plugin.js';
-import type { ActionContext, ActionKind } from '../actions/catalog.js';
+import type { ActionContext, ActionKind, ResumeVerdict } from '../actions/catalog.js';
 
 /** An action a subject brings: registered as `<subject type>.<name>`, its target one of the members. */
 export interface SubjectActionPlugin<N extends string = string, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
@@ -45,6 +46,16 @@ export interface SubjectPlugin<N extends string = string, C extends z.ZodType = 
 export function defineSubjectAction<const N extends string, C extends z.ZodType>(a: SubjectActionPlugin<N, C>): SubjectActionPlugin<N, C> {
   return a;
 }
+
+/** The action's parameters by its schema; bad ones make a request that can never succeed. */
+export function actionParams<S extends z.ZodType>(schema: S, ctx: ActionContext): z.output<S> {
+  const r = schema.safeParse(ctx.action.params);
+  if (!r.success) throw new WardenError('ACTION_BAD_PARAMS', `${ctx.action.type} ${ctx.spec.name}: bad params ${JSON.stringify(ctx.action.params)}: ${r.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/** The resume verdict of an action that does no harm repeated: after an interruption it runs again. */
+export const rerunnable = (why: string) => (): ResumeVerdict => ({ outcome: 'continue', detail: why });
 
 /** Identity as a plugin (name, description, config, compile, prerequisites), with subject-specific parts. */
 export function defineSubject<const N extends string, C extends z.ZodType>(s: SubjectPlugin<N, C>): SubjectPlugin<N, C> {

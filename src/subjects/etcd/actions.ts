@@ -4,11 +4,11 @@
 import { rmSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import type { ActionContext, ResumeVerdict } from '../../actions/catalog.js';
+import type { ActionContext } from '../../actions/catalog.js';
 import type { ProcessServiceSpec, SubjectSpec } from '../../domain/types.js';
 import { performance } from 'node:perf_hooks';
 import { sleep } from '../../lib/wait.js';
-import { defineSubjectAction } from '../subject.js';
+import { actionParams, defineSubjectAction, rerunnable } from '../subject.js';
 import { EtcdError, type Alarm } from './client.js';
 import { anotherAnswering, answered, askAll, clientOf, EtcdActionError } from './live.js';
 
@@ -27,16 +27,6 @@ function memberCtx(ctx: ActionContext): ActionContext & { subject: SubjectSpec }
   return { ...ctx, subject: ctx.subject };
 }
 
-/** The action's parameters by its schema; a bad one is a request that can never succeed. */
-function paramsOf<S extends z.ZodType>(schema: S, ctx: ActionContext): z.output<S> {
-  const r = schema.safeParse(ctx.action.params);
-  if (!r.success) throw new EtcdActionError('ETCD_ACTION_CONFIG', `${ctx.action.type} ${ctx.action.id}: bad params ${JSON.stringify(ctx.action.params)}: ${r.error.issues.map((i) => `${i.path.join('.') || '(params)'}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
-
-/** Repeating it cannot do harm: after an interruption it is simply run again. */
-const rerunnable = (why: string) => (): ResumeVerdict => ({ outcome: 'continue', detail: why });
-
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 const defragParams = z.strictObject({
@@ -53,7 +43,7 @@ export const defragment = defineSubjectAction({
   kind: {
     async run(ctx, signal) {
       const { subject, spec } = memberCtx(ctx);
-      const { compact } = paramsOf(defragParams, ctx);
+      const { compact } = actionParams(defragParams, ctx);
       const c = clientOf(subject, spec.name, DEFRAG_TIMEOUT_MS);
       const before = await c.status({ signal });
       let did = '';
@@ -95,7 +85,7 @@ export const disarm = defineSubjectAction({
   kind: {
     async run(ctx, signal) {
       const { subject, spec } = memberCtx(ctx);
-      const { alarm } = paramsOf(disarmParams, ctx);
+      const { alarm } = actionParams(disarmParams, ctx);
       const c = clientOf(subject, spec.name);
       const raised = (await c.alarms({ signal })).filter((a: Alarm) => a.alarm === alarm);
       if (raised.length === 0) return `no ${alarm} alarm raised: nothing to disarm`;

@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { ActionContext } from '../../actions/catalog.js';
 import { WardenError } from '../../lib/errors.js';
-import { defineSubjectAction } from '../subject.js';
+import { actionParams, defineSubjectAction, rerunnable } from '../subject.js';
 import { call, callJson } from './http.js';
 import { readMetrics } from './metrics.js';
 import type { LimiterParams } from './read.js';
@@ -22,13 +22,6 @@ function nodeUrl(ctx: ActionContext): { url: string; params: LimiterParams } {
   const url = params?.nodes?.[ctx.spec.name];
   if (url === undefined) throw new WardenError('ACTION_BAD_TARGET', `${ctx.spec.name} is not a node of a ratelimiter subject (no URL under its nodes:)`);
   return { url, params: params! };
-}
-
-/** The action's params checked against its schema: a bad one fails at once, never retried. */
-function paramsOf<S extends z.ZodType>(schema: S, ctx: ActionContext): z.output<S> {
-  const r = schema.safeParse(ctx.action.params);
-  if (!r.success) throw new WardenError('ACTION_BAD_PARAMS', `${ctx.action.type} ${ctx.spec.name}: ${r.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
-  return r.data;
 }
 
 /** The start of the last complete window the node reports now. */
@@ -67,7 +60,7 @@ export const flush = defineSubjectAction({
   prerequisites: [],
   kind: {
     async run(ctx, signal) {
-      paramsOf(none, ctx);
+      actionParams(none, ctx);
       const { url, params } = nodeUrl(ctx);
       return changeAndSettle(url, params.windowMs, signal, async () => {
         const r = z.object({ flushed: z.number(), syncedAllows: z.number(), lostAllows: z.number() }).parse(await callJson('POST', `${url}/admin/flush`, { timeoutMs: CALL_TIMEOUT_MS, signal }));
@@ -75,7 +68,7 @@ export const flush = defineSubjectAction({
       });
     },
     // Flushing twice is flushing once: the second finds nothing to write back.
-    resume: () => ({ outcome: 'continue', detail: 'a flush may run again safely' }),
+    resume: rerunnable('a flush may run again safely'),
     timeoutMs: settleTimeout,
   },
 });
@@ -89,7 +82,7 @@ export const setLimit = defineSubjectAction({
   prerequisites: [],
   kind: {
     async run(ctx, signal) {
-      const { limit } = paramsOf(limitParams, ctx);
+      const { limit } = actionParams(limitParams, ctx);
       const { url, params } = nodeUrl(ctx);
       return changeAndSettle(url, params.windowMs, signal, async () => {
         const r = z.object({ limit: z.number(), previous: z.number() }).parse(await callJson('POST', `${url}/admin/limit?value=${limit}`, { timeoutMs: CALL_TIMEOUT_MS, signal }));
@@ -97,7 +90,7 @@ export const setLimit = defineSubjectAction({
       });
     },
     // Setting the same limit again changes nothing.
-    resume: () => ({ outcome: 'continue', detail: 'setting the limit again is harmless' }),
+    resume: rerunnable('setting the limit again is harmless'),
     timeoutMs: settleTimeout,
   },
 });
@@ -111,7 +104,7 @@ export const resetCounter = defineSubjectAction({
   prerequisites: [],
   kind: {
     async run(ctx, signal) {
-      const { key } = paramsOf(keyParams, ctx);
+      const { key } = actionParams(keyParams, ctx);
       const { url, params } = nodeUrl(ctx);
       // The target first (it empties Redis's window), then the other nodes' cached denials.
       const urls = [url, ...Object.values(params.nodes).filter((u) => u !== url)];
