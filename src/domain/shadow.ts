@@ -73,7 +73,8 @@ export function wouldHave(r: Pick<ShadowRecord, 'type' | 'target'>): string {
   return past ? `${past} ${r.target}` : `run ${r.type} on ${r.target}`;
 }
 
-const VERDICT: Record<ShadowRecord['verdict'], string> = {
+/** The gate's verdict as a person reads it. */
+export const VERDICT_TEXT: Record<ShadowRecord['verdict'], string> = {
   allowed: 'policy allows it',
   approval: 'policy allows it after a person\'s approval',
   deferred: 'policy would defer it',
@@ -81,8 +82,8 @@ const VERDICT: Record<ShadowRecord['verdict'], string> = {
 };
 
 /** The ticket's reason while in shadow: what would have been done, the verdict, and why nothing is. */
-export function shadowReason(r: ShadowRecord): string {
-  return `shadow: would have ${wouldHave(r)} (${VERDICT[r.verdict]}${r.reason ? `: ${r.reason}` : ''}); not acting: ${r.target} is in ${r.scope}`;
+export function shadowReason(r: Pick<ShadowRecord, 'type' | 'target' | 'verdict' | 'reason' | 'scope'>): string {
+  return `shadow: would have ${wouldHave(r)} (${VERDICT_TEXT[r.verdict]}${r.reason ? `: ${r.reason}` : ''}); not acting: ${r.target} is in ${r.scope}`;
 }
 
 /** The ticket's reason when a problem watched in shadow went away by itself. */
