@@ -11,6 +11,7 @@ import { PolicySource } from '../loop/policysource.js';
 import { windowStates } from '../loop/windows.js';
 import { readBootId } from '../runtime/boot.js';
 import { CliError, printJson, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
+import { registerPolicyReport } from './policyreport.js';
 import type { Store } from '../store/store.js';
 
 const MARK: Record<PolicyCheck['verdict'], string> = { pass: 'pass   ', require: 'approve', block: 'BLOCK  ', none: '-      ' };
@@ -29,7 +30,8 @@ const APPROVAL_KINDS = new Set(['action.approval_recorded', 'action.approved', '
 const DECISION_KINDS = new Set(['action.proposed', 'policy.denied', 'policy.limit_reached', 'policy.deferred', 'policy.shadowed']);
 
 export function registerPolicy(program: Command, globals: () => GlobalOpts): void {
-  const policy = program.command('policy').description('what the policy said about an action, and what it would say now');
+  const policy = program.command('policy').description('what the policy said about an action, what it would say now, and the track record');
+  registerPolicyReport(policy, globals);
 
   policy.command('explain <id>')
     .description('every rule, tier, limit, window and approval consulted for an action (or a ticket\'s refusals), with its verdict')
