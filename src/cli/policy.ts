@@ -12,6 +12,7 @@ import { windowStates } from '../loop/windows.js';
 import { readBootId } from '../runtime/boot.js';
 import { CliError, printJson, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
 import { registerPolicyReport } from './policyreport.js';
+import { shadowEvent } from '../views/shadow.js';
 import type { Store } from '../store/store.js';
 
 const MARK: Record<PolicyCheck['verdict'], string> = { pass: 'pass   ', require: 'approve', block: 'BLOCK  ', none: '-      ' };
@@ -54,7 +55,8 @@ Examples:
           id,
           decisions: audit.filter((r) => DECISION_KINDS.has(r.kind)).map((r) => ({
             at: new Date(r.at).toISOString(), kind: r.kind, actor: r.actor,
-            reason: typeof r.data.reason === 'string' ? r.data.reason : null,
+            // A shadow record's reason is the gate's only when it would not have allowed; say what it records.
+            reason: r.kind === 'policy.shadowed' ? shadowEvent(r.kind, r.data) : typeof r.data.reason === 'string' ? r.data.reason : null,
             checks: Array.isArray(r.data.policy) ? (r.data.policy as PolicyCheck[]) : [],
           })),
           approvals: audit.filter((r) => APPROVAL_KINDS.has(r.kind)).map((r) => ({

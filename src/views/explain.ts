@@ -62,7 +62,9 @@ function event(r: AuditRecord, actions: ReadonlyMap<string, Action>): string | n
 function summary(t: Ticket, d: Diagnosis | null, done: Action[], shadow: ShadowRecord | null): string {
   if (!d) return `${t.service}: ${t.findings.map((f) => f.reason).join('; ') || 'a problem'}; not diagnosed yet (${t.status})`;
   const root = d.rootCause.service === t.service ? t.service : `${d.rootCause.service} (${t.service} and the others are its symptoms)`;
-  if (shadow && done.length === 0) {
+  // Watched in shadow this occurrence (a reopened ticket may have been repaired before).
+  const current = new Set(t.history?.at(-1)?.actionIds ?? t.actionIds);
+  if (shadow && !done.some((a) => current.has(a.id))) {
     const o = shadow.outcome;
     const end = !o ? `the ticket is ${t.status}` : o.kind === 'went_away' ? `it went away by itself ${formatDuration(o.afterMs)} later` : `${o.by} resolved it`;
     return `${root} failed with ${d.rootCause.cause}; in shadow, Warden would have ${wouldHave(shadow)} and did not act; ${end}.`;

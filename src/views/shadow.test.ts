@@ -65,4 +65,15 @@ void describe('a ticket watched in shadow', () => {
     assert.match(formatExplanation(x), /In shadow\n {2}shadow {7}would have restarted web/);
     assert.equal(x.shadow?.record.wouldHave, 'restarted web');
   });
+
+  it('explain: a reopened ticket repaired before and watched in shadow now tells of the shadow', () => {
+    const t = ticket(shadow);
+    const first = { n: 1, openedAt: T0 - 9000, findings: [], diagnosis, actionIds: ['A1'], verification: null, resolvedAt: T0 - 8000, resolvedBy: null, reason: null };
+    const reopened: Ticket = { ...t, occurrences: 2, actionIds: ['A1'], history: [first, { ...t.history![0]!, n: 2 }] };
+    const done: Action = {
+      id: 'A1', ticketId: 'T1', type: 'restart', target: 'web', params: {}, state: 'completed', attempts: 1, maxAttempts: 3, idempotencyKey: 'k',
+      requestedBy: 'otto', approvedBy: null, createdAt: T0 - 9000, startedAt: T0 - 9000, finishedAt: T0 - 8900, notBefore: null, error: null,
+    };
+    assert.match(explainTicket(reopened, [done], []).summary, /in shadow, Warden would have restarted web and did not act; the ticket is open/);
+  });
 });
