@@ -96,7 +96,8 @@ export function explainTicket(t: Ticket, actions: readonly Action[], audit: read
     rejected: d ? d.alternatives.map((a) => ({ cause: a.cause, why: a.rejected })) : [],
     actions: actions.map((a) => ({ id: a.id, type: a.type, target: a.target, state: a.state, requestedBy: a.requestedBy, error: a.error })),
     proposes: {
-      actions: [...pending.map((a) => `${a.type} ${a.target} (${a.state})`), ...(t.status === 'resolved' ? [] : notRun.map((r) => `${r.type} ${r.target}`))],
+      // In shadow nothing is proposed: what would have been done is told under "In shadow".
+      actions: [...pending.map((a) => `${a.type} ${a.target} (${a.state})`), ...(t.status === 'resolved' || shadow ? [] : notRun.map((r) => `${r.type} ${r.target}`))],
       noRepair: d?.noRepair ?? null,
     },
     shadow: shadow && { record: shadowJson(shadow), text: shadowLines(shadow).map((l) => l.trim()) },

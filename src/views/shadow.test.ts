@@ -64,6 +64,7 @@ void describe('a ticket watched in shadow', () => {
     assert.equal(x.summary, 'web failed with process_exited; in shadow, Warden would have restarted web and did not act; it went away by itself 12s later.');
     assert.match(formatExplanation(x), /In shadow\n {2}shadow {7}would have restarted web/);
     assert.equal(x.shadow?.record.wouldHave, 'restarted web');
+    assert.deepEqual(explainTicket(ticket(shadow), [], []).proposes.actions, [], 'nothing is proposed in shadow');
   });
 
   it('explain: a reopened ticket repaired before and watched in shadow now tells of the shadow', () => {
