@@ -3,6 +3,7 @@
 import type { Action, Occurrence, Ticket, VerificationOutcome } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
 import { formatDuration } from '../lib/duration.js';
+import { shadowLines } from '../views/shadow.js';
 
 /** The ticket's occurrences; a ticket stored before they were recorded shows its fields as one. */
 export function occurrencesOf(t: Ticket): Occurrence[] {
@@ -42,6 +43,7 @@ export function occurrenceLines(t: Ticket, actions: ReadonlyMap<string, Action>)
       const a = actions.get(id);
       out.push(a ? `      - ${a.id} ${a.type} ${a.target} ${a.state} (attempts ${a.attempts})${a.error ? ` — ${a.error}` : ''}` : `      - ${id}`);
     }
+    if (o.shadow) out.push(...shadowLines(o.shadow));
     out.push(`    verification ${showVerification(o.verification)}`);
   }
   return out;

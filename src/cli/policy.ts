@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { parseFreeze, FROZEN_FLAG } from '../app/commands.js';
 import { countStartedIn, gate, type GateResult } from '../domain/policy.js';
+import { shadowOf } from '../domain/shadow.js';
 import type { PolicyCheck } from '../domain/guardrails.js';
 import type { ActionType } from '../domain/types.js';
 import { systemClock } from '../lib/clock.js';
@@ -10,6 +11,8 @@ import { PolicySource } from '../loop/policysource.js';
 import { windowStates } from '../loop/windows.js';
 import { readBootId } from '../runtime/boot.js';
 import { CliError, printJson, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
+import { registerPolicyReport } from './policyreport.js';
+import { shadowEvent } from '../views/shadow.js';
 import type { Store } from '../store/store.js';
 
 const MARK: Record<PolicyCheck['verdict'], string> = { pass: 'pass   ', require: 'approve', block: 'BLOCK  ', none: '-      ' };
@@ -25,10 +28,11 @@ interface Explained {
 }
 
 const APPROVAL_KINDS = new Set(['action.approval_recorded', 'action.approved', 'action.rejected', 'action.expired']);
-const DECISION_KINDS = new Set(['action.proposed', 'policy.denied', 'policy.limit_reached', 'policy.deferred']);
+const DECISION_KINDS = new Set(['action.proposed', 'policy.denied', 'policy.limit_reached', 'policy.deferred', 'policy.shadowed']);
 
 export function registerPolicy(program: Command, globals: () => GlobalOpts): void {
-  const policy = program.command('policy').description('what the policy said about an action, and what it would say now');
+  const policy = program.command('policy').description('what the policy said about an action, what it would say now, and the track record');
+  registerPolicyReport(policy, globals);
 
   policy.command('explain <id>')
     .description('every rule, tier, limit, window and approval consulted for an action (or a ticket\'s refusals), with its verdict')
@@ -51,7 +55,8 @@ Examples:
           id,
           decisions: audit.filter((r) => DECISION_KINDS.has(r.kind)).map((r) => ({
             at: new Date(r.at).toISOString(), kind: r.kind, actor: r.actor,
-            reason: typeof r.data.reason === 'string' ? r.data.reason : null,
+            // A shadow record's reason is the gate's only when it would not have allowed; say what it records.
+            reason: r.kind === 'policy.shadowed' ? shadowEvent(r.kind, r.data) : typeof r.data.reason === 'string' ? r.data.reason : null,
             checks: Array.isArray(r.data.policy) ? (r.data.policy as PolicyCheck[]) : [],
           })),
           approvals: audit.filter((r) => APPROVAL_KINDS.has(r.kind)).map((r) => ({
@@ -75,6 +80,8 @@ Examples:
 Evaluates the policy as warden.yaml says it now (re-read, as the daemon does before every action)
 against the store's history: limits, cooldown, freeze, windows and actions in flight are today's.
 "allowed", "allowed after approval" or "refused (what): why" comes first; --json has "allowed".
+For the agent on a target in policy.shadow a "shadow:" line follows: the verdict is what it
+records, and it does not act there (--json: "shadow").
 Examples:
   warden policy check --as otto restart web
   warden policy check --as alice etcd.replace-member etcd-2 --json`)
@@ -101,7 +108,10 @@ Examples:
         });
       };
       const g = storeCreated(config.agent.dataDir) ? withStore(config, 'read', history) : history(null);
-      if (o.json) printJson({ identity: o.as, action: type, target, allowed: g.ok, approval: g.ok ? g.approval : null, reason: g.ok ? null : g.reason, blockedBy: g.ok ? null : g.blockedBy, checks: g.checks });
-      else process.stdout.write(`${g.ok ? `allowed${g.approval === 'required' ? ' after approval' : ''}` : `refused (${g.blockedBy}): ${g.reason}`}: ${type} on ${target} as ${o.as}\n${formatChecks(g.checks)}`);
+      // The gate's verdict stands; in shadow the agent records it and does not act (a person's command still runs).
+      const inShadow = o.as === config.agent.name ? shadowOf(config, target) : null;
+      const shadow = inShadow && `${target} is in ${inShadow.name}: ${config.agent.name} records what it would do and does not act`;
+      if (o.json) printJson({ identity: o.as, action: type, target, allowed: g.ok, approval: g.ok ? g.approval : null, reason: g.ok ? null : g.reason, blockedBy: g.ok ? null : g.blockedBy, shadow, checks: g.checks });
+      else process.stdout.write(`${g.ok ? `allowed${g.approval === 'required' ? ' after approval' : ''}` : `refused (${g.blockedBy}): ${g.reason}`}: ${type} on ${target} as ${o.as}\n${shadow ? `  shadow: ${shadow}\n` : ''}${formatChecks(g.checks)}`);
     });
 }

@@ -84,6 +84,8 @@ export function compile(cfg: ConfigOutput, file: string): ResolvedConfig {
       ...(cfg.policy.concurrency !== undefined ? { concurrency: cfg.policy.concurrency } : {}),
       cooldownMs: parseDuration(cfg.policy.cooldown),
       windows: cfg.policy.windows.map((w) => ({ name: w.name, cron: w.cron, durationMs: parseDuration(w.duration), effect: w.effect, scope: compileScope(w.scope), ...(w.timezone ? { timezone: w.timezone } : {}) })),
+      // Absent when empty: a policy without shadow reads as it always did.
+      ...(cfg.policy.shadow.length > 0 ? { shadow: cfg.policy.shadow.map(compileScope) } : {}),
     },
     people: cfg.people.map((p) => ({ name: p.name, unix: p.unix ?? p.name, roles: [...new Set(p.roles)] })),
   };

@@ -390,6 +390,7 @@ export const configSchema = z
         concurrency: count.optional().meta({ description: 'Actions executing at once, at most.' }),
         cooldown: duration({ positive: false }).default('0s').meta({ description: 'No repair of a target within this long after its last one started.' }),
         windows: z.array(windowSchema).default([]).meta({ description: 'Maintenance windows (cron + duration) that allow or deny acting.' }),
+        shadow: z.array(scopeSchema).default([]).meta({ description: 'Scopes in shadow: Warden diagnoses and decides there as if to act, records what it would have done, and never acts (docs/policy.md).' }),
       })
       .prefault({})
       .meta({ description: 'Which actions Warden may take on which services, and how often.' }),

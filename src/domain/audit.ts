@@ -10,6 +10,8 @@ export const AUDIT_KINDS = [
   // tickets
   'ticket.opened', 'ticket.reopened', 'ticket.diagnosed', 'ticket.diagnosis_failed',
   'ticket.status', 'ticket.verified', 'ticket.verification_failed',
+  // shadow mode: how a problem Warden only watched ended (went away by itself, or resolved by a person)
+  'ticket.shadow_outcome',
   // actions
   'action.proposed', 'action.approval_recorded', 'action.approved', 'action.rejected', 'action.expired', 'action.cancelled', 'action.executing',
   'action.retry', 'action.completed', 'action.failed', 'action.resumed',
@@ -22,7 +24,7 @@ export const AUDIT_KINDS = [
   // faults a person injected with `warden chaos`, and their reverts (docs/chaos.md)
   'chaos.injected', 'chaos.reverted',
   // policy and delivery
-  'policy.denied', 'policy.limit_reached', 'policy.deferred', 'notify.failed', 'notify.dropped',
+  'policy.denied', 'policy.limit_reached', 'policy.deferred', 'policy.shadowed', 'notify.failed', 'notify.dropped',
   // incidents in from Alertmanager (POST /api/alerts)
   'alert.firing', 'alert.unmatched', 'alert.resolved', 'alert.expired',
   // a peer Warden this one watches (config peers)

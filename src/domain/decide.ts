@@ -15,6 +15,7 @@ import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStar
 import { closeRemoved } from './inventory.js';
 import { remoteHostNames } from './hosts.js';
 import { approvalOf, countStartedIn, gate, WAITS, type GateResult, type StartedAction } from './policy.js';
+import { currentShadow, shadowOf, shadowReason, shadowRecord, wentAwayReason, type ShadowEntry } from './shadow.js';
 import type { WindowState } from './guardrails.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
 import type {
@@ -139,6 +140,15 @@ export function decide(input: DecideInput): DecideOutput {
   if (config.agent.mode !== 'recommend') {
     for (const a of [...actions.values()]) if (a.state === 'proposed') onA(a, { type: 'cancel', by: config.agent.name, reason: `superseded: the mode is now ${config.agent.mode}` });
   }
+  // 0a. A target put in shadow: what Warden itself planned there and has not started never runs;
+  // its ticket is decided again, in shadow.
+  for (const a of [...actions.values()]) {
+    const entry = PENDING.includes(a.state) && a.requestedBy === config.agent.name ? shadowOf(config, a.target) : null;
+    if (!entry) continue;
+    onA(a, { type: 'cancel', by: config.agent.name, reason: `superseded: ${a.target} is in shadow (${entry.name})` });
+    const t = a.ticketId === null ? undefined : tickets.get(a.ticketId);
+    if (t && (t.status === 'remediating' || t.status === 'awaiting_approval')) setStatus(t, 'open', null);
+  }
 
   // 0b. Services removed from the inventory: their tickets close, what waits to act on them is cancelled.
   const gone = closeRemoved(new Set([...specOfName.keys(), ...config.subjects.map((s) => s.name), ...remoteHostNames(config)]), [...tickets.values()], actions, ctx);
@@ -208,7 +218,10 @@ export function decide(input: DecideInput): DecideOutput {
             setStatus(startVerification(t), 'verifying', `${t.service} recovered while Warden waited (${t.diagnosis.waitFor}); verifying`);
             break;
           }
-          setStatus(t, 'resolved', 'recovered without action');
+          const watched = currentShadow(t);
+          if (watched && !watched.outcome) t = onT(t, { type: 'went_away' });
+          const gone = currentShadow(t)?.outcome;
+          setStatus(t, 'resolved', watched && gone?.kind === 'went_away' ? wentAwayReason(watched, gone.afterMs) : 'recovered without action');
           break;
         }
         // Broken, but its symptom is attributed to a dependency's ticket for now: that one acts.
@@ -293,11 +306,12 @@ export function decide(input: DecideInput): DecideOutput {
       continue;
     }
     const g = gateFor('start', name);
+    const shadowed = shadowOf(config, name);
     // Recommendations say what Warden would do whatever the mode; only policy, limits and freeze block.
     deployRecs.push(g.ok || g.blockedBy === 'mode'
-      ? { event: 'reconcile_required', action: 'start', target: name, reason: 'declared but not running' }
+      ? { event: 'reconcile_required', action: 'start', target: name, reason: `declared but not running${shadowed ? `; shadow: not started (${shadowed.name})` : ''}` }
       : { event: 'reconcile_blocked', action: 'start', target: name, reason: g.reason });
-    if (!g.ok || deploying.has(name) || deployRoom <= 0) continue;
+    if (shadowed || !g.ok || deploying.has(name) || deployRoom <= 0) continue;
     deployRoom--;
     // Recommend mode proposes the first start too; it never executes anything.
     const state = config.agent.mode === 'recommend' ? 'proposed' : g.approval === 'required' ? 'awaiting_approval' : 'validated';
@@ -392,6 +406,10 @@ export function decide(input: DecideInput): DecideOutput {
       return r.next;
     };
     const g = gateFor(rec.type, rec.target);
+    // In shadow the whole gate is consulted, so the record says whether acting would be allowed;
+    // nothing is proposed, escalated or run.
+    const shadowed = shadowOf(config, rec.target);
+    if (shadowed) { shadow(t, rec, g, shadowed); return; }
     // What policy denies is not proposed either: approving it could not make it run.
     if (!g.ok && !WAITS.has(g.blockedBy)) { refuse(t, g, rec); return; }
     if (config.agent.mode === 'recommend') {
@@ -427,6 +445,18 @@ export function decide(input: DecideInput): DecideOutput {
     }
     setStatus(t, 'remediating', `${a.type} ${a.target}`);
     runIfReady(a);
+  }
+
+  /** What would have been done, recorded (and audited) once per occurrence and recommendation; the ticket stays open. */
+  function shadow(t: Ticket, rec: Diagnosis['recommended'][number], g: GateResult, entry: ShadowEntry): void {
+    const prev = currentShadow(t);
+    if (!prev || prev.type !== rec.type || prev.target !== rec.target) {
+      const record = shadowRecord(t.service, rec, g, entry, t.diagnosis, instant);
+      const { outcome: _, stamp: __, ...facts } = record;
+      audit.push({ kind: 'policy.shadowed', subject: t.id, data: { ...facts, ...(g.ok ? {} : { blockedBy: g.blockedBy }), policy: g.checks } });
+      t = onT(t, { type: 'shadowed', shadow: record });
+    }
+    setStatus(t, 'open', shadowReason(currentShadow(t)!));
   }
 
   /** A policy denial or a limit reached: audited, and the ticket escalates with the reason. */
@@ -592,6 +622,9 @@ function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
 }
 
 const OPEN_WORK: readonly TicketStatus[] = ['remediating', 'verifying', 'awaiting_approval'];
+
+/** Actions planned and not started: what putting a target in shadow cancels. */
+const PENDING: readonly Action['state'][] = ['proposed', 'validated', 'awaiting_approval'];
 
 export function summarize(detection: Detection, tickets: readonly Ticket[]): Summary {
   if (tickets.some((t) => t.flapping || t.status === 'escalated' || t.cause === 'crash_loop')) return 'unstable';

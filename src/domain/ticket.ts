@@ -4,7 +4,8 @@
 import type { AuditIntent } from './audit.js';
 import type { Problem } from './detect.js';
 import { TransitionError, type TransitionContext } from './action.js';
-import type { Diagnosis, Finding, Occurrence, Ticket, TicketStatus } from './types.js';
+import { elapsed } from './elapsed.js';
+import type { Diagnosis, Finding, Occurrence, ShadowRecord, Ticket, TicketStatus } from './types.js';
 
 export type TicketEvent =
   | { type: 'reopen'; flapThreshold: number }
@@ -30,7 +31,11 @@ export type TicketEvent =
   | { type: 'resolve'; by: string; reason: string }
   | { type: 'hold'; by: string; reason: string }
   /** Its service left the inventory: closed whatever its status, since nothing may act on it any more. */
-  | { type: 'removed' };
+  | { type: 'removed' }
+  /** In shadow: what Warden would have done for this occurrence (decide audits it with the gate's checks). */
+  | { type: 'shadowed'; shadow: ShadowRecord }
+  /** In shadow: the problem ended without any action; how long after Warden would have acted. */
+  | { type: 'went_away' };
 
 /** Why a ticket closes, or a service is stopped, when its service leaves the inventory. */
 export const REMOVED_FROM_INVENTORY = 'removed from the inventory';
@@ -198,6 +203,19 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       if (t.status === 'resolved') throw closed();
       setStatus('resolved', REMOVED_FROM_INVENTORY);
       break;
+    case 'shadowed':
+      if (t.status === 'resolved') throw closed();
+      story.shadow = e.shadow;
+      break;
+    case 'went_away': {
+      const s = story.shadow;
+      if (!s || s.outcome) break;
+      // On monotonic time within the boot the prediction was made in (DESIGN rule 8).
+      const afterMs = Math.max(0, Math.round(ctx.stamp ? elapsed({ wall: ctx.now, ...ctx.stamp }, s.at, s.stamp) : ctx.now - s.at));
+      s.outcome = { kind: 'went_away', at: ctx.now, afterMs };
+      audit.push({ kind: 'ticket.shadow_outcome', subject: t.id, data: { service: t.service, type: s.type, target: s.target, outcome: 'went_away', afterMs } });
+      break;
+    }
     case 'resolve':
     case 'hold': {
       if (t.status === 'resolved') throw new TransitionError(`ticket ${t.id} is already resolved`);
@@ -208,6 +226,11 @@ export function transitionTicket(t: Ticket, e: TicketEvent, ctx: TransitionConte
       next.verificationMono = null;
       next.reason = `${e.reason} (${e.by})`;
       if (to === 'resolved') { resolved(); story.resolvedBy = e.by; }
+      // Watched in shadow and settled by a person: the problem did not go away by itself.
+      if (to === 'resolved' && story.shadow && !story.shadow.outcome) {
+        story.shadow.outcome = { kind: 'resolved_by_person', at: ctx.now, by: e.by };
+        audit.push({ kind: 'ticket.shadow_outcome', subject: t.id, data: { service: t.service, type: story.shadow.type, target: story.shadow.target, outcome: 'resolved_by_person', by: e.by } });
+      }
       break;
     }
   }

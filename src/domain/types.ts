@@ -290,6 +290,8 @@ export interface ResolvedConfig {
     /** No repair of a target within this long after the last one started; absent or 0: none. */
     cooldownMs?: number;
     windows?: MaintenanceWindow[];
+    /** Scopes in shadow: Warden decides there as it would act, records it, and never acts (docs/policy.md). */
+    shadow?: Scope[];
   };
   /** People and their roles (approvers, admins); empty: every local user is a person with no role. */
   people: Person[];
@@ -844,6 +846,31 @@ export type VerificationOutcome =
   | { outcome: 'held'; at: Millis; healthyForMs: number; tookMs: number }
   | { outcome: 'failed'; at: Millis; reason: string };
 
+/** How a problem Warden only watched in shadow ended: by itself (no action taken), or resolved by a person. */
+export type ShadowOutcome =
+  | { kind: 'went_away'; at: Millis; afterMs: number }
+  | { kind: 'resolved_by_person'; at: Millis; by: string };
+
+/** What Warden would have done on a target in shadow (policy.shadow), recorded instead of doing it. */
+export interface ShadowRecord {
+  type: ActionType;
+  target: string;
+  params: Record<string, string>;
+  /** The entry that holds the target in shadow, e.g. `policy.shadow[0] (service: db-*)`. */
+  scope: string;
+  at: Millis;
+  /** `at` on monotonic time: how long the problem took to go away is measured on it. */
+  stamp: { mono: number; boot: string } | null;
+  /** What the policy gate said: allowed, allowed after a person's approval, deferred (a wait), refused. */
+  verdict: 'allowed' | 'approval' | 'deferred' | 'refused';
+  /** The gate's reason when not allowed, else null. */
+  reason: string | null;
+  /** What the diagnosis expects the action to bring about. */
+  predicted: string;
+  /** How the problem ended without Warden acting; null while it lasts. */
+  outcome: ShadowOutcome | null;
+}
+
 /** One occurrence of a ticket's problem: what was found, why, what was done, how it ended. */
 export interface Occurrence {
   /** 1 for the first occurrence, then one more per reopen (= the ticket's `occurrences` when current). */
@@ -857,6 +884,8 @@ export interface Occurrence {
   /** The person who resolved it by hand (their resolve restarts the flap count), else null. */
   resolvedBy: string | null;
   reason: string | null;
+  /** In shadow: what Warden would have done, and how the problem ended (absent: not in shadow). */
+  shadow?: ShadowRecord | null;
 }
 
 export interface Ticket {

@@ -2,9 +2,12 @@
 // the audit log, the record of what was decided and done), the root cause with the evidence that
 // proves it, each rejected alternative and why, and what Warden did or proposes. Pure: the CLI
 // reads the ticket, its actions and their audit records, and prints this.
-import type { Action, Diagnosis, Ticket } from '../domain/types.js';
+import { currentShadow, wouldHave } from '../domain/shadow.js';
+import type { Action, Diagnosis, ShadowRecord, Ticket } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
+import { formatDuration } from '../lib/duration.js';
 import type { AuditRecord } from '../store/audit.js';
+import { shadowEvent, shadowJson, shadowLines } from './shadow.js';
 
 export interface Explanation {
   ticket: string;
@@ -20,6 +23,8 @@ export interface Explanation {
   actions: { id: string; type: string; target: string; state: string; requestedBy: string; error: string | null }[];
   /** What Warden proposes that has not run (awaiting approval, or a person's job), and why none when none. */
   proposes: { actions: string[]; noRepair: string | null };
+  /** In shadow: what Warden would have done this occurrence and how it ended (its JSON form, and as `tickets show` words it), else null. */
+  shadow: { record: Record<string, unknown>; text: string[] } | null;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v));
@@ -50,13 +55,20 @@ function event(r: AuditRecord, actions: ReadonlyMap<string, Action>): string | n
     case 'action.failed': return `failed ${act}${d.error ? `: ${str(d.error)}` : ''}`;
     case 'action.resumed': return `after a restart of Warden, ${act}: ${str(d.outcome)}`;
     case 'policy.denied': case 'policy.limit_reached': return `${r.kind === 'policy.denied' ? 'policy denied' : 'rate limit reached'}: ${str(d.reason ?? d.action)}`;
-    default: return null;
+    default: return shadowEvent(r.kind, d);
   }
 }
 
-function summary(t: Ticket, d: Diagnosis | null, done: Action[]): string {
+function summary(t: Ticket, d: Diagnosis | null, done: Action[], shadow: ShadowRecord | null): string {
   if (!d) return `${t.service}: ${t.findings.map((f) => f.reason).join('; ') || 'a problem'}; not diagnosed yet (${t.status})`;
   const root = d.rootCause.service === t.service ? t.service : `${d.rootCause.service} (${t.service} and the others are its symptoms)`;
+  // Watched in shadow this occurrence (a reopened ticket may have been repaired before).
+  const current = new Set(t.history?.at(-1)?.actionIds ?? t.actionIds);
+  if (shadow && !done.some((a) => current.has(a.id))) {
+    const o = shadow.outcome;
+    const end = !o ? `the ticket is ${t.status}` : o.kind === 'went_away' ? `it went away by itself ${formatDuration(o.afterMs)} later` : `${o.by} resolved it`;
+    return `${root} failed with ${d.rootCause.cause}; in shadow, Warden would have ${wouldHave(shadow)} and did not act; ${end}.`;
+  }
   const did = done.length > 0 ? `Warden ran ${done.map((a) => `${a.type} ${a.target}`).join(', ')}` : 'Warden took no action';
   const end = t.status === 'resolved' ? 'the repair held and the ticket is resolved'
     : t.status === 'escalated' ? `it is left to people: ${t.reason ?? d.noRepair ?? ''}` : `the ticket is ${t.status}`;
@@ -66,6 +78,7 @@ function summary(t: Ticket, d: Diagnosis | null, done: Action[]): string {
 export function explainTicket(t: Ticket, actions: readonly Action[], audit: readonly AuditRecord[]): Explanation {
   const byId = new Map(actions.map((a) => [a.id, a]));
   const d = t.diagnosis;
+  const shadow = currentShadow(t);
   const timeline = [...audit].sort((a, b) => a.seq - b.seq).flatMap((r) => {
     const e = event(r, byId);
     return e === null ? [] : [{ at: iso(r.at) ?? '', event: e }];
@@ -76,16 +89,18 @@ export function explainTicket(t: Ticket, actions: readonly Action[], audit: read
     ticket: t.id,
     service: t.service,
     status: t.status,
-    summary: summary(t, d, actions.filter((a) => a.state === 'completed')),
+    summary: summary(t, d, actions.filter((a) => a.state === 'completed'), shadow),
     timeline,
     rootCause: d ? { ...d.rootCause, confidence: d.confidence, diagnoser: d.diagnoser } : null,
     evidence: d ? d.evidence.map((e) => ({ source: e.source, fact: e.fact })) : [],
     rejected: d ? d.alternatives.map((a) => ({ cause: a.cause, why: a.rejected })) : [],
     actions: actions.map((a) => ({ id: a.id, type: a.type, target: a.target, state: a.state, requestedBy: a.requestedBy, error: a.error })),
     proposes: {
-      actions: [...pending.map((a) => `${a.type} ${a.target} (${a.state})`), ...(t.status === 'resolved' ? [] : notRun.map((r) => `${r.type} ${r.target}`))],
+      // In shadow nothing is proposed: what would have been done is told under "In shadow".
+      actions: [...pending.map((a) => `${a.type} ${a.target} (${a.state})`), ...(t.status === 'resolved' || shadow ? [] : notRun.map((r) => `${r.type} ${r.target}`))],
       noRepair: d?.noRepair ?? null,
     },
+    shadow: shadow && { record: shadowJson(shadow), text: shadowLines(shadow).map((l) => l.trim()) },
   };
 }
 
@@ -107,5 +122,6 @@ export function formatExplanation(x: Explanation): string {
   for (const a of x.actions) out.push(`  - ${a.id} ${a.type} ${a.target}: ${a.state}${a.requestedBy.startsWith('person:') ? ` (by ${a.requestedBy})` : ''}${a.error ? ` — ${a.error}` : ''}`);
   if (x.proposes.actions.length > 0) out.push('', 'Proposed, not run', ...x.proposes.actions.map((a) => `  - ${a}`));
   if (x.proposes.noRepair) out.push('', `No automatic repair: ${x.proposes.noRepair}`);
+  if (x.shadow) out.push('', 'In shadow', ...x.shadow.text.map((l) => `  ${l}`));
   return `${out.join('\n')}\n`;
 }

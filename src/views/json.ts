@@ -2,8 +2,10 @@
 // `--json` and the API), with stable field names and ISO-8601 timestamps with milliseconds.
 // One name per concept (docs/json.md): a service is `service`, a lifecycle is `state`; the older
 // names DESIGN.md promises (`target`, a ticket's `status`) stay beside them.
+import { currentShadow } from '../domain/shadow.js';
 import type { Action, Occurrence, ReconcileReport, Ticket } from '../domain/types.js';
 import { iso } from '../lib/clock.js';
+import { shadowJson } from './shadow.js';
 
 export function ticketJson(t: Ticket): Record<string, unknown> {
   return {
@@ -33,6 +35,8 @@ export function ticketJson(t: Ticket): Record<string, unknown> {
     },
     flapStreak: t.flapStreak ?? t.occurrences,
     history: (t.history ?? []).map(occurrenceJson),
+    // The current occurrence's: what Warden would have done in shadow (docs/policy.md), else null.
+    shadow: ((s) => s && shadowJson(s))(currentShadow(t)),
   };
 }
 
@@ -49,6 +53,7 @@ export function occurrenceJson(o: Occurrence): Record<string, unknown> {
     resolvedAt: iso(o.resolvedAt),
     resolvedBy: o.resolvedBy,
     reason: o.reason,
+    shadow: o.shadow ? shadowJson(o.shadow) : null,
   };
 }
 
