@@ -13,6 +13,7 @@ import { subjectOfFingerprint, type SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
+import { declaredRevert, revertable, revertEndedReason, revertingReason, revertRefusedReason } from './revert.js';
 import { remoteHostNames } from './hosts.js';
 import { approvalOf, countStartedIn, gate, WAITS, type GateResult, type StartedAction } from './policy.js';
 import type { WindowState } from './guardrails.js';
@@ -239,6 +240,11 @@ export function decide(input: DecideInput): DecideOutput {
         break;
       case 'remediating':
         if (!last) { setStatus(t, 'open', null); break; }
+        // A revert has run (or failed): the repair did not hold either way, and a person looks.
+        if (last.revertOf !== undefined && (last.state === 'completed' || last.state === 'failed')) {
+          setStatus(t, 'escalated', revertEndedReason(last, actions.get(last.revertOf) ?? { id: last.revertOf, type: last.type, target: last.target }));
+          break;
+        }
         if (last.state === 'validated') {
           // A backoff (or retry) wait is over: the reason says what runs now, not what it waited for.
           if (runIfReady(last)) setStatus(t, 'remediating', `${last.type} ${last.target}`);
@@ -490,6 +496,7 @@ export function decide(input: DecideInput): DecideOutput {
       // The repaired process is gone again: the repair did not hold. Plan again; the rate limits
       // and the failed-repair backstop decide whether another attempt is allowed.
       t = onT(t, { type: 'verification_failed', reason: root.reason });
+      if (startRevert(t, root.reason)) return;
       if (p) { t = needDiagnosis(t, p); if (t.status === 'open') plan(t); }
       return;
     }
@@ -508,8 +515,46 @@ export function decide(input: DecideInput): DecideOutput {
     }
     if (m.healthySince !== null) t = onT(t, { type: 'verification', verification: { ...v, healthySince: null }, mono: { ...m, healthySince: null } });
     if (input.mono > m.deadline) {
-      setStatus(t, 'escalated', `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`);
+      const why = `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`;
+      if (revertOf(t)) { startRevert(onT(t, { type: 'verification_failed', reason: why }), why); return; }
+      setStatus(t, 'escalated', why);
     }
+  }
+
+  /** The repair of this ticket whose verification failed and its declared revert, or null. */
+  function revertOf(t: Ticket): { orig: Action; revert: NonNullable<ReturnType<typeof declaredRevert>> } | null {
+    const orig = revertable(ticketActions(t).at(-1), `${t.id}#${t.occurrences}/`);
+    const revert = orig ? declaredRevert(specOfName.get(orig.target), orig) : null;
+    return orig && revert ? { orig, revert } : null;
+  }
+
+  /**
+   * A repair whose verification failed is undone by its declared revert when the policy as it is
+   * now allows it (a person approves it first where a rule says so, or in recommend mode); says
+   * whether a revert was declared (then the ticket's next status is set here).
+   */
+  function startRevert(t: Ticket, why: string): boolean {
+    const found = revertOf(t);
+    if (!found) return false;
+    const { orig, revert: r } = found;
+    const g = gateFor(r.type, orig.target);
+    if (!g.ok) {
+      audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: r.type, target: orig.target, reason: g.reason, blockedBy: g.blockedBy, revertOf: orig.id, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
+      setStatus(t, 'escalated', revertRefusedReason(orig, why, r, g.reason));
+      return true;
+    }
+    const ask = g.approval === 'required' || config.agent.mode === 'recommend';
+    const approval = approvalOf(g.rule, config.policy);
+    const pr = proposeAction({
+      id: newId('A'), type: r.type, target: orig.target, params: { ...r.params }, ticketId: t.id, idempotencyKey: `${t.id}#${t.occurrences}/revert:${orig.id}`,
+      state: ask ? 'awaiting_approval' : 'validated', why: { reason: `verification failed: ${why}`, policy: g.checks }, revertOf: orig.id, ...(ask && approval ? { approval } : {}),
+    }, ctx);
+    const a = putA(pr.next, pr.audit);
+    t = onT(t, { type: 'action_added', actionId: a.id });
+    if (ask) { setStatus(t, 'awaiting_approval', `${revertingReason(orig, why, a)} once approved: warden actions approve ${a.id}`); return true; }
+    setStatus(t, 'remediating', revertingReason(orig, why, a));
+    runIfReady(a);
+    return true;
   }
 
   /**
