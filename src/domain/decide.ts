@@ -13,6 +13,7 @@ import { subjectOfFingerprint, type SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
+import { dueStep } from './schedule.js';
 import { declaredRevert, revertable, revertEndedReason, revertingReason, revertRefusedReason } from './revert.js';
 import { remoteHostNames } from './hosts.js';
 import { approvalOf, countStartedIn, gate, WAITS, type GateResult, type StartedAction } from './policy.js';
@@ -281,6 +282,19 @@ export function decide(input: DecideInput): DecideOutput {
     }
   }
 
+  // 2b. Scheduled actions whose time came: gated by the policy as it is now, as their requester.
+  for (const a of [...actions.values()]) {
+    const who = { name: a.requestedBy.replace(/^person:/, ''), roles: config.people.find((x) => `person:${x.name}` === a.requestedBy)?.roles ?? [] };
+    const underWay = [...actions.values()].find((x) => x.id !== a.id && x.target === a.target && (x.state === 'validated' || x.state === 'executing'));
+    const step = dueStep(a, {
+      now: instant, known: specOfName.has(a.target), ...(underWay ? { underWay } : {}),
+      gate: (x) => gateFor(x.type, x.target, who), approval: (rule) => approvalOf(rule, config.policy),
+    });
+    if (!step) continue;
+    if (step.audit) audit.push(step.audit);
+    runIfReady(onA(a, step.event));
+  }
+
   // 3. Deploy: services that never ran are started once their dependencies are healthy.
   const deployRecs: Recommendation[] = [];
   const deploying = new Set([...actions.values()].filter((a) => a.ticketId === null && !isTerminal(a)).map((a) => a.target));
@@ -334,12 +348,14 @@ export function decide(input: DecideInput): DecideOutput {
     return countStartedIn(input.started, target, type, since, input.limitResets[target]);
   }
 
-  function gateFor(type: ActionType, target: string): GateResult {
+  /** `requester`: a person's action (scheduled), gated as theirs and whatever the agent's mode. */
+  function gateFor(type: ActionType, target: string, requester?: { name: string; roles: readonly string[] }): GateResult {
     // Executing now, and queued to execute by this pass: the concurrency bound counts both.
     const inFlight = [...actions.values()].filter((a) => a.state === 'executing').length + execute.length;
     return gate({
       config, type, target, host: hostOf(target), frozen: input.frozen, freeze: input.freeze ?? null, now: instant, countStarted,
       policyError: input.policyError ?? null, started: input.started, inFlight, windows: input.windows ?? [],
+      ...(requester ? { requester, mode: 'execute' as const } : {}),
     });
   }
 
