@@ -1,14 +1,12 @@
 // The action catalog: one typed table, names derived from it. Each kind says how to perform its
 // effect and how to tell, after a crash, whether the effect already happened (so an interrupted
 // action is re-verified, never blindly run twice).
-import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServiceDriver } from '../kinds/driver.js';
-import { childEnv } from '../lib/childenv.js';
-import { isFdShortage } from '../lib/errors.js';
-import { mkdirPrivate, PRIVATE_FILE } from '../lib/private.js';
-import type { Action, CoreActionType, ServiceSpec, SubjectSpec } from '../domain/types.js';
+import { workflowTimeoutMs } from '../domain/workflow.js';
+import type { Action, ActionType, Cause, CoreActionType, ServiceSpec, StepRecord, SubjectSpec } from '../domain/types.js';
+import { runCommand } from './command.js';
+import { runWorkflow } from './workflow.js';
 
 export interface ActionContext {
   spec: ServiceSpec;
@@ -18,6 +16,12 @@ export interface ActionContext {
   dataDir: string;
   /** The subject the target is a member of, if any: its actions read the system through it. */
   subject?: SubjectSpec;
+  /** Keeps a workflow step's record on the action, durably, and updates `action` (the executor's). */
+  record?: (r: StepRecord) => void;
+  /** The cause of the action's ticket (a workflow step's `if: { cause }`); null: none or not known. */
+  cause?: Cause | null;
+  /** Why the policy's rules refuse another action on the target (a workflow's action step), or null. */
+  refusal?: (type: ActionType) => string | null;
 }
 
 /** What an interrupted action's effect looks like on the world now. */
@@ -96,39 +100,29 @@ const runRunbook: ActionKind = {
   async run(ctx, signal) {
     signal.throwIfAborted();
     const rb = runbookOf(ctx);
-    const logs = join(ctx.dataDir, 'logs');
-    mkdirPrivate(logs);
-    const fd = openSync(join(logs, `runbook-${ctx.spec.name}-${rb.name}.log`), 'a', PRIVATE_FILE);
-    try {
-      const child = spawn(rb.argv[0]!, rb.argv.slice(1), {
-        // The runbook learns what it acts on: the action, the service, and its current main pid.
-        cwd: rb.cwd, env: childEnv({ ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') }),
-        stdio: ['ignore', fd, fd], detached: true,
-      });
-      // Timed out or aborted, its whole group is killed and the attempt settles only once the
-      // runbook has exited: nothing it began outlives the attempt.
-      let stopped: Error | null = null;
-      const kill = (why: Error): void => {
-        stopped ??= why;
-        try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
-      };
-      const onAbort = (): void => kill(signal.reason instanceof Error ? signal.reason : new Error(`runbook ${rb.name} aborted`));
-      const code = await new Promise<number | string>((resolve, reject) => {
-        const timer = setTimeout(() => kill(new Error(`runbook ${rb.name} timed out after ${rb.timeoutMs} ms`)), rb.timeoutMs);
-        signal.addEventListener('abort', onAbort, { once: true });
-        child.once('error', (e) => { clearTimeout(timer); reject(Object.assign(e, { retryable: isFdShortage(e) })); });
-        child.once('exit', (c, sig) => { clearTimeout(timer); resolve(sig ?? c ?? -1); });
-      }).finally(() => signal.removeEventListener('abort', onAbort));
-      if (stopped !== null) throw Object.assign(stopped, { retryable: false });
-      if (code !== 0) throw Object.assign(new Error(`runbook ${rb.name} exited with ${code}`), { retryable: false });
-      return `runbook ${rb.name} exited 0`;
-    } finally {
-      closeSync(fd);
-    }
+    if (rb.workflow) return runWorkflow(ctx, rb, rb.workflow, { start, restart, stop }, signal);
+    await runCommand({
+      argv: rb.argv, cwd: rb.cwd, timeoutMs: rb.timeoutMs, label: `runbook ${rb.name}`,
+      logFile: join(ctx.dataDir, 'logs', `runbook-${ctx.spec.name}-${rb.name}.log`),
+      // The runbook learns what it acts on: the action, the service, and its current main pid.
+      env: { ...rb.env, WARDEN_ACTION: ctx.action.id, WARDEN_SERVICE: ctx.spec.name, WARDEN_PID: String(ctx.driver.state(ctx.spec).pid ?? '') },
+    }, signal);
+    return `runbook ${rb.name} exited 0`;
   },
-  // A runbook's effect cannot be observed from outside: never run it a second time.
-  resume: () => ({ outcome: 'unknown', detail: 'interrupted by a Warden restart; runbook outcome unknown, not re-run' }),
-  timeoutMs: (ctx) => runbookOf(ctx).timeoutMs + 1_000,
+  resume(ctx) {
+    // A workflow carries on from its step records (the step that was running is found out first).
+    const wf = ctx.spec.runbooks.find((r) => r.name === ctx.action.params.runbook)?.workflow;
+    if (wf) {
+      const at = ctx.action.steps?.find((r) => r.state === 'running');
+      return { outcome: 'continue', detail: at ? `workflow resumes at step ${at.name}, which was running` : 'workflow resumes after its last recorded step' };
+    }
+    // A runbook's effect cannot be observed from outside: never run it a second time.
+    return { outcome: 'unknown', detail: 'interrupted by a Warden restart; runbook outcome unknown, not re-run' };
+  },
+  timeoutMs: (ctx) => {
+    const rb = runbookOf(ctx);
+    return (rb.workflow ? workflowTimeoutMs(rb.workflow) : rb.timeoutMs) + 1_000;
+  },
 };
 
 function runbookOf(ctx: ActionContext): ServiceSpec['runbooks'][number] {

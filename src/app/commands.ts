@@ -188,6 +188,7 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       audit([{ kind: 'agent.unfrozen', subject: null, data: {} }]);
       return 'unfrozen: actions may run again';
     case 'service':
+    case 'submit':
     case 'pause':
     case 'resume':
       return applyControl(store, cmd, instant, config, audit);

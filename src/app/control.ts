@@ -6,7 +6,8 @@ import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
 import { parsePause, pauseFlag, type Pause } from '../domain/pause.js';
 import { approvalOf, evaluatePolicy } from '../domain/policy.js';
-import type { ResolvedConfig } from '../domain/types.js';
+import type { ActionType, ResolvedConfig } from '../domain/types.js';
+import { actions } from '../actions/index.js';
 import { formatDuration } from '../lib/duration.js';
 import { WardenError } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +15,12 @@ import type { Store } from '../store/store.js';
 export type ControlCommand =
   | { kind: 'service'; op: 'start' | 'stop' | 'restart'; service: string; by: string; reason?: string | null }
   | { kind: 'pause'; service: string; by: string; forMs?: number | null; reason?: string | null }
-  | { kind: 'resume'; service: string; by: string };
+  | { kind: 'resume'; service: string; by: string }
+  /**
+   * Any catalog action on one service, now (as start/stop/restart above) or at a later time: `at`
+   * an instant on the wall clock (an ISO time), or `inMs` from when the command is applied.
+   */
+  | { kind: 'submit'; type: ActionType; service: string; params: Record<string, string>; at: { wall: number } | { inMs: number } | null; by: string; reason?: string | null };
 
 export class ControlError extends WardenError {
   constructor(code: string, message: string) {
@@ -30,6 +36,8 @@ export function applyControl(store: Store, cmd: ControlCommand, instant: Instant
   const spec = config.services.find((s) => s.name === cmd.service);
   if (!spec) throw new ControlError('NOT_FOUND', `no service "${cmd.service}" in the inventory; known: ${config.services.map((s) => s.name).join(', ')}`);
   switch (cmd.kind) {
+    case 'submit':
+      return submitAction(store, cmd, instant, config, audit);
     case 'pause':
       return pause(store, cmd.service, cmd.by, cmd.forMs ?? null, cmd.reason ?? null, instant, audit);
     case 'resume':
@@ -66,6 +74,36 @@ export function applyControl(store: Store, cmd: ControlCommand, instant: Instant
       return `action ${id} (${cmd.op} ${cmd.service}) ${when}${extra}`;
     }
   }
+}
+
+/** `warden actions submit`: checked now (type, params, time); a scheduled one is gated when it is due. */
+function submitAction(store: Store, cmd: Extract<ControlCommand, { kind: 'submit' }>, instant: Instant, config: ResolvedConfig, audit: Audit): string {
+  const plugin = Object.hasOwn(actions, cmd.type) ? actions[cmd.type] : undefined;
+  if (!plugin) throw new ControlError('ACTION_UNKNOWN', `no action "${cmd.type}" in the catalog; known: ${Object.keys(actions).join(', ')}`);
+  const p = plugin.config.safeParse(cmd.params);
+  if (!p.success) throw new ControlError('BAD_PARAMS', `invalid params for ${cmd.type}: ${p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
+  if (cmd.at === null) {
+    if (cmd.type === 'start' || cmd.type === 'stop' || cmd.type === 'restart') return applyControl(store, { kind: 'service', op: cmd.type, service: cmd.service, by: cmd.by, reason: cmd.reason ?? null }, instant, config, audit);
+  }
+  const at = cmd.at === null ? null : 'wall' in cmd.at ? { wall: cmd.at.wall, mono: null } : { wall: instant.wall + cmd.at.inMs, mono: { mono: instant.mono + cmd.at.inMs, boot: instant.boot } };
+  if (at !== null && at.wall <= instant.wall) throw new ControlError('IN_THE_PAST', `${new Date(at.wall).toISOString()} has passed; give a later time, or leave --at out to act now`);
+  const ids = store.nextIds();
+  const id = `A${ids.A}`;
+  const spec = config.services.find((s) => s.name === cmd.service)!;
+  // Acting now is gated now (by the rules, as a person's start/stop/restart); a schedule is gated when due.
+  const verdict = at === null ? evaluatePolicy(config.policy.rules, cmd.type, cmd.service, spec.host) : null;
+  if (verdict && !verdict.allowed) throw new ControlError('POLICY_DENIED', `${verdict.reason}: refused`);
+  const state = at !== null ? 'scheduled' : verdict?.allowed && verdict.approval === 'required' ? 'awaiting_approval' : 'validated';
+  const r = proposeAction({
+    id, type: cmd.type, target: cmd.service, params: cmd.params, ticketId: null, idempotencyKey: `manual:${cmd.service}:${cmd.type}:${instant.wall}:${id}`, state,
+    why: { reason: cmd.reason ?? `${cmd.type} by hand`, manual: true }, ...(at ? { at } : {}),
+    ...(state === 'awaiting_approval' && verdict?.allowed ? { approval: approvalOf(verdict.rule, config.policy) } : {}),
+  }, { now: instant.wall, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } });
+  store.putAction(r.next);
+  store.useIds({ T: ids.T, A: ids.A + 1 });
+  audit(r.audit);
+  if (at !== null) return `action ${id} (${cmd.type} ${cmd.service}) scheduled for ${new Date(at.wall).toISOString()}; the policy as it is then decides whether it runs ("warden actions cancel ${id}" to drop it)`;
+  return `action ${id} (${cmd.type} ${cmd.service}) ${state === 'awaiting_approval' ? `awaits approval ("warden actions approve ${id}")` : 'runs within one pass'}`;
 }
 
 function pause(store: Store, service: string, by: string, forMs: number | null, reason: string | null, now: Instant, audit: Audit, settleOn?: string): string {

@@ -19,7 +19,7 @@ test('names have a length cap, and long values are quoted short in messages', ()
     `4:13: services[0].name: expected a service name of at most 128 characters; got "${'x'.repeat(40)}…" (20001 characters)`,
     `5:40: services[1].dependsOn[0]: expected a service name of at most 128 characters; got "${'x'.repeat(40)}…" (20001 characters)`,
     `5:40: services[1].dependsOn[0]: unknown service "${'x'.repeat(40)}…" (20001 characters); services are: ${'x'.repeat(40)}…, b`,
-    `5:20044: services[1]["${'x'.repeat(40)}…"]: unknown key; expected one of name, host, kind, start, unit, container, pod, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks, startPeriod, restartBackoff, labels, onRemove`,
+    `5:20044: services[1]["${'x'.repeat(40)}…"]: unknown key; expected one of name, host, kind, start, unit, container, pod, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks, reverts, startPeriod, restartBackoff, labels, onRemove`,
   ]);
 });
 

@@ -18,6 +18,7 @@ import type { ConfigOutput } from './schema.js';
 import { compileHost } from './hosts.js';
 import { checkId } from './semantic.js';
 import { compileDiagnosis } from './diagnosis.js';
+import { compileRevert, compileWorkflow } from './workflow.js';
 
 type ServiceIn = ConfigOutput['services'][number];
 type CheckIn = ServiceIn['checks'][number];
@@ -142,15 +143,24 @@ function compileService(s: ServiceIn, base: string, agentBackoff: ConfigOutput['
     checks: s.checks.map((c, i) => compileCheck(c, i, base, cwd)),
     // A runbook repairs its service, so by default it runs where the service runs, with its env.
     runbooks: s.runbooks.map(
-      (r): RunbookSpec => ({
-        name: r.name,
-        argv: [...r.run],
-        cwd: r.cwd === undefined ? cwd : resolve(base, r.cwd),
-        env: { ...env, ...stringEnv(r.env ?? {}) },
-        timeoutMs: parseDuration(r.timeout),
-        for: [...new Set(r.for)],
-      }),
+      (r): RunbookSpec => {
+        const workflow = compileWorkflow(r.steps, r.onFailure, { base, serviceCwd: cwd });
+        const revert = compileRevert(r.revert);
+        return {
+          name: r.name,
+          argv: [...(r.run ?? [])],
+          cwd: r.cwd === undefined ? cwd : resolve(base, r.cwd),
+          env: { ...env, ...stringEnv(r.env ?? {}) },
+          timeoutMs: parseDuration(r.timeout),
+          for: [...new Set(r.for)],
+          ...(workflow ? { workflow } : {}),
+          ...(revert ? { revert } : {}),
+        };
+      },
     ),
+    ...(s.reverts && Object.keys(s.reverts).length > 0
+      ? { reverts: Object.fromEntries(Object.entries(s.reverts).map(([type, r]) => [type, compileRevert(r)])) }
+      : {}),
     logMaxBytes: parseBytes(s.log.maxSize),
     logKeep: s.log.keep,
     restartBackoff: { initialMs: parseDuration(b.initial), maxMs: parseDuration(b.max), resetAfterMs: parseDuration(b.resetAfter) },

@@ -224,7 +224,7 @@ test('an unknown key points at the key itself, with a suggestion', () => {
         start: [node]
         dependOn: [cache]
   `)), [
-    '6:5: services[0].dependOn: unknown key (did you mean "dependsOn"?); expected one of name, host, kind, start, unit, container, pod, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks, startPeriod, restartBackoff, labels, onRemove',
+    '6:5: services[0].dependOn: unknown key (did you mean "dependsOn"?); expected one of name, host, kind, start, unit, container, pod, cwd, env, stopSignal, stopGrace, dependsOn, log, checks, runbooks, reverts, startPeriod, restartBackoff, labels, onRemove',
   ]);
 });
 

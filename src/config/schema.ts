@@ -19,6 +19,7 @@ import { DEFAULT_URL as DEFAULT_PROMETHEUS } from '../probes/promql/index.js';
 import { subjects } from '../subjects/index.js';
 import { hostSchema } from './hosts.js';
 import { diagnosisSchema } from './diagnosis.js';
+import { revertSchema, revertsSchema, workflowFields } from './workflow.js';
 import { AGENT_NAME, MAX_NAME, argv, bytes, count, duration, env, name, oneOf, path, show, signal, tcpAddress } from './fields.js';
 
 export { show } from './fields.js';
@@ -52,11 +53,13 @@ function atLeast(v: string | number, min: number): boolean {
 
 const runbookSchema = z.strictObject({
   name: name('runbook'),
-  run: argv.meta({ description: 'Command to run, as an argv list, e.g. [sh, ./clean.sh].' }),
+  run: argv.optional().meta({ description: 'Command to run, as an argv list, e.g. [sh, ./clean.sh] (or steps, a workflow).' }),
+  ...workflowFields,
   timeout: duration({ positive: true }).default('60s'),
   cwd: path.optional().meta({ description: "Working directory; defaults to the service's cwd." }),
   env: env.optional().meta({ description: "Added to the service's env." }),
   for: z.array(z.enum(CAUSES)).default([]).meta({ description: 'Causes this runbook is the recommended repair for.' }),
+  revert: revertSchema.optional(),
 });
 
 /** Restart backoff as written; the agent's is complete (defaults), a service's overrides some keys of it. */
@@ -100,6 +103,7 @@ export const serviceSchema = z.strictObject({
     .prefault({}),
   checks: z.array(checkSchema).default([]),
   runbooks: z.array(runbookSchema).default([]),
+  reverts: revertsSchema,
   startPeriod: duration({ positive: false }).default('0s').meta({ description: 'Check failures this soon after the process starts do not count until its checks first pass (a slow start is not a hang); 0s: none.' }),
   restartBackoff: serviceBackoffSchema,
   labels: z.record(name('label'), z.string()).default({}).meta({ description: 'Free-form labels, e.g. { team: db, tier: "1" }: notification routes match them (notify[].route.labels).' }),

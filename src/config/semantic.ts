@@ -11,6 +11,7 @@ import { kinds } from '../kinds/index.js';
 import type { KindPlugin } from '../kinds/kind.js';
 import { channels } from '../notify/channels.js';
 import { PROBE_TYPES } from '../probes/index.js';
+import { workflowIssues } from './workflow.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -153,6 +154,7 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     });
 
     unique([...base, 'runbooks'], list(svc.runbooks), (n) => `runbook name ${show(n)} in service ${show(name ?? String(i))}`, byName([...base, 'runbooks']));
+    workflowIssues(svc, base, add);
   });
 
   list(raw.notify).forEach((n, i) => {

@@ -77,6 +77,17 @@ services:
         run: [sh, ./clean-tmp.sh]   # argv; runs in the service's cwd with its env by default
         timeout: 30s            # default 60s
         for: [resource_exhausted]   # the diagnosed causes this runbook repairs
+      - name: reload-config     # a workflow: steps instead of run (docs/runbooks.md)
+        for: [config_drift]
+        revert: { runbook: clean-tmp }   # runs if this repair's verification fails (and policy allows)
+        steps:
+          - { name: check, run: [sh, ./check-config.sh] }
+          - name: bounce
+            action: { type: restart }    # start, restart or stop of this service
+            needs: [check]               # after check succeeded (or was skipped)
+            verify: { http: { url: "http://127.0.0.1:8080/healthz" }, timeout: 10s }
+        onFailure:                       # when a step fails; the steps after it do not run
+          - { name: restore, run: [sh, ./restore-config.sh], if: { stepFailed: bounce } }
 
 people:                         # who may approve; the CLI knows you by your Unix user
   - { name: alice, unix: alice, roles: [oncall, admin] }   # admin: may act --as someone (audited)

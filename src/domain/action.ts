@@ -6,12 +6,15 @@
 //      │  └──► awaiting_approval ─┘  ▲   │
 //      │              │            │   └──► validated (retry after backoff)
 //      └──────────────┴──► cancelled
+//   scheduled ──(due: gated again)──► validated | awaiting_approval; or ──► cancelled
 //
-// A person may approve a proposal (recommend mode) as well as an action awaiting approval.
+// A person may approve a proposal (recommend mode) as well as an action awaiting approval. A
+// workflow's steps are recorded on its action while it executes (`step`).
 import type { AuditIntent } from './audit.js';
 import type { MonoStamp } from './elapsed.js';
 import { WardenError } from '../lib/errors.js';
-import type { Action, ActionState, ActionType, ApprovalRequest } from './types.js';
+import type { Action, ActionState, ActionType, ApprovalRequest, StepRecord } from './types.js';
+import { withRecord } from './workflow.js';
 
 export interface TransitionContext {
   /** Wall time: stamps only. */
@@ -36,7 +39,13 @@ export type ActionEvent =
   /** The attempt failed and may be tried again after `backoffMs` (measured on monotonic time). */
   | { type: 'retry'; error: string; backoffMs: number }
   /** Warden restarted while it was executing; the effect was re-verified from the world. */
-  | { type: 'resume'; outcome: 'completed' | 'continue' | 'unknown'; detail: string };
+  | { type: 'resume'; outcome: 'completed' | 'continue' | 'unknown'; detail: string }
+  /** A workflow step started, ended or was skipped (durable before the next step starts). */
+  | { type: 'step'; record: StepRecord }
+  /** A scheduled action's time came and the policy as it is now lets it go on (`approval`: it needs one). */
+  | { type: 'due'; approval?: { quorum: number; approvers: readonly string[]; ttlMs: number } }
+  /** A scheduled action's time came and it waits (frozen, a window, ...): the reason is kept on it. */
+  | { type: 'defer'; reason: string };
 
 export interface ActionTransition {
   next: Action;
@@ -48,12 +57,15 @@ const FROM: Record<ActionEvent['type'], readonly ActionState[]> = {
   approve: ['awaiting_approval', 'proposed'],
   expire: ['awaiting_approval'],
   reject: ['awaiting_approval', 'proposed'],
-  cancel: ['proposed', 'validated', 'awaiting_approval'],
+  cancel: ['proposed', 'validated', 'awaiting_approval', 'scheduled'],
   start: ['validated'],
   complete: ['executing'],
   fail: ['executing', 'validated', 'proposed', 'awaiting_approval'],
   retry: ['executing'],
   resume: ['executing'],
+  step: ['executing'],
+  due: ['scheduled'],
+  defer: ['scheduled'],
 };
 
 export class TransitionError extends WardenError {
@@ -95,13 +107,17 @@ export interface ProposeInput {
   params: Record<string, string>;
   ticketId: string | null;
   idempotencyKey: string;
-  state: 'proposed' | 'validated' | 'awaiting_approval';
+  state: 'proposed' | 'validated' | 'awaiting_approval' | 'scheduled';
   /** Free facts for the audit record (why it was proposed). */
   why: Record<string, unknown>;
   /** Wait this long (monotonic time) before the first attempt: a restart backoff. */
   delayMs?: number;
   /** For state awaiting_approval: who may approve, how many, for how long (default: anyone but the requester, one, an hour). */
   approval?: { quorum: number; approvers: readonly string[]; ttlMs: number };
+  /** For state scheduled: when it is due, on the wall clock and, when given as a delay, on monotonic time. */
+  at?: { wall: number; mono: MonoStamp | null };
+  /** The action this one reverts (its verification failed). */
+  revertOf?: string;
 }
 
 /** The lifetime of an approval request when no rule says. */
@@ -114,19 +130,30 @@ export function proposeAction(p: ProposeInput, ctx: TransitionContext): ActionTr
     attempts: 0, maxAttempts: MAX_ATTEMPTS, idempotencyKey: p.idempotencyKey, requestedBy: ctx.actor,
     approvedBy: null, createdAt: ctx.now, startedAt: null, finishedAt: null, notBefore: null, error: null,
   };
-  if (p.state === 'awaiting_approval') {
-    const { quorum, approvers, ttlMs } = p.approval ?? { quorum: 1, approvers: [], ttlMs: DEFAULT_APPROVAL_TTL_MS };
-    next.approval = {
-      quorum, approvers: [...approvers], by: [], expiresAt: ctx.now + ttlMs,
-      expiresMono: ctx.stamp ? { mono: ctx.stamp.mono + ttlMs, boot: ctx.stamp.boot } : null,
-    };
-  }
+  if (p.state === 'awaiting_approval') next.approval = approvalRequest(p.approval, ctx);
   if (p.delayMs !== undefined && p.delayMs > 0) {
     next.notBefore = ctx.now + p.delayMs;
     next.notBeforeMono = ctx.stamp ? { mono: ctx.stamp.mono + p.delayMs, boot: ctx.stamp.boot } : null;
   }
-  const data = { ...(p.ticketId ? { ticket: p.ticketId } : {}), type: p.type, target: p.target, state: p.state, ...p.why, ...(next.notBefore != null ? { notBefore: next.notBefore } : {}) };
+  if (p.at) {
+    next.notBefore = p.at.wall;
+    next.notBeforeMono = p.at.mono;
+  }
+  if (p.revertOf !== undefined) next.revertOf = p.revertOf;
+  const data = {
+    ...(p.ticketId ? { ticket: p.ticketId } : {}), type: p.type, target: p.target, state: p.state, ...p.why,
+    ...(next.notBefore != null ? { notBefore: next.notBefore } : {}), ...(p.revertOf !== undefined ? { revertOf: p.revertOf } : {}),
+  };
   return { next, audit: [{ kind: 'action.proposed', subject: p.id, data }] };
+}
+
+/** An approval request starting now (default: anyone but the requester, one approval, an hour). */
+function approvalRequest(p: ProposeInput['approval'], ctx: TransitionContext): ApprovalRequest {
+  const { quorum, approvers, ttlMs } = p ?? { quorum: 1, approvers: [], ttlMs: DEFAULT_APPROVAL_TTL_MS };
+  return {
+    quorum, approvers: [...approvers], by: [], expiresAt: ctx.now + ttlMs,
+    expiresMono: ctx.stamp ? { mono: ctx.stamp.mono + ttlMs, boot: ctx.stamp.boot } : null,
+  };
 }
 
 export function transitionAction(a: Action, e: ActionEvent, ctx: TransitionContext): ActionTransition {
@@ -187,6 +214,19 @@ export function transitionAction(a: Action, e: ActionEvent, ctx: TransitionConte
       next.notBeforeMono = ctx.stamp ? { mono: ctx.stamp.mono + e.backoffMs, boot: ctx.stamp.boot } : null;
       next.error = e.error;
       return { next, audit: [{ kind: 'action.retry', subject, data: { error: e.error, attempt: a.attempts, notBefore: next.notBefore } }] };
+    case 'step':
+      next.steps = withRecord(a.steps ?? [], e.record);
+      return { next, audit: [{ kind: 'action.step', subject, data: { ...base, step: e.record.name, branch: e.record.branch, state: e.record.state, detail: e.record.detail } }] };
+    case 'due':
+      next.state = e.approval ? 'awaiting_approval' : 'validated';
+      if (e.approval) next.approval = approvalRequest(e.approval, ctx);
+      next.notBefore = null;
+      next.notBeforeMono = null;
+      next.error = null;
+      return { next, audit: [{ kind: 'action.due', subject, data: { ...base, state: next.state } }] };
+    case 'defer':
+      next.error = e.reason;
+      return { next, audit: [] };
     case 'resume': {
       const audit: AuditIntent[] = [{ kind: 'action.resumed', subject, data: { outcome: e.outcome, detail: e.detail } }];
       if (e.outcome === 'continue') return { next, audit };

@@ -15,6 +15,8 @@ export const AUDIT_KINDS = [
   // actions
   'action.proposed', 'action.approval_recorded', 'action.approved', 'action.rejected', 'action.expired', 'action.cancelled', 'action.executing',
   'action.retry', 'action.completed', 'action.failed', 'action.resumed',
+  // a workflow step recorded; a scheduled action's time came and the policy let it go on
+  'action.step', 'action.due',
   // a decision from afar (the API, an approval link) that was refused, and a link refused unread
   'action.decision_refused', 'link.refused',
   // a managed host's boot id changed: it rebooted (noticed over its transport)

@@ -13,6 +13,8 @@ import { subjectOfFingerprint, type SubjectRules } from './subject.js';
 import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
+import { dueStep } from './schedule.js';
+import { declaredRevert, revertable, revertEndedReason, revertingReason, revertRefusedReason } from './revert.js';
 import { remoteHostNames } from './hosts.js';
 import { approvalOf, countStartedIn, gate, WAITS, type GateResult, type StartedAction } from './policy.js';
 import { currentShadow, shadowOf, shadowReason, shadowRecord, wentAwayReason, type ShadowEntry } from './shadow.js';
@@ -252,6 +254,11 @@ export function decide(input: DecideInput): DecideOutput {
         break;
       case 'remediating':
         if (!last) { setStatus(t, 'open', null); break; }
+        // A revert has run (or failed): the repair did not hold either way, and a person looks.
+        if (last.revertOf !== undefined && (last.state === 'completed' || last.state === 'failed')) {
+          setStatus(t, 'escalated', revertEndedReason(last, actions.get(last.revertOf) ?? { id: last.revertOf, type: last.type, target: last.target }));
+          break;
+        }
         if (last.state === 'validated') {
           // A backoff (or retry) wait is over: the reason says what runs now, not what it waited for.
           if (runIfReady(last)) setStatus(t, 'remediating', `${last.type} ${last.target}`);
@@ -286,6 +293,19 @@ export function decide(input: DecideInput): DecideOutput {
       case 'resolved':
         break;
     }
+  }
+
+  // 2b. Scheduled actions whose time came: gated by the policy as it is now, as their requester.
+  for (const a of [...actions.values()]) {
+    const who = { name: a.requestedBy.replace(/^person:/, ''), roles: config.people.find((x) => `person:${x.name}` === a.requestedBy)?.roles ?? [] };
+    const underWay = [...actions.values()].find((x) => x.id !== a.id && x.target === a.target && (x.state === 'validated' || x.state === 'executing'));
+    const step = dueStep(a, {
+      now: instant, known: specOfName.has(a.target), ...(underWay ? { underWay } : {}),
+      gate: (x) => gateFor(x.type, x.target, who), approval: (rule) => approvalOf(rule, config.policy),
+    });
+    if (!step) continue;
+    if (step.audit) audit.push(step.audit);
+    runIfReady(onA(a, step.event));
   }
 
   // 3. Deploy: services that never ran are started once their dependencies are healthy.
@@ -342,12 +362,14 @@ export function decide(input: DecideInput): DecideOutput {
     return countStartedIn(input.started, target, type, since, input.limitResets[target]);
   }
 
-  function gateFor(type: ActionType, target: string): GateResult {
+  /** `requester`: a person's action (scheduled), gated as theirs and whatever the agent's mode. */
+  function gateFor(type: ActionType, target: string, requester?: { name: string; roles: readonly string[] }): GateResult {
     // Executing now, and queued to execute by this pass: the concurrency bound counts both.
     const inFlight = [...actions.values()].filter((a) => a.state === 'executing').length + execute.length;
     return gate({
       config, type, target, host: hostOf(target), frozen: input.frozen, freeze: input.freeze ?? null, now: instant, countStarted,
       policyError: input.policyError ?? null, started: input.started, inFlight, windows: input.windows ?? [],
+      ...(requester ? { requester, mode: 'execute' as const } : {}),
     });
   }
 
@@ -520,6 +542,7 @@ export function decide(input: DecideInput): DecideOutput {
       // The repaired process is gone again: the repair did not hold. Plan again; the rate limits
       // and the failed-repair backstop decide whether another attempt is allowed.
       t = onT(t, { type: 'verification_failed', reason: root.reason });
+      if (startRevert(t, root.reason)) return;
       if (p) { t = needDiagnosis(t, p); if (t.status === 'open') plan(t); }
       return;
     }
@@ -538,8 +561,46 @@ export function decide(input: DecideInput): DecideOutput {
     }
     if (m.healthySince !== null) t = onT(t, { type: 'verification', verification: { ...v, healthySince: null }, mono: { ...m, healthySince: null } });
     if (input.mono > m.deadline) {
-      setStatus(t, 'escalated', `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`);
+      const why = `${t.service} not healthy within ${config.agent.verifyDeadlineMs} ms after repair: ${root?.reason ?? 'unknown'}`;
+      if (revertOf(t)) { startRevert(onT(t, { type: 'verification_failed', reason: why }), why); return; }
+      setStatus(t, 'escalated', why);
     }
+  }
+
+  /** The repair of this ticket whose verification failed and its declared revert, or null. */
+  function revertOf(t: Ticket): { orig: Action; revert: NonNullable<ReturnType<typeof declaredRevert>> } | null {
+    const orig = revertable(ticketActions(t).at(-1), `${t.id}#${t.occurrences}/`);
+    const revert = orig ? declaredRevert(specOfName.get(orig.target), orig) : null;
+    return orig && revert ? { orig, revert } : null;
+  }
+
+  /**
+   * A repair whose verification failed is undone by its declared revert when the policy as it is
+   * now allows it (a person approves it first where a rule says so, or in recommend mode); says
+   * whether a revert was declared (then the ticket's next status is set here).
+   */
+  function startRevert(t: Ticket, why: string): boolean {
+    const found = revertOf(t);
+    if (!found) return false;
+    const { orig, revert: r } = found;
+    const g = gateFor(r.type, orig.target);
+    if (!g.ok) {
+      audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: r.type, target: orig.target, reason: g.reason, blockedBy: g.blockedBy, revertOf: orig.id, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
+      setStatus(t, 'escalated', revertRefusedReason(orig, why, r, g.reason));
+      return true;
+    }
+    const ask = g.approval === 'required' || config.agent.mode === 'recommend';
+    const approval = approvalOf(g.rule, config.policy);
+    const pr = proposeAction({
+      id: newId('A'), type: r.type, target: orig.target, params: { ...r.params }, ticketId: t.id, idempotencyKey: `${t.id}#${t.occurrences}/revert:${orig.id}`,
+      state: ask ? 'awaiting_approval' : 'validated', why: { reason: `verification failed: ${why}`, policy: g.checks }, revertOf: orig.id, ...(ask && approval ? { approval } : {}),
+    }, ctx);
+    const a = putA(pr.next, pr.audit);
+    t = onT(t, { type: 'action_added', actionId: a.id });
+    if (ask) { setStatus(t, 'awaiting_approval', `${revertingReason(orig, why, a)} once approved: warden actions approve ${a.id}`); return true; }
+    setStatus(t, 'remediating', revertingReason(orig, why, a));
+    runIfReady(a);
+    return true;
   }
 
   /**

@@ -31,12 +31,70 @@ export interface CheckSpec {
 
 export interface RunbookSpec {
   name: string;
+  /** The one command it runs; [] when it is a workflow. */
   argv: string[];
   cwd: string;
   env: Record<string, string>;
   timeoutMs: number;
   /** Causes this runbook is the recommended repair for. */
   for: Cause[];
+  /** Steps instead of one command (docs/runbooks.md); absent: `argv` is the runbook. */
+  workflow?: WorkflowSpec;
+  /** What undoes this runbook when its repair's verification fails; absent: none. */
+  revert?: RevertSpec;
+}
+
+/** A runbook's steps, run one at a time in dependency order, and the steps run when one fails. */
+export interface WorkflowSpec {
+  steps: WorkflowStep[];
+  onFailure: WorkflowStep[];
+}
+
+/** A condition on a step: every key given must hold (absent keys hold). No expressions. */
+export interface StepCondition {
+  /** The ticket's cause is one of these. */
+  cause?: Cause[];
+  /** This step (of the main steps) failed. */
+  stepFailed?: string;
+  /** This step (of the main steps) succeeded. */
+  stepSucceeded?: string;
+}
+
+/** A step's post-condition, tried every `intervalMs` until it holds or `timeoutMs` passes. */
+export interface StepVerify {
+  /** A command that exits 0 when the step held, or a probe (as a check's) that passes; one of the two. */
+  argv: string[] | null;
+  probe: ProbeSpec | null;
+  timeoutMs: number;
+  intervalMs: number;
+}
+
+export interface WorkflowStep {
+  name: string;
+  /** A command (argv) or a catalog action on the runbook's service: exactly one is set. */
+  run: string[] | null;
+  action: { type: 'start' | 'restart' | 'stop'; params: Record<string, string> } | null;
+  /** Steps of the same list that must have succeeded (or been skipped) first. */
+  needs: string[];
+  if: StepCondition | null;
+  verify: StepVerify | null;
+  timeoutMs: number;
+}
+
+/** What undoes an action: a catalog action (a runbook is `run-runbook` with its name) on the same service. */
+export interface RevertSpec {
+  type: ActionType;
+  params: Record<string, string>;
+}
+
+/** One step of a workflow as it ran (kept on the action; absent steps have not started). */
+export interface StepRecord {
+  name: string;
+  branch: 'steps' | 'onFailure';
+  state: 'running' | 'succeeded' | 'failed' | 'skipped';
+  startedAt: Millis | null;
+  finishedAt: Millis | null;
+  detail: string | null;
 }
 
 /** The kinds of src/kinds/ (its registry is checked against this list). */
@@ -53,6 +111,8 @@ export interface ServiceCommon {
   dependsOn: string[];
   checks: CheckSpec[];
   runbooks: RunbookSpec[];
+  /** What undoes each action type on this service when its verification fails (docs/runbooks.md); absent: none. */
+  reverts?: Partial<Record<ActionType, RevertSpec>>;
   /** Log file bound: rotate when the file passes this size; keep `logKeep` rotated files. */
   logMaxBytes: number;
   logKeep: number;
@@ -933,6 +993,8 @@ export interface Ticket {
 }
 
 export type ActionState =
+  /** Submitted by a person for a later time (`--at`): gated when that time comes. */
+  | 'scheduled'
   | 'proposed'
   | 'validated'
   | 'awaiting_approval'
@@ -965,6 +1027,10 @@ export interface Action {
   /** notBefore on monotonic time, with its boot: what is decided on (a wall step must not move it). */
   notBeforeMono?: { mono: number; boot: string } | null;
   error: string | null;
+  /** A workflow's steps as they ran (run-runbook of a runbook with steps). */
+  steps?: StepRecord[];
+  /** Set on a revert: the action whose verification failed and that this one undoes. */
+  revertOf?: string;
 }
 
 export const TERMINAL_ACTION_STATES: readonly ActionState[] = ['completed', 'failed', 'cancelled'];

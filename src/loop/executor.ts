@@ -7,6 +7,7 @@ import { actionKind } from '../actions/index.js';
 import { lookup } from '../plugins/plugin.js';
 import { subjects } from '../subjects/index.js';
 import { transitionAction, type ActionEvent } from '../domain/action.js';
+import { evaluatePolicy } from '../domain/policy.js';
 import type { Action, Health, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
@@ -101,7 +102,17 @@ export class Executor {
     const spec = cfg.services.find((s) => s.name === a.target) ?? this.deps.retired?.(a.target);
     if (!spec) return null;
     const subject = cfg.subjects.find((s) => s.members.includes(a.target));
-    return { spec, action: a, driver: this.deps.driverFor(spec), dataDir: cfg.agent.dataDir, ...(subject ? { subject } : {}) };
+    const ctx: ActionContext = {
+      spec, action: a, driver: this.deps.driverFor(spec), dataDir: cfg.agent.dataDir, ...(subject ? { subject } : {}),
+      cause: a.ticketId === null ? null : this.deps.store.getTicket(a.ticketId)?.cause ?? null,
+      // A workflow's steps: each record durable before the next step, through the state machine.
+      record: (r) => { ctx.action = this.apply(ctx.action, { type: 'step', record: r }); },
+      refusal: (type) => {
+        const v = evaluatePolicy(this.deps.config().policy.rules, type, spec.name, spec.host);
+        return v.allowed ? null : v.reason;
+      },
+    };
+    return ctx;
   }
 
   private launch(a: Action, resumed: boolean): void {
@@ -138,6 +149,8 @@ export class Executor {
       this.deps.log(`action ${a.id} ${a.type} ${a.target}: executing (attempt ${a.attempts}/${a.maxAttempts})`);
     }
     const r = await this.perform(kind, ctx, effects);
+    // The action as the effect left it (a workflow records its steps on it as it goes).
+    a = ctx.action;
     if (r.ok) {
       this.finish(a, { type: 'complete', detail: r.detail });
     } else {

@@ -29,7 +29,7 @@ export function readDecideInput(
   const now = instant.wall;
   const tickets = store?.listTickets({ openOnly: true }) ?? [];
   const actions = new Map<string, Action>();
-  for (const a of store?.listActions({ states: ['proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? []) actions.set(a.id, a);
+  for (const a of store?.listActions({ states: ['scheduled', 'proposed', 'validated', 'awaiting_approval', 'executing'] }) ?? []) actions.set(a.id, a);
   for (const t of tickets) {
     for (const id of t.actionIds) {
       if (actions.has(id)) continue;
@@ -94,6 +94,7 @@ export interface PassResult {
   out: DecideOutput;
   /** Open tickets and unfinished actions after this pass (no second read of the store). */
   open: Ticket[];
+  /** Validated and scheduled actions: those that may wait for a time. */
   pending: Action[];
   /** People's commands applied at the start of this pass. */
   commands: { id: number; cmd: Command; result: CommandResult }[];
@@ -183,7 +184,8 @@ export class Reconciler {
       const open = [...new Map([...input.tickets, ...out.tickets].map((t) => [t.id, t])).values()].filter((t) => t.status !== 'resolved');
       const acts = new Map(input.actions.map((a) => [a.id, a]));
       for (const a of out.actions) acts.set(a.id, a);
-      const pending = [...acts.values()].filter((a) => a.state === 'validated');
+      // What waits for a time (a retry, a backoff, a schedule): the loop wakes for it.
+      const pending = [...acts.values()].filter((a) => a.state === 'validated' || a.state === 'scheduled');
       const unfinished = [...acts.values()].some((a) => a.state !== 'completed' && a.state !== 'failed' && a.state !== 'cancelled');
       const busy = open.length > 0 || unfinished || out.execute.length > 0 || out.diagnose.length > 0
         || out.detection.findings.length > 0 || out.detection.neverStarted.length > 0

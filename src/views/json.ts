@@ -74,6 +74,10 @@ export function actionJson(a: Action): Record<string, unknown> {
     startedAt: iso(a.startedAt),
     finishedAt: iso(a.finishedAt),
     error: a.error,
+    // Scheduled: when it is due. A workflow: its steps as they ran. A revert: what it undoes.
+    ...(a.state === 'scheduled' ? { at: iso(a.notBefore) } : {}),
+    ...(a.steps ? { steps: a.steps.map((r) => ({ ...r, startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt) })) } : {}),
+    ...(a.revertOf !== undefined ? { revertOf: a.revertOf } : {}),
   };
 }
 
