@@ -355,9 +355,11 @@ test('a copy of the same program that another process started is not taken for t
   // The same script twice: run by the service, it forks itself into the background and exits 0;
   // with DECOY set it just runs. The decoy is started during the service's run, by a process that
   // is not Warden's (another supervisor on the same machine), and is older than the real daemon.
+  // The start command waits for its daemon to be under way before it exits, as daemons do (the
+  // shell's fork for `&` runs the script's own argv until it execs setsid).
   const script = join(h.dir, 'forker.sh');
   writeFileSync(script, `if [ -n "$DECOY" ] || [ "$1" = child ]; then while :; do sleep 1; done; fi
-sleep 0.4; setsid sh ${script} child >/dev/null 2>&1 </dev/null & exit 0
+sleep 0.4; setsid sh ${script} child >/dev/null 2>&1 </dev/null & sleep 0.3; exit 0
 `);
   const launcher = spawn('sh', ['-c', `sleep 0.15; DECOY=1 sh ${script}; true`], { stdio: 'ignore', detached: true });
   h.track(launcher.pid!);
