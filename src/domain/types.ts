@@ -27,6 +27,8 @@ export interface CheckSpec {
   failures: number;
   /** Consecutive successes before an unhealthy check counts as healthy again. */
   successes: number;
+  /** An answer later than this counts as a failure, marked slow (the check's `slowerThan`); absent: no bound. */
+  slowerThanMs?: number;
 }
 
 export interface RunbookSpec {
@@ -516,6 +518,11 @@ export interface ProbeResult {
    * errno. Such a result says nothing about the service and is never counted against it.
    */
   inconclusive?: string;
+  /**
+   * Set when the probe got the answer it expected, but later than its check's `slowerThan` bound
+   * (the bound, in ms): the result then counts as a failure, the mark of a degraded service.
+   */
+  slowerThanMs?: number;
 }
 
 export interface CheckState {

@@ -66,8 +66,13 @@ export interface CheckJson {
   since: string | null;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  /** `value`: what the probe measured (a file's field, free space, PromQL samples), when it measured something. */
-  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null; value?: ProbeResult['value'] } | null;
+  /** The check's latency bound (`slowerThan`), when it has one. */
+  slowerThanMs?: number;
+  /**
+   * `value`: what the probe measured (a file's field, free space, PromQL samples), when it measured
+   * something; `slowerThanMs`: set when the answer came, but later than the bound (a slow failure).
+   */
+  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null; value?: ProbeResult['value']; slowerThanMs?: number } | null;
 }
 
 export interface ExitJson {
@@ -150,11 +155,13 @@ function exitJson(e: ExitRecord): ExitJson {
 function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
   return {
     id: spec.id, type: spec.probe.type, target: probeTarget(spec.probe), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
+    ...(spec.slowerThanMs !== undefined ? { slowerThanMs: spec.slowerThanMs } : {}),
     healthy: st?.healthy ?? null, since: iso(st?.since),
     consecutiveFailures: st?.consecutiveFailures ?? 0, consecutiveSuccesses: st?.consecutiveSuccesses ?? 0,
     last: st?.last ? {
       ok: st.last.ok, message: st.last.message, latencyMs: st.last.latencyMs, timedOut: st.last.timedOut, at: iso(st.last.at),
       ...(st.last.value !== undefined ? { value: st.last.value } : {}),
+      ...(st.last.slowerThanMs !== undefined ? { slowerThanMs: st.last.slowerThanMs } : {}),
     } : null,
   };
 }
