@@ -30,7 +30,7 @@ export function slowAnswers(spec: ServiceSpec, obs: ServiceObservation | undefin
   const times = slow.map((s) => `${s.latencyMs} ms`).join(', ');
   return {
     evidence: slow.map((s) => ({
-      source: `check:${s.id}`,
+      source: `check:${s.id}`, piece: `check:${spec.name}:${s.id}`,
       fact: `answered in ${s.latencyMs} ms at ${s.where}, slower than its bound of ${s.boundMs} ms (${s.state.consecutiveFailures} in a row)`,
     })),
     rejected: [

@@ -775,6 +775,11 @@ export interface Evidence {
   /** Where the fact came from: "process", "check:http#0", "log", "exits", "dependsOn". */
   source: string;
   fact: string;
+  /**
+   * The id of the evidence piece it rests on (diagnosis/pieces.ts), when one holds it: what
+   * `warden debug` lists, so a person can follow the citation.
+   */
+  piece?: string;
 }
 
 export interface Alternative {

@@ -70,6 +70,13 @@ test('HTTP API: token, healthz, status, tickets, metrics, diagnostics equal to w
     assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
   }
   assert.equal(b.evidence.filter((p) => p.kind === 'log').length, b.log.length, 'one piece per log line');
+  // A person follows each citation of `warden explain` to the piece `warden debug` lists.
+  const repaired = tickets.find((x) => x.service === 'web' && x.status === 'resolved') as unknown as { id: string };
+  const explained = await cli(['explain', repaired.id, '--json'], { config: run.lab.configPath });
+  assert.equal(explained.code, 0, explained.stderr);
+  const cited = (JSON.parse(explained.stdout) as { evidence: { piece?: string }[] }).evidence.flatMap((e) => (e.piece ? [e.piece] : []));
+  assert.ok(cited.includes('process:web') && cited.some((c) => c.startsWith('exit:web:')), cited.join(', '));
+  for (const piece of cited) assert.ok(ids.includes(piece), `${piece}, cited by ${repaired.id}, is in warden debug web: ${ids.join(', ')}`);
   assert.equal(b.lastExit.signal, 'SIGKILL');
   assert.ok(b.log.some((l) => l.includes('web listening')));
   assert.deepEqual(b.checks.map((c) => [c.id, c.healthy]), [['healthz', true]]);
