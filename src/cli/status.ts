@@ -12,6 +12,7 @@ import { isPodman, PodmanDriver, podmanLogSource } from '../kinds/container/driv
 import { runningDamage, type DamageNote } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
 import { isCorruption } from '../store/integrity.js';
+import { problemResources } from '../diagnosis/gather.js';
 import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
 import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
@@ -157,7 +158,9 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   const damaged = damagedJson(runningDamage(cfg.agent.dataDir, lockHolder(cfg.agent.dataDir)));
   try {
     const live = await podmanObservation(spec, lines);
-    const bundle = withStore(cfg, 'read', (s) => (live ? diagnosticsBundle({ config: cfg, spec, store: s, checks: null, health: null, now: Date.now(), ...live }) : localDiagnostics(cfg, spec, s, lines, Date.now())));
+    const bundle = withStore(cfg, 'read', (s) => (live
+      ? diagnosticsBundle({ config: cfg, spec, store: s, checks: null, health: null, now: Date.now(), resources: problemResources(cfg, { service: name, findings: [] }), ...live })
+      : localDiagnostics(cfg, spec, s, lines, Date.now())));
     return { bundle: damaged ? { storeDamaged: damaged, ...bundle } : bundle, note };
   } catch (e) {
     // The daemon found the damage first: its sentence, rather than the bad page's error.
@@ -190,16 +193,17 @@ function damagedJson(note: DamageNote | null): DamagedJson | null {
 
 /** Observes the service from this process (no live checks) and builds the bundle. */
 export function localDiagnostics(cfg: ResolvedConfig, spec: ServiceSpec, store: Store, lines: number, now: number): DiagnosticsBundle {
+  const resources = problemResources(cfg, { service: spec.name, findings: [] });
   if (spec.kind !== 'process') {
     // Only the daemon's driver observes other kinds; the store still tells health, tickets, actions.
-    return diagnosticsBundle({ config: cfg, spec, store, process: null, checks: null, logTail: [], logSource: null, health: null, now });
+    return diagnosticsBundle({ config: cfg, spec, store, process: null, checks: null, logTail: [], logSource: null, resources, health: null, now });
   }
   const sup = new ProcessSupervisor({ dataDir: cfg.agent.dataDir, instanceId: instanceIdOf(cfg), registry: readOnly(store), clock: systemClock, onExit: () => undefined });
   try {
     sup.adopt([spec]);
     return diagnosticsBundle({
       config: cfg, spec, store, process: sup.state(spec.name), checks: null,
-      logTail: sup.logTail(spec.name, lines), logSource: sup.logFile(spec.name), health: null, now,
+      logTail: sup.logTail(spec.name, lines), logSource: sup.logFile(spec.name), resources, health: null, now,
     });
   } finally {
     sup.dispose();

@@ -187,6 +187,7 @@ function compileCheck(c: CheckIn, index: number, base: string, serviceCwd: strin
     timeoutMs: parseDuration(c.timeout),
     failures: c.failures,
     successes: c.successes,
+    ...(c.slowerThan === undefined ? {} : { slowerThanMs: parseDuration(c.slowerThan) }),
   };
 }
 

@@ -337,6 +337,20 @@ test('a check has exactly one probe, a unique id, and a timeout within its inter
   ]);
 });
 
+test('slowerThan: a latency bound below the timeout compiles to slowerThanMs; one at or above it is an error', () => {
+  const text = (bound: string): string => HEAD + y(`
+    services:
+      - name: cache
+        start: [a]
+        checks:
+          - { tcp: { address: "127.0.0.1:1" }, interval: 200ms, timeout: 150ms, slowerThan: ${bound} }
+  `);
+  assert.equal(parseConfig(text('50ms'), FILE).services[0]?.checks[0]?.slowerThanMs, 50);
+  assert.deepEqual(configErrors(text('150ms')), [
+    '7:89: services[0].checks[0].slowerThan: slowerThan 150ms is not below timeout 150ms: an answer that late times out first; lower slowerThan or raise timeout',
+  ]);
+});
+
 test('values are checked where they are: signals, URLs, sizes, env, regexes, causes, policy', () => {
   assert.deepEqual(configErrors(HEAD + y(`
     services:

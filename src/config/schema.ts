@@ -39,6 +39,7 @@ export const checkSchema = z.strictObject({
   timeout: duration({ positive: true }).default('500ms').meta({ description: 'Give up on one probe after this long; must not exceed interval.' }),
   failures: count.default(2).meta({ description: 'Consecutive failures before the check counts as unhealthy.' }),
   successes: count.default(1).meta({ description: 'Consecutive successes before an unhealthy check counts as healthy again.' }),
+  slowerThan: duration({ positive: true }).optional().meta({ description: 'An answer later than this counts as a failure (the service is degraded, not down); must be below timeout.' }),
 });
 
 

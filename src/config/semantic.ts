@@ -146,6 +146,10 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
         const which = check.timeout === undefined ? `the default timeout (${formatDuration(timeout)})` : `timeout ${formatDuration(timeout)}`;
         add([...cbase, check.timeout === undefined ? 'interval' : 'timeout'], `${which} is longer than interval ${formatDuration(interval)}; a probe must finish before the next one starts`);
       }
+      const bound = check.slowerThan === undefined ? null : durationOr(check.slowerThan, '0ms');
+      if (bound !== null && timeout !== null && bound >= timeout) {
+        add([...cbase, 'slowerThan'], `slowerThan ${formatDuration(bound)} is not below timeout ${formatDuration(timeout)}: an answer that late times out first; lower slowerThan or raise timeout`);
+      }
     });
     unique([...base, 'checks'], checks, (n) => `check id ${show(n)} in service ${show(name ?? String(i))}`, (c, j) => {
       const type = PROBE_TYPES.find((t) => c[t] !== undefined);

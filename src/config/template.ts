@@ -52,6 +52,7 @@ services:
         timeout: 300ms          # give up on one probe after this long (default 500ms)
         failures: 2             # consecutive failures before unhealthy (default 2)
         successes: 1            # consecutive successes before healthy again (default 1)
+        # slowerThan: 100ms     # an answer later than this fails as slow: degraded (default: no bound)
       - name: ping              # a check's id: its name, or <type>#<index> (here it would be exec#1)
         exec: { argv: [redis-cli, -p, "6390", ping] }   # healthy when it exits 0
         interval: 2s

@@ -14,7 +14,7 @@ import { detect } from '../domain/detect.js';
 import type { Action, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
 import { rulesDiagnoser, type Diagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { configuredDiagnoser } from '../diagnosis/llm/build.js';
-import { logEvidence, storeAndHostEvidence } from '../diagnosis/gather.js';
+import { logEvidence, problemResources, storeAndHostEvidence } from '../diagnosis/gather.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
@@ -455,7 +455,10 @@ export class Daemon {
         const spec = this.config.services.find((x) => x.name === name)!;
         const driver = this.driverFor(spec);
         const process = driver.state(spec);
-        return { process, checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: logSourceOf(spec, this.supervisor), pod: this.podmanDriver.podJson(spec, process, lines) };
+        return {
+          process, checks: this.scheduler.states(name), logTail: driver.logTail(spec, lines), logSource: logSourceOf(spec, this.supervisor),
+          pod: this.podmanDriver.podJson(spec, process, lines), resources: problemResources(this.config, { service: name, findings: [] }),
+        };
       },
       checks: (name) => this.scheduler.states(name),
       metrics: this.metrics, followers: this.followers,

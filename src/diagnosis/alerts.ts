@@ -10,7 +10,7 @@ const pairs = (r: Record<string, string>): string => Object.entries(r).map(([k, 
 /** One evidence item per alert of the problem: labels, annotations, since when, where it comes from. */
 export function alertEvidence(problem: Problem): Evidence[] {
   return problem.findings.flatMap((f) => f.alert ? [{
-    source: `alert:${f.alert.name}`,
+    source: `alert:${f.alert.name}`, piece: `alert:${f.alert.fingerprint}`,
     fact: `firing on ${f.service} since ${f.alert.startsAt} (Alertmanager); labels ${pairs(f.alert.labels)}; annotations ${pairs(f.alert.annotations) || 'none'}${f.alert.generatorURL ? `; ${f.alert.generatorURL}` : ''}`,
   }] : []);
 }

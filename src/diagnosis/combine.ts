@@ -45,6 +45,6 @@ export function sideBySide(rules: Diagnoser & { diagnoseNow: NonNullable<Diagnos
 function opinionOf(d: Diagnosis, error: string | null): Opinion {
   return {
     diagnoser: d.diagnoser, rootCause: { service: d.rootCause.service, cause: d.rootCause.cause }, confidence: d.confidence,
-    recommended: d.recommended, citations: d.evidence.map((e) => e.source), error,
+    recommended: d.recommended, citations: d.evidence.flatMap((e) => (e.piece !== undefined ? [e.piece] : [])), error,
   };
 }

@@ -4,7 +4,7 @@
 import { readFileSync, statfsSync } from 'node:fs';
 import { freemem, loadavg, totalmem } from 'node:os';
 import type { Problem } from '../domain/detect.js';
-import type { ResolvedConfig, ServiceSpec } from '../domain/types.js';
+import type { Action, ResolvedConfig, ServiceSpec } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import type { EvidenceBundle } from './diagnoser.js';
 import { problemServices, type HostResources, type RecentAction } from './pieces.js';
@@ -23,16 +23,30 @@ export function storeAndHostEvidence(
   config: ResolvedConfig, store: Pick<Store, 'listActions' | 'getProcess'>, problem: Problem,
 ): Pick<EvidenceBundle, 'actions' | 'recordedStart' | 'resources'> {
   const names = new Set(problemServices(config, problem));
-  const actions: RecentAction[] = store.listActions({ limit: 200 }).filter((a) => names.has(a.target)).slice(0, 10)
-    .map((a) => ({ id: a.id, type: a.type, target: a.target, state: a.state, at: a.createdAt, error: a.error }));
+  const actions: RecentAction[] = store.listActions({ limit: 200 }).filter((a) => names.has(a.target)).slice(0, 10).map(recentAction);
   const recordedStart: Record<string, string[]> = {};
   for (const n of names) {
     const r = store.getProcess(n);
     if (r) recordedStart[n] = r.argv;
   }
+  return { actions, recordedStart, resources: problemResources(config, problem) };
+}
+
+/** An action as evidence: what a bundle and `warden debug` cite as `action:ID`. */
+export function recentAction(a: Action): RecentAction {
+  return { id: a.id, type: a.type, target: a.target, state: a.state, at: a.createdAt, error: a.error };
+}
+
+/**
+ * The resources of the host of a problem's service, with the filesystems of the data directory and
+ * of the problem's services' working directories; null on a host that is not this one.
+ */
+export function problemResources(config: ResolvedConfig, problem: Pick<Problem, 'service' | 'findings'>): HostResources | null {
   const spec = config.services.find((s) => s.name === problem.service);
   const local = spec !== undefined && config.hosts.find((h) => h.name === spec.host)?.transport === 'local';
-  return { actions, recordedStart, resources: local ? localResources(spec.host, [config.agent.dataDir, ...config.services.filter((s) => names.has(s.name)).map((s) => s.cwd)]) : null };
+  if (!local) return null;
+  const names = new Set(problemServices(config, problem));
+  return localResources(spec.host, [config.agent.dataDir, ...config.services.filter((s) => names.has(s.name)).map((s) => s.cwd)]);
 }
 
 /** This host's load, memory, descriptors and the filesystems of `paths` (each once). */

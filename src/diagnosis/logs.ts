@@ -42,6 +42,8 @@ export interface LogMatch {
   /** The line, cut to QUOTE_MAX characters. */
   line: string;
   details: LogDetails;
+  /** Where the line is in the lines read, from the oldest: what its evidence piece is numbered by. */
+  index: number;
 }
 
 export const QUOTE_MAX = 200;
@@ -132,11 +134,11 @@ export function lastRun(lines: readonly string[]): readonly string[] {
   return lines;
 }
 
-function matchLine(line: string): LogMatch | null {
+function matchLine(line: string, index: number): LogMatch | null {
   const p = LOG_PATTERNS.find((x) => x.re.test(line));
   if (!p) return null;
   const { signal, means, cause, restartHelps, fatalOnly, resource } = p;
-  return { signal, means, cause, restartHelps, fatalOnly, ...(resource ? { resource } : {}), line: line.slice(0, QUOTE_MAX), details: p.details?.(line) ?? {} };
+  return { signal, means, cause, restartHelps, fatalOnly, ...(resource ? { resource } : {}), line: line.slice(0, QUOTE_MAX), details: p.details?.(line) ?? {}, index };
 }
 
 /**
@@ -146,7 +148,7 @@ function matchLine(line: string): LogMatch | null {
 export function readLog(lines: readonly string[]): LogMatch[] {
   const found = new Map<LogSignal, LogMatch>();
   for (let i = lines.length - 1; i >= 0; i--) {
-    const m = matchLine(lines[i]!);
+    const m = matchLine(lines[i]!, i);
     if (!m) continue;
     const prev = found.get(m.signal);
     if (!prev) found.set(m.signal, m);

@@ -31,8 +31,8 @@ export function unansweredPath(spec: ServiceSpec, obs: ServiceObservation | unde
   const ok = passing[0]!;
   return {
     evidence: [
-      ...passing.map((c) => ({ source: `check:${c.id}`, fact: `answers at ${c.address}` })),
-      ...failing.map((c) => ({ source: `check:${c.id}`, fact: `no reply at ${c.address} within ${c.timeoutMs} ms (${c.state.consecutiveFailures} in a row)` })),
+      ...passing.map((c) => ({ source: `check:${c.id}`, piece: `check:${spec.name}:${c.id}`, fact: `answers at ${c.address}` })),
+      ...failing.map((c) => ({ source: `check:${c.id}`, piece: `check:${spec.name}:${c.id}`, fact: `no reply at ${c.address} within ${c.timeoutMs} ms (${c.state.consecutiveFailures} in a row)` })),
     ],
     rejected: [
       { cause: 'process_hung', rejected: `it answers its check ${ok.id} at ${ok.address}: its code runs` },

@@ -39,10 +39,15 @@ export interface PiecesInput {
   resources?: HostResources | null;
   /** The argv the running process was started with (store), by service: compared with the inventory. */
   recordedStart?: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Only this service's pieces, not its dependencies' (`warden debug SERVICE`): the same ids a
+   * diagnosis gives them, so a citation is found under the service its id names.
+   */
+  only?: string;
 }
 
 /** The services a problem concerns: its own, its findings', and their dependencies (transitively). */
-export function problemServices(config: ResolvedConfig, problem: Problem): string[] {
+export function problemServices(config: ResolvedConfig, problem: Pick<Problem, 'service' | 'findings'>): string[] {
   const names = new Set([problem.service, ...problem.findings.map((f) => f.service)]);
   for (const n of [...names]) for (const d of config.services.find((s) => s.name === n)?.dependsOn ?? []) names.add(d);
   return [...names].filter((n) => config.services.some((s) => s.name === n));
@@ -52,7 +57,7 @@ export function evidencePieces(input: PiecesInput): EvidencePiece[] {
   const { config, world, problem } = input;
   const out: EvidencePiece[] = [];
   for (const f of problem.findings) out.push({ id: `finding:${f.service}:${f.kind}${f.invariant ? `:${f.invariant}` : ''}`, kind: 'finding', text: f.reason });
-  for (const name of problemServices(config, problem)) {
+  for (const name of input.only !== undefined ? [input.only] : problemServices(config, problem)) {
     const obs = world.services[name];
     const p = obs?.process;
     if (p) {

@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Diagnosis } from '../domain/types.js';
 import { diagnose, type DiagnoseInput } from './rules.js';
+import { evidencePieces } from './pieces.js';
 
 // Tests run from dist/src/diagnosis; the fixtures stay in the source tree.
 const DIR = fileURLToPath(new URL('../../../src/diagnosis/fixtures/', import.meta.url));
@@ -28,12 +29,19 @@ void describe('diagnose: recorded evidence replays to the recorded diagnosis', (
       assert.deepEqual(first, second, 'the same evidence twice gives the same diagnosis');
       assert.deepEqual(strip(first), strip(rec.diagnosis));
       assert.equal(first.hypotheses?.[0]?.cause ?? 'unknown', first.rootCause.cause, 'the first hypothesis is the diagnosis');
+      // Every citation can be followed: it names a piece of the bundle the diagnosis was made from.
+      const ids = new Set(evidencePieces(rec.bundle).map((p) => p.id));
+      for (const e of first.evidence) if (e.piece !== undefined) assert.ok(ids.has(e.piece), `${e.piece} is a piece of the bundle`);
+      assert.ok(first.evidence.some((e) => e.piece !== undefined), 'it cites at least one piece');
     });
   }
 });
 
-/** The ranked hypotheses are compared on their own (fixtures recorded before they existed lack them). */
+/**
+ * The ranked hypotheses and the evidence's piece ids are checked on their own: the fixtures were
+ * recorded before either existed.
+ */
 function strip(d: Diagnosis): Diagnosis {
   const { hypotheses: _h, ...rest } = d as Diagnosis & { hypotheses?: unknown };
-  return rest as Diagnosis;
+  return { ...rest, evidence: rest.evidence.map(({ source, fact }) => ({ source, fact })) } as Diagnosis;
 }

@@ -11,6 +11,7 @@ import { alertCause, type rootAlerts } from './alerts.js';
 import { LOG_PATTERNS } from './logs.js';
 import { oomEvidence } from './oom.js';
 import { unansweredPath } from './path.js';
+import { slowAnswers } from './slow.js';
 import type { LogVerdict } from './verdicts.js';
 
 /** The facts of a bundle a rule may need. */
@@ -151,6 +152,15 @@ const stuck: Rule = {
   },
 };
 
+const slowAnswer: Rule = {
+  name: 'slow-answer', description: 'it answers, but later than a check\'s latency bound (slowerThan): degraded, not hung or cut off (slow.ts)',
+  causes: ['performance_degraded'], needs: ['process', 'checks'],
+  judge: ({ spec, obs }) => {
+    const slow = slowAnswers(spec, obs);
+    return slow ? { cause: 'performance_degraded', confidence: 0.8, evidence: slow.evidence, rejected: slow.rejected.map((a) => [a.cause, a.rejected]), noRepair: slow.noRepair } : null;
+  },
+};
+
 const silentPath: Rule = {
   name: 'silent-path', description: 'it answers at its own address, but a check that reaches it another way gets no reply (path.ts)',
   causes: ['network_partition'], needs: ['process', 'checks'],
@@ -181,7 +191,7 @@ const alertOnly: Rule = {
 };
 
 /** The rules, in precedence order: the first that applies names the cause. */
-export const RULES = [spawnFailed, daemonized, oomKilled, logVerdict, exited, stuck, silentPath, aliveFailing, alertOnly] as const satisfies readonly Rule[];
+export const RULES = [spawnFailed, daemonized, oomKilled, logVerdict, exited, stuck, slowAnswer, silentPath, aliveFailing, alertOnly] as const satisfies readonly Rule[];
 
 export type RuleName = (typeof RULES)[number]['name'];
 

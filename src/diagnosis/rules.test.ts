@@ -50,8 +50,8 @@ void describe('diagnose: process causes', () => {
     assert.deepEqual(d.recommended, restart('cache'));
     assert.equal(d.diagnoser, 'rules');
     assert.deepEqual(d.evidence.slice(0, 2), [
-      { source: 'process', fact: 'exited by signal SIGKILL after 1234 ms' },
-      { source: 'exits', fact: '1 exit(s) in the last 60 s' },
+      { source: 'process', fact: 'exited by signal SIGKILL after 1234 ms', piece: 'process:cache' },
+      { source: 'exits', fact: '1 exit(s) in the last 60 s', piece: `exit:cache:${T0 - 2000}` },
     ]);
     assert.match(d.alternatives.find((a) => a.cause === 'crash_loop')!.rejected, /1 exit\(s\) in the window, fewer than 3/);
     assertAlternativesComplete(d);
@@ -69,7 +69,7 @@ void describe('diagnose: process causes', () => {
   it('exits after runs longer than verify.stable are not a crash loop (each run held: flaps)', () => {
     const d = diagnoseWorld({ cache: dead([exitAt(T0 - 1000, { uptimeMs: 1200 }), exitAt(T0 - 3000, { uptimeMs: 1300 }), exitAt(T0 - 5000, { uptimeMs: 100 })]) });
     assert.equal(d.rootCause.cause, 'process_exited');
-    assert.deepEqual(d.evidence[1], { source: 'exits', fact: '3 exit(s) in the last 60 s, 1 of them within 500 ms of its start' });
+    assert.deepEqual(d.evidence[1], { source: 'exits', fact: '3 exit(s) in the last 60 s, 1 of them within 500 ms of its start', piece: `exit:cache:${T0 - 1000}` });
     assert.match(d.alternatives.find((a) => a.cause === 'crash_loop')!.rejected, /1 exit\(s\) soon after a start in the window, fewer than 3; the others ended runs longer than 500 ms/);
     assertAlternativesComplete(d);
   });
@@ -91,7 +91,7 @@ void describe('diagnose: process causes', () => {
     assert.equal(d.rootCause.cause, 'process_hung');
     assert.equal(d.confidence, 0.95);
     assert.deepEqual(d.recommended, restart('cache'));
-    assert.deepEqual(d.evidence[0], { source: 'process', fact: 'pid 99 running, state T (stopped)' });
+    assert.deepEqual(d.evidence[0], { source: 'process', fact: 'pid 99 running, state T (stopped)', piece: 'process:cache' });
     assert.ok(d.evidence.some((e) => e.source === 'check:tcp#0' && /timed out/.test(e.fact)));
     assert.match(d.alternatives.find((a) => a.cause === 'process_exited')!.rejected, /pid 99\) is still alive/);
     assertAlternativesComplete(d);
@@ -113,7 +113,7 @@ void describe('diagnose: process causes', () => {
     const d = diagnoseWorld({ cache: spawnFailed('spawn redis-server ENOENT') });
     assert.equal(d.rootCause.cause, 'config_drift');
     assert.deepEqual(d.recommended, []);
-    assert.deepEqual(d.evidence[0], { source: 'process', fact: 'start failed: spawn redis-server ENOENT' });
+    assert.deepEqual(d.evidence[0], { source: 'process', fact: 'start failed: spawn redis-server ENOENT', piece: 'process:cache' });
     assertAlternativesComplete(d);
   });
 });

@@ -62,24 +62,27 @@ export function diagnose(input: DiagnoseInput): Diagnosis {
     : `${exits.recent.length} exit(s) in the window, fewer than ${config.agent.crashLoopExits}`;
   const last = proc?.exits[0];
   // Lines of earlier runs describe failures that are over; some lines only explain an exit.
-  const matches = readLog(lastRun(input.logTail)).filter((m) => !m.fatalOnly || !proc?.running);
+  // Numbered in the whole tail, as its evidence pieces are (the last run is its end).
+  const run = lastRun(input.logTail);
+  const matches = readLog(run).map((m) => ({ ...m, index: m.index + input.logTail.length - run.length })).filter((m) => !m.fatalOnly || !proc?.running);
   const log = judgeLog(matches, { config, world, spec, listeners: input.listeners });
   const verdict = log.verdict;
   const failing = (obs?.checks ?? []).filter((c) => c.healthy === false);
   const timedOut = failing.filter((c) => c.last?.timedOut);
 
-  // Facts first.
+  // Facts first, each citing the piece of the bundle it comes from (pieces.ts ids).
   const daemon = proc && !proc.running ? proc.daemonized : undefined;
-  if (proc?.running) evidence.push({ source: 'process', fact: `pid ${proc.pid} running, state ${proc.procState ?? '?'}${STATE_NOTE[proc.procState ?? ''] ?? ''}` });
-  else if (daemon) evidence.push({ source: 'process', fact: `the start command exited 0${last?.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''} and left pid ${daemon.pid} (${daemon.command}) running: it put itself in the background` });
-  else if (proc?.spawnError) evidence.push({ source: 'process', fact: `start failed: ${proc.spawnError}` });
-  else if (last) evidence.push({ source: 'process', fact: `exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}` });
-  else evidence.push({ source: 'process', fact: 'not running' });
-  evidence.push({ source: 'exits', fact: `${exits.recent.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s${fewSoon ? `, ${recentExits.length} of them within ${exits.soonMs} ms of its start` : ''}` });
-  for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}` });
+  const processFact = (fact: string): Evidence => ({ source: 'process', fact, ...(proc ? { piece: `process:${spec.name}` } : {}) });
+  if (proc?.running) evidence.push(processFact(`pid ${proc.pid} running, state ${proc.procState ?? '?'}${STATE_NOTE[proc.procState ?? ''] ?? ''}`));
+  else if (daemon) evidence.push(processFact(`the start command exited 0${last?.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''} and left pid ${daemon.pid} (${daemon.command}) running: it put itself in the background`));
+  else if (proc?.spawnError) evidence.push(processFact(`start failed: ${proc.spawnError}`));
+  else if (last) evidence.push(processFact(`exited ${last.signal ? `by signal ${last.signal}` : `with code ${last.code ?? '?'}`}${last.uptimeMs != null ? ` after ${last.uptimeMs} ms` : ''}`));
+  else evidence.push(processFact('not running'));
+  evidence.push({ source: 'exits', fact: `${exits.recent.length} exit(s) in the last ${Math.round(config.agent.crashLoopWindowMs / 1000)} s${fewSoon ? `, ${recentExits.length} of them within ${exits.soonMs} ms of its start` : ''}`, ...(last ? { piece: `exit:${spec.name}:${last.at}` } : {}) });
+  for (const c of failing) evidence.push({ source: `check:${c.id}`, fact: `${c.consecutiveFailures} consecutive failure(s): ${c.last?.message ?? 'no result'}`, piece: `check:${spec.name}:${c.id}` });
   evidence.push(...log.evidence);
   for (const f of problem.findings) {
-    if (f.service !== problem.service && !f.alert) evidence.push({ source: 'dependsOn', fact: `${f.service} is ${f.kind === 'missing_service' ? 'down' : 'unhealthy'} and depends on ${f.dependencyDown}` });
+    if (f.service !== problem.service && !f.alert) evidence.push({ source: 'dependsOn', fact: `${f.service} is ${f.kind === 'missing_service' ? 'down' : 'unhealthy'} and depends on ${f.dependencyDown}`, piece: `finding:${f.service}:${f.kind}` });
   }
   evidence.push(...alertEvidence(problem));
   const alerts = rootAlerts(problem);

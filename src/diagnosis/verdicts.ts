@@ -73,11 +73,16 @@ function quote(m: LogMatch): string {
   return `"${m.line}"`;
 }
 
+/** A log line as evidence, citing its piece (`log:SVC:N`, N its place in the tail read). */
+function logFact(m: LogMatch, ctx: LogContext, fact: string): Evidence {
+  return { source: 'log', fact, piece: `log:${ctx.spec.name}:${m.index}` };
+}
+
 /** Port in use: decisive unless the port is free now (then it was a moment's race and a restart can take it). */
 function portInUse(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict | null {
   const port = m.details.port;
   const svc = ctx.spec.name;
-  r.evidence.push({ source: 'log', fact: `port ${port ?? '(not named)'} already in use: ${quote(m)}` });
+  r.evidence.push(logFact(m, ctx, `port ${port ?? '(not named)'} already in use: ${quote(m)}`));
   const now = port === undefined ? undefined : ctx.listeners?.find((l) => l.port === port);
   if (now && !now.held) {
     r.evidence.push({ source: 'port', fact: `port ${port} is free now` });
@@ -108,11 +113,11 @@ function refused(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict | null
   const dep = address === undefined ? null : dependencyAt(ctx, address);
   const svc = ctx.spec.name;
   if (!dep) {
-    r.evidence.push({ source: 'log', fact: `connection refused${address ? ` by ${address}` : ''}, no dependency's address: ${quote(m)}` });
+    r.evidence.push(logFact(m, ctx, `connection refused${address ? ` by ${address}` : ''}, no dependency's address: ${quote(m)}`));
     r.notes.set('dependency_down', `the refused address ${address ?? '(not named)'} is not one of ${svc}'s dependencies' checks`);
     return address === undefined ? null : wrongAddress(m, address, ctx, r);
   }
-  r.evidence.push({ source: 'log', fact: `connection refused by ${address}, the address of dependency ${dep.name}: ${quote(m)}` });
+  r.evidence.push(logFact(m, ctx, `connection refused by ${address}, the address of dependency ${dep.name}: ${quote(m)}`));
   const back = answersNow(ctx.world, dep.name);
   r.evidence.push({ source: 'dependsOn', fact: `${dep.name} ${back ? 'answers its checks now' : 'does not answer now'}` });
   return {
@@ -146,7 +151,7 @@ function wrongAddress(m: LogMatch, address: string, ctx: LogContext, r: LogReadi
 function authFailed(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
   const svc = ctx.spec.name;
   const dep = m.details.address === undefined ? null : dependencyAt(ctx, m.details.address);
-  r.evidence.push({ source: 'log', fact: `credentials refused${dep ? ` by ${m.details.address}, the address of dependency ${dep.name}` : ''}: ${quote(m)}` });
+  r.evidence.push(logFact(m, ctx, `credentials refused${dep ? ` by ${m.details.address}, the address of dependency ${dep.name}` : ''}: ${quote(m)}`));
   const who = dep ? `${dep.name} refuses ${svc}'s credentials` : `${svc}'s credentials are refused`;
   return {
     match: m, cause: m.cause, rootService: dep?.name ?? svc, confidence: dep ? 0.85 : 0.7,
@@ -158,7 +163,7 @@ function authFailed(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
 /** A missing module, file or permission: the installation or configuration, which a person must fix. */
 function needsPerson(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
   const what = `${m.means}${m.details.path ? `: ${m.details.path}` : ''}`;
-  r.evidence.push({ source: 'log', fact: `${what}: ${quote(m)}` });
+  r.evidence.push(logFact(m, ctx, `${what}: ${quote(m)}`));
   return {
     match: m, cause: m.cause, rootService: ctx.spec.name, confidence: 0.85, explains: what,
     repair: m.restartHelps ? { restart: ctx.spec.name } : { none: `${what}: a restart meets the same; a person must fix the installation or configuration` },
@@ -167,7 +172,7 @@ function needsPerson(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
 
 function exhausted(m: LogMatch, ctx: LogContext, r: LogReading): LogVerdict {
   const what = m.resource ?? m.means;
-  r.evidence.push({ source: 'log', fact: `${what} exhausted: ${quote(m)}` });
+  r.evidence.push(logFact(m, ctx, `${what} exhausted: ${quote(m)}`));
   return {
     match: m, cause: m.cause, rootService: ctx.spec.name, confidence: 0.9, explains: `${what} exhaustion`,
     // Restarting frees descriptors and memory; it cannot free a disk.

@@ -23,7 +23,7 @@ export function evidenceKey(config: ResolvedConfig, world: World, problem: Probl
     failing: p?.failing ?? null,
     exits: Math.min(recentExits, config.agent.crashLoopExits),
     lastExit: p?.exits[0] ? `${p.exits[0].at}` : null,
-    checks: (obs?.checks ?? []).filter((c) => c.healthy === false).map((c) => `${c.id}:${c.last?.timedOut ? 'timeout' : 'fail'}`),
+    checks: (obs?.checks ?? []).filter((c) => c.healthy === false).map((c) => `${c.id}:${c.last?.timedOut ? 'timeout' : c.last?.slowerThanMs !== undefined ? 'slow' : 'fail'}`),
   };
   return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 16);
 }

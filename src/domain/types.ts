@@ -27,6 +27,8 @@ export interface CheckSpec {
   failures: number;
   /** Consecutive successes before an unhealthy check counts as healthy again. */
   successes: number;
+  /** An answer later than this counts as a failure, marked slow (the check's `slowerThan`); absent: no bound. */
+  slowerThanMs?: number;
 }
 
 export interface RunbookSpec {
@@ -576,6 +578,11 @@ export interface ProbeResult {
    * errno. Such a result says nothing about the service and is never counted against it.
    */
   inconclusive?: string;
+  /**
+   * Set when the probe got the answer it expected, but later than its check's `slowerThan` bound
+   * (the bound, in ms): the result then counts as a failure, the mark of a degraded service.
+   */
+  slowerThanMs?: number;
 }
 
 export interface CheckState {
@@ -828,6 +835,11 @@ export interface Evidence {
   /** Where the fact came from: "process", "check:http#0", "log", "exits", "dependsOn". */
   source: string;
   fact: string;
+  /**
+   * The id of the evidence piece it rests on (diagnosis/pieces.ts), when one holds it: what
+   * `warden debug` lists, so a person can follow the citation.
+   */
+  piece?: string;
 }
 
 export interface Alternative {

@@ -2,17 +2,20 @@
 // lab the way the real thing breaks a machine (a signal, a full tmpfs, a lowered rlimit, a changed
 // config deployed by a person, a link that delays or drops), never by asking Warden to pretend.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
-import { spawnSync } from 'node:child_process';
 import { loadConfig } from '../config/load.js';
 import type { FaultRun } from '../demo/demo.js';
 import { parseDuration } from '../lib/duration.js';
 import { waitFor } from '../lib/wait.js';
 import type { Fault, FaultType } from './catalog.js';
 import { LabError, type EvalStage } from './stage.js';
+import { capFds } from './fds.js';
+
+/** How long a capped process is watched for a descriptor it held for a moment (fds.ts). */
+const FD_WATCH_MS = 500;
 
 type Pid = (svc: string) => number;
 type Injector<T extends FaultType> = (f: Extract<Fault, { type: T }>, stage: EvalStage, pid: Pid, run: FaultRun) => Promise<void> | void;
@@ -76,14 +79,6 @@ function changeService(stage: EvalStage, run: FaultRun, service: string, edit: (
   writeFileSync(stage.configPath, doc.toString({ lineWidth: 0 }));
   if (!run.daemon.reload(() => loadConfig(stage.configPath))) throw new LabError(`the changed config of ${service} did not load`);
   deploy(run, service);
-}
-
-/** The lowest descriptor number the process does not use: with RLIMIT_NOFILE there, its next open fails. */
-function lowestFreeFd(pid: number): number {
-  const used = new Set(readdirSync(`/proc/${pid}/fd`).map(Number));
-  let n = 0;
-  while (used.has(n)) n++;
-  return n;
 }
 
 /** The service `depth` levels down `of`'s first dependencies. */
@@ -158,12 +153,7 @@ const injectors: { [T in FaultType]: Injector<T> } = {
       }
     }
   },
-  'exhaust-fds': (f, _s, pid) => {
-    const p = pid(f.target);
-    const n = lowestFreeFd(p);
-    const r = spawnSync('prlimit', [`--pid=${p}`, `--nofile=${n}:${n}`], { encoding: 'utf8' });
-    if (r.status !== 0) throw new LabError(`prlimit failed: ${r.stderr.trim()}`);
-  },
+  'exhaust-fds': (f, _s, pid) => capFds(pid(f.target), FD_WATCH_MS),
   // The service runs under an address-space limit (prlimit --as in its start command); the trigger
   // makes it allocate past it.
   'memory-limit': (f) => writeFileSync(f.trigger, 'leak'),

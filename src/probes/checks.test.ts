@@ -237,3 +237,20 @@ test('with real probes: a tcp check goes healthy then unhealthy when the port cl
   assert.match(st?.last?.message ?? '', /ECONNREFUSED/);
   assert.ok(changes.length >= 4);
 });
+
+test('slowerThan: an expected answer later than the bound fails as slow, saying the bound; within it, it passes', async () => {
+  const { applyResult } = await import('./checks.js');
+  const spec = check({ failures: 1, slowerThanMs: 50 });
+  const fresh: CheckState = { id: 'tcp#0', type: 'tcp', healthy: null, consecutiveFailures: 0, consecutiveSuccesses: 0, last: null, since: null };
+  const answered = (latencyMs: number): ProbeResult => ({ ok: true, message: 'answered "+PONG"', latencyMs, timedOut: false });
+
+  const quick = applyResult(fresh, spec, answered(12), 1_000);
+  assert.deepEqual([quick.healthy, quick.last?.ok, quick.last?.slowerThanMs], [true, true, undefined]);
+  const slow = applyResult(quick, spec, answered(123.4), 1_200);
+  assert.deepEqual([slow.healthy, slow.consecutiveFailures, slow.last?.ok, slow.last?.timedOut, slow.last?.slowerThanMs, slow.last?.latencyMs], [false, 1, false, false, 50, 123.4]);
+  // The message carries the bound (configuration), not the time measured: the same world, the same text.
+  assert.equal(slow.last?.message, 'answered "+PONG", but slower than 50 ms');
+  // A failure is a failure whatever its time; no bound, no slowness.
+  assert.equal(applyResult(quick, spec, { ...answered(500), ok: false, message: 'refused' }, 1_300).last?.slowerThanMs, undefined);
+  assert.equal(applyResult(quick, check({ failures: 1 }), answered(5_000), 1_300).healthy, true);
+});

@@ -69,7 +69,8 @@ function copyState(s: CheckState): CheckState {
  * The debounce rule, pure: the next state of a check after one result observed at wall time `at`
  * (a record) and monotonic time `mono` (what freshness is decided on).
  */
-export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResult, at: number, mono?: number): CheckState {
+export function applyResult(prev: CheckState, spec: CheckSpec, probed: ProbeResult, at: number, mono?: number): CheckState {
+  const result = withinBound(spec, probed);
   const next = copyState(prev);
   next.last = mono === undefined ? { ...result, at } : { ...result, at, mono };
   if (result.ok && mono !== undefined) next.okMono = mono;
@@ -91,6 +92,17 @@ export function applyResult(prev: CheckState, spec: CheckSpec, result: ProbeResu
     else next.sinceMono = mono;
   }
   return next;
+}
+
+/**
+ * An expected answer later than the check's `slowerThan` is a failure marked slow: the service
+ * answers, so it is neither down nor hung, but too slowly for its clients (performance_degraded).
+ * The message names the bound, not the time measured (latencyMs has it), so it reads the same each time.
+ */
+function withinBound(spec: CheckSpec, r: ProbeResult): ProbeResult {
+  const bound = spec.slowerThanMs;
+  if (bound === undefined || !r.ok || r.latencyMs <= bound) return r;
+  return { ...r, ok: false, message: `${r.message}, but slower than ${bound} ms`, slowerThanMs: bound };
 }
 
 export class CheckScheduler {

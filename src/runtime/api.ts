@@ -20,6 +20,7 @@ import { eventFilterOf, eventJson, followAudit, type AuditSource, type EventFilt
 import type { ApiSpec, CheckState, Millis, ProcessState, ResolvedConfig, Summary, TicketStatus } from '../domain/types.js';
 import type { Store } from '../store/store.js';
 import type { PodJson } from './pod.js';
+import type { HostResources } from '../diagnosis/pieces.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, progressVerdict, TICKET_STATUSES, type DamagedJson, type PassFailure, type ReadSide } from './diagnostics.js';
 import type { WardenMetrics } from './metrics.js';
 import { ApiConfigError } from './server.js';
@@ -273,6 +274,8 @@ export interface DaemonView {
   /** Live observation of one service (known to be in the inventory). */
   observe: (name: string, logLines: number) => {
     process: ProcessState | null; checks: CheckState[]; logTail: string[]; logSource: string | null; pod?: PodJson | null;
+    /** Its host's resources (diagnosis/gather.ts problemResources); absent: not read. */
+    resources?: HostResources | null;
   };
   /** Live check states of one service (status shows the last and next check). */
   checks?: (name: string) => CheckState[];
@@ -315,7 +318,7 @@ export function daemonApiDeps(d: DaemonView, token: string | (() => string | nul
       const o = d.observe(name, q.lines);
       return diagnosticsBundle({
         config: cfg, spec, store: reads(), process: o.process, checks: o.checks, logTail: o.logTail, logSource: o.logSource, pod: o.pod ?? null,
-        health: null, now: d.now(), damaged: d.damaged?.() ?? null,
+        resources: o.resources ?? null, health: null, now: d.now(), damaged: d.damaged?.() ?? null,
       });
     },
     metrics: () => d.metrics.text(),

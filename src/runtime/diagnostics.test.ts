@@ -42,6 +42,15 @@ test('the bundle from a real store: state, checks with their last result, last e
       { id: 'A2', ticketId: 'T1', type: 'restart', target: 'web', service: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:01.002Z', finishedAt: '2025-01-01T00:00:01.100Z', error: null },
       { id: 'A1', ticketId: null, type: 'start', target: 'web', service: 'web', state: 'completed', attempts: 1, requestedBy: 'otto', createdAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:00:00.050Z', error: null },
     ],
+    evidence: [
+      { id: 'process:web', kind: 'process', text: 'web: pid 4242 running, state S' },
+      { id: `exit:web:${T0 + 990}`, kind: 'history', text: 'web exited at 2025-01-01T00:00:00.990Z by signal SIGKILL after 940 ms' },
+      { id: 'check:web:tcp#0', kind: 'probe', text: 'web tcp check tcp#0: passing: connected in 0 ms' },
+      { id: 'graph:web', kind: 'graph', text: 'web on host local (process) depends on cache' },
+      { id: 'log:web:0', kind: 'log', text: 'listening on 8080', untrusted: true },
+      { id: 'action:A2', kind: 'action', text: 'restart web: completed at 2025-01-01T00:00:01.002Z' },
+      { id: 'action:A1', kind: 'action', text: 'start web: completed at 2025-01-01T00:00:00.000Z' },
+    ],
   });
   // Plain JSON: survives a round trip unchanged (what the API sends is what the CLI prints).
   assert.deepEqual(JSON.parse(JSON.stringify(b)), b);
@@ -81,7 +90,7 @@ test('the human form shows each check with its last result', (t) => {
   assert.match(text, /^local\/web \(process\): unhealthy — tcp#0 failing/);
   assert.match(text, /tcp#0 +tcp 127\.0\.0\.1:\d+: UNHEALTHY, 3 failures \/ 0 successes in a row; last FAIL \(timed out\): timed out after 300 ms \(300 ms, at 2025-01-01T00:00:09\.000Z\)/);
   assert.match(text, /last exit signal SIGKILL at 2025-01-01T00:00:00\.990Z after 940 ms {3}restarts by Warden: 1/);
-  assert.match(text, /last 2 lines\):\n {2}a\n {2}b\n$/);
+  assert.match(text, /last 2 lines, cited as log:web:0 to log:web:1\):\n {2}a\n {2}b\n$/);
 });
 
 test('status: the DESIGN.md shape plus daemon; live values override the flag', (t) => {
@@ -129,4 +138,40 @@ test("a check's measured value is in the bundle, as the probe gave it", (t) => {
   assert.deepEqual(b.checks?.[0]?.last?.value, value);
   const plain = diagnosticsBundle({ config: fx.config, spec, store: fx.store, process: running, checks: [liveCheck()], logTail: [], health: null, now: T0 + 9001 });
   assert.equal(plain.checks?.[0]?.last !== null && 'value' in (plain.checks?.[0]?.last ?? {}), false, 'no value key when the probe measured none');
+});
+
+test('the bundle lists the evidence pieces by the ids a diagnosis of the service cites them by', async (t) => {
+  const { evidencePieces } = await import('../diagnosis/pieces.js');
+  const { recentAction } = await import('../diagnosis/gather.js');
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const finding = { kind: 'unhealthy_service' as const, service: 'web', host: 'local', reason: 'check tcp#0 failing: timed out after 300 ms', dependencyDown: 'cache' };
+  fx.store.putTicket(ticket({
+    id: 'T2', fingerprint: 'local/cache', service: 'cache', status: 'escalated', resolvedAt: null, actionIds: [], openedAt: T0 + 3000,
+    findings: [{ kind: 'unhealthy_service', service: 'cache', host: 'local', reason: 'check tcp#0 failing' }, finding],
+  }));
+  const spec = fx.config.services.find((s) => s.name === 'web')!;
+  const failing = liveCheck({ healthy: false, consecutiveFailures: 2, last: { ok: false, message: 'timed out after 300 ms', latencyMs: 300, timedOut: true, at: T0 + 9000 } });
+  const logTail = ['web listening on 8080', 'web: cache 127.0.0.1:6390: no reply within 200 ms'];
+  const b = diagnosticsBundle({ config: fx.config, spec, store: fx.store, process: running, checks: [failing], logTail, health: null, now: T0 + 9001 });
+
+  assert.deepEqual(b.evidence.map((p) => p.id), [
+    'finding:web:unhealthy_service', 'process:web', `exit:web:${T0 + 990}`, 'check:web:tcp#0', 'graph:web', 'log:web:0', 'log:web:1', 'action:A2', 'action:A1',
+  ]);
+  assert.deepEqual(b.evidence.find((p) => p.id === 'log:web:1'), { id: 'log:web:1', kind: 'log', text: logTail[1], untrusted: true });
+
+  // What a diagnosis of the cache's ticket reads (web is its symptom): each of its pieces about web is
+  // in web's bundle under the same id, with the same text.
+  const world = { at: T0 + 9001, services: { web: { name: 'web', host: 'local', process: running, checks: [failing] } } };
+  const problem = { fingerprint: 'local/web', service: 'web', host: 'local', findings: [finding] };
+  const cited = evidencePieces({
+    config: fx.config, world, problem, logTail,
+    actions: fx.store.listActions({ limit: 200 }).filter((a) => a.target === 'web').map(recentAction),
+  }).filter((p) => p.id !== 'graph:cache');
+  for (const p of cited) assert.deepEqual(b.evidence.find((x) => x.id === p.id), p, `${p.id} is in web's bundle as the diagnosis has it`);
+
+  const text = renderDiagnostics(b);
+  assert.match(text, /\nevidence \(the ids a diagnosis cites\)\n {2}finding:web:unhealthy_service {2}check tcp#0 failing: timed out after 300 ms\n/);
+  assert.match(text, /\n {2}check:web:tcp#0 {2}web tcp check tcp#0: failing \(2 in a row\): timed out after 300 ms\n/);
+  assert.match(text, /log \(source unknown, last 2 lines, cited as log:web:0 to log:web:1\):/);
 });

@@ -13,6 +13,8 @@ import { probeTarget } from '../probes/index.js';
 import { alertsJson, alertsOn, type AlertsJson } from '../views/alerts.js';
 import { peersJson, type PeerJson } from '../views/peers.js';
 import { renderPod, type PodJson } from './pod.js';
+import type { EvidencePiece, HostResources } from '../diagnosis/pieces.js';
+import { serviceEvidence } from './evidence.js';
 
 export const TICKET_STATUSES: readonly TicketStatus[] = [
   'open', 'diagnosing', 'awaiting_approval', 'remediating', 'verifying', 'resolved', 'escalated', 'held',
@@ -35,7 +37,7 @@ export interface HealthRecord {
 export interface DiagnosticsInput {
   config: ResolvedConfig;
   spec: ServiceSpec;
-  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates' | 'flagsWithPrefix'>;
+  store: Pick<Store, 'listTickets' | 'listActions' | 'listServiceStates' | 'flagsWithPrefix' | 'getProcess'>;
   /** null when the service's kind cannot be observed from here (the CLI without the daemon). */
   process: ProcessState | null;
   /** Live check states from the daemon's scheduler; null when not observed live. */
@@ -50,6 +52,8 @@ export interface DiagnosticsInput {
   damaged?: DamagedJson | null;
   /** A kind pod's containers, each with its log tail (runtime/pod.ts); absent for other kinds. */
   pod?: PodJson | null;
+  /** The resources of the service's host, read where it runs (diagnosis/gather.ts); absent: not read. */
+  resources?: HostResources | null;
 }
 
 /** Store damage the running daemon found: since when, and the sentence that says it. */
@@ -66,8 +70,13 @@ export interface CheckJson {
   since: string | null;
   consecutiveFailures: number;
   consecutiveSuccesses: number;
-  /** `value`: what the probe measured (a file's field, free space, PromQL samples), when it measured something. */
-  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null; value?: ProbeResult['value'] } | null;
+  /** The check's latency bound (`slowerThan`), when it has one. */
+  slowerThanMs?: number;
+  /**
+   * `value`: what the probe measured (a file's field, free space, PromQL samples), when it measured
+   * something; `slowerThanMs`: set when the answer came, but later than the bound (a slow failure).
+   */
+  last: { ok: boolean; message: string; latencyMs: number; timedOut: boolean; at: string | null; value?: ProbeResult['value']; slowerThanMs?: number } | null;
 }
 
 export interface ExitJson {
@@ -139,6 +148,11 @@ export interface DiagnosticsBundle {
   log: string[];
   tickets: TicketSummaryJson[];
   actions: ActionSummaryJson[];
+  /**
+   * The evidence pieces about this service under the ids a diagnosis cites them by
+   * (diagnosis/pieces.ts): `untrusted` marks text the service wrote, not Warden.
+   */
+  evidence: EvidencePiece[];
   /** A pod's state and its containers (kind pod only). */
   pod?: PodJson;
 }
@@ -150,11 +164,13 @@ function exitJson(e: ExitRecord): ExitJson {
 function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
   return {
     id: spec.id, type: spec.probe.type, target: probeTarget(spec.probe), intervalMs: spec.intervalMs, timeoutMs: spec.timeoutMs,
+    ...(spec.slowerThanMs !== undefined ? { slowerThanMs: spec.slowerThanMs } : {}),
     healthy: st?.healthy ?? null, since: iso(st?.since),
     consecutiveFailures: st?.consecutiveFailures ?? 0, consecutiveSuccesses: st?.consecutiveSuccesses ?? 0,
     last: st?.last ? {
       ok: st.last.ok, message: st.last.message, latencyMs: st.last.latencyMs, timedOut: st.last.timedOut, at: iso(st.last.at),
       ...(st.last.value !== undefined ? { value: st.last.value } : {}),
+      ...(st.last.slowerThanMs !== undefined ? { slowerThanMs: st.last.slowerThanMs } : {}),
     } : null,
   };
 }
@@ -218,6 +234,10 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
     log: input.logTail,
     tickets: tickets.slice(0, TICKETS_SHOWN).map(ticketSummary),
     actions: actions.slice(0, ACTIONS_SHOWN).map(actionSummary),
+    evidence: serviceEvidence({
+      config: input.config, spec, process: proc, checks: input.checks, logTail: input.logTail, tickets, actions,
+      recordedStart: store.getProcess(name)?.argv ?? null, resources: input.resources ?? null, now: input.now,
+    }),
     ...(input.pod ? { pod: input.pod } : {}),
   };
 }
@@ -257,7 +277,11 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
   out.push('actions');
   if (b.actions.length === 0) out.push('  none');
   for (const a of b.actions) out.push(`  ${a.id} ${a.type} ${a.target} ${a.state} (attempts ${a.attempts}, ${a.createdAt ?? '?'})${a.error ? ` — ${a.error}` : ''}`);
-  out.push(`log (${b.logSource ?? 'source unknown'}, last ${b.log.length} lines):`);
+  out.push('evidence (the ids a diagnosis cites)');
+  for (const p of b.evidence) if (p.kind !== 'log') out.push(`  ${p.id}  ${p.text}`);
+  const logIds = b.evidence.filter((p) => p.kind === 'log');
+  const cited = logIds.length > 0 ? `, cited as ${logIds[0]!.id} to ${logIds.at(-1)!.id}` : '';
+  out.push(`log (${b.logSource ?? 'source unknown'}, last ${b.log.length} lines${cited}):`);
   for (const l of b.log) out.push(`  ${l}`);
   return `${out.join('\n')}\n`;
 }

@@ -37,6 +37,24 @@ const audit = [
 ];
 
 void describe('warden explain', () => {
+  it('names the evidence piece each fact cites by the id warden debug lists it by', () => {
+    const cited: Diagnosis = { ...diagnosis, evidence: [
+      { source: 'process', fact: 'exited by signal SIGKILL after 5000 ms', piece: 'process:cache' },
+      { source: 'exits', fact: '1 exit(s) in the last 60 s' },
+      { source: 'log:cache:4', fact: 'out of memory', piece: 'log:cache:4' },
+    ] };
+    const x = explainTicket(ticket({ diagnosis: cited }), [action], audit);
+    assert.deepEqual(x.evidence, [
+      { source: 'process', fact: 'exited by signal SIGKILL after 5000 ms', piece: 'process:cache' },
+      { source: 'exits', fact: '1 exit(s) in the last 60 s' },
+      { source: 'log:cache:4', fact: 'out of memory', piece: 'log:cache:4' },
+    ]);
+    const text = formatExplanation(x);
+    // The piece's id where there is one (it says the service: the bundle to look in), else the source.
+    assert.match(text, /\n  - \[process:cache\] exited by signal SIGKILL after 5000 ms\n  - \[exits\] 1 exit\(s\) in the last 60 s\n  - \[log:cache:4\] out of memory\n/);
+    assert.match(text, /\n  \(an id KIND:SERVICE:\.\.\. names an evidence piece: warden debug SERVICE lists it\)\n/);
+  });
+
   it('tells what happened in order, the root cause with its evidence, the rejected alternatives, what was done', () => {
     const x = explainTicket(ticket(), [action], [...audit].reverse());
     assert.deepEqual(x.timeline.map((e) => e.event), [

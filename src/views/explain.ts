@@ -17,8 +17,8 @@ export interface Explanation {
   summary: string;
   timeline: { at: string; event: string }[];
   rootCause: { service: string; host: string; cause: string; confidence: number; diagnoser: string } | null;
-  /** The facts the diagnosis rests on, each with where it came from. */
-  evidence: { source: string; fact: string }[];
+  /** The facts the diagnosis rests on, each with where it came from and the evidence piece it cites. */
+  evidence: { source: string; fact: string; piece?: string }[];
   rejected: { cause: string; why: string }[];
   actions: { id: string; type: string; target: string; state: string; requestedBy: string; error: string | null }[];
   /** What Warden proposes that has not run (awaiting approval, or a person's job), and why none when none. */
@@ -92,7 +92,7 @@ export function explainTicket(t: Ticket, actions: readonly Action[], audit: read
     summary: summary(t, d, actions.filter((a) => a.state === 'completed'), shadow),
     timeline,
     rootCause: d ? { ...d.rootCause, confidence: d.confidence, diagnoser: d.diagnoser } : null,
-    evidence: d ? d.evidence.map((e) => ({ source: e.source, fact: e.fact })) : [],
+    evidence: d ? d.evidence.map((e) => ({ source: e.source, fact: e.fact, ...(e.piece !== undefined ? { piece: e.piece } : {}) })) : [],
     rejected: d ? d.alternatives.map((a) => ({ cause: a.cause, why: a.rejected })) : [],
     actions: actions.map((a) => ({ id: a.id, type: a.type, target: a.target, state: a.state, requestedBy: a.requestedBy, error: a.error })),
     proposes: {
@@ -111,7 +111,8 @@ export function formatExplanation(x: Explanation): string {
   if (x.rootCause) {
     out.push(`Root cause: ${x.rootCause.service} on ${x.rootCause.host}: ${x.rootCause.cause} (confidence ${x.rootCause.confidence}, ${x.rootCause.diagnoser})`);
     out.push('  because');
-    for (const e of x.evidence) out.push(`  - [${e.source}] ${e.fact}`);
+    for (const e of x.evidence) out.push(`  - [${e.piece ?? e.source}] ${e.fact}`);
+    if (x.evidence.some((e) => e.piece !== undefined)) out.push('  (an id KIND:SERVICE:... names an evidence piece: warden debug SERVICE lists it)');
     out.push('', 'Alternatives considered and rejected');
     for (const r of x.rejected) out.push(`  - ${r.cause}: ${r.why}`);
   } else {

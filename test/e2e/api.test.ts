@@ -13,6 +13,8 @@ function stable(bundle: Record<string, unknown>): unknown {
   return JSON.parse(JSON.stringify(bundle, function (this: Record<string, unknown>, k, v: unknown) {
     if (['generatedAt', 'last', 'consecutiveSuccesses', 'consecutiveFailures'].includes(k)) return undefined;
     if (k === 'state' && 'pid' in this) return undefined; // the process's scheduler state letter
+    // Evidence texts carry the same live readings (state letter, load, free memory); the ids do not.
+    if (k === 'evidence') return (v as { id: string }[]).map((p) => p.id);
     return v;
   }));
 }
@@ -58,8 +60,23 @@ test('HTTP API: token, healthz, status, tickets, metrics, diagnostics equal to w
   assert.equal(dbg.code, 0, dbg.stderr);
   const viaCli = JSON.parse(dbg.stdout) as Record<string, unknown>;
   assert.deepEqual(stable(viaCli), stable(api), 'warden debug and the endpoint return the same bundle');
-  const b = api as { restarts: number; lastExit: { signal: string }; log: string[]; checks: { id: string; healthy: boolean }[] };
+  const b = api as { restarts: number; lastExit: { signal: string; at: string }; log: string[]; checks: { id: string; healthy: boolean }[]; evidence: { id: string; kind: string; text: string }[]; actions: { id: string; type: string }[] };
   assert.equal(b.restarts, 1);
+  // The evidence pieces, under the ids a diagnosis cites them by: the process, its exit, its check,
+  // its place in the graph, its log lines, the restart, and the host.
+  const ids = b.evidence.map((p) => p.id);
+  const restart = b.actions.find((a) => a.type === 'restart')!;
+  for (const id of ['process:web', `exit:web:${Date.parse(b.lastExit.at)}`, 'check:web:healthz', 'graph:web', 'log:web:0', `action:${restart.id}`, 'host:local:load']) {
+    assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+  }
+  assert.equal(b.evidence.filter((p) => p.kind === 'log').length, b.log.length, 'one piece per log line');
+  // A person follows each citation of `warden explain` to the piece `warden debug` lists.
+  const repaired = tickets.find((x) => x.service === 'web' && x.status === 'resolved') as unknown as { id: string };
+  const explained = await cli(['explain', repaired.id, '--json'], { config: run.lab.configPath });
+  assert.equal(explained.code, 0, explained.stderr);
+  const cited = (JSON.parse(explained.stdout) as { evidence: { piece?: string }[] }).evidence.flatMap((e) => (e.piece ? [e.piece] : []));
+  assert.ok(cited.includes('process:web') && cited.some((c) => c.startsWith('exit:web:')), cited.join(', '));
+  for (const piece of cited) assert.ok(ids.includes(piece), `${piece}, cited by ${repaired.id}, is in warden debug web: ${ids.join(', ')}`);
   assert.equal(b.lastExit.signal, 'SIGKILL');
   assert.ok(b.log.some((l) => l.includes('web listening')));
   assert.deepEqual(b.checks.map((c) => [c.id, c.healthy]), [['healthz', true]]);

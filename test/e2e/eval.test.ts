@@ -56,7 +56,8 @@ test('warden eval runs a small campaign and scores it; warden explain tells each
   const port = byName.get('port-in-use')!;
   const text = await cli(['explain', port.result.ticket!.id], { config: port.config! });
   assert.match(text.stdout, /Root cause: web on local: config_drift/);
-  assert.match(text.stdout, /\[log\] port \d+ already in use/);
+  // The line that decided is cited by its evidence piece: line N of web's log tail.
+  assert.match(text.stdout, /\[log:web:\d+\] port \d+ already in use/);
   assert.match(text.stdout, /\[port\] port \d+ is held by pid \d+/);
   assert.match(text.stdout, /Alternatives considered and rejected\n(?:  - .*\n)*  - process_exited: the log shows port \d+ already in use/);
   assert.match(text.stdout, /No automatic repair: port \d+ is held by pid/);

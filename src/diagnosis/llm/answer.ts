@@ -67,7 +67,7 @@ export function checkAnswer(output: unknown, ctx: CheckContext): Checked {
     diagnosis: {
       rootCause: { service: a.rootService, host: root?.host ?? config.subjects.find((s) => s.name === a.rootService)?.host ?? a.rootService, cause: a.cause },
       confidence: a.confidence,
-      evidence: a.citations.map((id) => ({ source: id, fact: bounded(byId.get(id)!.text) })),
+      evidence: a.citations.map((id) => ({ source: id, fact: bounded(byId.get(id)!.text), piece: id })),
       alternatives: a.alternatives,
       recommended,
       ...(recommended.length === 0 ? { noRepair: `${ctx.diagnoser}: ${bounded(a.reasoning)}` } : {}),
