@@ -54,7 +54,7 @@ policy:
     - allow: [restrat]
 `), [
     '5:11: services[0].kind: expected kind process, systemd, container or pod; got "systemdd" (did you mean "systemd"?)',
-    '10:9: services[1].checks[0].tpc: unknown key (did you mean "tcp"?); expected one of name, http, tcp, exec, file, filesystem, promql, interval, timeout, failures, successes',
+    '10:9: services[1].checks[0].tpc: unknown key (did you mean "tcp"?); expected one of name, http, tcp, exec, file, filesystem, promql, interval, timeout, failures, successes, slowerThan',
     '10:9: services[1].checks[0]: a check needs exactly one of http, tcp, exec, file, filesystem or promql; found none',
     '12:5: notify[0]: a notify channel needs exactly one of webhook, slack, mattermost, ntfy, email, twilio, pagerduty, telegram or alertmanager; found none',
     '13:5: notify[0].webhok: unknown key (did you mean "webhook"?); expected one of name, webhook, slack, mattermost, ntfy, email, twilio, pagerduty, telegram, alertmanager, events, timeout, retries, ttl, route, rateLimit, quietHours, digest, repeat, resolveHold',
