@@ -2,7 +2,8 @@
 // over real SSH (src/lab/fleet/lab.ts). A unit killed on host b is seen through its properties and
 // restarted over SSH; host c powered off is one node_offline ticket with its services unknown and
 // no action; Warden's own link to b cut while a still reaches b is a network_partition, no action
-// on b; a reboot of host a is noticed through its boot id.
+// on b; a reboot of host a is noticed through its boot id; host a shut down in order is one
+// node_offline ticket, not an exit of its unit.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,5 +107,20 @@ policy:
     const events = await cliJson<{ kind: string; subject: string | null; data: { from: string; to: string } }[]>(['audit', 'list'], config);
     const e = events.find((x) => x.kind === 'host.rebooted');
     assert.deepEqual([e?.subject, e?.data.from, e?.data.to], ['a', from, to]);
+  });
+  it('host a shut down in order: its unit stops while SSH answers, yet one node_offline ticket and no action', async () => {
+    // systemctl poweroff stops work.service and the SSH sessions at once; Warden must read the
+    // unit as the host going down (is-system-running: stopping, or no answer), not as an exit.
+    const acted = (await actions()).length;
+    const before = await tickets();
+    await lab.host('a').ct.stop(); // nspawn turns SIGTERM into an orderly poweroff
+    const t = await waitFor(async () => (await tickets()).find((x) => x.service === 'a' && x.cause === 'node_offline' && x.status !== 'resolved'), 60_000, 'a node_offline ticket for a');
+    assert.equal(t.findings[0]?.kind, 'offline_node');
+    const { status } = await statusJson<Status>(config);
+    assert.equal(status.services.find((s) => s.name === 'work-a')?.health, 'unknown');
+    // a's ticket may be the one its reboot above opened, reopened: what matters is that it is a's.
+    const moved = (await tickets()).filter((x) => !before.some((y) => y.id === x.id && y.status === x.status && y.occurrences === x.occurrences));
+    assert.deepEqual(moved.map((x) => x.service), ['a'], 'one ticket for the host, none for its unit');
+    assert.equal((await actions()).length, acted, 'no restart of a unit on a host going down');
   });
 });
