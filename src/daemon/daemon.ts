@@ -22,6 +22,8 @@ import { ProcessSupervisor } from '../kinds/process/supervisor.js';
 import { PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
 import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
 import { HostMonitor } from '../hosts/monitor.js';
+import { HOST_BOOT_FLAG } from '../domain/hosts.js';
+import { isHostAction } from '../actions/index.js';
 import { Transports } from '../transport/index.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
@@ -348,6 +350,10 @@ export class Daemon {
       onChange: (host) => { for (const s of this.config.services) if (s.host === host) this.dirty.add(s.name); this.kick(); },
       onBoot: (host, from, to) => this.hostBooted(host, from, to),
       lastBoot: (host) => this.store.getFlag(HOST_BOOT_FLAG + host),
+      rebooting: (host) => {
+        const a = this.store.listActions({ states: ['executing'] }).find((x) => x.target === host && isHostAction(x.type));
+        return a ? `Warden's own ${a.type} ${a.id} is under way` : null;
+      },
     });
     this.hostMonitor.setHosts(sshHosts(cfg));
     this.systemdDriver = new HostedSystemdDriver({
@@ -390,6 +396,10 @@ export class Daemon {
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
       retired: (name) => this.retired.get(name),
+      host: (name) => {
+        const spec = this.config.hosts.find((h) => h.name === name);
+        return spec && { host: spec, transport: this.transports.get(name), facts: () => this.hostMonitor.snapshot()[name] };
+      },
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
       halted: () => this.self.damage?.text ?? null,
     });
@@ -903,8 +913,6 @@ function logSourceOf(spec: ServiceSpec, supervisor: ProcessSupervisor): string |
   return podmanLogSource(spec);
 }
 
-/** The store flag holding a managed host's last boot id. */
-const HOST_BOOT_FLAG = 'host.boot:';
 
 function sshHosts(cfg: ResolvedConfig): SshHostSpec[] {
   return cfg.hosts.filter((h): h is SshHostSpec => h.transport === 'ssh');

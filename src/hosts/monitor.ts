@@ -29,6 +29,8 @@ export interface HostMonitorOptions {
   onBoot: (host: string, from: string | null, to: string) => void;
   /** The boot id last seen, from before this run, or null. */
   lastBoot: (host: string) => string | null;
+  /** Why the host is expected to be down now (Warden's own reboot of it runs), or null. */
+  rebooting?: (host: string) => string | null;
   log: (line: string) => void;
 }
 
@@ -117,7 +119,11 @@ export class HostMonitor {
       const why = r.unreachable?.message ?? (r.code === null ? `no answer over SSH: ${lastLine(r.stderr)}` : `the reading failed (exit ${r.code}): ${lastLine(r.stderr)}`);
       if (w.failures < HOST_FAILURES) return;
       const refused = r.unreachable !== undefined && r.unreachable.code !== 'HOST_UNREACHABLE' && r.unreachable.code !== 'SSH_FAILED';
-      if (refused) {
+      const rebooting = this.opts.rebooting?.(w.spec.name) ?? null;
+      if (rebooting !== null && !refused) {
+        // Down because Warden rebooted it: the reboot action waits for it; nobody needs asking.
+        w.facts = { at: this.opts.clock.now(), reachable: false, verdict: 'rebooting', reason: `${rebooting} (${why})`, tcp, ...(before?.bootId !== undefined ? { bootId: before.bootId } : {}) };
+      } else if (refused) {
         w.facts = { at: this.opts.clock.now(), reachable: false, verdict: 'refused', reason: why, tcp };
       } else {
         const peers = await this.askPeers(w);
