@@ -16,6 +16,8 @@ import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
 import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
+import { hostLine } from '../views/hosts.js';
+import { hostBundle, renderHostBundle } from '../runtime/hostdebug.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
@@ -52,6 +54,14 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         printTable(json.subjects.map((x) => ({
           subject: x.name, type: x.type, members: x.members.join(','), health: x.health, since: ago(st(x.since), now), ticket: x.ticket ?? '-', detail: x.detail,
         })), '', { health: state });
+      }
+      if (json.hosts) {
+        // Present when Warden watches more than its own host: one line each, what the probe last read.
+        process.stdout.write('\n');
+        printTable(json.hosts.map((h) => ({
+          host: h.name, transport: h.transport, reachable: h.reachable === null ? '-' : h.reachable ? 'yes' : h.verdict ?? 'no',
+          read: ago(st(h.seenAt), now), ticket: h.ticket ?? '-', detail: hostLine(h),
+        })), '', { reachable: (v) => (v === 'yes' || v === '-' ? v : alert(v)) });
       }
       for (const u of json.unmanaged ?? []) process.stdout.write(`unmanaged: ${u.service}${u.pid ? ` (pid ${u.pid})` : ''}: ${u.reason}\n`);
       for (const p of json.peers ?? []) if (p.reachable === false) process.stdout.write(`peer ${p.name} unreachable since ${p.since ?? '?'}: ${p.reason ?? ''}\n`);
@@ -95,12 +105,21 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       if (!v.ok) throw new CliError('', 1);
     });
 
-  program.command('debug <service>')
-    .description('diagnostics bundle of one service: state, checks, last exit, restarts, last 50 log lines, recent tickets and actions')
+  program.command('debug <name>')
+    .description('diagnostics bundle of one service (state, checks, last exit, restarts, last 50 log lines, recent tickets and actions, ' +
+      'and the host it runs on when that is reached over SSH), or of one host (what its probe last read: reachable, boot id, load, ' +
+      'memory, disks and inodes, clock offset; its services, tickets and actions)')
     .option('--lines <n>', 'log lines (0 to 1000)', intOption(0, 1000), LOG_LINES)
     .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
     .action(async (name: string, o: { lines: number; json?: boolean }) => {
       const cfg = readConfig(globals());
+      if (!cfg.services.some((s) => s.name === name) && cfg.hosts.some((h) => h.name === name)) {
+        const b = storeCreated(cfg.agent.dataDir) ? withStore(cfg, 'read', (s) => hostBundle(cfg, s, name)) : null;
+        if (b === null) throw new CliError(`nothing is known of host ${name} yet: start the daemon with "warden run"`);
+        if (o.json) printJson(b);
+        else process.stdout.write(renderHostBundle(b));
+        return;
+      }
       const { bundle, note } = await debugBundle(cfg, name, o.lines);
       if (o.json) return printJson(bundle);
       if (note) process.stderr.write(`${note}\n`);
@@ -145,7 +164,7 @@ export async function statusOf(cfg: ResolvedConfig, fresh: boolean, now: number,
  */
 export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG_LINES, env: NodeJS.ProcessEnv = process.env): Promise<{ bundle: unknown; note: string | null }> {
   const spec = cfg.services.find((s) => s.name === name);
-  if (!spec) throw new CliError(`no service "${name}" in ${cfg.file}; known: ${cfg.services.map((s) => s.name).join(', ')}`);
+  if (!spec) throw new CliError(`no service or host "${name}" in ${cfg.file}; services: ${cfg.services.map((s) => s.name).join(', ')}; hosts: ${cfg.hosts.map((h) => h.name).join(', ')}`);
   let note: string;
   if (cfg.agent.api) {
     const answer = await apiGet(cfg.agent.api, `/api/services/${encodeURIComponent(name)}/diagnostics?lines=${lines}`, { env });

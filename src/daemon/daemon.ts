@@ -11,7 +11,8 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DiagnoseRequest } from '../domain/decide.js';
 import { detect } from '../domain/detect.js';
-import type { Action, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
+import type { Action, HostFacts, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
+import { HOST_FACTS_PREFIX } from '../views/hosts.js';
 import { rulesDiagnoser, type Diagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { configuredDiagnoser } from '../diagnosis/llm/build.js';
 import { logEvidence, storeAndHostEvidence } from '../diagnosis/gather.js';
@@ -67,6 +68,8 @@ export interface DaemonOptions {
   insecure?: boolean;
 }
 
+/** Host facts are written for status at least this far apart, unless the host's state changed. */
+const HOST_FACTS_EVERY_MS = 10_000;
 /** A diagnosis that takes longer is abandoned and the ticket escalated. */
 const DIAGNOSIS_TIMEOUT_MS = 60_000;
 /** How often the log collector is looked after (brought back if it died). */
@@ -136,6 +139,8 @@ export class Daemon {
   /** Where the next full pass's fresh slice starts. */
   private freshCursor = 0;
   /** Where the next log-rotation slice starts. */
+  /** When each host's facts were last written for status (monotonic). */
+  private readonly hostFactsAt = new Map<string, number>();
   /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
   private readonly retired = new Map<string, ServiceSpec>();
 
@@ -350,6 +355,7 @@ export class Daemon {
       onChange: (host) => { for (const s of this.config.services) if (s.host === host) this.dirty.add(s.name); this.kick(); },
       onBoot: (host, from, to) => this.hostBooted(host, from, to),
       lastBoot: (host) => this.store.getFlag(HOST_BOOT_FLAG + host),
+      onFacts: (host, facts, changed) => this.hostFacts(host, facts, changed),
       rebooting: (host) => {
         const a = this.store.listActions({ states: ['executing'] }).find((x) => x.target === host && isHostAction(x.type));
         return a ? `Warden's own ${a.type} ${a.id} is under way` : null;
@@ -885,6 +891,22 @@ export class Daemon {
       this.scheduler.kick(a.target).catch((e: unknown) => this.log(`kick ${a.target}: ${errorText(e)}`));
     }
     this.touch(a.target);
+  }
+
+  /**
+   * What the host monitor read, kept for status and debug (views/hosts.ts): at once when the host's
+   * reachability or boot changed, otherwise at most every HOST_FACTS_EVERY_MS (a write per probe
+   * of every host would be an fsync a second for nothing).
+   */
+  private hostFacts(host: string, facts: HostFacts, changed: boolean): void {
+    const now = this.clock.mono();
+    if (!changed && now - (this.hostFactsAt.get(host) ?? Number.NEGATIVE_INFINITY) < HOST_FACTS_EVERY_MS) return;
+    this.hostFactsAt.set(host, now);
+    try {
+      this.store.setFlag(HOST_FACTS_PREFIX + host, JSON.stringify(facts));
+    } catch (e) {
+      this.log(`host ${host}: cannot keep its facts for status: ${errorText(e)}`);
+    }
   }
 
   /** A managed host's boot id changed: remembered across Warden's restarts; a reboot logged and audited. */

@@ -31,6 +31,8 @@ export interface HostMonitorOptions {
   lastBoot: (host: string) => string | null;
   /** Why the host is expected to be down now (Warden's own reboot of it runs), or null. */
   rebooting?: (host: string) => string | null;
+  /** Every new reading or verdict (for status and debug); `changed`: reachability, verdict or boot id moved. */
+  onFacts?: (host: string, facts: HostFacts, changed: boolean) => void;
   log: (line: string) => void;
 }
 
@@ -138,7 +140,9 @@ export class HostMonitor {
         w.facts = { at: this.opts.clock.now(), reachable: false, verdict, reason, tcp, peers, ...(before?.bootId !== undefined ? { bootId: before.bootId } : {}) };
       }
     }
-    if (before === null || before.reachable !== w.facts.reachable || before.verdict !== w.facts.verdict) {
+    const moved = before === null || before.reachable !== w.facts.reachable || before.verdict !== w.facts.verdict;
+    this.opts.onFacts?.(w.spec.name, w.facts, moved || before.bootId !== w.facts.bootId);
+    if (moved) {
       this.opts.log(`host ${w.spec.name}: ${w.facts.reachable ? 'reachable' : `${w.facts.verdict ?? 'unreachable'}: ${w.facts.reason}`}`);
       this.opts.onChange(w.spec.name);
     }
