@@ -8,7 +8,9 @@ import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/superv
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DamagedJson, type DiagnosticsBundle, type DiagnosticsInput, type StatusJson } from '../runtime/diagnostics.js';
-import { isPodman, PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
+import { isPodman, podmanLogSource } from '../kinds/container/driver.js';
+import { HostedPodmanDriver } from '../kinds/container/hosts.js';
+import { Transports } from '../transport/index.js';
 import { runningDamage, type DamageNote } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
 import { isCorruption } from '../store/integrity.js';
@@ -175,7 +177,7 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   }
   const damaged = damagedJson(runningDamage(cfg.agent.dataDir, lockHolder(cfg.agent.dataDir)));
   try {
-    const live = await podmanObservation(spec, lines);
+    const live = await podmanObservation(cfg, spec, lines);
     const bundle = withStore(cfg, 'read', (s) => (live ? diagnosticsBundle({ config: cfg, spec, store: s, checks: null, health: null, now: Date.now(), ...live }) : localDiagnostics(cfg, spec, s, lines, Date.now())));
     return { bundle: damaged ? { storeDamaged: damaged, ...bundle } : bundle, note };
   } catch (e) {
@@ -185,10 +187,12 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   }
 }
 
-/** Containers and pods are observed through podman from here too (one inspect, one logs call each). */
-async function podmanObservation(spec: ServiceSpec, lines: number): Promise<Pick<DiagnosticsInput, 'process' | 'logTail' | 'logSource' | 'pod'> | null> {
+/** Containers and pods are observed through podman from here too, on their host (one inspect, one logs call each). */
+async function podmanObservation(cfg: ResolvedConfig, spec: ServiceSpec, lines: number): Promise<Pick<DiagnosticsInput, 'process' | 'logTail' | 'logSource' | 'pod'> | null> {
   if (!isPodman(spec)) return null;
-  const driver = new PodmanDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
+  const transports = new Transports(cfg.agent.dataDir);
+  transports.set(cfg.hosts);
+  const driver = new HostedPodmanDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined, transport: (h) => transports.get(h) });
   try {
     driver.setServices([spec]);
     await driver.refresh();
@@ -200,6 +204,7 @@ async function podmanObservation(spec: ServiceSpec, lines: number): Promise<Pick
     };
   } finally {
     driver.dispose();
+    await transports.closeAll();
   }
 }
 

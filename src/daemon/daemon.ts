@@ -20,7 +20,8 @@ import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
+import { podmanLogSource } from '../kinds/container/driver.js';
+import { HostedPodmanDriver } from '../kinds/container/hosts.js';
 import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
 import { HostMonitor } from '../hosts/monitor.js';
 import { HOST_BOOT_FLAG } from '../domain/hosts.js';
@@ -94,7 +95,7 @@ export class Daemon {
   private hostMonitor!: HostMonitor;
   private notifications!: DaemonNotifications;
   /** Kinds container and pod. */
-  private podmanDriver!: PodmanDriver;
+  private podmanDriver!: HostedPodmanDriver;
   private executor!: Executor;
   private diagnoses!: DiagnosisRunner;
   /** The rules, or the rules side by side with LLMs (diagnosis.diagnosers); built at start. */
@@ -377,7 +378,8 @@ export class Daemon {
     this.systemdDriver.setServices(cfg.services);
     const podmanDir = join(cfg.agent.dataDir, 'podman');
     mkdirPrivate(podmanDir);
-    this.podmanDriver = new PodmanDriver({
+    this.podmanDriver = new HostedPodmanDriver({
+      transport: (h) => this.transports.get(h),
       clock: this.clock,
       workDir: podmanDir,
       onChange: (service) => this.touch(service),
