@@ -30,17 +30,18 @@ export type ResumeVerdict =
   | { outcome: 'continue'; detail: string }
   | { outcome: 'unknown'; detail: string };
 
-export interface ActionKind {
+/** How an action is performed; `C` is what it acts on (a service's context, or a host's: ./host.ts). */
+export interface ActionKind<C = ActionContext> {
   /**
    * Performs the effect; resolves with a one-line detail, rejects with an Error on failure. When
    * `signal` fires it stops what it is doing and settles only once nothing it began still runs.
    */
-  run(ctx: ActionContext, signal: AbortSignal): Promise<string>;
+  run(ctx: C, signal: AbortSignal): Promise<string>;
   /** Decides from the world as it is now whether the effect happened: after Warden restarted
    *  mid-action, and after an attempt was aborted. */
-  resume(ctx: ActionContext): ResumeVerdict;
+  resume(ctx: C): ResumeVerdict;
   /** Upper bound on one attempt. */
-  timeoutMs(ctx: ActionContext): number;
+  timeoutMs(ctx: C): number;
 }
 
 /**

@@ -8,11 +8,12 @@ import { registry, type Plugin } from '../plugins/plugin.js';
 import { subjects } from '../subjects/index.js';
 import type { SubjectActionPlugin } from '../subjects/subject.js';
 import { actionKinds, type ActionKind } from './catalog.js';
+import { hostReboot, type HostActionKind } from './host.js';
 import { WardenError } from '../lib/errors.js';
 
 export interface ActionPlugin<N extends string = ActionType, C extends z.ZodType = z.ZodType> extends Plugin<N, C, z.output<C>> {
-  /** How it is performed and resumed (the catalog entry). */
-  kind: ActionKind;
+  /** How it is performed and resumed (the catalog entry); a host action's acts on a host (./host.ts). */
+  kind: ActionKind | HostActionKind;
   /** The authority it needs (docs/policy.md, tiers). */
   tier: Tier;
 }
@@ -32,6 +33,23 @@ const core = {
   'run-runbook': defineAction('run-runbook', "runs one of the service's runbooks (params: runbook)", z.strictObject({ runbook: z.string().min(1) })),
 } satisfies { [T in CoreActionType]: ActionPlugin<T> };
 
+/**
+ * Actions on a host of the inventory (the target is the host's name). Warden never plans them on
+ * its own: a person asks (`warden reboot HOST`), and they wait for approval unless a policy rule
+ * allows them by name (docs/fleet.md).
+ */
+const hostActions: Record<string, ActionPlugin> = {
+  'host.reboot': {
+    name: 'host.reboot', description: "reboots a managed host (systemctl reboot, as root or through sudo) and waits for it to answer with a new boot id; params bootId: the boot it is to leave",
+    config: z.strictObject({ bootId: z.string().regex(/^[0-9a-f-]{36}$/).optional() }), compile: (p) => p, prerequisites: [], kind: hostReboot, tier: 'repair-host',
+  },
+};
+
+/** Whether an action acts on a host (its target is a host's name), not on a service. */
+export function isHostAction(type: ActionType): boolean {
+  return Object.hasOwn(hostActions, type);
+}
+
 /** Every subject's actions, under their qualified names. */
 function subjectActions(): Record<string, ActionPlugin> {
   const out: Record<string, ActionPlugin> = {};
@@ -45,12 +63,12 @@ function subjectActions(): Record<string, ActionPlugin> {
   return out;
 }
 
-export const actions: Record<ActionType, ActionPlugin> & typeof core = registry('action', { ...core, ...subjectActions() }) as Record<ActionType, ActionPlugin> & typeof core;
+export const actions: Record<ActionType, ActionPlugin> & typeof core = registry('action', { ...core, ...hostActions, ...subjectActions() }) as Record<ActionType, ActionPlugin> & typeof core;
 
 export const ACTION_NAMES = Object.keys(actions) as ActionType[];
 
 /** How an action type is performed; an unknown type (a stored action whose subject is gone) is an error. */
-export function actionKind(type: ActionType): ActionKind {
+export function actionKind(type: ActionType): ActionKind | HostActionKind {
   const a = Object.hasOwn(actions, type) ? actions[type] : undefined;
   if (!a) throw new WardenError('ACTION_UNKNOWN', `no action "${type}" in the catalog`, { retryable: false });
   return a.kind;

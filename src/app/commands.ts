@@ -14,6 +14,7 @@ import { transitionTicket } from '../domain/ticket.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { applyChaos, type ChaosCommand } from './chaos.js';
 import { applyControl, resume, type ControlCommand } from './control.js';
+import { applyHostControl, type HostCommand } from './hosts.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
 
@@ -32,6 +33,7 @@ export type Command = (
   | { kind: 'freeze'; by: string; reason: string; forMs?: number }
   | { kind: 'unfreeze'; by: string }
   | ControlCommand
+  | HostCommand
   | ChaosCommand) & { override?: string };
 
 interface Remote { via?: string; link?: string }
@@ -192,6 +194,8 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
     case 'pause':
     case 'resume':
       return applyControl(store, cmd, instant, config, audit);
+    case 'host':
+      return applyHostControl(store, cmd, instant, config, audit);
     case 'chaos':
       return applyChaos(store, cmd, audit);
   }

@@ -1,5 +1,6 @@
-// warden start|stop|restart SERVICE and warden pause|resume SERVICE [--for 1h]: a person's hand on
-// one service, submitted like every command (queued for a running daemon, applied within one pass).
+// warden start|stop|restart SERVICE, warden pause|resume SERVICE [--for 1h] and warden reboot HOST:
+// a person's hand on one service or host, submitted like every command (queued for a running
+// daemon, applied within one pass).
 import { InvalidArgumentError, type Command } from 'commander';
 import { parseDuration } from '../lib/duration.js';
 import { readConfig, type GlobalOpts } from './common.js';
@@ -28,6 +29,15 @@ export function registerControl(program: Command, globals: () => GlobalOpts): vo
         process.stdout.write(`${await submit(readConfig(globals()), { kind: 'service', op, service, reason: o.reason ?? null }, o.as)}\n`);
       });
   }
+  program.command('reboot <host>')
+    .description('reboot HOST once (systemctl reboot over its transport, as root or through sudo), as a host.reboot ' +
+      'action requested by you; it waits for a person\'s approval unless a policy rule allows host.reboot on that ' +
+      'host by name, and it is done when the host answers with a new boot id (docs/fleet.md)')
+    .option('--reason <text>', 'why (audited)')
+    .option('--as <identity>', 'who is acting (default: your user name)')
+    .action(async (host: string, o: { reason?: string; as?: string }) => {
+      process.stdout.write(`${await submit(readConfig(globals()), { kind: 'host', op: 'reboot', host, reason: o.reason ?? null }, o.as)}\n`);
+    });
   program.command('pause <service>')
     .description('stop acting on SERVICE (Monit\'s unmonitor): it is still observed and shown, no ticket is acted on and Warden starts nothing on it')
     .option('--for <duration>', 'resume by itself after this long (30s, 10m, 1h)', durationOption)

@@ -68,7 +68,7 @@ test('debug without agent.api: the local bundle, and an unknown service is an er
   assert.equal(b.process.running, false, 'nothing runs in the fixture');
   assert.deepEqual(b.log, []);
   assert.match(b.logSource, /logs\/web\.log$/);
-  await assert.rejects(debugBundle(cfg, 'wbe'), /no service "wbe" in .*; known: cache, web/);
+  await assert.rejects(debugBundle(cfg, 'wbe'), /no service or host "wbe" in .*; services: cache, web; hosts: local/);
 });
 
 test('status exit codes: 3 when the daemon is down, stale or its store damaged; 1 degraded; 0 nominal', () => {

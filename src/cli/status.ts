@@ -8,7 +8,9 @@ import { ProcessSupervisor, type ProcessRegistry } from '../kinds/process/superv
 import { instanceIdOf } from '../loop/shared.js';
 import { apiGet } from '../runtime/api.js';
 import { apiStatus, diagnosticsBundle, LOG_LINES, renderDiagnostics, type DamagedJson, type DiagnosticsBundle, type DiagnosticsInput, type StatusJson } from '../runtime/diagnostics.js';
-import { isPodman, PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
+import { isPodman, podmanLogSource } from '../kinds/container/driver.js';
+import { HostedPodmanDriver } from '../kinds/container/hosts.js';
+import { Transports } from '../transport/index.js';
 import { runningDamage, type DamageNote } from '../daemon/damage.js';
 import { lockHolder } from '../daemon/lock.js';
 import { isCorruption } from '../store/integrity.js';
@@ -17,6 +19,8 @@ import { eventJson } from '../views/events.js';
 import { auditFilter } from './events.js';
 import { ago, brokenConfig, CliError, intOption, LIMIT_MAX, printJson, printTable, readConfig, storeCreated, withStore, type GlobalOpts } from './common.js';
 import { alert, state } from './color.js';
+import { hostLine } from '../views/hosts.js';
+import { hostBundle, renderHostBundle } from '../runtime/hostdebug.js';
 
 export function registerStatus(program: Command, globals: () => GlobalOpts): void {
   program.command('status')
@@ -53,6 +57,14 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
         printTable(json.subjects.map((x) => ({
           subject: x.name, type: x.type, members: x.members.join(','), health: x.health, since: ago(st(x.since), now), ticket: x.ticket ?? '-', detail: x.detail,
         })), '', { health: state });
+      }
+      if (json.hosts) {
+        // Present when Warden watches more than its own host: one line each, what the probe last read.
+        process.stdout.write('\n');
+        printTable(json.hosts.map((h) => ({
+          host: h.name, transport: h.transport, reachable: h.reachable === null ? '-' : h.reachable ? 'yes' : h.verdict ?? 'no',
+          read: ago(st(h.seenAt), now), ticket: h.ticket ?? '-', detail: hostLine(h),
+        })), '', { reachable: (v) => (v === 'yes' || v === '-' ? v : alert(v)) });
       }
       for (const u of json.unmanaged ?? []) process.stdout.write(`unmanaged: ${u.service}${u.pid ? ` (pid ${u.pid})` : ''}: ${u.reason}\n`);
       for (const p of json.peers ?? []) if (p.reachable === false) process.stdout.write(`peer ${p.name} unreachable since ${p.since ?? '?'}: ${p.reason ?? ''}\n`);
@@ -96,12 +108,21 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       if (!v.ok) throw new CliError('', 1);
     });
 
-  program.command('debug <service>')
-    .description('diagnostics bundle of one service: state, checks, last exit, restarts, last 50 log lines, recent tickets and actions')
+  program.command('debug <name>')
+    .description('diagnostics bundle of one service (state, checks, last exit, restarts, last 50 log lines, recent tickets and actions, ' +
+      'and the host it runs on when that is reached over SSH), or of one host (what its probe last read: reachable, boot id, load, ' +
+      'memory, disks and inodes, clock offset; its services, tickets and actions)')
     .option('--lines <n>', 'log lines (0 to 1000)', intOption(0, 1000), LOG_LINES)
     .option('--json', 'print JSON (exactly what GET /api/services/NAME/diagnostics returns)')
     .action(async (name: string, o: { lines: number; json?: boolean }) => {
       const cfg = readConfig(globals());
+      if (!cfg.services.some((s) => s.name === name) && cfg.hosts.some((h) => h.name === name)) {
+        const b = storeCreated(cfg.agent.dataDir) ? withStore(cfg, 'read', (s) => hostBundle(cfg, s, name)) : null;
+        if (b === null) throw new CliError(`nothing is known of host ${name} yet: start the daemon with "warden run"`);
+        if (o.json) printJson(b);
+        else process.stdout.write(renderHostBundle(b));
+        return;
+      }
       const { bundle, note } = await debugBundle(cfg, name, o.lines);
       if (o.json) return printJson(bundle);
       if (note) process.stderr.write(`${note}\n`);
@@ -146,7 +167,7 @@ export async function statusOf(cfg: ResolvedConfig, fresh: boolean, now: number,
  */
 export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG_LINES, env: NodeJS.ProcessEnv = process.env): Promise<{ bundle: unknown; note: string | null }> {
   const spec = cfg.services.find((s) => s.name === name);
-  if (!spec) throw new CliError(`no service "${name}" in ${cfg.file}; known: ${cfg.services.map((s) => s.name).join(', ')}`);
+  if (!spec) throw new CliError(`no service or host "${name}" in ${cfg.file}; services: ${cfg.services.map((s) => s.name).join(', ')}; hosts: ${cfg.hosts.map((h) => h.name).join(', ')}`);
   let note: string;
   if (cfg.agent.api) {
     const answer = await apiGet(cfg.agent.api, `/api/services/${encodeURIComponent(name)}/diagnostics?lines=${lines}`, { env });
@@ -157,7 +178,7 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   }
   const damaged = damagedJson(runningDamage(cfg.agent.dataDir, lockHolder(cfg.agent.dataDir)));
   try {
-    const live = await podmanObservation(spec, lines);
+    const live = await podmanObservation(cfg, spec, lines);
     const bundle = withStore(cfg, 'read', (s) => (live
       ? diagnosticsBundle({ config: cfg, spec, store: s, checks: null, health: null, now: Date.now(), resources: problemResources(cfg, { service: name, findings: [] }), ...live })
       : localDiagnostics(cfg, spec, s, lines, Date.now())));
@@ -169,10 +190,12 @@ export async function debugBundle(cfg: ResolvedConfig, name: string, lines = LOG
   }
 }
 
-/** Containers and pods are observed through podman from here too (one inspect, one logs call each). */
-async function podmanObservation(spec: ServiceSpec, lines: number): Promise<Pick<DiagnosticsInput, 'process' | 'logTail' | 'logSource' | 'pod'> | null> {
+/** Containers and pods are observed through podman from here too, on their host (one inspect, one logs call each). */
+async function podmanObservation(cfg: ResolvedConfig, spec: ServiceSpec, lines: number): Promise<Pick<DiagnosticsInput, 'process' | 'logTail' | 'logSource' | 'pod'> | null> {
   if (!isPodman(spec)) return null;
-  const driver = new PodmanDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined });
+  const transports = new Transports(cfg.agent.dataDir);
+  transports.set(cfg.hosts);
+  const driver = new HostedPodmanDriver({ clock: systemClock, onChange: () => undefined, onExit: () => undefined, onError: () => undefined, transport: (h) => transports.get(h) });
   try {
     driver.setServices([spec]);
     await driver.refresh();
@@ -184,6 +207,7 @@ async function podmanObservation(spec: ServiceSpec, lines: number): Promise<Pick
     };
   } finally {
     driver.dispose();
+    await transports.closeAll();
   }
 }
 

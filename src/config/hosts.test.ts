@@ -28,10 +28,9 @@ describe('config: hosts', () => {
     assert.deepEqual(configErrors(`${head}hosts:\n  - { name: b, transport: telnet }\n`), ['4:27: hosts[0].transport: expected transport local or ssh; got "telnet"']);
   });
 
-  it('refuses a container on a host reached over SSH (Podman is driven on Warden\'s own host so far)', () => {
-    const errs = configErrors(`${head}hosts:\n  - { name: b, transport: ssh, address: 10.0.0.2 }\nservices:\n  - { name: api, host: b, kind: container, container: { image: x } }\n`);
-    assert.equal(errs.length, 1, errs.join('\n'));
-    assert.match(errs[0]!, /^6:\d+: services\[0\]\.kind: kind container is driven through Podman on Warden's own host so far; host "b" is reached over SSH/);
+  it('takes a container or a pod on a host reached over SSH (Podman runs there, through the transport)', () => {
+    const cfg = parseConfig(`${head}hosts:\n  - { name: b, transport: ssh, address: 10.0.0.2 }\nservices:\n  - { name: api, host: b, kind: container, container: { image: x } }\n  - { name: shop, host: b, kind: pod, pod: { containers: [{ name: app, image: x }] } }\n`, '/w.yaml');
+    assert.deepEqual(cfg.services.map((s) => [s.name, s.host, s.kind]), [['api', 'b', 'container'], ['shop', 'b', 'pod']]);
   });
 
   it('refuses kind process on a host reached over SSH (Warden must be its parent)', () => {

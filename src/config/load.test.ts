@@ -377,7 +377,7 @@ test('values are checked where they are: signals, URLs, sizes, env, regexes, cau
     '10:45: services[0].checks[0].http.bodyMatch: invalid regular expression /(/: Unterminated group',
     '10:66: services[0].checks[0].http.expectStatus: expected at most 599, got 600',
     '12:36: services[0].runbooks[0].for[0]: expected one of process_exited | crash_loop | process_hung | dependency_down | config_drift | resource_exhausted | node_offline | network_partition | leader_lost | quorum_lost | performance_degraded | data_inconsistency | unknown, got "oom"',
-    '15:17: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook | etcd.defragment | etcd.disarm | etcd.move-leader | etcd.replace-member | ratelimiter.flush | ratelimiter.set-limit | ratelimiter.reset-counter, got "reboot"',
+    '15:17: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook | host.reboot | etcd.defragment | etcd.disarm | etcd.move-leader | etcd.replace-member | ratelimiter.flush | ratelimiter.set-limit | ratelimiter.reset-counter, got "reboot"',
     '17:31: policy.limits[0].max: expected at least 1, got 0',
     '17:51: policy.limits[0].per: expected one of service | action | scope | global, got "host"',
   ]);

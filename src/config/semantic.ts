@@ -113,10 +113,6 @@ export function semanticIssues(raw: unknown, lineOf: (path: PathSeg[]) => number
     if (kind?.name === 'process' && host !== null && sshHostNames.has(host)) {
       add([...base, 'kind'], `kind process runs as Warden's own child, so only on Warden's host; host ${show(host)} is reached over SSH: use kind: systemd there (docs/fleet.md)`, svc.kind === undefined ? undefined : 'value');
     }
-    // Podman is driven on Warden's own machine so far (not yet through the transport seam).
-    if ((kind?.name === 'container' || kind?.name === 'pod') && host !== null && sshHostNames.has(host)) {
-      add([...base, 'kind'], `kind ${kind.name} is driven through Podman on Warden's own host so far; host ${show(host)} is reached over SSH: run it there as kind: systemd (a unit that runs podman), or on Warden's host (docs/fleet.md)`, 'value');
-    }
     if (kind !== null) {
       for (const [key, need] of Object.entries(kind.required)) {
         if (svc[key] === undefined) add(base, `kind ${kind.name} needs ${key}: ${String(need)}`);

@@ -11,7 +11,8 @@ import { FROZEN_FLAG } from '../app/commands.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { DiagnoseRequest } from '../domain/decide.js';
 import { detect } from '../domain/detect.js';
-import type { Action, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
+import type { Action, HostFacts, ResolvedConfig, ServiceSpec, SshHostSpec, World } from '../domain/types.js';
+import { HOST_FACTS_PREFIX } from '../views/hosts.js';
 import { rulesDiagnoser, type Diagnoser, type EvidenceBundle } from '../diagnosis/diagnoser.js';
 import { configuredDiagnoser } from '../diagnosis/llm/build.js';
 import { logEvidence, problemResources, storeAndHostEvidence } from '../diagnosis/gather.js';
@@ -19,9 +20,12 @@ import type { ServiceDriver } from '../kinds/driver.js';
 import { driverOf } from '../kinds/index.js';
 import { ProcessDriver } from '../kinds/process/driver.js';
 import { ProcessSupervisor } from '../kinds/process/supervisor.js';
-import { PodmanDriver, podmanLogSource } from '../kinds/container/driver.js';
+import { podmanLogSource } from '../kinds/container/driver.js';
+import { HostedPodmanDriver } from '../kinds/container/hosts.js';
 import { HostedSystemdDriver } from '../kinds/systemd/hosts.js';
 import { HostMonitor } from '../hosts/monitor.js';
+import { HOST_BOOT_FLAG } from '../domain/hosts.js';
+import { isHostAction } from '../actions/index.js';
 import { Transports } from '../transport/index.js';
 import { every, iso, systemClock, type Clock, type Repeating, type TimerHandle } from '../lib/clock.js';
 import { errorText } from '../lib/errors.js';
@@ -65,6 +69,8 @@ export interface DaemonOptions {
   insecure?: boolean;
 }
 
+/** Host facts are written for status at least this far apart, unless the host's state changed. */
+const HOST_FACTS_EVERY_MS = 10_000;
 /** A diagnosis that takes longer is abandoned and the ticket escalated. */
 const DIAGNOSIS_TIMEOUT_MS = 60_000;
 /** How often the log collector is looked after (brought back if it died). */
@@ -89,7 +95,7 @@ export class Daemon {
   private hostMonitor!: HostMonitor;
   private notifications!: DaemonNotifications;
   /** Kinds container and pod. */
-  private podmanDriver!: PodmanDriver;
+  private podmanDriver!: HostedPodmanDriver;
   private executor!: Executor;
   private diagnoses!: DiagnosisRunner;
   /** The rules, or the rules side by side with LLMs (diagnosis.diagnosers); built at start. */
@@ -134,6 +140,8 @@ export class Daemon {
   /** Where the next full pass's fresh slice starts. */
   private freshCursor = 0;
   /** Where the next log-rotation slice starts. */
+  /** When each host's facts were last written for status (monotonic). */
+  private readonly hostFactsAt = new Map<string, number>();
   /** Services a reload removed whose stop is pending: how to stop them is known only from here. */
   private readonly retired = new Map<string, ServiceSpec>();
 
@@ -348,6 +356,11 @@ export class Daemon {
       onChange: (host) => { for (const s of this.config.services) if (s.host === host) this.dirty.add(s.name); this.kick(); },
       onBoot: (host, from, to) => this.hostBooted(host, from, to),
       lastBoot: (host) => this.store.getFlag(HOST_BOOT_FLAG + host),
+      onFacts: (host, facts, changed) => this.hostFacts(host, facts, changed),
+      rebooting: (host) => {
+        const a = this.store.listActions({ states: ['executing'] }).find((x) => x.target === host && isHostAction(x.type));
+        return a ? `Warden's own ${a.type} ${a.id} is under way` : null;
+      },
     });
     this.hostMonitor.setHosts(sshHosts(cfg));
     this.systemdDriver = new HostedSystemdDriver({
@@ -365,7 +378,8 @@ export class Daemon {
     this.systemdDriver.setServices(cfg.services);
     const podmanDir = join(cfg.agent.dataDir, 'podman');
     mkdirPrivate(podmanDir);
-    this.podmanDriver = new PodmanDriver({
+    this.podmanDriver = new HostedPodmanDriver({
+      transport: (h) => this.transports.get(h),
       clock: this.clock,
       workDir: podmanDir,
       onChange: (service) => this.touch(service),
@@ -390,6 +404,10 @@ export class Daemon {
     this.executor = new Executor({
       store: this.store, driverFor: (spec) => this.driverFor(spec), clock: this.clock, boot: this.bootId, config: () => this.config,
       retired: (name) => this.retired.get(name),
+      host: (name) => {
+        const spec = this.config.hosts.find((h) => h.name === name);
+        return spec && { host: spec, transport: this.transports.get(name), facts: () => this.hostMonitor.snapshot()[name] };
+      },
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
       halted: () => this.self.damage?.text ?? null,
     });
@@ -880,6 +898,22 @@ export class Daemon {
     this.touch(a.target);
   }
 
+  /**
+   * What the host monitor read, kept for status and debug (views/hosts.ts): at once when the host's
+   * reachability or boot changed, otherwise at most every HOST_FACTS_EVERY_MS (a write per probe
+   * of every host would be an fsync a second for nothing).
+   */
+  private hostFacts(host: string, facts: HostFacts, changed: boolean): void {
+    const now = this.clock.mono();
+    if (!changed && now - (this.hostFactsAt.get(host) ?? Number.NEGATIVE_INFINITY) < HOST_FACTS_EVERY_MS) return;
+    this.hostFactsAt.set(host, now);
+    try {
+      this.store.setFlag(HOST_FACTS_PREFIX + host, JSON.stringify(facts));
+    } catch (e) {
+      this.log(`host ${host}: cannot keep its facts for status: ${errorText(e)}`);
+    }
+  }
+
   /** A managed host's boot id changed: remembered across Warden's restarts; a reboot logged and audited. */
   private hostBooted(host: string, from: string | null, to: string): void {
     if (from !== null) this.log(`host ${host} rebooted: boot id ${from} → ${to}`);
@@ -906,8 +940,6 @@ function logSourceOf(spec: ServiceSpec, supervisor: ProcessSupervisor): string |
   return podmanLogSource(spec);
 }
 
-/** The store flag holding a managed host's last boot id. */
-const HOST_BOOT_FLAG = 'host.boot:';
 
 function sshHosts(cfg: ResolvedConfig): SshHostSpec[] {
   return cfg.hosts.filter((h): h is SshHostSpec => h.transport === 'ssh');

@@ -32,6 +32,7 @@ export function diagnoseHost(world: World, problem: Problem): Diagnosis {
     offline: `${name} is offline: no managed host reaches it; power it on or look at its console; its services are unknown until it answers`,
     partitioned: `Warden's own path to ${name} is cut (${peersReaching.join(', ')} reach${peersReaching.length === 1 ? 'es' : ''} it): repair the network between Warden and ${name}; nothing is done on ${name}`,
     refused: `${f?.reason ?? `${name} refuses Warden's login`}`,
+    rebooting: `${name} is rebooting by Warden's own host.reboot: ${f?.reason ?? ''}`,
   }[verdict];
   const alternatives: Alternative[] = rejected.map(([c, why]) => ({ cause: c, rejected: why }));
   return {

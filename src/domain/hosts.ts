@@ -4,6 +4,9 @@
 import type { Problem, ServiceHealth } from './detect.js';
 import type { Cause, Finding, HostFacts, ResolvedConfig, World } from './types.js';
 
+/** The store flag holding a managed host's last boot id (written by the daemon when it changes). */
+export const HOST_BOOT_FLAG = 'host.boot:';
+
 export function hostFingerprint(host: string): string {
   return `host:${host}`;
 }
@@ -24,6 +27,7 @@ const VERDICT_WORDS: Record<NonNullable<HostFacts['verdict']>, string> = {
   offline: 'is offline',
   partitioned: 'is cut off from Warden',
   refused: 'refuses Warden',
+  rebooting: 'is rebooting',
 };
 
 /** The cause each verdict stands for: a host key or login refused is access that drifted. */
@@ -31,6 +35,8 @@ export const VERDICT_CAUSE: Record<NonNullable<HostFacts['verdict']>, Cause> = {
   offline: 'node_offline',
   partitioned: 'network_partition',
   refused: 'config_drift',
+  // Never a ticket's cause: a host Warden reboots has no ticket of its own while it does.
+  rebooting: 'node_offline',
 };
 
 /** Each host's health, for status: healthy while it answers. */
@@ -44,12 +50,12 @@ export function hostHealth(config: ResolvedConfig, world: World): Record<string,
   return out;
 }
 
-/** One problem per unreachable host, with its one finding. */
+/** One problem per unreachable host, with its one finding (none while Warden's own reboot of it runs). */
 export function hostProblems(config: ResolvedConfig, world: World): Problem[] {
   const out: Problem[] = [];
   for (const name of remoteHostNames(config)) {
     const f = world.hosts?.[name];
-    if (f === undefined || f.reachable) continue;
+    if (f === undefined || f.reachable || f.verdict === 'rebooting') continue;
     const verdict = f.verdict ?? 'offline';
     const finding: Finding = {
       kind: verdict === 'partitioned' ? 'network_partition' : 'offline_node',

@@ -18,13 +18,14 @@ export function tierRank(t: Tier): number {
   return TIERS.indexOf(t);
 }
 
-/** The facts of a target (a service or a subject) as the config knows them. */
-export function targetFacts(config: Pick<ResolvedConfig, 'services' | 'subjects'>, target: string): TargetFacts {
+/** The facts of a target (a service, a subject, or a host: host actions) as the config knows them. */
+export function targetFacts(config: Pick<ResolvedConfig, 'services' | 'subjects'> & Partial<Pick<ResolvedConfig, 'hosts'>>, target: string): TargetFacts {
   const svc = config.services.find((s) => s.name === target);
   const subject = config.subjects.find((s) => s.name === target);
   const groups = config.subjects.filter((s) => s.members.includes(target)).map((s) => s.name);
   if (subject) groups.push(subject.name);
-  return { service: target, host: svc?.host ?? subject?.host ?? 'local', groups, labels: svc?.labels ?? {} };
+  const host = svc?.host ?? subject?.host ?? (config.hosts?.some((h) => h.name === target) ? target : 'local');
+  return { service: target, host, groups, labels: svc?.labels ?? {} };
 }
 
 export function scopeMatches(scope: Scope, t: TargetFacts): boolean {

@@ -728,7 +728,8 @@ export interface PromqlReading {
 export interface HostFacts {
   at: Millis;
   reachable: boolean;
-  verdict?: 'offline' | 'partitioned' | 'refused';
+  /** `rebooting`: down while Warden's own host.reboot of it runs (no ticket: that action waits for it). */
+  verdict?: 'offline' | 'partitioned' | 'refused' | 'rebooting';
   /** One sentence for people: why it is unreachable, or what it showed. */
   reason: string;
   /** TCP connect to its SSH port from Warden: "connected in 1 ms", "timed out after 3000 ms". */

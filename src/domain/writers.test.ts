@@ -18,7 +18,7 @@ function sources(dir: string): string[] {
 const files = sources(join(ROOT, 'src')).map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, 'utf8') }));
 
 /** Modules that persist what the machines return: the reconciler's commit, people's commands, the executor. */
-const PERSISTERS = ['src/loop/reconciler.ts', 'src/app/commands.ts', 'src/app/control.ts', 'src/loop/executor.ts', 'src/store/store.ts', 'src/testing/domain.ts', 'src/runtime/testing.ts'];
+const PERSISTERS = ['src/loop/reconciler.ts', 'src/app/commands.ts', 'src/app/control.ts', 'src/app/hosts.ts', 'src/loop/executor.ts', 'src/store/store.ts', 'src/testing/domain.ts', 'src/runtime/testing.ts'];
 /** The machines themselves, and the fixtures that build test data. */
 const MACHINES = ['src/domain/ticket.ts', 'src/domain/action.ts', 'src/testing/domain.ts'];
 

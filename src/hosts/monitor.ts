@@ -29,6 +29,10 @@ export interface HostMonitorOptions {
   onBoot: (host: string, from: string | null, to: string) => void;
   /** The boot id last seen, from before this run, or null. */
   lastBoot: (host: string) => string | null;
+  /** Why the host is expected to be down now (Warden's own reboot of it runs), or null. */
+  rebooting?: (host: string) => string | null;
+  /** Every new reading or verdict (for status and debug); `changed`: reachability, verdict or boot id moved. */
+  onFacts?: (host: string, facts: HostFacts, changed: boolean) => void;
   log: (line: string) => void;
 }
 
@@ -117,7 +121,11 @@ export class HostMonitor {
       const why = r.unreachable?.message ?? (r.code === null ? `no answer over SSH: ${lastLine(r.stderr)}` : `the reading failed (exit ${r.code}): ${lastLine(r.stderr)}`);
       if (w.failures < HOST_FAILURES) return;
       const refused = r.unreachable !== undefined && r.unreachable.code !== 'HOST_UNREACHABLE' && r.unreachable.code !== 'SSH_FAILED';
-      if (refused) {
+      const rebooting = this.opts.rebooting?.(w.spec.name) ?? null;
+      if (rebooting !== null && !refused) {
+        // Down because Warden rebooted it: the reboot action waits for it; nobody needs asking.
+        w.facts = { at: this.opts.clock.now(), reachable: false, verdict: 'rebooting', reason: `${rebooting} (${why})`, tcp, ...(before?.bootId !== undefined ? { bootId: before.bootId } : {}) };
+      } else if (refused) {
         w.facts = { at: this.opts.clock.now(), reachable: false, verdict: 'refused', reason: why, tcp };
       } else {
         const peers = await this.askPeers(w);
@@ -132,7 +140,9 @@ export class HostMonitor {
         w.facts = { at: this.opts.clock.now(), reachable: false, verdict, reason, tcp, peers, ...(before?.bootId !== undefined ? { bootId: before.bootId } : {}) };
       }
     }
-    if (before === null || before.reachable !== w.facts.reachable || before.verdict !== w.facts.verdict) {
+    const moved = before === null || before.reachable !== w.facts.reachable || before.verdict !== w.facts.verdict;
+    this.opts.onFacts?.(w.spec.name, w.facts, moved || before.bootId !== w.facts.bootId);
+    if (moved) {
       this.opts.log(`host ${w.spec.name}: ${w.facts.reachable ? 'reachable' : `${w.facts.verdict ?? 'unreachable'}: ${w.facts.reason}`}`);
       this.opts.onChange(w.spec.name);
     }

@@ -2,7 +2,8 @@
 // after it ends; one action per target at a time, its target held until the effect has really
 // ended; an attempt that times out is aborted, and retried only if the world shows its effect did
 // not happen; retries back off exponentially with jitter.
-import type { ActionContext, ActionKind } from '../actions/catalog.js';
+import type { ActionContext, ActionKind, ResumeVerdict } from '../actions/catalog.js';
+import type { HostActionContext, HostActionKind } from '../actions/host.js';
 import { actionKind } from '../actions/index.js';
 import { lookup } from '../plugins/plugin.js';
 import { subjects } from '../subjects/index.js';
@@ -26,6 +27,8 @@ export interface ExecutorDeps {
   config: () => ResolvedConfig;
   /** The spec of a service a reload removed and is stopping (no longer in config()). */
   retired?: (name: string) => ResolvedConfig['services'][number] | undefined;
+  /** A host of the inventory, for host actions (host.reboot): how it is reached, what was last read. */
+  host?: (name: string) => Omit<HostActionContext, 'action'> | undefined;
   actor: string;
   /** Called when an action settled (or changed state) so the loop can take the next decision. */
   onSettled: (action: Action) => void;
@@ -69,17 +72,12 @@ export class Executor {
   resume(): Action[] {
     const found = this.deps.store.listActions({ states: ['executing'] });
     for (const a of found) {
-      const ctx = this.context(a);
-      if (!ctx) {
-        this.finish(a, { type: 'fail', error: 'service no longer in the inventory' });
+      const bound = this.bind(a);
+      if (typeof bound === 'string') {
+        this.finish(a, { type: 'fail', error: bound });
         continue;
       }
-      const kind = knownKind(a);
-      if (typeof kind === 'string') {
-        this.finish(a, { type: 'fail', error: kind });
-        continue;
-      }
-      const verdict = kind.resume(ctx);
+      const verdict = bound.resume();
       this.deps.log(`action ${a.id} ${a.type} ${a.target} was executing when Warden stopped: ${verdict.detail} → ${verdict.outcome}`);
       const next = this.apply(a, { type: 'resume', outcome: verdict.outcome, detail: verdict.detail });
       if (next.state === 'executing') this.launch(next, true);
@@ -115,6 +113,21 @@ export class Executor {
     return ctx;
   }
 
+  /** The action with its catalog entry and what it acts on (a service, or a host), or why it cannot run. */
+  private bind(a: Action): Bound | string {
+    const kind = knownKind(a);
+    if (typeof kind === 'string') return kind;
+    if (isHostKind(kind)) {
+      const host = this.deps.host?.(a.target);
+      if (!host) return `host ${a.target} no longer in the inventory`;
+      const ctx: HostActionContext = { ...host, action: a };
+      return { ctx, run: (signal) => kind.run(ctx, signal), resume: () => kind.resume(ctx), timeoutMs: () => kind.timeoutMs(ctx) };
+    }
+    const ctx = this.context(a);
+    if (!ctx) return 'service no longer in the inventory';
+    return { ctx, run: (signal) => this.guarded(kind, ctx, signal), resume: () => kind.resume(ctx), timeoutMs: () => kind.timeoutMs(ctx) };
+  }
+
   private launch(a: Action, resumed: boolean): void {
     this.busyTargets.add(a.target);
     const effects: Promise<unknown>[] = [];
@@ -138,19 +151,17 @@ export class Executor {
   }
 
   private async attempt(a: Action, resumed: boolean, effects: Promise<unknown>[]): Promise<void> {
-    const ctx = this.context(a);
-    if (!ctx) { this.finish(a, { type: 'fail', error: 'service no longer in the inventory' }); return; }
-    const kind = knownKind(a);
-    if (typeof kind === 'string') { this.finish(a, { type: 'fail', error: kind }); return; }
+    const bound = this.bind(a);
+    if (typeof bound === 'string') { this.finish(a, { type: 'fail', error: bound }); return; }
     if (!resumed) {
       // Durable before the effect: a crash from here on finds the action `executing` and re-verifies it.
       a = this.apply(a, { type: 'start' });
-      ctx.action = a;
+      bound.ctx.action = a;
       this.deps.log(`action ${a.id} ${a.type} ${a.target}: executing (attempt ${a.attempts}/${a.maxAttempts})`);
     }
-    const r = await this.perform(kind, ctx, effects);
+    const r = await this.perform(bound, effects);
     // The action as the effect left it (a workflow records its steps on it as it goes).
-    a = ctx.action;
+    a = bound.ctx.action;
     if (r.ok) {
       this.finish(a, { type: 'complete', detail: r.detail });
     } else {
@@ -158,7 +169,7 @@ export class Executor {
       if (r.aborted) {
         // The effect has ended (or will never be waited for again): look at the world before
         // deciding, since an attempt cut short may well have done its work.
-        const verdict = r.ended ? kind.resume(ctx) : { outcome: 'unknown' as const, detail: `the effect did not end within ${ABORT_GRACE_MS} ms of being aborted` };
+        const verdict = r.ended ? bound.resume() : { outcome: 'unknown' as const, detail: `the effect did not end within ${ABORT_GRACE_MS} ms of being aborted` };
         this.deps.log(`action ${a.id} ${a.type} ${a.target}: ${err.message}; ${verdict.detail} → ${verdict.outcome}`);
         if (verdict.outcome === 'completed') { this.finish(a, { type: 'complete', detail: `${verdict.detail} (${err.message})` }); return; }
         if (verdict.outcome === 'unknown') { this.finish(a, { type: 'fail', error: `${err.message}; ${verdict.detail}` }); return; }
@@ -178,17 +189,17 @@ export class Executor {
    * Runs one attempt's effect under its timeout (monotonic, the injected clock's): on timeout the
    * effect is aborted and waited for until it has really ended, at most ABORT_GRACE_MS more.
    */
-  private async perform(kind: ActionKind, ctx: ActionContext, effects: Promise<unknown>[]): Promise<Outcome> {
+  private async perform(bound: Bound, effects: Promise<unknown>[]): Promise<Outcome> {
     const { clock } = this.deps;
-    const { action: a } = ctx;
+    const { action: a } = bound.ctx;
     const ac = new AbortController();
     let timeoutMs: number;
     try {
-      timeoutMs = actionTimeoutOverrideMs() ?? kind.timeoutMs(ctx);
+      timeoutMs = actionTimeoutOverrideMs() ?? bound.timeoutMs();
     } catch (error) {
       return { ok: false, error, aborted: false, ended: true };
     }
-    const effect = this.guarded(kind, ctx, ac.signal).then(
+    const effect = bound.run(ac.signal).then(
       (detail): Outcome => ({ ok: true, detail }),
       (error: unknown): Outcome => ({ ok: false, error, aborted: ac.signal.aborted, ended: true }),
     );
@@ -256,8 +267,20 @@ type Outcome =
   /** `aborted`: the attempt timed out; `ended`: its effect has settled since. */
   | { ok: false; error: unknown; aborted: boolean; ended: boolean };
 
+/** An action bound to what it acts on: one shape for service and host actions alike. */
+interface Bound {
+  ctx: { action: Action };
+  run(signal: AbortSignal): Promise<string>;
+  resume(): ResumeVerdict;
+  timeoutMs(): number;
+}
+
+function isHostKind(kind: ActionKind | HostActionKind): kind is HostActionKind {
+  return 'on' in kind && kind.on === 'host';
+}
+
 /** The action's catalog entry, or why there is none (a subject's action whose plugin is gone). */
-function knownKind(a: Action): ActionKind | string {
+function knownKind(a: Action): ActionKind | HostActionKind | string {
   try {
     return actionKind(a.type);
   } catch (e) {

@@ -58,7 +58,7 @@ policy:
     '10:9: services[1].checks[0]: a check needs exactly one of http, tcp, exec, file, filesystem or promql; found none',
     '12:5: notify[0]: a notify channel needs exactly one of webhook, slack, mattermost, ntfy, email, twilio, pagerduty, telegram or alertmanager; found none',
     '13:5: notify[0].webhok: unknown key (did you mean "webhook"?); expected one of name, webhook, slack, mattermost, ntfy, email, twilio, pagerduty, telegram, alertmanager, events, timeout, retries, ttl, route, rateLimit, quietHours, digest, repeat, resolveHold',
-    '16:15: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook | etcd.defragment | etcd.disarm | etcd.move-leader | etcd.replace-member | ratelimiter.flush | ratelimiter.set-limit | ratelimiter.reset-counter, got "restrat" (did you mean "restart"?)',
+    '16:15: policy.rules[0].allow[0]: expected one of start | restart | stop | run-runbook | host.reboot | etcd.defragment | etcd.disarm | etcd.move-leader | etcd.replace-member | ratelimiter.flush | ratelimiter.set-limit | ratelimiter.reset-counter, got "restrat" (did you mean "restart"?)',
   ]);
 });
 

@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { probeTarget } from '../probes/index.js';
 import { alertsJson, alertsOn, type AlertsJson } from '../views/alerts.js';
 import { peersJson, type PeerJson } from '../views/peers.js';
+import { hostLine, hostsJson, oneHostJson, type HostJson } from '../views/hosts.js';
 import { renderPod, type PodJson } from './pod.js';
 import type { EvidencePiece, HostResources } from '../diagnosis/pieces.js';
 import { serviceEvidence } from './evidence.js';
@@ -155,6 +156,8 @@ export interface DiagnosticsBundle {
   evidence: EvidencePiece[];
   /** A pod's state and its containers (kind pod only). */
   pod?: PodJson;
+  /** The host it runs on, when Warden reaches that host over SSH: what the host monitor last read. */
+  hostFacts?: HostJson;
 }
 
 function exitJson(e: ExitRecord): ExitJson {
@@ -175,7 +178,7 @@ function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
   };
 }
 
-function ticketSummary(t: Ticket): TicketSummaryJson {
+export function ticketSummary(t: Ticket): TicketSummaryJson {
   return {
     id: t.id, status: t.status, state: t.status, cause: t.cause, rootCause: t.rootCause, occurrences: t.occurrences,
     openedAt: iso(t.openedAt), resolvedAt: iso(t.resolvedAt), reason: t.reason,
@@ -183,7 +186,7 @@ function ticketSummary(t: Ticket): TicketSummaryJson {
   };
 }
 
-function actionSummary(a: Action): ActionSummaryJson {
+export function actionSummary(a: Action): ActionSummaryJson {
   return {
     id: a.id, ticketId: a.ticketId, type: a.type, target: a.target, service: a.target, state: a.state, attempts: a.attempts,
     requestedBy: a.requestedBy, createdAt: iso(a.createdAt), finishedAt: iso(a.finishedAt), error: a.error,
@@ -239,7 +242,13 @@ export function diagnosticsBundle(input: DiagnosticsInput): DiagnosticsBundle {
       recordedStart: store.getProcess(name)?.argv ?? null, resources: input.resources ?? null, now: input.now,
     }),
     ...(input.pod ? { pod: input.pod } : {}),
+    ...hostFactsOf(input.config, store, spec.host),
   };
+}
+
+function hostFactsOf(config: ResolvedConfig, store: DiagnosticsInput['store'], host: string): Pick<DiagnosticsBundle, 'hostFacts'> {
+  const h = config.hosts.find((x) => x.name === host)?.transport === 'ssh' ? oneHostJson(config, store, host) : null;
+  return h ? { hostFacts: h } : {};
 }
 
 /** For people: what `warden debug NAME` prints without --json. */
@@ -267,6 +276,7 @@ export function renderDiagnostics(b: DiagnosticsBundle): string {
     }
   }
   if (b.pod) out.push(...renderPod(b.pod));
+  if (b.hostFacts) out.push(`host      ${b.hostFacts.name} (${b.hostFacts.transport} ${b.hostFacts.address ?? ''}): ${b.hostFacts.reachable === false ? 'UNREACHABLE ' : ''}${hostLine(b.hostFacts)}`);
   out.push(`last exit ${b.lastExit ? exitText(b.lastExit) : 'none recorded'}   restarts by Warden: ${b.restarts}`);
   out.push('tickets');
   if (b.tickets.length === 0) out.push('  none');
@@ -322,6 +332,11 @@ export interface StatusJson {
   alerts?: AlertsJson;
   /** The peer Wardens this one watches, when any are configured. */
   peers?: PeerJson[];
+  /**
+   * Every host of the inventory, when it has more than Warden's own: what the host monitor last
+   * read of each, and its ticket and findings (views/hosts.ts).
+   */
+  hosts?: HostJson[];
   frozen: boolean;
   mode: string;
   /**
@@ -476,6 +491,7 @@ export function apiStatus(input: StatusInput): StatusJson {
     ...unmanagedOf(store),
     ...alertsJson(cfg, store, now),
     ...peersJson(cfg, store),
+    ...(cfg.hosts.some((h) => h.transport !== 'local') ? { hosts: hostsJson(cfg, store, open) } : {}),
     frozen: (store?.getFlag('frozen') ?? null) !== null,
     // The running daemon's mode (its heartbeat says it), not the file's, which may differ until a reload.
     mode: !input.live && running && flag && 'mode' in flag && typeof flag.mode === 'string' ? flag.mode : cfg.agent.mode,

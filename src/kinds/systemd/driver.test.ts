@@ -55,6 +55,7 @@ class FakeSystemd {
       const units = args.slice(args.indexOf('--') + 1);
       return { code: 0, stdout: show(...units.map((u) => block(this.units.get(u) ?? { ...props(NOT_FOUND_SERVICE), Id: u }))), stderr: '' };
     }
+    if (args[0] === 'is-system-running') return { code: 0, stdout: 'running\n', stderr: '' };
     if (this.actionResult) return this.actionResult;
     this.onAction(args[0]!, args[args.length - 1]!);
     return { code: 0, stdout: '', stderr: '' };
@@ -145,6 +146,68 @@ test('a unit stopped by its host shutting down is unknown, not an exit (and judg
   await s.driver.refresh();
   assert.equal(s.driver.state(api).unknown, undefined);
   assert.equal(s.driver.state(api).running, true);
+});
+
+/** A driver whose `systemctl is-system-running` answers what `answer` returns now (null: no answer at all). */
+function withSystemState(s: Setup, answer: () => CommandResult): void {
+  const base = s.sd.systemctl;
+  s.driver = new SystemdDriver({
+    clock: s.clock, journalctl: s.sd.journalctl, onExit: (service, exit) => s.exits.push({ service, exit }), onChange: (x) => s.changes.push(x),
+    systemctl: async (args, o) => (args[0] === 'is-system-running' ? answer() : base(args, o)),
+  });
+  s.driver.setServices([api]);
+}
+
+/** The exit codes reported so far (read through a function: the assertions above narrowed `exits` to []). */
+const codes = (s: Setup): (number | null)[] => s.exits.map((e) => e.exit.code);
+const SAYS = (state: string): CommandResult => ({ code: state === 'running' ? 0 : 1, stdout: `${state}\n`, stderr: '' });
+/** What the ssh transport's runner gives when the connection died under the command. */
+const NO_ANSWER: CommandResult = { code: null, stdout: '', stderr: 'host c unreachable over SSH: Connection closed by 10.200.1.4 port 22' };
+
+test('a unit seen down while nobody can say whether the host shuts down is not judged that tick', async () => {
+  // An orderly poweroff stops the unit and the SSH sessions at once: systemctl show may still get
+  // through and is-system-running not. Nothing is known then, so nothing is an exit (yet).
+  const s = setup([api], { 'api.service': RUNNING });
+  let reply: CommandResult = SAYS('running');
+  withSystemState(s, () => reply);
+  await s.driver.refresh();
+  reply = NO_ANSWER;
+  s.sd.units.set('api.service', API_FAILED);
+  await s.driver.refresh();
+  assert.deepEqual(s.exits, [], 'no exit while the host may be shutting down');
+  assert.match(s.driver.state(api).unknown ?? '', /whether the host is shutting down/);
+  // A real failure on a host that runs on is still an exit, once the host says so.
+  reply = SAYS('running');
+  await s.driver.refresh();
+  assert.deepEqual(codes(s), [1]);
+});
+
+test('a host seen stopping stays stopping until it says otherwise, and its next boot is not an exit', async () => {
+  const s = setup([api], { 'api.service': RUNNING });
+  let reply: CommandResult = SAYS('running');
+  withSystemState(s, () => reply);
+  await s.driver.refresh();
+  reply = SAYS('stopping');
+  s.sd.units.set('api.service', { ...RUNNING, ActiveState: 'deactivating', SubState: 'stop-sigterm' });
+  await s.driver.refresh();
+  // The sessions are gone: no answer. Then the unit is seen stopped through a new connection.
+  reply = NO_ANSWER;
+  s.sd.units.set('api.service', API_FAILED);
+  await s.driver.refresh();
+  await s.driver.refresh();
+  assert.deepEqual(s.exits, [], 'the shutdown stopped it');
+  assert.match(s.driver.state(api).unknown ?? '', /the host is shutting down/);
+  // Rebooted: the unit runs again, a new run since the one Warden last saw.
+  reply = SAYS('running');
+  s.sd.units.set('api.service', {
+    ...RUNNING, MainPID: '91', ExecMainPID: '91',
+    ExecMainStartTimestamp: 'Mon 2026-11-23 14:09:00.000000 UTC', ExecMainStartTimestampMonotonic: '4000000',
+    ActiveEnterTimestampMonotonic: '4000100', InactiveExitTimestampMonotonic: '3999000',
+  });
+  await s.driver.refresh();
+  assert.deepEqual(s.exits, [], 'the run the shutdown ended is not news after the reboot');
+  assert.equal(s.driver.state(api).running, true);
+  assert.equal(s.driver.state(api).pid, 91);
 });
 
 test('running → failed: exactly one onExit with its status; seen again, nothing new', async () => {

@@ -45,6 +45,10 @@ export interface SystemdDriverOptions {
 }
 
 const EXITS_KEPT = 20;
+/** The manager states is-system-running names (offline and unknown say it could not tell). */
+const SYSTEM_STATES = new Set(['initializing', 'starting', 'running', 'degraded', 'maintenance', 'stopping']);
+const STOPPING = 'the host is shutting down (systemctl is-system-running: stopping)';
+const UNDECIDED = 'a unit went down and whether the host is shutting down could not be asked (systemctl is-system-running gave no answer)';
 const JOURNAL_TIMEOUT_MS = 2000;
 /** logTail refreshes a cache older than this in the background. */
 const JOURNAL_STALE_MS = 5000;
@@ -89,7 +93,7 @@ export class SystemdDriver implements ServiceDriver {
   private firstPoll: Promise<void> | null = null;
   /** Why the last tick could not observe anything; null after a good tick. */
   private observeError: string | null = null;
-  /** Set while the host shuts down: every unit reads unknown, no exit is news. */
+  /** Set while the host shuts down, or may be (it could not be asked): every unit reads unknown, no exit is news. */
   private hostStopping: string | null = null;
   private journalError: string | null = null;
   private timestampOption = true;
@@ -224,14 +228,20 @@ export class SystemdDriver implements ServiceDriver {
     this.observeError = null;
     // A unit seen going down while its host shuts down is the shutdown, not the unit's failure:
     // asked only when a unit went down (or the host was already stopping), so it costs nothing else.
+    // A shutdown stops units and SSH sessions at once, so the question may go unanswered: then
+    // nothing is judged this tick, and a host once seen stopping stays so until it says otherwise.
     const wentDown = units.some((u) => this.views.get(u)?.health?.running === true && seen.get(u)?.ActiveState !== 'active');
     if (wentDown || this.hostStopping !== null) {
       const was = this.hostStopping;
-      this.hostStopping = await this.shutdownInProgress();
+      const system = await this.systemState();
+      if (system === null) this.hostStopping = was ?? UNDECIDED;
+      else this.hostStopping = system === 'stopping' ? STOPPING : null;
       if (this.hostStopping !== null) {
-        if (was === null) for (const service of this.services.keys()) this.call(() => this.opts.onChange(service));
+        if (was !== this.hostStopping) for (const service of this.services.keys()) this.call(() => this.opts.onChange(service));
         return;
       }
+      // Back from a shutdown (a reboot): the runs it ended are not news; units are judged afresh.
+      if (was === STOPPING) for (const v of this.views.values()) v.baseline = null;
     }
 
     const exits: { unit: string; exit: ExitRecord }[] = [];
@@ -314,10 +324,11 @@ export class SystemdDriver implements ServiceDriver {
     return { found, signatureChanged };
   }
 
-  /** Why the host's units are not to be judged now (its systemd is stopping: a shutdown), or null. */
-  private async shutdownInProgress(): Promise<string | null> {
+  /** What `systemctl is-system-running` says of the host's manager; null when it gave no such answer. */
+  private async systemState(): Promise<string | null> {
     const r = await this.run(this.systemctl, ['is-system-running'], this.showTimeoutMs);
-    return r.stdout.trim() === 'stopping' ? 'the host is shutting down (systemctl is-system-running: stopping)' : null;
+    const state = r.stdout.trim();
+    return r.code !== null && SYSTEM_STATES.has(state) ? state : null;
   }
 
   /** Properties of each unit by name, or null when systemctl could not tell (reported once). */

@@ -3,6 +3,7 @@
 // polls on its own, so a host that does not answer leaves the others' observations current.
 import type { ProcessState, ServiceSpec } from '../../domain/types.js';
 import { readProcStat } from '../../lib/proc.js';
+import { asRoot } from '../../transport/root.js';
 import type { Transport } from '../../transport/transport.js';
 import type { ActOptions, ServiceDriver } from '../driver.js';
 import { binary, type CommandRunner } from './command.js';
@@ -11,11 +12,16 @@ import { SystemdDriver, type SystemdDriverOptions } from './driver.js';
 /** C locale and UTC: output is parsed; no pager, no colour, no prompt to hang on. */
 const SYSTEMD_ENV = { LC_ALL: 'C', TZ: 'UTC', SYSTEMD_PAGER: 'cat', SYSTEMD_COLORS: '0', SYSTEMD_LESS: '' };
 
+/** The systemctl verbs that change a unit: on a remote host, run as root (sudo for a restricted account). */
+const CHANGES = new Set(['start', 'stop', 'restart']);
+
 /** systemctl or journalctl on the host, through its transport; an unreachable host says so in stderr. */
 export function transportRunner(t: Transport, name: 'systemctl' | 'journalctl'): CommandRunner {
   const file = t.kind === 'local' ? binary(name) : name;
   return async (args, { timeoutMs }) => {
-    const r = await t.run([file, ...args], { timeoutMs, env: SYSTEMD_ENV });
+    const argv = [file, ...args];
+    // Warden's own host keeps running as Warden's user: the host it runs on is its own to set up.
+    const r = await t.run(t.kind === 'ssh' && CHANGES.has(args[0] ?? '') ? asRoot(argv) : argv, { timeoutMs, env: SYSTEMD_ENV });
     return { code: r.code, stdout: r.stdout, stderr: r.unreachable?.message ?? r.stderr };
   };
 }
