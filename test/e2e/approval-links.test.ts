@@ -95,10 +95,12 @@ test('an approval link approves exactly once as its approver; a token without ap
 });
 
 test('a link used after its request expired is refused (expiry denies) and audited', async (t) => {
-  const { run, asked, audit } = await setup(t, '3s');
+  const { run, asked, audit, base } = await setup(t, '3s');
   const actionId = String(asked.data.action);
   const alice = (asked.data.approvals as Approval[]).find((a) => a.by === 'person:alice')!;
   await waitFor(async () => (await run.actions()).find((a) => a.id === actionId && a.state === 'cancelled'), 20_000, 'the request expired');
+  const metrics = await (await fetch(`${base}/metrics`, { headers: { Authorization: 'Bearer main-secret' } })).text();
+  assert.match(metrics, /^warden_actions_blocked_total\{by="approval_expired"\} 1$/m, 'the lapsed request counted once');
   const late = await fetch(alice.approve, { method: 'POST' });
   assert.equal(late.status, 403);
   assert.match(await late.text(), /expired/);
