@@ -312,6 +312,7 @@ export function decide(input: DecideInput): DecideOutput {
     });
     if (!step) continue;
     if (step.audit) audit.push(step.audit);
+    if (step.blockedBy) refused.push({ by: refusedBy(step.blockedBy), type: a.type, target: a.target, ticketId: a.ticketId });
     runIfReady(onA(a, step.event));
   }
 
@@ -603,6 +604,7 @@ export function decide(input: DecideInput): DecideOutput {
     const { orig, revert: r } = found;
     const g = gateFor(r.type, orig.target);
     if (!g.ok) {
+      refused.push({ by: refusedBy(g.blockedBy), type: r.type, target: orig.target, ticketId: t.id });
       audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: r.type, target: orig.target, reason: g.reason, blockedBy: g.blockedBy, revertOf: orig.id, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
       setStatus(t, 'escalated', revertRefusedReason(orig, why, r, g.reason));
       return true;
