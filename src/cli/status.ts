@@ -43,7 +43,8 @@ export function registerStatus(program: Command, globals: () => GlobalOpts): voi
       if (d.storeDamaged) process.stdout.write(`${alert(d.storeDamaged.reason)} (since ${d.storeDamaged.since ?? '?'}); health below is current, tickets are as of then\n`);
       if (d.stale) process.stdout.write(`${alert('STALE')}: what follows is as of ${d.stale.since ?? 'no pass'}, not current: ${d.stale.reason}\n`);
       else if (!d.running && !fresh) process.stdout.write(`${alert('STALE')}: what follows is as of the last pass${d.lastPassAt ? ` (${d.lastPassAt})` : ''}; no daemon watches now: start it with "warden run"\n`);
-      if (brokenConfig) process.stdout.write(`${alert('CONFIG BROKEN')}: ${brokenConfig}\n`);
+      // The daemon re-reads the file before every pass: while it does not validate, nothing acts.
+      if (brokenConfig) process.stdout.write(`${alert('CONFIG BROKEN')}: ${brokenConfig}; Warden takes no action until it validates\n`);
       if (fresh) process.stdout.write('no observations yet: start the daemon with "warden run"\n');
       process.stdout.write('\n');
       printTable(json.services.map((x) => ({

@@ -409,7 +409,7 @@ export class Daemon {
         return spec && { host: spec, transport: this.transports.get(name), facts: () => this.hostMonitor.snapshot()[name] };
       },
       actor: cfg.agent.name, onSettled: (a) => this.settled(a), log: this.log,
-      halted: () => this.self.damage?.text ?? null,
+      halted: () => this.self.damage?.text ?? null, refused: (r) => this.metrics.actionBlocked(r.by),
     });
     this.diagnoser = configuredDiagnoser(cfg, this.store.llm, this.clock);
     this.diagnoses = new DiagnosisRunner({

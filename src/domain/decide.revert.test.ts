@@ -76,6 +76,7 @@ void describe('decide: a declared revert', () => {
     assert.equal(d.onlyTicket().status, 'escalated');
     assert.match(d.onlyTicket().reason ?? '', /revert run-runbook rollback of A1 not run: policy allows no run-runbook on cache/);
     assert.ok(out.audit.some((i) => i.kind === 'policy.denied' && i.data.revertOf === 'A1'));
+    assert.deepEqual(out.refused, [{ by: 'rule', type: 'run-runbook', target: 'cache', ticketId: d.onlyTicket().id }]);
   });
 
   it('a revert that needs approval waits for it', () => {

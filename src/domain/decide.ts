@@ -16,7 +16,7 @@ import { closeRemoved } from './inventory.js';
 import { dueStep } from './schedule.js';
 import { declaredRevert, revertable, revertEndedReason, revertingReason, revertRefusedReason } from './revert.js';
 import { remoteHostNames } from './hosts.js';
-import { approvalOf, countStartedIn, gate, WAITS, type GateResult, type StartedAction } from './policy.js';
+import { approvalOf, countStartedIn, gate, refusedBy, WAITS, type GateResult, type Refusal, type StartedAction } from './policy.js';
 import { currentShadow, shadowOf, shadowReason, shadowRecord, wentAwayReason, type ShadowEntry } from './shadow.js';
 import type { WindowState } from './guardrails.js';
 import { openTicket, transitionTicket, type TicketEvent } from './ticket.js';
@@ -91,6 +91,8 @@ export interface DecideOutput {
   execute: string[];
   /** Diagnoses to ask for. */
   diagnose: DiagnoseRequest[];
+  /** Decisions not to act made in this pass (one each, not one per pass a ticket waits): for metrics. */
+  refused: Refusal[];
   nextIds: { T: number; A: number };
   report: ReconcileReport;
   /** Services whose restart streak ends now (healthy for resetAfter): to record. */
@@ -114,6 +116,7 @@ export function decide(input: DecideInput): DecideOutput {
   const audit: AuditIntent[] = [];
   const execute: string[] = [];
   const diagnoseReqs: DiagnoseRequest[] = [];
+  const refused: Refusal[] = [];
   const ids = { ...input.nextIds };
   const newId = (k: 'T' | 'A'): string => `${k}${ids[k]++}`;
   const detection = input.detection ?? detect(config, input.world, [...tickets.values()], input.subjectRules);
@@ -158,7 +161,11 @@ export function decide(input: DecideInput): DecideOutput {
   for (const r of gone.tickets) putT(r.next, r.audit);
 
   // 0c. Approval requests that lapsed are denied: an answer that comes too late is no answer.
-  for (const a of [...actions.values()]) if (a.state === 'awaiting_approval' && a.approval && approvalLapsed(a.approval, instant)) onA(a, { type: 'expire' });
+  for (const a of [...actions.values()]) {
+    if (a.state !== 'awaiting_approval' || !a.approval || !approvalLapsed(a.approval, instant)) continue;
+    onA(a, { type: 'expire' });
+    refused.push({ by: 'approval_expired', type: a.type, target: a.target, ticketId: a.ticketId });
+  }
 
   // 1. Attach each problem to its ticket: the open one, a recently resolved one (reopened), or a new one.
   const openByFp = new Map([...tickets.values()].map((t) => [t.fingerprint, t.id]));
@@ -305,6 +312,7 @@ export function decide(input: DecideInput): DecideOutput {
     });
     if (!step) continue;
     if (step.audit) audit.push(step.audit);
+    if (step.blockedBy) refused.push({ by: refusedBy(step.blockedBy), type: a.type, target: a.target, ticketId: a.ticketId });
     runIfReady(onA(a, step.event));
   }
 
@@ -351,6 +359,7 @@ export function decide(input: DecideInput): DecideOutput {
     audit,
     execute,
     diagnose: diagnoseReqs,
+    refused,
     nextIds: ids,
     report,
   };
@@ -408,7 +417,12 @@ export function decide(input: DecideInput): DecideOutput {
     const d = t.diagnosis;
     // The current step of the repair chain (0 unless a chain is under way).
     const rec = d?.recommended[t.step ?? 0];
-    if (config.agent.mode === 'observe') { setStatus(t, 'open', 'observe mode: no action proposed'); return; }
+    if (config.agent.mode === 'observe') {
+      const why = 'observe mode: no action proposed';
+      if (t.reason !== why) refused.push({ by: 'mode', type: rec?.type ?? 'restart', target: rec?.target ?? t.service, ticketId: t.id });
+      setStatus(t, 'open', why);
+      return;
+    }
     // A repair of this occurrence failed: it is not tried again; the new diagnosis says why.
     const failed = failedRepair(t);
     if (failed) { setStatus(t, 'escalated', `${failedReason(failed)}; ${d?.noRepair ?? `diagnosed again: ${t.cause ?? 'unknown'}`}`); return; }
@@ -477,18 +491,23 @@ export function decide(input: DecideInput): DecideOutput {
       const { outcome: _, stamp: __, ...facts } = record;
       audit.push({ kind: 'policy.shadowed', subject: t.id, data: { ...facts, ...(g.ok ? {} : { blockedBy: g.blockedBy }), policy: g.checks } });
       t = onT(t, { type: 'shadowed', shadow: record });
+      // Not acting because the scope is in shadow is the mode's refusal, counted once per record.
+      refused.push({ by: 'mode', type: rec.type, target: rec.target, ticketId: t.id });
     }
     setStatus(t, 'open', shadowReason(currentShadow(t)!));
   }
 
   /** A policy denial or a limit reached: audited, and the ticket escalates with the reason. */
   function refuse(t: Ticket, g: GateResult & { ok: false }, rec: { type: ActionType; target: string }): void {
+    refused.push({ by: refusedBy(g.blockedBy), type: rec.type, target: rec.target, ticketId: t.id });
     audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, blockedBy: g.blockedBy, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
     setStatus(t, 'escalated', `${g.reason}; leaving ${rec.target} alone`);
   }
 
   /** A refusal the ticket waits out: audited when it starts (or its reason changes), not on every pass. */
   function defer(t: Ticket, g: GateResult & { ok: false }, rec: { type: ActionType; target: string }): void {
+    if (t.reason !== g.reason) refused.push({ by: refusedBy(g.blockedBy), type: rec.type, target: rec.target, ticketId: t.id });
+    // A freeze is audited once as itself (agent.frozen), not once per ticket it holds.
     if (t.reason !== g.reason && g.blockedBy !== 'frozen') {
       audit.push({ kind: 'policy.deferred', subject: t.id, data: { type: rec.type, target: rec.target, reason: g.reason, blockedBy: g.blockedBy, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
     }
@@ -585,6 +604,7 @@ export function decide(input: DecideInput): DecideOutput {
     const { orig, revert: r } = found;
     const g = gateFor(r.type, orig.target);
     if (!g.ok) {
+      refused.push({ by: refusedBy(g.blockedBy), type: r.type, target: orig.target, ticketId: t.id });
       audit.push({ kind: g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied', subject: t.id, data: { type: r.type, target: orig.target, reason: g.reason, blockedBy: g.blockedBy, revertOf: orig.id, ...(g.rule ? { rule: g.rule } : {}), policy: g.checks } });
       setStatus(t, 'escalated', revertRefusedReason(orig, why, r, g.reason));
       return true;

@@ -82,10 +82,17 @@ export function limitChecks(g: GuardInput): PolicyCheck[] {
 export function cooldownCheck(g: GuardInput): PolicyCheck {
   const ms = g.config.policy.cooldownMs ?? 0;
   if (ms <= 0) return { kind: 'cooldown', name: 'policy.cooldown', verdict: 'none', detail: 'no cooldown' };
-  const last = g.started.filter((s) => s.target === g.target).map((s) => elapsed(g.now, s.startedAt, s.stamp)).filter((e) => e >= 0);
-  const since = last.length > 0 ? Math.min(...last) : null;
-  if (since !== null && since < ms) {
-    return { kind: 'cooldown', name: 'policy.cooldown', verdict: 'block', detail: `cooldown: the last repair of ${g.target} started ${formatDuration(Math.round(since))} ago; the next may start in ${formatDuration(Math.ceil(ms - since))}` };
+  let last: { s: StartedAction; since: number } | null = null;
+  for (const s of g.started) {
+    if (s.target !== g.target) continue;
+    const since = elapsed(g.now, s.startedAt, s.stamp);
+    if (since >= 0 && (last === null || since < last.since)) last = { s, since };
+  }
+  if (last !== null && last.since < ms) {
+    // Decided on elapsed (monotonic) time, said in the repair's recorded wall times: the reason stays
+    // the same from pass to pass, so the deferral is audited (and counted) once, not every second.
+    const at = last.s.startedAt;
+    return { kind: 'cooldown', name: 'policy.cooldown', verdict: 'block', detail: `cooldown: the last repair of ${g.target} started at ${iso(at)}; no repair of it before ${iso(at + ms)} (cooldown ${formatDuration(ms)})` };
   }
   return { kind: 'cooldown', name: 'policy.cooldown', verdict: 'pass', detail: `no repair of ${g.target} within ${formatDuration(ms)}` };
 }

@@ -74,7 +74,7 @@ const ROWS: Row[] = [
   { name: 'global: everything counts', limits: [{ action: '*', per: 'global', max: 3, windowMs: 600_000 }], started: [started('m1', 10), started('web', 10), started('cache', 10, 'start')], want: 'limit', says: 'in all (3 used)' },
   { name: 'global: repairs older than the window do not count', limits: [{ action: '*', per: 'global', max: 1, windowMs: 60_000 }], started: [started('m1', 60_001)], want: 'ok' },
   // cooldown
-  { name: 'cooldown after a repair of the target', policy: { cooldownMs: 300_000 }, started: [started('cache', 60_000)], want: 'cooldown', says: 'may start in 4m' },
+  { name: 'cooldown after a repair of the target', policy: { cooldownMs: 300_000 }, started: [started('cache', 60_000)], want: 'cooldown', says: 'started at 2024-12-31T23:59:00.000Z; no repair of it before 2025-01-01T00:04:00.000Z (cooldown 5m)' },
   { name: 'cooldown over', policy: { cooldownMs: 300_000 }, started: [started('cache', 300_000)], want: 'ok' },
   { name: 'cooldown is per target', policy: { cooldownMs: 300_000 }, started: [started('web', 1000)], want: 'ok' },
   // concurrency

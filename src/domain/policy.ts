@@ -66,6 +66,25 @@ export type GateResult =
   | { ok: true; approval: 'none' | 'required'; rule: PolicyRule; checks: PolicyCheck[] }
   | { ok: false; blockedBy: BlockedBy; reason: string; limit?: RateLimit; rule?: string; checks: PolicyCheck[] };
 
+/**
+ * Why an action was not taken, as `warden_actions_blocked_total`'s `by` label says it
+ * (docs/policy.md): the gate's refusals (a rule's denial is `rule`, the kill switch `freeze`), an
+ * approval request that lapsed, and a subject's guard refusing inside the action (`blast_radius`).
+ */
+export const REFUSED_BY = ['rule', 'tier', 'limit', 'window', 'blast_radius', 'freeze', 'approval_expired', 'cooldown', 'concurrency', 'invalid', 'mode'] as const;
+export type RefusedBy = typeof REFUSED_BY[number];
+
+const REFUSED_AS: Record<BlockedBy, RefusedBy> = {
+  invalid: 'invalid', mode: 'mode', policy: 'rule', tier: 'tier', frozen: 'freeze', window: 'window', cooldown: 'cooldown', limit: 'limit', concurrency: 'concurrency',
+};
+
+export function refusedBy(b: BlockedBy): RefusedBy {
+  return REFUSED_AS[b];
+}
+
+/** One refused decision about one action: reported once, when it is made, not on every pass it stands. */
+export interface Refusal { by: RefusedBy; type: ActionType; target: string; ticketId: string | null }
+
 /** Refusals a ticket waits out (they end by themselves or by a person's word); the others escalate it. */
 export const WAITS: ReadonlySet<BlockedBy> = new Set(['invalid', 'frozen', 'window', 'cooldown', 'concurrency']);
 

@@ -5,7 +5,7 @@
 import { retryIn, type ActionEvent } from './action.js';
 import type { AuditIntent } from './audit.js';
 import type { Instant } from './elapsed.js';
-import { WAITS, type GateResult } from './policy.js';
+import { WAITS, type BlockedBy, type GateResult } from './policy.js';
 import type { Action, PolicyRule } from './types.js';
 
 export interface DueInput {
@@ -24,6 +24,8 @@ export interface DueStep {
   event: ActionEvent;
   /** The policy's refusal or deferral, audited beside the event (absent: none). */
   audit?: AuditIntent;
+  /** What refused or deferred it, when `audit` says so (counted once, like the record). */
+  blockedBy?: BlockedBy;
 }
 
 /** What a scheduled action does now: nothing (not due, or waiting as before), or one event. */
@@ -37,10 +39,10 @@ export function dueStep(a: Action, d: DueInput): DueStep | null {
   const g = d.gate(a);
   if (!g.ok && WAITS.has(g.blockedBy)) {
     const step = defer(a, `due; deferred: ${g.reason}`);
-    return step && { ...step, audit: policy(g, 'policy.deferred') };
+    return step && { ...step, audit: policy(g, 'policy.deferred'), blockedBy: g.blockedBy };
   }
   if (!g.ok) {
-    return { event: { type: 'cancel', by: 'schedule', reason: `due, but not allowed now: ${g.reason}` }, audit: policy(g, g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied') };
+    return { event: { type: 'cancel', by: 'schedule', reason: `due, but not allowed now: ${g.reason}` }, audit: policy(g, g.blockedBy === 'limit' ? 'policy.limit_reached' : 'policy.denied'), blockedBy: g.blockedBy };
   }
   return { event: g.approval === 'required' ? { type: 'due', approval: d.approval(g.rule) } : { type: 'due' } };
 }

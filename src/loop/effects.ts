@@ -116,6 +116,7 @@ export class EffectRunner {
     }
     if (out.audit.length > 0 || r.commands.length > 0) this.deps.announce();
     this.countDiagnosed(out);
+    for (const r of out.refused) metrics.actionBlocked(r.by);
     this.lastPassAt = now;
     this.lastSummary = out.report.summary;
     this.lastOpenTickets = open.length;

@@ -8,7 +8,7 @@ import { actionKind } from '../actions/index.js';
 import { lookup } from '../plugins/plugin.js';
 import { subjects } from '../subjects/index.js';
 import { transitionAction, type ActionEvent } from '../domain/action.js';
-import { evaluatePolicy } from '../domain/policy.js';
+import { evaluatePolicy, type Refusal } from '../domain/policy.js';
 import type { Action, Health, ResolvedConfig } from '../domain/types.js';
 import type { ServiceDriver } from '../kinds/driver.js';
 import type { Clock, TimerHandle } from '../lib/clock.js';
@@ -38,6 +38,8 @@ export interface ExecutorDeps {
    * already executing finish; nothing new starts, whoever asked for it.
    */
   halted?: () => string | null;
+  /** A subject's guard refused an action as it was about to run (blast radius): for metrics. */
+  refused?: (r: Refusal) => void;
 }
 
 /** How long an aborted effect may take to wind down before its action is failed; its target stays
@@ -238,7 +240,11 @@ export class Executor {
         return this.deps.store.listServiceStates().find((x) => x.name === service && x.host === h)?.health ?? 'unknown';
       };
       const refusal = plugin.guard ? await plugin.guard({ ...ctx, subject: ctx.subject, health }, signal) : null;
-      if (refusal !== null) throw new WardenError('ACTION_REFUSED', `refused by subject ${ctx.subject.name}: ${refusal}`, { retryable: false });
+      if (refusal !== null) {
+        const a = ctx.action;
+        this.deps.refused?.({ by: 'blast_radius', type: a.type, target: a.target, ticketId: a.ticketId });
+        throw new WardenError('ACTION_REFUSED', `refused by subject ${ctx.subject.name}: ${refusal}`, { retryable: false });
+      }
     }
     return kind.run(ctx, signal);
   }

@@ -91,6 +91,8 @@ void describe('scheduled actions', () => {
     assert.equal(store.getAction('A1')?.state, 'cancelled');
     assert.match(store.getAction('A1')?.error ?? '', /^due, but not allowed now: policy\.rules\[1\] \(service: web\) denies restart on web/);
     assert.ok(out.audit.some((i) => i.kind === 'policy.denied' && i.subject === 'A1'));
+    assert.deepEqual(out.refused.map((r) => [r.by, r.target]).sort(), [['freeze', 'cache'], ['rule', 'web']], 'each refusal reported once');
+    assert.deepEqual(d.pass().out.refused, [], 'not again while the freeze stands');
     assert.equal(store.getAction('A2')?.state, 'scheduled', 'frozen: it waits');
     assert.match(store.getAction('A2')?.error ?? '', /^due; deferred: frozen/);
     submit({ kind: 'unfreeze', by: 'person:carol' });

@@ -38,7 +38,13 @@ test('the methods the daemon calls move the series', async () => {
   m.observeDetect(0.013);
   m.observeDetect(-1); // clock skew: ignored rather than poisoning the histogram
   m.observeRecover(0.805);
+  m.actionBlocked('window');
+  m.actionBlocked('blast_radius');
+  m.actionBlocked('window');
   let text = await m.text();
+  assert.equal(line(text, 'warden_actions_blocked_total{by="window"}'), 'warden_actions_blocked_total{by="window"} 2');
+  assert.equal(line(text, 'warden_actions_blocked_total{by="blast_radius"}'), 'warden_actions_blocked_total{by="blast_radius"} 1');
+  assert.equal(line(text, 'warden_actions_blocked_total{by="freeze"}'), 'warden_actions_blocked_total{by="freeze"} 0', 'every reason from zero');
   assert.equal(line(text, 'warden_last_pass_timestamp_seconds '), `warden_last_pass_timestamp_seconds ${T0 / 1000}`);
   assert.equal(line(text, 'warden_pass_duration_seconds_bucket{le="0.0025"}'), 'warden_pass_duration_seconds_bucket{le="0.0025"} 1');
   assert.equal(line(text, 'warden_findings{kind="unhealthy_service"}'), 'warden_findings{kind="unhealthy_service"} 2');

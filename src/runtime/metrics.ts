@@ -5,6 +5,7 @@ import {
   CAUSES, type Action, type ActionState, type ActionType, type Cause, type CheckState, type Finding, type FindingKind,
   type Health, type Millis, type ServiceObservation, type ServiceSpec, type Ticket,
 } from '../domain/types.js';
+import { REFUSED_BY, type RefusedBy } from '../domain/policy.js';
 import { TICKET_STATUSES } from './diagnostics.js';
 import { wardenVersion } from './version.js';
 
@@ -43,6 +44,7 @@ export class WardenMetrics {
   private readonly reloadAt: Gauge;
   private readonly notifyFailures: Counter<'channel'>;
   private readonly ticketsOpened: Counter<'cause'>;
+  private readonly blocked: Counter<'by'>;
   /** The host each service's health series carries, so a move or a removal drops the old series. */
   private readonly hosts = new Map<string, string>();
   /** The checks with series, per service, so a removed service or check drops them. */
@@ -75,6 +77,8 @@ export class WardenMetrics {
     this.reloadAt = new Gauge({ name: 'warden_config_last_reload_success_timestamp_seconds', help: 'Unix time of the last successful configuration load.', registers });
     this.notifyFailures = new Counter({ name: 'warden_notify_failures_total', help: 'Notifications given up on, by channel: refused for good, or still undelivered at the channel\'s ttl.', labelNames: ['channel'], registers });
     this.ticketsOpened = new Counter({ name: 'warden_tickets_opened_total', help: 'Ticket occurrences (opened or reopened), counted at their first diagnosis, by cause.', labelNames: ['cause'], registers });
+    this.blocked = new Counter({ name: 'warden_actions_blocked_total', help: 'Actions Warden decided not to take, by what refused them (docs/policy.md): counted once per decision, not per pass a ticket waits.', labelNames: ['by'], registers });
+    for (const by of REFUSED_BY) this.blocked.inc({ by }, 0);
     this.frozen.set(0);
     this.storeDamaged.set(0);
     this.reloadOk.set(1);
@@ -211,6 +215,11 @@ export class WardenMetrics {
   /** At the first diagnosis of each ticket occurrence (see EffectRunner), with its cause. */
   ticketOpened(cause: Cause): void {
     this.ticketsOpened.inc({ cause });
+  }
+
+  /** Once per refused decision (decide's `refused`, a subject guard's refusal in the executor). */
+  actionBlocked(by: RefusedBy): void {
+    this.blocked.inc({ by });
   }
 
   /** When a ticket is opened or reopened: seconds since the fault began (see faultStartedAt). */

@@ -6,6 +6,7 @@ import { diagnose } from '../diagnosis/rules.js';
 import type { DecideInput, DecideOutput, DiagnosisAnswer } from '../domain/decide.js';
 import { decideSettled } from '../domain/settle.js';
 import type { MonoStamp } from '../domain/elapsed.js';
+import type { WindowState } from '../domain/guardrails.js';
 import type {
   Action, CheckSpec, CheckState, ExitRecord, Millis, Mode, PolicyRule, ProcessState,
   RateLimit, ResolvedConfig, RunbookSpec, ServiceObservation, ServiceSpec, SubjectSpec, Ticket, World,
@@ -203,6 +204,10 @@ export class Driver {
   mono = M0;
   boot = BOOT;
   frozen = false;
+  /** Maintenance windows as of now (what the reconciler reads from their cron expressions). */
+  windows: WindowState[] = [];
+  /** Why the policy as now written does not validate (null: it does). */
+  policyError: string | null = null;
   /** Services a person paused (what the store's `paused:` flags say). */
   paused = new Set<string>();
   /** When each action started on monotonic time (the store keeps this beside the action). */
@@ -257,6 +262,8 @@ export class Driver {
       tickets: open.map((t) => structuredClone(t)),
       actions: [...acts.values()].map((a) => structuredClone(a)),
       frozen: this.frozen,
+      windows: this.windows,
+      policyError: this.policyError,
       started: [...this.actions.values()].filter((a) => a.ticketId !== null && a.startedAt != null)
         .map((a) => {
           const stamp = this.starts.get(a.id);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
-import { cli, startLab, waitFor } from './harness.js';
+import { cli, morePasses, startLab, waitFor } from './harness.js';
 
 /** The value of one series (exact name and labels), or undefined when it has no sample. */
 function sample(text: string, series: string): number | undefined {
@@ -42,6 +42,9 @@ test('metrics: health 0 then 1, restarts, last repair, tickets by cause, checks,
   assert.match(text, /^warden_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+\.[^"]+"\} 1$/m);
   assert.match(text, /^warden_process_resident_memory_bytes \d+/m, 'default metrics keep their names');
   assert.equal(sample(text, 'warden_check_success{service="web",check="healthz"}'), 1);
+  for (const by of ['rule', 'tier', 'limit', 'window', 'blast_radius', 'freeze', 'approval_expired', 'cooldown', 'concurrency', 'invalid', 'mode']) {
+    assert.equal(sample(text, `warden_actions_blocked_total{by="${by}"}`), 0, `blocked by ${by} starts at 0`);
+  }
   assert.ok((sample(text, 'warden_check_latency_seconds{service="web",check="healthz"}') ?? -1) >= 0);
   // agent.online went to a webhook nobody serves: after its retries it counts as a failure.
   await until('a notification failure counted', (x) => (sample(x, 'warden_notify_failures_total{channel="hook"}') ?? 0) >= 1);
@@ -56,6 +59,9 @@ test('metrics: health 0 then 1, restarts, last repair, tickets by cause, checks,
     && sample(x, 'warden_check_success{service="web",check="healthz"}') === 0);
   assert.equal(sample(text, 'warden_service_restarts_total{service="web"}'), 0, 'nothing ran while frozen');
   assert.equal(sample(text, 'warden_service_last_repair_timestamp_seconds{service="web"}'), undefined);
+  // The repair the freeze holds back is one blocked action, however many passes it waits.
+  await morePasses(run.lab.configPath, 3);
+  assert.equal(sample(await scrape(), 'warden_actions_blocked_total{by="freeze"}'), 1, 'counted once, not once per pass');
 
   assert.equal((await cli(['unfreeze'], { config: run.lab.configPath })).code, 0);
   await waitFor(async () => (await run.tickets()).find((x) => x.service === 'web' && x.status === 'resolved'), 15_000, 'web repaired');
