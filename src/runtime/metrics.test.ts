@@ -8,13 +8,13 @@ import { faultStartedAt, WardenMetrics } from './metrics.js';
 
 const line = (text: string, prefix: string): string | undefined => text.split('\n').find((l) => l.startsWith(prefix));
 
-test('the exposition has every metric, zeros included, and the prefixed process metrics', async () => {
+test('the exposition has every metric, zeros included, and Node\'s process metrics under their standard names', async () => {
   const m = new WardenMetrics();
   const text = await m.text();
   for (const name of [
     'warden_pass_duration_seconds', 'warden_findings', 'warden_tickets', 'warden_actions_total',
     'warden_time_to_detect_seconds', 'warden_time_to_recover_seconds', 'warden_up', 'warden_last_pass_timestamp_seconds',
-    'warden_process_resident_memory_bytes', 'warden_process_cpu_seconds_total',
+    'process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds',
   ]) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   assert.equal(line(text, 'warden_up '), 'warden_up 1');
   assert.equal(line(text, 'warden_findings{kind="missing_service"}'), 'warden_findings{kind="missing_service"} 0');

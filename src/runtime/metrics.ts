@@ -87,7 +87,7 @@ export class WardenMetrics {
     // Zeros from the start: a dashboard can tell "none" from "no data", and rate() sees the first one.
     for (const kind of FINDING_KINDS) this.findings.set({ kind }, 0);
     for (const status of OPEN_TICKET_STATUSES) this.tickets.set({ status }, 0);
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'warden_' });
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   get contentType(): string {

@@ -40,7 +40,7 @@ test('metrics: health 0 then 1, restarts, last repair, tickets by cause, checks,
   assert.equal(sample(text, 'warden_config_last_reload_successful'), 1);
   assert.equal(sample(text, 'warden_tickets_opened_total{cause="process_exited"}'), 0);
   assert.match(text, /^warden_build_info\{version="\d+\.\d+\.\d+[^"]*",node="v\d+\.[^"]+"\} 1$/m);
-  assert.match(text, /^warden_process_resident_memory_bytes \d+/m, 'default metrics keep their names');
+  assert.match(text, /^process_resident_memory_bytes \d+/m, 'default metrics keep their names');
   assert.equal(sample(text, 'warden_check_success{service="web",check="healthz"}'), 1);
   for (const by of ['rule', 'tier', 'limit', 'window', 'blast_radius', 'freeze', 'approval_expired', 'cooldown', 'concurrency', 'invalid', 'mode']) {
     assert.equal(sample(text, `warden_actions_blocked_total{by="${by}"}`), 0, `blocked by ${by} starts at 0`);
