@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { llmStandIn } from '../../src/testing/llmserver.js';
 import { cli, startLab, waitFor } from './harness.js';
 
-interface ShownTicket { id: string; status: string; service: string; diagnosis: { diagnoser: string; opinions?: { diagnoser: string; rootCause: { service: string; cause: string } | null; error: string | null }[] } | null; llmCalls: { outcome: string; prompt: string; model: string }[] }
+interface ShownTicket { id: string; status: string; service: string; diagnosis: { diagnoser: string; opinions?: { diagnoser: string; rootCause: { service: string; cause: string } | null; error: string | null }[] } | null; llmCalls: { outcome: string; error?: string | null; prompt: string; model: string }[] }
 
 test('a crash diagnosed by rules and an LLM side by side; tickets show --llm prints the stored prompt and response', async (t) => {
   const server = await llmStandIn();
@@ -44,8 +44,10 @@ test('a crash diagnosed by rules and an LLM side by side; tickets show --llm pri
   const j = JSON.parse(shown.stdout) as ShownTicket;
   assert.equal(j.diagnosis?.diagnoser, 'rules');
   assert.deepEqual(j.diagnosis?.opinions?.map((o) => [o.diagnoser, o.rootCause?.service, o.rootCause?.cause]), [['rules', 'web', 'process_exited'], ['claude', 'web', 'process_exited']]);
-  assert.ok(j.llmCalls.length >= 1);
-  assert.equal(j.llmCalls[0]!.outcome, 'ok');
+  // One call answered; a call Warden itself cut short (the evidence moved on while a loaded machine
+  // waited for the answer) is stored as cancelled, never as the provider's error.
+  assert.ok(j.llmCalls.some((c) => c.outcome === 'ok'), JSON.stringify(j.llmCalls.map((c) => [c.outcome, c.error])));
+  for (const c of j.llmCalls.filter((x) => x.outcome !== 'ok')) assert.match(c.error ?? '', /^cancelled by Warden/, JSON.stringify(c));
   // What the stand-in received is what was stored, and the API key went only in the header.
   assert.ok(server.requests.length >= 1);
   assert.ok(!JSON.stringify(server.requests).includes('sk-ant-test-key'), 'the key is not in any body');

@@ -99,8 +99,11 @@ export function llmDiagnoser(deps: LlmDiagnoserDeps): Diagnoser {
             continue;
           }
           const timedOut = timeout.aborted && !signal.aborted;
-          record(timedOut ? 'timeout' : 'error', null, timedOut ? `no answer within ${deps.timeoutMs} ms` : errorText(e), null);
-          throw new NoLlmAnswerError(name, timedOut ? `no answer within ${deps.timeoutMs} ms` : errorText(e));
+          // Warden itself called the question off (the evidence changed, the ticket ended): say so,
+          // so a stored error is never taken for the provider's.
+          const why = timedOut ? `no answer within ${deps.timeoutMs} ms` : signal.aborted ? `cancelled by Warden before the answer: ${errorText(signal.reason)}` : errorText(e);
+          record(timedOut ? 'timeout' : 'error', null, why, null);
+          throw new NoLlmAnswerError(name, why);
         }
         if (reply.refusal !== null) {
           record('refused', reply, reply.refusal, null);

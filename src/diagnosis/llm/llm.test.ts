@@ -16,6 +16,7 @@ import { sideBySide } from '../combine.js';
 import { llmDiagnoser, type LlmBudget } from './diagnoser.js';
 import { provider, type ProviderName } from './providers.js';
 import { redactor } from './redact.js';
+import { waitFor } from '../../lib/wait.js';
 
 const SECRET = 'hunter2-pa55w0rd';
 const LOG = [
@@ -103,6 +104,18 @@ for (const p of ['anthropic', 'openai'] as const) {
         server.script({ hang: true });
         await assert.rejects(ask(d), /no answer within 300 ms/);
         assert.deepEqual(calls().map((c) => c.outcome), ['timeout']);
+      });
+
+      it('a question Warden calls off is stored as cancelled, not as the provider failing', async () => {
+        const { d, calls } = make(p, stream);
+        server.script({ hang: true });
+        const seen = server.requests.length;
+        const stop = new AbortController();
+        const asked = d.diagnose(bundle(), stop.signal);
+        await waitFor(() => server.requests.length > seen, 3000, 'the question sent');
+        stop.abort(new Error('the evidence changed'));
+        await assert.rejects(asked, /cancelled by Warden before the answer: the evidence changed/);
+        assert.deepEqual(calls().map((c) => [c.outcome, c.error]), [['error', 'cancelled by Warden before the answer: the evidence changed']]);
       });
 
       it("honours a 429's retry-after, then asks again", async () => {
