@@ -34,7 +34,7 @@ test('the bundle from a real store: state, checks with their last result, last e
     logSource: '/data/logs/web.log',
     log: ['listening on 8080'],
     tickets: [{
-      id: 'T1', status: 'resolved', state: 'resolved', cause: 'process_exited', rootCause: { service: 'web', host: 'local', cause: 'process_exited' },
+      id: 'T1', service: 'web', status: 'resolved', state: 'resolved', cause: 'process_exited', rootCause: { service: 'web', host: 'local', cause: 'process_exited' },
       occurrences: 1, openedAt: '2025-01-01T00:00:01.000Z', resolvedAt: '2025-01-01T00:00:02.000Z', reason: null,
       findings: [{ kind: 'missing_service', service: 'web', reason: 'web is not running (exited with signal SIGKILL)' }],
     }],

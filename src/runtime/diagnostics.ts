@@ -90,6 +90,8 @@ export interface ExitJson {
 
 export interface TicketSummaryJson {
   id: string;
+  /** The service (or subject, or host) the ticket is about, as in every other ticket JSON. */
+  service: string;
   status: string;
   state: string;
   cause: string | null;
@@ -180,7 +182,7 @@ function checkJson(spec: CheckSpec, st: CheckState | undefined): CheckJson {
 
 export function ticketSummary(t: Ticket): TicketSummaryJson {
   return {
-    id: t.id, status: t.status, state: t.status, cause: t.cause, rootCause: t.rootCause, occurrences: t.occurrences,
+    id: t.id, service: t.service, status: t.status, state: t.status, cause: t.cause, rootCause: t.rootCause, occurrences: t.occurrences,
     openedAt: iso(t.openedAt), resolvedAt: iso(t.resolvedAt), reason: t.reason,
     findings: t.findings.map((f) => ({ kind: f.kind, service: f.service, reason: f.reason, ...(f.dependencyDown ? { dependencyDown: f.dependencyDown } : {}) })),
   };

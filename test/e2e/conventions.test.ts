@@ -1,5 +1,6 @@
 // Habits of the ecosystem, through the real bin/warden: --version, no colour off a TTY or with
-// NO_COLOR, quiet on a closed pipe, integer flags checked as usage errors, shell completion.
+// NO_COLOR, quiet on a closed pipe, integer flags checked as usage errors, shell completion, one
+// name per concept in every JSON output.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../../src/demo/lab.js';
-import { cli, WARDEN } from './harness.js';
+import { cli, cliJson, startLab, statusJson, waitFor, WARDEN } from './harness.js';
 
 const ESC = '\x1b[';
 
@@ -109,4 +110,27 @@ test('completion bash: a valid script that completes commands, subcommands and f
   assert.match(zsh.stdout, /^#compdef warden\n/);
   assert.match(zsh.stdout, /'show:show one ticket/);
   assert.equal((await cli(['completion', 'fish'])).code, 2);
+});
+
+test('one name per concept: every JSON output names the service `service` and a lifecycle `state`', async (t) => {
+  const run = await startLab();
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+  process.kill(run.pid('web'), 'SIGKILL');
+  await waitFor(async () => (await run.tickets()).find((x) => x.service === 'web' && x.status === 'resolved'), 30_000, 'the web ticket resolved');
+  const config = run.lab.configPath;
+  const { status } = await statusJson<{ services: Record<string, unknown>[] }>(config);
+  const tickets = await cliJson<Record<string, unknown>[]>(['tickets', 'list', '--all'], config);
+  const actions = await cliJson<Record<string, unknown>[]>(['actions', 'list'], config);
+  const debug = await cliJson<{ tickets: Record<string, unknown>[]; actions: Record<string, unknown>[] }>(['debug', 'web'], config);
+  const report = await cliJson<{ recommendations: Record<string, unknown>[] }>(['reconcile', '--once'], config);
+  assert.ok(tickets.length > 0 && actions.length > 0 && debug.tickets.length > 0 && debug.actions.length > 0, 'something to look at');
+  // The service something is about is `service` (beside `name` in status, `target` in actions).
+  for (const s of status.services) assert.equal(s.service, s.name, `status: ${JSON.stringify(s)}`);
+  for (const x of [...tickets, ...debug.tickets]) assert.equal(typeof x.service, 'string', `ticket: ${JSON.stringify(x)}`);
+  for (const x of [...actions, ...debug.actions, ...report.recommendations]) assert.equal(x.service, x.target, `action: ${JSON.stringify(x)}`);
+  // A lifecycle is `state` (beside `status` in tickets).
+  for (const x of [...tickets, ...debug.tickets]) assert.equal(x.state, x.status, `ticket: ${JSON.stringify(x)}`);
+  for (const x of [...actions, ...debug.actions]) assert.equal(typeof x.state, 'string', `action: ${JSON.stringify(x)}`);
 });
