@@ -1,11 +1,11 @@
-// kind systemd on every host: one SystemdDriver per host, its systemctl and journalctl run through
-// that host's transport (the local one for Warden's own machine, ssh for the others). Each host
-// polls on its own, so a host that does not answer leaves the others' observations current.
-import type { ProcessState, ServiceSpec } from '../../domain/types.js';
+// kind systemd on every host: one SystemdDriver per host (src/kinds/hosted.ts), its systemctl and
+// journalctl run through that host's transport (the local one for Warden's own machine, ssh for
+// the others).
+import type { ServiceSpec } from '../../domain/types.js';
 import { readProcStat } from '../../lib/proc.js';
 import { asRoot } from '../../transport/root.js';
 import type { Transport } from '../../transport/transport.js';
-import type { ActOptions, ServiceDriver } from '../driver.js';
+import { hostError, PerHostDriver } from '../hosted.js';
 import { binary, type CommandRunner } from './command.js';
 import { SystemdDriver, type SystemdDriverOptions } from './driver.js';
 
@@ -30,79 +30,28 @@ export type HostedSystemdOptions = Omit<SystemdDriverOptions, 'systemctl' | 'jou
   transport: (host: string) => Transport;
 };
 
-export class HostedSystemdDriver implements ServiceDriver {
-  private readonly byHost = new Map<string, { t: Transport; d: SystemdDriver }>();
-  private polling = false;
-
-  constructor(private readonly opts: HostedSystemdOptions) {}
-
-  setServices(specs: readonly ServiceSpec[]): void {
-    const units = specs.filter((s) => s.kind === 'systemd');
-    const hosts = new Set(units.map((s) => s.host));
-    for (const [host, x] of this.byHost) {
-      // Gone from the inventory, or reached another way since the reload.
-      if (!hosts.has(host) || x.t !== this.opts.transport(host)) { x.d.dispose(); this.byHost.delete(host); }
-    }
-    for (const host of hosts) {
-      const d = this.driverOf(host);
-      d.setServices(units.filter((s) => s.host === host));
-      if (this.polling) void d.startPolling();
-    }
+export class HostedSystemdDriver extends PerHostDriver<SystemdDriver> {
+  constructor(private readonly opts: HostedSystemdOptions) {
+    super(opts.transport);
   }
 
-  /** Resolves once every host has been looked at once (a host that does not answer, after its timeout). */
-  async startPolling(): Promise<void> {
-    this.polling = true;
-    await Promise.all([...this.byHost.values()].map((x) => x.d.startPolling()));
-  }
-
-  async refresh(): Promise<void> {
-    await Promise.all([...this.byHost.values()].map((x) => x.d.refresh()));
-  }
-
-  dispose(): void {
-    for (const x of this.byHost.values()) x.d.dispose();
-    this.byHost.clear();
-  }
-
-  state(spec: ServiceSpec): ProcessState {
-    return this.driverOf(spec.host).state(spec);
-  }
-
-  start(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }> {
-    return this.driverOf(spec.host).start(spec, opts);
-  }
-
-  stop(spec: ServiceSpec, opts?: ActOptions): Promise<void> {
-    return this.driverOf(spec.host).stop(spec, opts);
-  }
-
-  restart(spec: ServiceSpec, opts?: ActOptions): Promise<{ pid: number | null }> {
-    return this.driverOf(spec.host).restart(spec, opts);
-  }
-
-  logTail(spec: ServiceSpec, lines: number): string[] {
-    return this.driverOf(spec.host).logTail(spec, lines);
+  protected mine(spec: ServiceSpec): boolean {
+    return spec.kind === 'systemd';
   }
 
   refreshLogs(spec: ServiceSpec): Promise<string[]> {
     return this.driverOf(spec.host).refreshLogs(spec);
   }
 
-  private driverOf(host: string): SystemdDriver {
-    const cur = this.byHost.get(host);
-    if (cur !== undefined) return cur.d;
-    const t = this.opts.transport(host);
-    const onError = this.opts.onError;
-    const d = new SystemdDriver({
+  protected make(host: string, t: Transport): SystemdDriver {
+    const { onError } = this.opts;
+    return new SystemdDriver({
       ...this.opts,
       systemctl: transportRunner(t, 'systemctl'),
       journalctl: transportRunner(t, 'journalctl'),
       // A pid of another machine is not in this machine's /proc.
       procState: t.kind === 'local' ? (pid) => readProcStat(pid)?.state ?? null : () => null,
-      ...(onError ? { onError: (e: unknown) => onError(t.kind === 'local' ? e : new Error(`host ${host}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })) } : {}),
+      ...(onError ? { onError: hostError(host, t, onError) } : {}),
     });
-    this.byHost.set(host, { t, d });
-    return d;
   }
 }
