@@ -63,6 +63,8 @@ export class RotatingLog {
   /** Bytes that could not be written (disk full, say), reported by a marker once writing works again. */
   private dropped = 0;
   private droppedWhy = '';
+  /** A short write left the file in the middle of a line: the next write ends it first. */
+  private cut = false;
 
   constructor(private readonly path: string, public limits: LogLimits, private readonly now: () => number = Date.now) {
     this.fd = openSync(path, 'a', 0o600);
@@ -75,13 +77,17 @@ export class RotatingLog {
     // A stamped piece must fit in one file, however small maxBytes is; cut on UTF-8 boundaries.
     const room = Math.max(4, Math.min(LINE_MAX, this.limits.maxBytes - stamp.length - 2));
     const pieces: Buffer[] = [];
+    // Warden's own bytes go first: the end of a line a full disk cut short, then the count of what
+    // it refused. They are not the service's, so they never count as dropped.
+    if (this.cut) pieces.push(NEWLINE);
+    if (this.dropped > 0) pieces.push(Buffer.from(`${stamp} [warden-logd] ${this.dropped} bytes dropped: ${this.droppedWhy}\n`));
+    let own = pieces.reduce((n, p) => n + p.length, 0);
     for (const line of lines) for (const part of cutBytes(Buffer.from(line), room)) pieces.push(Buffer.concat([Buffer.from(`${stamp} `), part, NEWLINE]));
-    if (this.dropped > 0) pieces.unshift(Buffer.from(`${stamp} [warden-logd] ${this.dropped} bytes dropped: ${this.droppedWhy}\n`));
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for (const piece of pieces) {
       if (this.size + batchBytes + piece.length > this.limits.maxBytes && this.size + batchBytes > 0) {
-        this.flush(batch, batchBytes);
+        own = this.flush(batch, batchBytes, own);
         batch = [];
         batchBytes = 0;
         this.rotate();
@@ -89,7 +95,7 @@ export class RotatingLog {
       batch.push(piece);
       batchBytes += piece.length;
     }
-    this.flush(batch, batchBytes);
+    this.flush(batch, batchBytes, own);
   }
 
   close(): void {
@@ -97,24 +103,29 @@ export class RotatingLog {
     this.fd = null;
   }
 
-  private flush(batch: Buffer[], bytes: number): void {
-    if (bytes === 0) return;
+  /** Write `batch`, whose first `own` bytes are Warden's; returns how many of those are still to come. */
+  private flush(batch: Buffer[], bytes: number, own: number): number {
+    if (bytes === 0) return own;
+    const buf = Buffer.concat(batch, bytes);
+    let off = 0;
     try {
       if (this.fd === null) {
         this.fd = openSync(this.path, 'a', 0o600);
         this.size = fstatSync(this.fd).size;
       }
-      const buf = Buffer.concat(batch, bytes);
-      let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off);
       this.size += bytes;
       this.dropped = 0;
+      this.cut = false;
     } catch (err) {
-      // Lost, not retried: the service must not wait for a disk that may stay full. Counted instead.
-      this.dropped += bytes;
+      // Lost, not retried: the service must not wait for a disk that may stay full. Counted instead:
+      // only the service's bytes that did not reach the file (a short write keeps the ones that did).
+      this.dropped += bytes - Math.max(own, off);
       this.droppedWhy = (err as NodeJS.ErrnoException).code ?? String(err);
-      if (this.fd !== null) this.size = fstatSync(this.fd).size;
+      if (off > 0) this.cut = buf[off - 1] !== NEWLINE[0];
+      this.size += off;
     }
+    return 0;
   }
 
   /** .1 → .2 … (the oldest past `keep` removed), the live file → .1, a new live file. No copying.
@@ -132,6 +143,7 @@ export class RotatingLog {
         }
         renameSync(this.path, `${this.path}.1`);
       }
+      this.cut = false;
     } catch (err) {
       this.droppedWhy = `rotation failed: ${(err as NodeJS.ErrnoException).code ?? String(err)}`;
     }
