@@ -8,7 +8,7 @@ import { ApprovalError, approvalLapsed, transitionAction, isTerminal } from '../
 import { approverTierRefusal } from '../domain/tiers.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
-import { tokenIdentity } from '../domain/identity.js';
+import { requesterOf } from '../domain/identity.js';
 import { activePauses, PAUSE_PREFIX, parsePause, pauseLeftMs } from '../domain/pause.js';
 import { transitionTicket } from '../domain/ticket.js';
 import type { ResolvedConfig } from '../domain/types.js';
@@ -111,13 +111,6 @@ function auditRefusal(store: Store, cmd: Extract<Command, { kind: 'approve' | 'r
   }));
 }
 
-/** The roles `by` decides with: a named token's (through the API), else the person's. */
-function rolesOf(config: ResolvedConfig | null, by: string, via: string | undefined): readonly string[] {
-  const token = via?.startsWith('token:') ? config?.agent.api?.tokens.find((t) => `token:${t.name}` === via) : undefined;
-  if (token && config) return tokenIdentity(token, config.people).roles;
-  return config?.people.find((p) => `person:${p.name}` === by)?.roles ?? [];
-}
-
 function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfig | null): string {
   const now = instant.wall;
   const ctx = { now, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } };
@@ -133,7 +126,8 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       if (!cur) throw new CommandError('NOT_FOUND', `no action ${cmd.actionId}; see "warden actions list"`);
       const reason = cmd.reason ?? null;
       const remote = cmd.kind === 'cancel' ? {} : { via: cmd.via, link: cmd.link };
-      const roles = rolesOf(config, cmd.by, remote.via);
+      // The roles `by` decides with: a named token's (through the API), else the person's.
+      const roles = config ? requesterOf(config, cmd.by, remote.via).roles : [];
       if (remote.link !== undefined) {
         if (store.getFlag(LINK_USED_PREFIX + remote.link) !== null) throw new CommandError('LINK_USED', `this approval link for action ${cur.id} was used already; a link decides once`);
         store.setFlag(LINK_USED_PREFIX + remote.link, JSON.stringify({ by: cmd.by, verb: cmd.kind, at: new Date(now).toISOString() }));
