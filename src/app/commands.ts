@@ -13,7 +13,7 @@ import { activePauses, PAUSE_PREFIX, parsePause, pauseLeftMs } from '../domain/p
 import { transitionTicket } from '../domain/ticket.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { applyChaos, type ChaosCommand } from './chaos.js';
-import { applyControl, resume, type ControlCommand } from './control.js';
+import { applyControl, ControlError, resume, type ControlCommand } from './control.js';
 import { applyHostControl, type HostCommand } from './hosts.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
@@ -99,6 +99,12 @@ export function applyCommand(store: Store, cmd: Command, now: Instant, config: R
   } catch (e) {
     const result = { ok: false as const, code: e instanceof WardenError ? e.code : 'INTERNAL', message: e instanceof WardenError ? e.message : errorText(e) };
     if ((cmd.kind === 'approve' || cmd.kind === 'reject') && cmd.via !== undefined) auditRefusal(store, cmd, result, now.wall);
+    // The policy refused a person's request: nothing changed, but who asked what and why not is kept.
+    if (e instanceof ControlError && e.refusal !== null) {
+      const r = e.refusal;
+      const override = cmd.override !== undefined ? { override: cmd.override } : {};
+      store.transaction(() => store.audit({ at: now.wall, actor: cmd.by, kind: r.kind, subject: r.subject, data: { ...r.data, ...override } }));
+    }
     return result;
   }
 }

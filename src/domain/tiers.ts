@@ -92,6 +92,22 @@ export function tierVerdict(config: Pick<ResolvedConfig, 'policy' | 'services' |
   return { verdict: 'block', detail: `${holds}; grant it in policy.tiers, or ${who.person ? 'ask someone who holds it' : 'act by hand'}` };
 }
 
+/**
+ * What pausing or resuming a service takes. Neither runs anything, so no rule names them; they take
+ * the service out of automation or give it back (to the agent's own tier and rules), a say in how
+ * it is repaired that `propose` already gives — while `observe` only watches. It is the same as
+ * holding a repair for approval, so the floor is the same.
+ */
+export const PAUSE_TIER: Tier = 'propose';
+
+/** Why `who` may not pause or resume `target` for want of tier, or null (tiers not enforced, or held). */
+export function pauseTierRefusal(config: Pick<ResolvedConfig, 'policy' | 'services' | 'subjects'>, who: Requester, op: 'pause' | 'resume', target: string): string | null {
+  if (!tiersEnforced(config)) return null;
+  const held = tierOf(config.policy.tiers ?? [], who.name, who.roles, targetFacts(config, target));
+  if (tierRank(held.tier) >= tierRank(PAUSE_TIER)) return null;
+  return `${holdsText(who.name, held, target, op, PAUSE_TIER)}; grant it in policy.tiers, or ask someone who holds it`;
+}
+
 /** `alice holds observe on web (by policy.tiers[2]); restart needs repair-service`. */
 function holdsText(name: string, held: { tier: Tier; grant: number | null }, target: string, what: string, need: Tier): string {
   const by = held.grant === null ? 'no grant in policy.tiers names it here' : `policy.tiers[${held.grant}]`;
