@@ -32,8 +32,8 @@ export class ControlError extends WardenError {
   }
 }
 
-/** Throws the policy's refusal of `what` on `service`, with its audit record. */
-function refuse(v: Extract<ManualVerdict, { ok: false }>, what: string, service: string): never {
+/** Throws the policy's refusal of `what` on `service` (or a host), with its audit record. */
+export function refuse(v: Extract<ManualVerdict, { ok: false }>, what: string, service: string): never {
   throw new ControlError('POLICY_DENIED', `${v.reason}: refused`, {
     kind: 'policy.denied', subject: service,
     data: { type: what, target: service, reason: v.reason, blockedBy: v.blockedBy, ...(v.rule ? { rule: v.rule } : {}), manual: true },
