@@ -8,12 +8,12 @@ import { ApprovalError, approvalLapsed, transitionAction, isTerminal } from '../
 import { approverTierRefusal } from '../domain/tiers.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
-import { tokenIdentity } from '../domain/identity.js';
+import { requesterOf } from '../domain/identity.js';
 import { activePauses, PAUSE_PREFIX, parsePause, pauseLeftMs } from '../domain/pause.js';
 import { transitionTicket } from '../domain/ticket.js';
 import type { ResolvedConfig } from '../domain/types.js';
 import { applyChaos, type ChaosCommand } from './chaos.js';
-import { applyControl, resume, type ControlCommand } from './control.js';
+import { applyControl, ControlError, resume, type ControlCommand } from './control.js';
 import { applyHostControl, type HostCommand } from './hosts.js';
 import { WardenError, errorText } from '../lib/errors.js';
 import type { Store } from '../store/store.js';
@@ -99,6 +99,12 @@ export function applyCommand(store: Store, cmd: Command, now: Instant, config: R
   } catch (e) {
     const result = { ok: false as const, code: e instanceof WardenError ? e.code : 'INTERNAL', message: e instanceof WardenError ? e.message : errorText(e) };
     if ((cmd.kind === 'approve' || cmd.kind === 'reject') && cmd.via !== undefined) auditRefusal(store, cmd, result, now.wall);
+    // The policy refused a person's request: nothing changed, but who asked what and why not is kept.
+    if (e instanceof ControlError && e.refusal !== null) {
+      const r = e.refusal;
+      const override = cmd.override !== undefined ? { override: cmd.override } : {};
+      store.transaction(() => store.audit({ at: now.wall, actor: cmd.by, kind: r.kind, subject: r.subject, data: { ...r.data, ...override } }));
+    }
     return result;
   }
 }
@@ -109,13 +115,6 @@ function auditRefusal(store: Store, cmd: Extract<Command, { kind: 'approve' | 'r
     at, actor: cmd.by, kind: 'action.decision_refused', subject: cmd.actionId,
     data: { verb: cmd.kind, via: cmd.via ?? null, code: r.code, reason: r.message },
   }));
-}
-
-/** The roles `by` decides with: a named token's (through the API), else the person's. */
-function rolesOf(config: ResolvedConfig | null, by: string, via: string | undefined): readonly string[] {
-  const token = via?.startsWith('token:') ? config?.agent.api?.tokens.find((t) => `token:${t.name}` === via) : undefined;
-  if (token && config) return tokenIdentity(token, config.people).roles;
-  return config?.people.find((p) => `person:${p.name}` === by)?.roles ?? [];
 }
 
 function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfig | null): string {
@@ -133,7 +132,8 @@ function run(store: Store, cmd: Command, instant: Instant, config: ResolvedConfi
       if (!cur) throw new CommandError('NOT_FOUND', `no action ${cmd.actionId}; see "warden actions list"`);
       const reason = cmd.reason ?? null;
       const remote = cmd.kind === 'cancel' ? {} : { via: cmd.via, link: cmd.link };
-      const roles = rolesOf(config, cmd.by, remote.via);
+      // The roles `by` decides with: a named token's (through the API), else the person's.
+      const roles = config ? requesterOf(config, cmd.by, remote.via).roles : [];
       if (remote.link !== undefined) {
         if (store.getFlag(LINK_USED_PREFIX + remote.link) !== null) throw new CommandError('LINK_USED', `this approval link for action ${cur.id} was used already; a link decides once`);
         store.setFlag(LINK_USED_PREFIX + remote.link, JSON.stringify({ by: cmd.by, verb: cmd.kind, at: new Date(now).toISOString() }));

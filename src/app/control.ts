@@ -1,11 +1,14 @@
 // A person's hand on one service: start, stop, restart (a catalog action that the executor runs
 // once, requested by the person, under policy) and pause/resume (Monit's unmonitor). A stop also
 // pauses, or the next pass would see the service missing and start it again; a start resumes.
+// Each is judged when it is made by the rules and the person's tier (domain/manual.ts); a refusal
+// changes nothing and is audited (policy.denied, by commands.ts after the rollback).
 import { proposeAction } from '../domain/action.js';
 import type { AuditIntent } from '../domain/audit.js';
 import type { Instant } from '../domain/elapsed.js';
 import { parsePause, pauseFlag, type Pause } from '../domain/pause.js';
-import { approvalOf, evaluatePolicy } from '../domain/policy.js';
+import { requesterOf } from '../domain/identity.js';
+import { manualVerdict, pauseVerdict, type ManualVerdict } from '../domain/manual.js';
 import type { ActionType, ResolvedConfig } from '../domain/types.js';
 import { actions } from '../actions/index.js';
 import { formatDuration } from '../lib/duration.js';
@@ -22,10 +25,24 @@ export type ControlCommand =
    */
   | { kind: 'submit'; type: ActionType; service: string; params: Record<string, string>; at: { wall: number } | { inMs: number } | null; by: string; reason?: string | null };
 
+/** `refusal`: the policy's refusal of a person's request, audited although the request changes nothing. */
 export class ControlError extends WardenError {
-  constructor(code: string, message: string) {
+  constructor(code: string, message: string, readonly refusal: AuditIntent | null = null) {
     super(code, message);
   }
+}
+
+/** Throws the policy's refusal of `what` on `service` (or a host), with its audit record. */
+export function refuse(v: Extract<ManualVerdict, { ok: false }>, what: string, service: string): never {
+  throw new ControlError('POLICY_DENIED', `${v.reason}: refused`, {
+    kind: 'policy.denied', subject: service,
+    data: { type: what, target: service, reason: v.reason, blockedBy: v.blockedBy, ...(v.rule ? { rule: v.rule } : {}), manual: true },
+  });
+}
+
+/** How a request that waits says what for, and why when the tier made it wait. */
+function awaits(id: string, v: Extract<ManualVerdict, { ok: true }>): string {
+  return `awaits approval ("warden actions approve ${id}")${v.why ? `: ${v.why}` : ''}`;
 }
 
 type Audit = (intents: readonly AuditIntent[]) => void;
@@ -35,23 +52,28 @@ export function applyControl(store: Store, cmd: ControlCommand, instant: Instant
   if (!config) throw new ControlError('NO_INVENTORY', `${cmd.kind} needs the inventory to know ${cmd.service}`);
   const spec = config.services.find((s) => s.name === cmd.service);
   if (!spec) throw new ControlError('NOT_FOUND', `no service "${cmd.service}" in the inventory; known: ${config.services.map((s) => s.name).join(', ')}`);
+  const who = requesterOf(config, cmd.by);
   switch (cmd.kind) {
     case 'submit':
       return submitAction(store, cmd, instant, config, audit);
     case 'pause':
-      return pause(store, cmd.service, cmd.by, cmd.forMs ?? null, cmd.reason ?? null, instant, audit);
-    case 'resume':
-      return resume(store, cmd.service, cmd.by, 'resumed by hand', audit) ?? `${cmd.service} was not paused`;
+    case 'resume': {
+      const verdict = pauseVerdict(config, who, cmd.kind, cmd.service);
+      if (!verdict.ok) refuse(verdict, cmd.kind, cmd.service);
+      return cmd.kind === 'pause'
+        ? pause(store, cmd.service, cmd.by, cmd.forMs ?? null, cmd.reason ?? null, instant, audit)
+        : resume(store, cmd.service, cmd.by, 'resumed by hand', audit) ?? `${cmd.service} was not paused`;
+    }
     case 'service': {
-      // Under policy like Warden's own repairs: a denial refuses, a required approval waits for one.
-      const verdict = evaluatePolicy(config.policy.rules, cmd.op, cmd.service, spec.host);
-      if (!verdict.allowed) throw new ControlError('POLICY_DENIED', `${verdict.reason}: refused`);
+      // Under policy like Warden's own repairs, and the person's tier: a denial refuses, a required approval waits for one.
+      const verdict = manualVerdict(config, who, cmd.op, cmd.service, spec.host);
+      if (!verdict.ok) refuse(verdict, cmd.op, cmd.service);
       const ids = store.nextIds();
       const id = `A${ids.A}`;
-      const state = verdict.approval === 'required' ? 'awaiting_approval' : 'validated';
+      const state = verdict.approval !== null ? 'awaiting_approval' : 'validated';
       const r = proposeAction({
         id, type: cmd.op, target: cmd.service, params: {}, ticketId: null, idempotencyKey: `manual:${cmd.service}:${cmd.op}:${instant.wall}:${id}`,
-        state, why: { reason: cmd.reason ?? `${cmd.op} by hand`, manual: true }, ...(verdict.approval === 'required' ? { approval: approvalOf(verdict.rule, config.policy) } : {}),
+        state, why: { reason: cmd.reason ?? `${cmd.op} by hand`, manual: true }, ...(verdict.approval !== null ? { approval: verdict.approval } : {}),
       }, { now: instant.wall, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } });
       store.putAction(r.next);
       store.useIds({ T: ids.T, A: ids.A + 1 });
@@ -70,7 +92,7 @@ export function applyControl(store: Store, cmd: ControlCommand, instant: Instant
           pause(store, cmd.service, cmd.by, config.agent.verifyDeadlineMs, `settling after ${cmd.op} ${id} by ${cmd.by}`, instant, audit, id);
         }
       }
-      const when = state === 'awaiting_approval' ? `awaits approval ("warden actions approve ${id}")` : 'runs within one pass';
+      const when = verdict.approval !== null ? awaits(id, verdict) : 'runs within one pass';
       return `action ${id} (${cmd.op} ${cmd.service}) ${when}${extra}`;
     }
   }
@@ -90,20 +112,21 @@ function submitAction(store: Store, cmd: Extract<ControlCommand, { kind: 'submit
   const ids = store.nextIds();
   const id = `A${ids.A}`;
   const spec = config.services.find((s) => s.name === cmd.service)!;
-  // Acting now is gated now (by the rules, as a person's start/stop/restart); a schedule is gated when due.
-  const verdict = at === null ? evaluatePolicy(config.policy.rules, cmd.type, cmd.service, spec.host) : null;
-  if (verdict && !verdict.allowed) throw new ControlError('POLICY_DENIED', `${verdict.reason}: refused`);
-  const state = at !== null ? 'scheduled' : verdict?.allowed && verdict.approval === 'required' ? 'awaiting_approval' : 'validated';
+  // Acting now is gated now (by the rules and the tier, as a person's start/stop/restart); a schedule is gated when due.
+  const verdict = at === null ? manualVerdict(config, requesterOf(config, cmd.by), cmd.type, cmd.service, spec.host) : null;
+  if (verdict && !verdict.ok) refuse(verdict, cmd.type, cmd.service);
+  const approval = verdict?.ok ? verdict.approval : null;
+  const state = at !== null ? 'scheduled' : approval !== null ? 'awaiting_approval' : 'validated';
   const r = proposeAction({
     id, type: cmd.type, target: cmd.service, params: cmd.params, ticketId: null, idempotencyKey: `manual:${cmd.service}:${cmd.type}:${instant.wall}:${id}`, state,
     why: { reason: cmd.reason ?? `${cmd.type} by hand`, manual: true }, ...(at ? { at } : {}),
-    ...(state === 'awaiting_approval' && verdict?.allowed ? { approval: approvalOf(verdict.rule, config.policy) } : {}),
+    ...(approval !== null ? { approval } : {}),
   }, { now: instant.wall, actor: cmd.by, stamp: { mono: instant.mono, boot: instant.boot } });
   store.putAction(r.next);
   store.useIds({ T: ids.T, A: ids.A + 1 });
   audit(r.audit);
   if (at !== null) return `action ${id} (${cmd.type} ${cmd.service}) scheduled for ${new Date(at.wall).toISOString()}; the policy as it is then decides whether it runs ("warden actions cancel ${id}" to drop it)`;
-  return `action ${id} (${cmd.type} ${cmd.service}) ${state === 'awaiting_approval' ? `awaits approval ("warden actions approve ${id}")` : 'runs within one pass'}`;
+  return `action ${id} (${cmd.type} ${cmd.service}) ${verdict?.ok && approval !== null ? awaits(id, verdict) : 'runs within one pass'}`;
 }
 
 function pause(store: Store, service: string, by: string, forMs: number | null, reason: string | null, now: Instant, audit: Audit, settleOn?: string): string {

@@ -43,3 +43,21 @@ test('a rule denying host.reboot refuses it; an unknown host is named with the k
   assert.deepEqual(unknown.ok ? null : unknown.message, 'no host "z" in the inventory; hosts are: local, b');
   assert.equal(fx.store.listActions({ limit: 100 }).length, before);
 });
+
+test('a reboot by hand takes the person\'s tier on the host: observe refuses (audited), repair-host follows the rules', (t) => {
+  const fx = makeFixture();
+  t.after(() => fx.cleanup());
+  const allow = withHostB(fx.config.agent, [{ match: { service: 'b', host: 'b' }, allow: ['host.reboot'], approval: 'none' }]);
+  const cfg: ResolvedConfig = {
+    ...allow, people: [{ name: 'olive', unix: 'olive', roles: [] }, { name: 'hal', unix: 'hal', roles: ['ops'] }],
+    policy: { ...allow.policy, actionTiers: { 'host.reboot': 'repair-host' }, tiers: [{ who: ['role:ops'], scope: { service: '*', host: 'b', group: '*', labels: {} }, tier: 'repair-host' }] },
+  };
+  const before = fx.store.listActions({ limit: 100 }).length;
+  const no = applyCommand(fx.store, { kind: 'host', op: 'reboot', host: 'b', by: 'person:olive' }, now, cfg);
+  assert.deepEqual(no.ok ? null : no.message, 'tier: person:olive holds observe on b (no grant in policy.tiers names it here); host.reboot needs repair-host; grant it in policy.tiers, or ask someone who holds it: refused');
+  assert.equal(fx.store.listActions({ limit: 100 }).length, before);
+  const last = fx.store.listAudit({ limit: 1000 }).at(-1)!;
+  assert.deepEqual([last.kind, last.subject, last.data.blockedBy], ['policy.denied', 'b', 'tier']);
+  const yes = applyCommand(fx.store, { kind: 'host', op: 'reboot', host: 'b', by: 'person:hal' }, now, cfg);
+  assert.match(yes.ok ? yes.message : yes.message, /\(host\.reboot b\) runs within one pass/);
+});

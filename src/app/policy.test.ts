@@ -14,9 +14,10 @@ test('an identity without the tier on the target cannot approve; one with it can
   t.after(() => fx.cleanup());
   const config = makeConfig({
     agent: fx.config.agent, rules: [{ ...ALLOW_ALL, approval: 'required' }],
-    people: [{ name: 'alice', unix: 'alice', roles: ['viewer'] }, { name: 'bob', unix: 'bob', roles: ['oncall'] }],
+    people: [{ name: 'alice', unix: 'alice', roles: ['viewer'] }, { name: 'bob', unix: 'bob', roles: ['oncall'] }, { name: 'carol', unix: 'carol', roles: ['viewer'] }],
     policy: { actionTiers: { restart: 'repair-service' }, tiers: [{ who: ['role:viewer'], scope: ANY, tier: 'propose' }, { who: ['role:oncall'], scope: ANY, tier: 'repair-service' }] },
   });
+  // carol holds propose: she may ask (a person's request takes their tier too), not decide.
   const req = applyCommand(fx.store, { kind: 'service', op: 'restart', service: 'web', by: 'person:carol' }, at(0), config);
   assert.ok(req.ok, JSON.stringify(req));
   const id = /action (A\d+)/.exec(req.message)![1]!;

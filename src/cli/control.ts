@@ -17,9 +17,9 @@ export function durationOption(value: string): number {
 
 export function registerControl(program: Command, globals: () => GlobalOpts): void {
   const ops = {
-    start: 'start SERVICE once (and resume it if paused), as an action under policy requested by you',
+    start: 'start SERVICE once (and resume it if paused), as an action requested by you, under policy and your tier on SERVICE (docs/policy.md)',
     stop: 'stop SERVICE once and pause it, so that Warden does not start it again until "warden start" or "warden resume"',
-    restart: 'restart SERVICE once, as an action under policy requested by you',
+    restart: 'restart SERVICE once, as an action requested by you, under policy and your tier on SERVICE (docs/policy.md)',
   } as const;
   for (const [op, description] of Object.entries(ops) as [keyof typeof ops, string][]) {
     program.command(`${op} <service>`).description(description)
@@ -39,7 +39,8 @@ export function registerControl(program: Command, globals: () => GlobalOpts): vo
       process.stdout.write(`${await submit(readConfig(globals()), { kind: 'host', op: 'reboot', host, reason: o.reason ?? null }, o.as)}\n`);
     });
   program.command('pause <service>')
-    .description('stop acting on SERVICE (Monit\'s unmonitor): it is still observed and shown, no ticket is acted on and Warden starts nothing on it')
+    .description('stop acting on SERVICE (Monit\'s unmonitor): it is still observed and shown, no ticket is acted on and Warden starts nothing on it; ' +
+      'with policy.tiers set, you need tier propose on SERVICE (docs/policy.md)')
     .option('--for <duration>', 'resume by itself after this long (30s, 10m, 1h)', durationOption)
     .option('--reason <text>', 'why (audited)')
     .option('--as <identity>', 'who is acting (default: your user name)')
@@ -47,7 +48,7 @@ export function registerControl(program: Command, globals: () => GlobalOpts): vo
       process.stdout.write(`${await submit(readConfig(globals()), { kind: 'pause', service, forMs: o.for ?? null, reason: o.reason ?? null }, o.as)}\n`);
     });
   program.command('resume <service>')
-    .description('act on a paused SERVICE again')
+    .description('act on a paused SERVICE again (with policy.tiers set, you need tier propose on it)')
     .option('--as <identity>', 'who is acting (default: your user name)')
     .action(async (service: string, o: { as?: string }) => {
       process.stdout.write(`${await submit(readConfig(globals()), { kind: 'resume', service }, o.as)}\n`);

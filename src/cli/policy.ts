@@ -2,6 +2,7 @@
 // (from the audit log: every check the gate consulted, and the approvals), and what it would say now.
 import type { Command } from 'commander';
 import { parseFreeze, FROZEN_FLAG } from '../app/commands.js';
+import { requesterOf } from '../domain/identity.js';
 import { countStartedIn, gate, type GateResult } from '../domain/policy.js';
 import { shadowOf } from '../domain/shadow.js';
 import type { PolicyCheck } from '../domain/guardrails.js';
@@ -93,7 +94,6 @@ Examples:
       const subj = config.subjects.find((s) => s.name === target);
       if (!svc && !subj) throw new CliError(`no service or subject "${target}" in ${config.file}`);
       const now = { wall: systemClock.now(), mono: systemClock.mono(), boot: readBootId() };
-      const person = config.people.find((p) => p.name === o.as.replace(/^person:/, ''));
       const longest = Math.max(0, config.policy.cooldownMs ?? 0, ...config.policy.limits.map((l) => l.windowMs));
       // Without a store nothing has run yet: no history, no freeze, nothing in flight.
       const history = (s: Store | null): GateResult => {
@@ -104,7 +104,7 @@ Examples:
           config, type: type as ActionType, target, host: svc?.host ?? subj?.host ?? 'local', frozen, freeze: frozen ? f : null, now,
           countStarted: (t, ty, since) => countStartedIn(started, t, ty, since), started, policyError: error,
           inFlight: s?.listActions({ states: ['executing'] }).length ?? 0, windows: windowStates(config.policy.windows, now.wall),
-          requester: { name: o.as, roles: person?.roles ?? [] }, mode: o.as === config.agent.name ? config.agent.mode : 'execute',
+          requester: requesterOf(config, o.as), mode: o.as === config.agent.name ? config.agent.mode : 'execute',
         });
       };
       const g = storeCreated(config.agent.dataDir) ? withStore(config, 'read', history) : history(null);

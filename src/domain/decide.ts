@@ -14,6 +14,7 @@ import { evidenceKey } from './evidence.js';
 import { atOrAfter, elapsed, stampOf, windowStart, type Instant, type WindowStart } from './elapsed.js';
 import { closeRemoved } from './inventory.js';
 import { dueStep } from './schedule.js';
+import { requesterOf, type Requester } from './identity.js';
 import { declaredRevert, revertable, revertEndedReason, revertingReason, revertRefusedReason } from './revert.js';
 import { remoteHostNames } from './hosts.js';
 import { approvalOf, countStartedIn, gate, refusedBy, WAITS, type GateResult, type Refusal, type StartedAction } from './policy.js';
@@ -304,7 +305,7 @@ export function decide(input: DecideInput): DecideOutput {
 
   // 2b. Scheduled actions whose time came: gated by the policy as it is now, as their requester.
   for (const a of [...actions.values()]) {
-    const who = { name: a.requestedBy.replace(/^person:/, ''), roles: config.people.find((x) => `person:${x.name}` === a.requestedBy)?.roles ?? [] };
+    const who = requesterOf(config, a.requestedBy);
     const underWay = [...actions.values()].find((x) => x.id !== a.id && x.target === a.target && (x.state === 'validated' || x.state === 'executing'));
     const step = dueStep(a, {
       now: instant, known: specOfName.has(a.target), ...(underWay ? { underWay } : {}),
@@ -372,7 +373,7 @@ export function decide(input: DecideInput): DecideOutput {
   }
 
   /** `requester`: a person's action (scheduled), gated as theirs and whatever the agent's mode. */
-  function gateFor(type: ActionType, target: string, requester?: { name: string; roles: readonly string[] }): GateResult {
+  function gateFor(type: ActionType, target: string, requester?: Requester): GateResult {
     // Executing now, and queued to execute by this pass: the concurrency bound counts both.
     const inFlight = [...actions.values()].filter((a) => a.state === 'executing').length + execute.length;
     return gate({

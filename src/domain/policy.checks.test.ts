@@ -7,6 +7,7 @@ import { approverTierRefusal, scopeMatches, targetFacts, tierOf } from './tiers.
 import { BOOT, M0, T0, makeConfig, service, type ConfigOptions } from '../testing/domain.js';
 import type { ActionType, MaintenanceWindow, Scope, TierGrant } from './types.js';
 import type { StartedAction } from './policy.js';
+import type { Requester } from './identity.js';
 
 const ANY: Scope = { service: '*', host: '*', group: '*', labels: {} };
 const scope = (over: Partial<Scope>): Scope => ({ ...ANY, ...over });
@@ -37,6 +38,8 @@ interface Row {
   windows?: WindowState[];
   frozen?: GateInput['freeze'];
   policyError?: string;
+  /** Who asks: the agent when absent. */
+  requester?: Requester;
   /** 'ok' | 'approval' | blockedBy */
   want: string;
   /** A part of the reason (or of a check's detail when allowed). */
@@ -66,6 +69,9 @@ const ROWS: Row[] = [
   { name: 'repair-service is not enough for a cluster action', policy: { tiers: [grant(['otto'], 'repair-service')] }, target: 'm1', type: 'etcd.move-leader', want: 'approval', says: 'needs repair-cluster' },
   { name: 'grants add up: the highest matching tier counts', policy: { tiers: [grant(['otto'], 'propose'), grant(['otto'], 'repair-cluster', { group: 'etcd' })] }, target: 'm1', type: 'etcd.move-leader', want: 'ok' },
   { name: 'human-only: never by the agent alone, whatever its tier', policy: { tiers: [grant(['otto'], 'repair-cluster')] }, target: 'm1', type: 'etcd.replace-member', want: 'approval', says: 'only a person may decide' },
+  { name: 'human-only: a person who holds it takes it', policy: { tiers: [grant(['bob'], 'human-only', { group: 'etcd' })] }, requester: { name: 'person:bob', roles: [], person: true }, target: 'm1', type: 'etcd.replace-member', want: 'ok', says: 'person:bob holds human-only on m1 (policy.tiers[0]); etcd.replace-member needs human-only' },
+  { name: 'human-only: a person below it proposes', policy: { tiers: [grant(['role:oncall'], 'repair-cluster')] }, requester: { name: 'person:alice', roles: ['oncall'], person: true }, target: 'm1', type: 'etcd.replace-member', want: 'approval', says: "etcd.replace-member needs human-only: proposed for a person's approval" },
+  { name: 'a person with observe is refused, told to ask', policy: { tiers: [grant(['otto'], 'repair-service')] }, requester: { name: 'person:olive', roles: [], person: true }, want: 'tier', says: 'person:olive holds observe on cache (no grant in policy.tiers names it here); restart needs repair-service; grant it in policy.tiers, or ask someone who holds it' },
   // limits
   { name: 'per action: restarts everywhere count together', limits: [{ action: 'restart', per: 'action', max: 2, windowMs: 600_000 }], started: [started('web', 1000), started('m1', 2000)], want: 'limit', says: 'restart at most 2 per 10m on all targets (2 used)' },
   { name: 'per action: another type does not count', limits: [{ action: '*', per: 'action', max: 1, windowMs: 600_000 }], started: [started('web', 1000, 'start')], want: 'ok' },
@@ -100,6 +106,7 @@ void describe('gate: tiers and guardrails', () => {
         frozen: row.frozen !== undefined, freeze: row.frozen ?? null, now: { wall: T0, mono: M0, boot: BOOT },
         countStarted: (t, type) => (row.started ?? []).filter((s) => s.target === t && (type === '*' || s.type === type)).length,
         started: row.started ?? [], inFlight: row.inFlight ?? 0, windows: row.windows ?? [], policyError: row.policyError ?? null,
+        ...(row.requester ? { requester: row.requester } : {}),
       });
       const got = g.ok ? (g.approval === 'required' ? 'approval' : 'ok') : g.blockedBy;
       assert.equal(got, row.want, JSON.stringify(g, null, 1));

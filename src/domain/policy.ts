@@ -6,7 +6,8 @@
 // any rule that allows the action is required, and an action no matching rule allows is denied.
 import { atOrAfter, type Instant, type MonoStamp, type WindowStart } from './elapsed.js';
 import { concurrencyCheck, cooldownCheck, limitChecks, windowChecks, type GuardInput, type PolicyCheck, type WindowState } from './guardrails.js';
-import { agentTierVerdict, tiersEnforced } from './tiers.js';
+import type { Requester } from './identity.js';
+import { tierVerdict, tiersEnforced } from './tiers.js';
 import type { ActionType, Mode, PolicyRule, RateLimit, ResolvedConfig } from './types.js';
 
 /** A repair action that started (for rate limits and restart backoff). */
@@ -107,8 +108,8 @@ export interface GateInput {
   /** Actions executing now. */
   inFlight?: number;
   windows?: readonly WindowState[];
-  /** Who asks (warden policy check --as): the agent when absent. */
-  requester?: { name: string; roles: readonly string[] };
+  /** Who asks (a person's scheduled action, warden policy check --as): the agent when absent. */
+  requester?: Requester;
 }
 
 /** What the matching rules say about one action on one target, naming the rule that decided. */
@@ -228,8 +229,8 @@ export function gate(input: GateInput): GateResult {
   const verdict = evaluatePolicy(config.policy.rules, type, target, host);
   checks.push(...ruleChecks(config.policy.rules, type, target, host));
   if (!verdict.allowed && verdict.rule === null) checks.push({ kind: 'rule', name: 'policy.rules', verdict: 'block', detail: verdict.reason });
-  const who = input.requester ?? { name: config.agent.name, roles: [] };
-  const tier = tiersEnforced(config) ? agentTierVerdict(config, who.name, type, target, who.roles) : null;
+  const who = input.requester ?? { name: config.agent.name, roles: [], person: false };
+  const tier = tiersEnforced(config) ? tierVerdict(config, who, type, target) : null;
   checks.push(tier === null
     ? { kind: 'tier', name: 'policy.tiers', verdict: 'none', detail: 'tiers are not enforced (policy.tiers is empty)' }
     : { kind: 'tier', name: 'policy.tiers', verdict: tier.verdict, detail: tier.detail });

@@ -3,6 +3,7 @@
 //
 // Grants add up: an identity holds the highest tier of every grant that names it (or one of its
 // roles) and whose scope matches the target. An identity no grant names holds `observe`.
+import type { Requester } from './identity.js';
 import { globMatch } from './policy.js';
 import { TIERS, type ActionType, type ResolvedConfig, type Scope, type Tier, type TierGrant } from './types.js';
 
@@ -71,24 +72,46 @@ export function tiersEnforced(config: Pick<ResolvedConfig, 'policy'>): boolean {
 }
 
 /**
- * What the requesting agent's tier allows: the action alone, only with a person's approval (it
- * holds at least `propose`, or the action is human-only), or nothing.
+ * What the requester's tier allows: the action alone, only with a person's approval (it holds at
+ * least `propose`), or nothing. A human-only action is never taken by an agent (or a token acting
+ * for no person) alone, whatever its tier; a person who holds human-only takes it.
  */
-export type AgentTierVerdict = { verdict: 'pass' | 'require' | 'block'; detail: string };
+export type TierVerdict = { verdict: 'pass' | 'require' | 'block'; detail: string };
 
-export function agentTierVerdict(config: Pick<ResolvedConfig, 'policy' | 'services' | 'subjects'>, agent: string, type: ActionType, target: string, roles: readonly string[] = []): AgentTierVerdict {
+export function tierVerdict(config: Pick<ResolvedConfig, 'policy' | 'services' | 'subjects'>, who: Requester, type: ActionType, target: string): TierVerdict {
   const need = actionTier(config, type);
-  const held = tierOf(config.policy.tiers ?? [], agent, roles, targetFacts(config, target));
-  const by = held.grant === null ? 'no grant in policy.tiers names it here' : `policy.tiers[${held.grant}]`;
-  const holds = `${agent} holds ${held.tier} on ${target} (${by}); ${type} needs ${need}`;
-  if (need === 'human-only') {
+  const held = tierOf(config.policy.tiers ?? [], who.name, who.roles, targetFacts(config, target));
+  const holds = holdsText(who.name, held, target, type, need);
+  if (need === 'human-only' && !who.person) {
     return tierRank(held.tier) >= tierRank('propose')
       ? { verdict: 'require', detail: `${holds}: only a person may decide; proposed for approval` }
       : { verdict: 'block', detail: `${holds}: only a person may take it` };
   }
   if (tierRank(held.tier) >= tierRank(need)) return { verdict: 'pass', detail: holds };
   if (tierRank(held.tier) >= tierRank('propose')) return { verdict: 'require', detail: `${holds}: proposed for a person's approval` };
-  return { verdict: 'block', detail: `${holds}; grant it in policy.tiers, or act by hand` };
+  return { verdict: 'block', detail: `${holds}; grant it in policy.tiers, or ${who.person ? 'ask someone who holds it' : 'act by hand'}` };
+}
+
+/**
+ * What pausing or resuming a service takes. Neither runs anything, so no rule names them; they take
+ * the service out of automation or give it back (to the agent's own tier and rules), a say in how
+ * it is repaired that `propose` already gives — while `observe` only watches. It is the same as
+ * holding a repair for approval, so the floor is the same.
+ */
+export const PAUSE_TIER: Tier = 'propose';
+
+/** Why `who` may not pause or resume `target` for want of tier, or null (tiers not enforced, or held). */
+export function pauseTierRefusal(config: Pick<ResolvedConfig, 'policy' | 'services' | 'subjects'>, who: Requester, op: 'pause' | 'resume', target: string): string | null {
+  if (!tiersEnforced(config)) return null;
+  const held = tierOf(config.policy.tiers ?? [], who.name, who.roles, targetFacts(config, target));
+  if (tierRank(held.tier) >= tierRank(PAUSE_TIER)) return null;
+  return `${holdsText(who.name, held, target, op, PAUSE_TIER)}; grant it in policy.tiers, or ask someone who holds it`;
+}
+
+/** `alice holds observe on web (by policy.tiers[2]); restart needs repair-service`. */
+function holdsText(name: string, held: { tier: Tier; grant: number | null }, target: string, what: string, need: Tier): string {
+  const by = held.grant === null ? 'no grant in policy.tiers names it here' : `policy.tiers[${held.grant}]`;
+  return `${name} holds ${held.tier} on ${target} (${by}); ${what} needs ${need}`;
 }
 
 /** Why a person may not approve this action for want of tier, or null (tiers not enforced, or held). */

@@ -116,3 +116,50 @@ test('warden stop is under policy; allowed, it stops web and keeps it stopped un
   const acts = (await run.actions()).filter((x) => x.target === 'web' && (x.type === 'stop' || x.type === 'start') && x.state === 'completed');
   assert.deepEqual(acts.map((x) => x.type).sort(), ['start', 'start', 'stop'], 'the first deploy, the stop and the start');
 });
+
+test('a person\'s start, restart, pause and resume take their tier on the service; a refusal says why and is audited', async (t) => {
+  const policy = `people:
+  - { name: olive, roles: [viewer] }
+  - { name: rex, roles: [oncall] }
+policy:
+  rules:
+    - match: { service: "*" }
+      allow: [start, restart]
+  tiers:
+    - { who: [lab-warden], scope: {}, tier: repair-service }
+    - { who: [role:oncall], scope: { service: web }, tier: repair-service }`;
+  const run = await startLab({ noWorker: true, policy });
+  t.after(() => run.cleanup());
+  await run.daemon.start();
+  await run.waitSettled(['web', 'cache']);
+  const cfg = { config: run.lab.configPath };
+  const actionsBefore = (await run.actions()).length;
+
+  // olive holds observe (no grant names her or her role): refused, and nothing changes.
+  const pause = await cli(['pause', 'web', '--as', 'olive'], cfg);
+  assert.equal(pause.code, 1);
+  assert.match(pause.stderr, /tier: person:olive holds observe on web \(no grant in policy.tiers names it here\); pause needs propose; grant it in policy.tiers, or ask someone who holds it: refused/);
+  const restart = await cli(['restart', 'web', '--as', 'olive'], cfg);
+  assert.equal(restart.code, 1);
+  assert.match(restart.stderr, /tier: person:olive holds observe on web .*; restart needs repair-service; .*: refused/);
+  assert.equal((await run.actions()).length, actionsBefore, 'no action was proposed');
+  assert.equal((await statusJson<Status>(run.lab.configPath)).status.services.find((s) => s.name === 'web')?.paused ?? null, null, 'web is not paused');
+  const denied = (await cliJson<Audit[]>(['audit', 'list', '--kind', 'policy.denied'], run.lab.configPath)).filter((x) => x.subject === 'web');
+  assert.deepEqual(denied.map((x) => [x.actor, x.data.type, x.data.blockedBy, x.data.override]), [['person:olive', 'pause', 'tier', 'person:root'], ['person:olive', 'restart', 'tier', 'person:root']]);
+
+  // rex holds repair-service on web by his role: he pauses, resumes and restarts it.
+  const p = await cli(['pause', 'web', '--as', 'rex'], cfg);
+  assert.equal(p.code, 0, p.stderr);
+  assert.equal((await statusJson<Status>(run.lab.configPath)).status.services.find((s) => s.name === 'web')?.paused?.by, 'person:rex');
+  assert.equal((await cli(['resume', 'web', '--as', 'rex'], cfg)).code, 0);
+  const pid = run.pid('web');
+  const r = await cli(['restart', 'web', '--as', 'rex'], cfg);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^action A\d+ \(restart web\) runs within one pass/);
+  const id = /action (A\d+)/.exec(r.stdout)![1]!;
+  await waitFor(async () => (await run.actions()).find((x) => x.id === id && x.state === 'completed'), 15_000, 'the restart completed');
+  await run.waitSettled(['web']);
+  assert.ok(gone(pid), 'the old web process is gone');
+  // His tier is on web only: cache is not his to pause.
+  assert.match((await cli(['pause', 'cache', '--as', 'rex'], cfg)).stderr, /person:rex holds observe on cache/);
+});
