@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fillQuota, partition } from '../../subjects/etcd/chaos.js';
 import { EtcdLab } from '../../subjects/etcd/lab.js';
 import { killLab } from '../lab.js';
+import { sleep } from '../../lib/wait.js';
 import type { Scenario, Stage } from '../demo.js';
 
 type EtcdStage = Stage & { etcd: EtcdLab; names: string[] };
@@ -16,13 +17,23 @@ type EtcdStage = Stage & { etcd: EtcdLab; names: string[] };
 /** A quota small enough to fill in a second or two, large enough for the cluster's own needs. */
 const QUOTA_BYTES = 4 * 1024 * 1024;
 
-/** The index of the member that leads now, as the members say. */
+/**
+ * The index of the member that leads now, as every member says: one member's word alone may be a
+ * stale view while an election (a loaded machine misses heartbeats) moves the leadership, and a
+ * "leader" killed on that word is only a follower.
+ */
 async function leaderIndex(s: EtcdStage): Promise<number> {
   const ids = await s.etcd.memberIds();
-  const leaderId = (await s.etcd.client(0).status()).leader;
-  const i = [...ids].find(([, id]) => id === leaderId)?.[0];
-  if (i === undefined) throw new Error('the cluster names no leader');
-  return i;
+  for (let tries = 0; tries < 50; tries++) {
+    const views = await Promise.all(s.etcd.members.map((_, i) => s.etcd.client(i, { timeoutMs: 1000 }).status().catch(() => null)));
+    const leaderId = views[0]?.leader ?? null;
+    if (leaderId !== null && views.every((v) => v !== null && v.leader === leaderId)) {
+      const i = [...ids].find(([, id]) => id === leaderId)?.[0];
+      if (i !== undefined) return i;
+    }
+    await sleep(100);
+  }
+  throw new Error('the members do not agree on a leader');
 }
 
 /** The lab's members as `kind: process` services run in their namespaces (YAML under `services:`). */
