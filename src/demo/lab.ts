@@ -128,6 +128,7 @@ ${opts.api ? `  api: { listen: "127.0.0.1:${opts.api.port}", tokenFile: ${opts.a
     env: { PORT: "${web}", REDIS_PORT: "${cache}" }
     dependsOn: [cache]
     stopGrace: ${opts.stopGrace ?? '2s'}
+    startPeriod: 5s
     checks:
       - name: healthz
         http: { url: "http://127.0.0.1:${web}/healthz", expectStatus: 200 }
@@ -139,7 +140,7 @@ ${opts.noWorker ? '' : `  - name: worker
     start: [node, ${join(LAB, 'worker.mjs')}]
     env: ${JSON.stringify(workerEnv)}
     stopGrace: ${opts.stopGrace ?? '2s'}
-${workerChecks}${opts.workerExtra ?? ''}`}${opts.extraServices ?? ''}
+${opts.workerHttp ? '    startPeriod: 5s\n' : ''}${workerChecks}${opts.workerExtra ?? ''}`}${opts.extraServices ?? ''}
 ${opts.subjects ?? ''}
 ${opts.policy ?? `policy:
   rules:
