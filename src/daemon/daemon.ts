@@ -348,6 +348,8 @@ export class Daemon {
       },
       onError: (e) => this.log(`process supervisor: ${errorText(e)}`),
     });
+    // Once per start: whether a stop kills a service's whole cgroup or only its process group.
+    this.log(`process supervisor: ${this.supervisor.cgroupDetail}`);
     this.processDriver = new ProcessDriver(this.supervisor);
     this.transports = new Transports(cfg.agent.dataDir, (host, up, why) => { if (!up) this.log(`host ${host}: SSH master connection ended: ${why}`); });
     this.transports.set(cfg.hosts);

@@ -27,3 +27,15 @@ services:
   chmodSync(join(dir, 'token'), 0o600);
   assert.equal(check().status, 'ok');
 });
+
+test('doctor says which cgroup hierarchy holds the process services, or why none does', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-cg-doctor-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'warden.yaml');
+  writeFileSync(file, `version: 1\nagent: { name: otto, dataDir: ${join(dir, 'data')} }\nservices:\n  - { name: web, kind: process, start: [sleep, "100"] }\n`);
+  const check = selfChecks(loadConfig(file)).find((c) => c.check === 'service cgroups');
+  assert.ok(check);
+  // As root on the development VM a hierarchy is writable; elsewhere the reason is the detail.
+  assert.match(check.detail, /^(cgroup v2|cgroup v1 (pids|freezer)): each service in a group of its own under \/sys\/fs\/cgroup\/.*\/warden-[0-9a-f]{12}; |^no cgroup hierarchy Warden can write \(.*\); services are stopped by process group only/);
+  assert.equal(check.status, /^no cgroup/.test(check.detail) ? 'warn' : 'ok');
+});

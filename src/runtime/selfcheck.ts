@@ -11,6 +11,8 @@ import { errorText } from '../lib/errors.js';
 import { octal } from '../lib/private.js';
 import { dbPath } from '../store/store.js';
 import { exposures } from './exposure.js';
+import { findHierarchy } from '../kinds/process/cgroup.js';
+import { instanceIdOf } from '../loop/shared.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -44,6 +46,7 @@ export function selfChecks(cfg: ResolvedConfig, clock: Clock = systemClock): Sel
   out.push(storeIntegrity(dbPath(dir)));
   if (cfg.agent.api !== null) out.push(tokenFileCheck(cfg.agent.api.tokenFile));
   out.push(secretFiles(cfg));
+  out.push(cgroups(cfg));
   out.push(...clocks(clock));
   return out;
 }
@@ -121,6 +124,14 @@ function secretFiles(cfg: ResolvedConfig): SelfCheck {
   return found.length === 0
     ? { check: 'secret files', status: 'ok', detail: 'no token file or config holding secrets is readable by other users' }
     : { check: 'secret files', status: 'fail', detail: `${found.join('; ')}; warden run refuses to start until then` };
+}
+
+/** Whether `kind: process` services get a cgroup each (a stop kills all they started) or only a process group. */
+function cgroups(cfg: ResolvedConfig): SelfCheck {
+  const found = findHierarchy(instanceIdOf(cfg));
+  const used = cfg.services.some((s) => s.kind === 'process');
+  // Without one, stops still work, minus setsid() escapees: worth a warning only where it matters.
+  return { check: 'service cgroups', status: found.usable || !used ? 'ok' : 'warn', detail: found.detail };
 }
 
 function clocks(clock: Clock): SelfCheck[] {

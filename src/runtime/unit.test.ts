@@ -13,7 +13,7 @@ const cfg = parseConfig('version: 1\nagent: { name: otto, interval: 2s }\n', '/e
 
 test('the unit restarts forever, watches the loop, and leaves watched services alone', () => {
   const u = systemdUnit(cfg, { node: process.execPath, warden: join(ROOT, 'bin', 'warden'), config: cfg.file });
-  for (const line of ['Type=notify', 'Restart=always', 'StartLimitIntervalSec=0', 'KillMode=process', 'StateDirectory=warden', 'NoNewPrivileges=yes', 'ProtectSystem=full', 'After=network-online.target', `WatchdogSec=${watchdogSec(cfg)}s`]) {
+  for (const line of ['Type=notify', 'Restart=always', 'StartLimitIntervalSec=0', 'KillMode=process', 'Delegate=yes', 'StateDirectory=warden', 'NoNewPrivileges=yes', 'ProtectSystem=full', 'After=network-online.target', `WatchdogSec=${watchdogSec(cfg)}s`]) {
     assert.ok(u.split('\n').includes(line), `has ${line}`);
   }
   assert.equal(watchdogSec(cfg), 20);

@@ -47,6 +47,10 @@ TimeoutStartSec=60s
 TimeoutStopSec=30s
 # Only Warden itself is stopped or restarted: the services it started keep running.
 KillMode=process
+# Warden's cgroup subtree is its own: it puts each process service in a group of its own there, so a
+# stop kills everything the service started (cgroup.ts). No ProtectControlGroups=, which would make
+# that read-only (Warden would then fall back to process groups and say so).
+Delegate=yes
 # The services Warden starts share this unit's cgroup and inherit its limits, so every limit here is
 # theirs too (docs/running-as-a-service.md, "Warden's own resource needs").
 # Descriptors: Warden needs ${LOAD_NOFILE} to load, about 25 at rest plus one per API connection and

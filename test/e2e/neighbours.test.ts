@@ -29,6 +29,25 @@ test('a restart after the shell was killed leaves no worker of the old run besid
   assert.equal(dead(workers()[1]!), false, 'the new worker runs');
 });
 
+test('a worker that called setsid() is stopped with its service: a restart leaves no old one running', async (t) => {
+  // setsid: the worker leaves the shell's process group, so only the service's cgroup still holds it.
+  const cmd = `setsid ${node} -e "setInterval(()=>{},1000)" & echo worker $!; wait`;
+  const run = await startLab({ noWorker: true, extraServices: `  - name: escaper\n    kind: process\n    start: ["sh", "-c", ${JSON.stringify(cmd)}]\n    stopGrace: 1s\n` });
+  const workers = (): number[] => readFileSync(join(run.lab.dir, 'data', 'logs', 'escaper.log'), 'utf8').split('\n').flatMap((l) => /worker (\d+)$/.exec(l)?.[1] ?? []).map(Number);
+  t.after(async () => {
+    for (const w of workers()) try { process.kill(w, 'SIGKILL'); } catch { /* gone */ }
+    await run.cleanup();
+  });
+  await run.daemon.start();
+  const first = await waitFor(async () => workers()[0], 20_000, 'the first worker');
+  await waitFor(async () => readProcStat(first)?.pgrp === first, 5_000, 'the worker in a group of its own');
+  process.kill(run.pid('escaper'), 'SIGKILL');
+  await waitFor(async () => workers().length >= 2, 20_000, 'the restart');
+  // Stopped before the new run started, not merely some time later.
+  assert.equal(dead(first), true, 'the old worker stopped');
+  assert.equal(dead(workers()[1]!), false, 'the new worker runs');
+});
+
 test('a start command that daemonizes is reported once, with what to do, and not restarted', async (t) => {
   const port = await freePort();
   const pidFile = join('/tmp', `warden-daemonized-${port}.pid`);

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import type { ExitRecord, ServiceSpec } from '../../domain/types.js';
 import { systemClock } from '../../lib/clock.js';
 import { isAlive, listPids, readCmdline, readEnviron, readProcStat } from '../../lib/proc.js';
+import { findHierarchy } from './cgroup.js';
 import { MemoryProcessRegistry } from './memory-registry.js';
 import { cmdlineMatches, MARKER_ENV, ProcessSupervisor, type ProcessRegistry } from './supervisor.js';
 import { sleep, waitFor as waitForLib } from '../../lib/wait.js';
@@ -63,6 +64,12 @@ function harness(t: TestContext): Harness {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
     rmSync(dir, { recursive: true, force: true });
+    // The groups of services killed above (by pid, not by a stop) are empty: removed with their parent.
+    const cg = findHierarchy('test');
+    if (cg.usable) {
+      const groups = existsSync(cg.setup.parent) ? readdirSync(cg.setup.parent, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
+      for (const g of groups) try { rmdirSync(join(cg.setup.parent, g.name)); } catch { /* still in use */ }
+    }
   });
   return h;
 }
@@ -372,4 +379,59 @@ sleep 0.4; setsid sh ${script} child >/dev/null 2>&1 </dev/null & sleep 0.3; exi
   h.track(st.daemonized.pid);
   assert.notEqual(st.daemonized.pid, decoy, 'not the decoy');
   assert.deepEqual(readCmdline(st.daemonized.pid), ['sh', script, 'child']);
+});
+
+/** A shell whose worker calls setsid(): it leaves the shell's process group and its session. */
+function escaper(): string[] {
+  return ['sh', '-c', `setsid ${node} -e "setInterval(()=>{},1000)" & echo worker $!; wait`];
+}
+
+async function workerOf(sup: ProcessSupervisor, service: string, n = 1): Promise<number> {
+  const seen = (): number[] => sup.logTail(service, 20).flatMap((l) => /worker (\d+)$/.exec(l)?.[1] ?? []).map(Number);
+  const pid = await waitFor(() => seen()[n - 1], 5000, `worker ${n}`);
+  await waitFor(() => readProcStat(pid)?.pgrp === pid, 3000, 'the worker in a group of its own');
+  return pid;
+}
+
+test('stop: a child that called setsid() is stopped with the service (its cgroup)', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('escaper', escaper(), { stopGraceMs: 300 });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const worker = await workerOf(sup, 'escaper');
+  h.track(worker);
+  await sup.stop(svc);
+  await waitFor(() => readProcStat(worker) === null || readProcStat(worker)?.state === 'Z', 3000, 'the setsid() worker gone');
+  await waitFor(() => sup.logTail('escaper', 20).some((l) => l.includes(`stopped what had left its process group: pid ${worker} in its cgroup`)), 3000, 'the note in the log');
+});
+
+test('restart after the shell was killed: a setsid() worker of the old run does not run beside the new one', async (t) => {
+  const h = harness(t);
+  const sup = h.make();
+  const svc = spec('escaper', escaper(), { stopGraceMs: 300 });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const first = await workerOf(sup, 'escaper');
+  h.track(first);
+  process.kill(pid, 'SIGKILL');
+  await waitFor(() => h.exits.some((e) => e.service === 'escaper'), 3000, 'the shell exit');
+  const next = await sup.start(svc);
+  h.track(next.pid);
+  h.track(await workerOf(sup, 'escaper', 2));
+  assert.ok(readProcStat(first) === null || readProcStat(first)?.state === 'Z', 'the old worker was stopped before the new run started');
+});
+
+test('without cgroups (unprivileged, or a read-only hierarchy) a stop still stops the process group', async (t) => {
+  const h = harness(t);
+  const sup = new ProcessSupervisor({ dataDir: h.dir, instanceId: 'test', registry: h.registry, clock: systemClock, onExit: () => undefined, cgroups: null });
+  t.after(() => sup.dispose());
+  const svc = spec('shell', ['sh', '-c', `${node} -e "setInterval(()=>{},1000)" & echo worker $!; wait`], { stopGraceMs: 300 });
+  const { pid } = await sup.start(svc);
+  h.track(pid);
+  const worker = Number(await waitFor(() => sup.logTail('shell', 10).map((l) => /worker (\d+)$/.exec(l)?.[1]).find((x) => x), 5000, 'the worker pid'));
+  h.track(worker);
+  await sup.stop(svc);
+  await waitFor(() => readProcStat(worker) === null || readProcStat(worker)?.state === 'Z', 3000, 'the worker gone');
+  assert.equal(sup.cgroupDetail, 'cgroups not used');
 });

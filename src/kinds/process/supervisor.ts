@@ -15,6 +15,7 @@ import { logFileOf, tailLines } from './logs.js';
 import { LogCollectorClient } from './collector.js';
 import { KeyedSerial } from '../../lib/serial.js';
 import { childEnv } from '../../lib/childenv.js';
+import { serviceCgroups, type ServiceCgroups } from './cgroup.js';
 
 export { cmdlineMatches, MARKER_ENV } from './find.js';
 
@@ -59,6 +60,8 @@ export interface SupervisorOptions {
   pollMs?: number;
   /** Where errors in callbacks and log rotation go; supervision keeps going either way. */
   onError?: (err: unknown) => void;
+  /** Each service's cgroup (cgroup.ts); found on the host when absent, none when null. */
+  cgroups?: ServiceCgroups | null;
 }
 
 interface Watch {
@@ -109,11 +112,19 @@ export class ProcessSupervisor {
   private readonly onError: (err: unknown) => void;
   private disposed = false;
   private readonly logs: LogCollectorClient;
+  private readonly cgroups: ServiceCgroups | null;
+  /** Which cgroup hierarchy holds the services, or why none does: said once at start-up. */
+  readonly cgroupDetail: string;
 
   constructor(private readonly opts: SupervisorOptions) {
     this.pollMs = opts.pollMs ?? 100;
     this.onError = opts.onError ?? logError('process supervisor');
     this.logs = new LogCollectorClient(join(opts.dataDir, 'logs'), this.onError);
+    const found = opts.cgroups !== undefined
+      ? { cgroups: opts.cgroups, detail: opts.cgroups === null ? 'cgroups not used' : `cgroup ${opts.cgroups.setup.kind} under ${opts.cgroups.setup.parent}` }
+      : serviceCgroups(opts.instanceId, this.onError);
+    this.cgroups = found.cgroups;
+    this.cgroupDetail = found.detail;
   }
 
   logFile(service: string): string {
@@ -287,6 +298,7 @@ export class ProcessSupervisor {
       throw this.spawnFailed(name, `cannot make the log pipe of ${name}: ${errText(err)}`, err);
     }
     await this.stopLeftovers(spec, opts.signal);
+    await this.stopEscaped(spec, opts.signal);
     const [file, ...args] = spec.start;
     if (file === undefined) throw this.spawnFailed(name, 'start argv is empty');
     if (!isDirectory(spec.cwd)) throw this.spawnFailed(name, `cwd ${spec.cwd} is not a directory`);
@@ -306,7 +318,9 @@ export class ProcessSupervisor {
       const env = childEnv({ ...spec.env, [MARKER_ENV]: markerOf(this.opts.instanceId, name, opts.actionId) });
       // detached: its own session and process group, so it survives Warden and a stop can signal
       // everything it started.
-      child = spawn(file, args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+      const run = (): ChildProcess => spawn(file, args, { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
+      // Born in the service's cgroup, so nothing it forks can slip out before it is put there.
+      child = this.cgroups === null ? run() : this.cgroups.spawnInto(name, run);
     } catch (err) {
       if (opts.signal?.aborted === true && err === opts.signal.reason) throw err;
       throw this.spawnFailed(name, errText(err), err);
@@ -338,15 +352,26 @@ export class ProcessSupervisor {
     return { pid };
   }
 
+  /** The process group first (it honours the stop signal and grace), then the cgroup. */
   private async stopNow(spec: ServiceSpec, signal?: AbortSignal): Promise<void> {
+    const graceEnd = await this.stopGroup(spec, signal);
+    await this.stopEscaped(spec, signal, graceEnd);
+  }
+
+  /** Stops the service's process group; returns when its grace ends, if it was signalled. */
+  private async stopGroup(spec: ServiceSpec, signal?: AbortSignal): Promise<number | undefined> {
     signal?.throwIfAborted();
     const w = this.watched.get(spec.name);
-    if (w === undefined) return this.stopLeftovers(spec, signal);
+    if (w === undefined) {
+      await this.stopLeftovers(spec, signal);
+      return undefined;
+    }
     const stat = readProcStat(w.pid);
     if (stat === null || stat.startTime !== w.procStart) {
       await this.waitGone(w, this.pollMs * 2 + 100);
       this.recordExit(spec.name, w, null, null);
-      return this.stopLeftovers(spec, signal);
+      await this.stopLeftovers(spec, signal);
+      return undefined;
     }
     // Signal the whole group only when the service leads it; otherwise a group id could be ours.
     const group = stat.pgrp === w.pid;
@@ -361,9 +386,19 @@ export class ProcessSupervisor {
         throw Object.assign(new Error(`${spec.name} (pid ${w.pid}) did not exit after SIGKILL`), { code: 'STOP_FAILED' });
       }
     }
-    if (!group) return;
+    if (!group) return graceEnd;
     // The leader is gone; whatever else it started gets the rest of the grace period, then SIGKILL.
     await this.stopLeftovers(spec, signal, graceEnd);
+    return graceEnd;
+  }
+
+  /** What left the process group (a child that called setsid()) but not the service's cgroup: the
+   *  stop signal, the rest of the grace (a whole one when nothing was signalled yet), SIGKILL. */
+  private async stopEscaped(spec: ServiceSpec, signal?: AbortSignal, graceEnd?: number): Promise<void> {
+    if (this.cgroups === null) return;
+    const clock = this.opts.clock;
+    const killed = await this.cgroups.kill(spec.name, { stopSignal: spec.stopSignal, graceEnd: graceEnd ?? clock.mono() + spec.stopGraceMs, clock, abort: signal });
+    if (killed.length > 0) this.logs.note(spec.name, `stopped what had left its process group: pid ${killed.join(', ')} in its cgroup`);
   }
 
   private newWatch(pid: number, procStart: number, startedAt: number | null, argv: string[], child: ChildProcess | null, startedBy: string | null | undefined, leader: boolean): Watch {
@@ -461,6 +496,8 @@ export class ProcessSupervisor {
       this.onError(err);
     }
     if (w.leader) this.leftovers.set(service, { pgid: w.pid, leaderStart: w.procStart });
+    // Its cgroup goes once empty (a group still holding what it started stays for the next stop).
+    this.cgroups?.remove(service);
     // A clean exit that leaves a process of the service's own running: it put itself in the
     // background (fork and exit, as daemons do), and restarting it would only start a second copy.
     if (code === 0 && !w.stopping) this.findDaemon(service, w);
