@@ -2,7 +2,8 @@
 // lab the way the real thing breaks a machine (a signal, a full tmpfs, a lowered rlimit, a changed
 // config deployed by a person, a link that delays or drops), never by asking Warden to pretend.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fillUntilFull } from '../lib/fill.js';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { isMap, isSeq, parseDocument } from 'yaml';
@@ -25,26 +26,6 @@ export const EVAL_PERSON = 'person:eval';
 
 function signal(pid: number, sig: NodeJS.Signals): void {
   process.kill(pid, sig);
-}
-
-/** Fills a file until the filesystem refuses; the last chunks are page-sized so nothing is left. */
-function fillFile(file: string): void {
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [1 << 20, 4096, 512]) {
-      const chunk = Buffer.alloc(size, 7);
-      for (;;) {
-        try {
-          writeSync(fd, chunk);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw e;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function volume(stage: EvalStage, name: string): string {
@@ -141,7 +122,7 @@ const injectors: { [T in FaultType]: Injector<T> } = {
     p.stdout.on('data', () => { held = true; });
     await waitFor(() => held, 5000, `a foreign process to take port ${f.port}`, { everyMs: 5 });
   },
-  'fill-disk': (f, s) => fillFile(join(volume(s, f.volume), 'filler')),
+  'fill-disk': (f, s) => fillUntilFull(join(volume(s, f.volume), 'filler')),
   'exhaust-inodes': (f, s) => {
     const dir = volume(s, f.volume);
     for (let i = 0; ; i++) {

@@ -3,7 +3,8 @@
 // recovers and nothing committed before is lost. The data directory is a real tmpfs (needs root).
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fillUntilFull } from '../../src/lib/fill.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,26 +12,6 @@ import { freePort, killLab, makeLab } from '../../src/demo/lab.js';
 import { Store } from '../../src/store/store.js';
 import { cli, cliJson, startLab, waitFor, WARDEN } from './harness.js';
 import { startReceiver } from './receiver.js';
-
-/** Writes zeros until the filesystem refuses; the last chunks are page-sized so nothing is left. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [1 << 20, 4096]) {
-      const chunk = Buffer.alloc(size);
-      for (;;) {
-        try {
-          writeSync(fd, chunk);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw e;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 test('store on a full filesystem: healthz, status, metrics and one notification say so; recovery loses nothing', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async (t) => {
   const receiver = await startReceiver();
@@ -82,7 +63,7 @@ test('store on a full filesystem: healthz, status, metrics and one notification 
   assert.equal(await failures(), 0);
 
   const filler = join(dataDir, 'filler');
-  fill(filler);
+  fillUntilFull(filler);
   process.kill(run.pid('web'), 'SIGKILL');
 
   const sick = await waitFor(async () => { const h = await healthz(); return h.status !== 200 && h; }, 10_000, '/healthz to fail');

@@ -2,7 +2,8 @@
 // service back (its writes wait on the full pipe, Warden's loop never does), and a disk that is full
 // drops the excess and says so in a marker line with the exact count. Real processes, a real tmpfs.
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fillUntilFull } from '../../lib/fill.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -29,26 +30,6 @@ function tinyFs(t: TestContext, size: string): string {
   return dir;
 }
 
-/** Writes zeros until the filesystem refuses; the last chunks are small so nothing is left. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [1 << 16, 512, 1]) {
-      const chunk = Buffer.alloc(size);
-      for (;;) {
-        try {
-          writeSync(fd, chunk);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
-          throw e;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 test('a full disk: the excess is dropped, then one marker line says exactly how many bytes', asRoot, (t) => {
   const dir = tinyFs(t, '64k');
   const file = join(dir, 'svc.log');
@@ -57,7 +38,7 @@ test('a full disk: the excess is dropped, then one marker line says exactly how 
   log.writeLines(['before the disk filled']);
   const start = statSync(file).size;
   // The log's last page still has room: the first lines fit, one is cut short, the rest are refused.
-  fill(join(dir, 'filler'));
+  fillUntilFull(join(dir, 'filler'));
   const stampLen = new Date(now).toISOString().length + 1;
   let offered = 0;
   for (let i = 0; i < 200; i++) {
@@ -158,7 +139,7 @@ test('a full log disk never blocks the service: it runs on, and the marker count
   const { pid } = await l.sup.start(svc);
   l.track(pid);
   await waitFor(() => l.sup.logTail('spill', 5).some((x) => / \[warden\] starting: /.test(x)), 20_000, 'the collector reading');
-  fill(join(logs, 'filler'));
+  fillUntilFull(join(logs, 'filler'));
   writeFileSync(join(dir, 'go'), '');
   // 500 KB into a disk with no room: the service finishes all the same.
   await waitFor(() => l.sup.state('spill').exits.length === 1, 60_000, 'the service done and exited');
