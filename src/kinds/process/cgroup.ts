@@ -143,6 +143,8 @@ function readPids(file: string): number[] {
 /** After SIGKILL the members can take a moment (uninterruptible sleep); the stop waits this long. */
 const KILL_WAIT_MS = 5000;
 const POLL_MS = 20;
+/** How long a stop waits for killed members to be reaped before it removes their group. */
+const REAP_WAIT_MS = 1000;
 
 export interface KillOptions {
   stopSignal: NodeJS.Signals;
@@ -226,6 +228,10 @@ export class ServiceCgroups {
       }
       const stuck = this.members(service);
       if (stuck.length > 0) this.onError(new Error(`${service}: pid ${stuck.join(', ')} still in its cgroup ${this.dir(service)} ${KILL_WAIT_MS} ms after SIGKILL`));
+      // A killed member stays listed (v1) until its parent reaps it, and a listed group cannot be
+      // removed: give the reaping a moment, so the stop leaves no empty group behind.
+      const reapEnd = o.clock.mono() + REAP_WAIT_MS;
+      while (readPids(join(this.dir(service), 'cgroup.procs')).some((pid) => pid !== process.pid) && o.clock.mono() < reapEnd) await sleepOn(o.clock, POLL_MS);
     }
     this.remove(service);
     return found;
