@@ -9,20 +9,24 @@ import { test } from 'node:test';
 import { freePort } from '../../src/demo/lab.js';
 import { cli, cliJson, startLab, startsOf, statusJson, waitFor } from './harness.js';
 
-test('two of three replicas killed: one group ticket, quorum_lost, members restarted, the healthy one untouched', async (t) => {
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
-  const replica = (n: number): string => `  - name: r${n}
+/** Three redis-server replicas r1..r3 on `ports`, as `services:` entries. */
+function replicas(ports: number[]): string {
+  return ports.map((port, i) => `  - name: r${i + 1}
     kind: process
-    start: [redis-server, --port, "${ports[n - 1]}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
+    start: [redis-server, --port, "${port}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
     stopGrace: 1s
     checks:
-      - tcp: { address: "127.0.0.1:${ports[n - 1]}" }
+      - tcp: { address: "127.0.0.1:${port}" }
         interval: 250ms
         timeout: 200ms
-`;
+`).join('');
+}
+
+test('two of three replicas killed: one group ticket, quorum_lost, members restarted, the healthy one untouched', async (t) => {
+  const ports = await Promise.all([freePort(), freePort(), freePort()]);
   const run = await startLab({
     noWorker: true,
-    extraServices: replica(1) + replica(2) + replica(3),
+    extraServices: replicas(ports),
     subjects: 'subjects:\n  - { name: replicas, members: [r1, r2, r3], group: {} }\n',
     restartLimit: 10,
   });
@@ -66,19 +70,10 @@ test('minHealthy 2: two of three killed are brought back one at a time; taking d
   const tokenFile = join(tmpdir(), `warden-blast-${api}.token`);
   writeFileSync(tokenFile, 'blast-token\n', { mode: 0o600 });
   t.after(() => rmSync(tokenFile, { force: true }));
-  const replica = (n: number): string => `  - name: r${n}
-    kind: process
-    start: [redis-server, --port, "${ports[n - 1]}", --bind, 127.0.0.1, --save, "", --appendonly, "no"]
-    stopGrace: 1s
-    checks:
-      - tcp: { address: "127.0.0.1:${ports[n - 1]}" }
-        interval: 250ms
-        timeout: 200ms
-`;
   const run = await startLab({
     noWorker: true,
     api: { port: api, tokenFile },
-    extraServices: replica(1) + replica(2) + replica(3),
+    extraServices: replicas(ports),
     subjects: 'subjects:\n  - { name: replicas, members: [r1, r2, r3], group: { minHealthy: 2 } }\n',
     policy: 'policy:\n  rules:\n    - match: { service: "*" }\n      allow: [start, restart, stop]\n',
   });
